@@ -100,6 +100,11 @@ class FetchResult:
     error: str | None = None  # human-readable reason when FAILED / GONE / DEFERRED
     moved_to: str | None = None  # permanent redirect target, to suggest editing feeds.yaml
     elapsed: float = 0.0
+    # The feed's history, kept by fetch in its cache:
+    failures: int = 0  # consecutive failed fetches, this one included
+    first_failure: datetime | None = None
+    last_failure: datetime | None = None
+    last_success: datetime | None = None
 
 
 # --- parse (feedparser output, converted at once) ------------------------------------------
