@@ -1,0 +1,205 @@
+"""The devcasts command line: build (default), search, serve, check, import-opml.
+
+Exit codes: 0 success (also when some feeds failed; they are listed), 1 the site could not be
+built (or, with --strict, a feed failed), 2 bad usage or a bad config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import BuildError, ConfigError, DevcastsError
+
+EXIT_OK, EXIT_BUILD_FAILED, EXIT_USAGE = 0, 1, 2
+COMMANDS = ("build", "search", "serve", "check", "import-opml")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in _TOP_FLAGS):
+        args_list.insert(0, "build")  # `devcasts --offline` means `devcasts build --offline`
+    parser = _parser()
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
+        return int(exc.code or 0)
+    try:
+        return int(args.run(args))
+    except ConfigError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except BuildError as exc:
+        _error(str(exc))
+        return EXIT_BUILD_FAILED
+    except DevcastsError as exc:
+        _error(str(exc))
+        return EXIT_BUILD_FAILED
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+
+
+_TOP_FLAGS = ("-h", "--help", "--version")
+
+
+def _error(message: str) -> None:
+    print(f"devcasts: error: {message}", file=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="devcasts",
+        description="Turn a list of podcast feeds into a browsable, searchable static site.",
+        epilog="Without a command, `build` runs.",
+    )
+    parser.add_argument("--version", action="version", version=f"devcasts {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    build = commands.add_parser("build", help="fetch every feed and build the site (default)")
+    _add_common(build)
+    build.add_argument("--out", type=Path, default=Path("site"), help="output folder (site)")
+    build.add_argument("--offline", action="store_true", help="no network: cache and archive")
+    build.add_argument(
+        "--allow-private-network",
+        action="store_true",
+        help="allow feeds on loopback or private addresses (refused by default)",
+    )
+    build.add_argument("--base-url", help="override site.base_url (e.g. for GitHub Pages)")
+    build.add_argument("--strict", action="store_true", help="exit 1 when any feed failed")
+    build.add_argument(
+        "--max-feed-size",
+        type=_size,
+        default=20 * 1024 * 1024,
+        metavar="BYTES",
+        help="largest feed accepted, after decompression (20MiB; suffixes KiB, MiB)",
+    )
+    build.add_argument("--concurrency", type=_positive_int, default=8, help="parallel fetches")
+    build.add_argument(
+        "--no-browser-index", action="store_true", help="skip the in-browser search index"
+    )
+    build.add_argument("--quiet", "-q", action="store_true", help="print only problems")
+    build.add_argument(
+        "--summary-markdown",
+        type=Path,
+        metavar="FILE",
+        help="append the feed health summary as Markdown (for $GITHUB_STEP_SUMMARY)",
+    )
+    build.set_defaults(run=_run_build)
+
+    from .search_cli import add_search_parser
+
+    add_search_parser(commands)
+
+    serve = commands.add_parser("serve", help="preview the built site on 127.0.0.1")
+    _add_common(serve)
+    serve.add_argument("--out", type=Path, default=Path("site"), help="the built site (site)")
+    serve.add_argument("--port", type=int, default=8000, help="port (8000)")
+    serve.add_argument("--base-url", help="override site.base_url")
+    serve.set_defaults(run=_run_serve)
+
+    check = commands.add_parser("check", help="validate feeds.yaml without fetching")
+    _add_common(check)
+    check.set_defaults(run=_run_check)
+
+    opml = commands.add_parser("import-opml", help="add the feeds of an OPML file to feeds.yaml")
+    opml.add_argument("file", type=Path, help="OPML subscription list")
+    opml.add_argument("--feeds", type=Path, default=Path("feeds.yaml"), help="feeds.yaml")
+    opml.set_defaults(run=_run_import_opml)
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--feeds", type=Path, default=Path("feeds.yaml"), help="feeds.yaml")
+    parser.add_argument("--cache", type=Path, default=Path(".cache"), help="cache folder")
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _size(value: str) -> int:
+    units = {"kib": 1024, "mib": 1024**2, "gib": 1024**3, "kb": 1000, "mb": 1000**2, "b": 1}
+    text = value.strip().lower()
+    for suffix, factor in units.items():
+        if text.endswith(suffix):
+            try:
+                return int(float(text[: -len(suffix)]) * factor)
+            except ValueError:
+                break
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {value!r}") from None
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .pipeline import BuildOptions, build
+    from .report import print_report, write_summary_markdown
+
+    config = load_config(args.feeds, base_url=args.base_url)
+    options = BuildOptions(
+        out_dir=args.out,
+        cache_dir=args.cache,
+        offline=args.offline,
+        allow_private_network=args.allow_private_network,
+        max_bytes=args.max_feed_size,
+        concurrency=args.concurrency,
+        progress=None if not args.quiet else False,
+        browser_index=not args.no_browser_index,
+    )
+    report = build(config, options)
+    print_report(report, config, quiet=args.quiet)
+    if args.summary_markdown:
+        write_summary_markdown(report, args.summary_markdown)
+    if args.strict and report.failed:
+        _error(f"{len(report.failed)} feed(s) failed (--strict)")
+        return EXIT_BUILD_FAILED
+    return EXIT_OK
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from .config import load_config
+
+    config = load_config(args.feeds)
+    print(
+        f"{config.path}: ok: {len(config.feeds)} feeds, {len(config.topics)} topics, "
+        f"site {config.site.base_url}"
+    )
+    return EXIT_OK
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .serve import serve
+
+    if not (args.out / "index.html").is_file():
+        raise BuildError(f"{args.out}/index.html not found: build the site first")
+    base_path = "/"
+    if args.feeds.is_file():
+        base_path = load_config(args.feeds, base_url=args.base_url).site.base_path
+    serve(args.out, port=args.port, base_path=base_path)
+    return EXIT_OK
+
+
+def _run_import_opml(args: argparse.Namespace) -> int:
+    from .opml import import_opml
+
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(args.file, f"cannot read: {exc.strerror}") from None
+    report = import_opml(data, args.feeds)
+    print(report.describe() if hasattr(report, "describe") else report)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,322 @@
+"""build(config) -> BuildReport: the recipe, from feeds.yaml to site/.
+
+config -> fetch -> parse -> normalize -> archive -> {index, render, feeds_out, browser index}
+
+Heavy libraries are imported inside the stage that needs them, so a build with nothing new
+(every feed unchanged, no input edited) finishes before most of them would have loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import __version__
+from .model import (
+    Config,
+    FeedHealth,
+    FetchResult,
+    FetchStatus,
+    NormalizedFeed,
+)
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOptions:
+    out_dir: Path = Path("site")
+    cache_dir: Path = Path(".cache")
+    offline: bool = False
+    allow_private_network: bool = False
+    max_bytes: int = 20 * 1024 * 1024
+    concurrency: int = 8
+    progress: bool | None = None  # None: a progress bar when stderr is a terminal
+    browser_index: bool = True  # run Pagefind for the in-browser search
+    lock_timeout: float = 0.0  # seconds to wait for another build's lock
+
+
+@dataclass(slots=True)
+class BuildReport:
+    health: list[FeedHealth] = field(default_factory=list)
+    episodes: int = 0
+    new_episodes: int = 0
+    updated_episodes: int = 0
+    parsed_feeds: int = 0
+    pages_written: int = 0
+    pages_unchanged: int = 0
+    files_removed: int = 0
+    up_to_date: bool = False  # nothing new: the sinks were skipped and nothing was written
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[FeedHealth]:
+        return [h for h in self.health if h.status in (FetchStatus.FAILED, FetchStatus.GONE)]
+
+
+class _Timer:
+    def __init__(self, report: BuildReport) -> None:
+        self.report = report
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - start
+            self.report.timings[name] = self.report.timings.get(name, 0.0) + elapsed
+
+
+def build(config: Config, options: BuildOptions, now: datetime | None = None) -> BuildReport:
+    """Fetch, normalize and archive every feed, then write the index, the site and the feeds."""
+    from .output import build_lock
+
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    options.cache_dir.mkdir(parents=True, exist_ok=True)
+    with build_lock(options.cache_dir / "build.lock", timeout=options.lock_timeout):
+        return _build_locked(config, options, now)
+
+
+def _build_locked(config: Config, options: BuildOptions, now: datetime) -> BuildReport:
+    report = BuildReport()
+    timer = _Timer(report)
+    state_path = options.cache_dir / "build-state.json"
+    previous = _load_state(state_path)
+    normalize_key = _normalize_fingerprint(config)
+
+    with timer.stage("fetch"):
+        results = _fetch(config, options, now)
+
+    to_parse = [r for r in results if _needs_parse(r, previous, normalize_key)]
+    normalized, parse_errors = _parse_and_normalize(config, to_parse, now, timer)
+    report.parsed_feeds = len(to_parse)
+
+    with timer.stage("archive"):
+        from .archive import load_archive, merge_feeds, save_archive
+
+        archive = load_archive(config.content_dir)
+        archive, changes = merge_feeds(archive, normalized, now)
+        save_archive(config.content_dir, archive)
+    report.new_episodes = changes.new_count
+    report.updated_episodes = changes.updated_count
+
+    inputs_key = _inputs_fingerprint(config, options)
+    health = _health(results, parse_errors, archive, changes)
+    report.health = health
+    health_key = _health_fingerprint(health)
+    site_exists = (options.out_dir / "index.html").is_file()
+    if (
+        site_exists
+        and not changes.any
+        and previous.get("inputs") == inputs_key
+        and previous.get("health") == health_key
+    ):
+        report.up_to_date = True
+        report.episodes = int(previous.get("episodes", 0))
+        _save_state(state_path, results, previous, normalize_key, inputs_key, health_key, report)
+        return report
+
+    with timer.stage("catalog"):
+        from .archive import build_catalog, load_overrides
+
+        overrides = load_overrides(config.content_dir)
+        catalog = build_catalog(archive, config, overrides, health)
+    report.episodes = len(catalog.episodes)
+
+    with timer.stage("index"):
+        from .index import update_index
+
+        update_index(catalog, options.cache_dir / "index")
+
+    _write_site(config, options, catalog, report, timer)
+    _save_state(state_path, results, previous, normalize_key, inputs_key, health_key, report)
+    return report
+
+
+def _fetch(config: Config, options: BuildOptions, now: datetime) -> list[FetchResult]:
+    from .fetch import FetchOptions, fetch_all
+
+    fetch_options = FetchOptions(
+        cache_dir=options.cache_dir / "http",
+        offline=options.offline,
+        allow_private_network=options.allow_private_network,
+        max_bytes=options.max_bytes,
+        concurrency=options.concurrency,
+        progress=options.progress,
+    )
+    return fetch_all(config.feeds, fetch_options, now)
+
+
+def _needs_parse(result: FetchResult, previous: dict[str, object], normalize_key: str) -> bool:
+    """Pure decision: parse only bodies we have not already turned into archive entries."""
+    if result.body is None or result.content_hash is None:
+        return False
+    parsed = previous.get("parsed")
+    if not isinstance(parsed, dict) or previous.get("normalize") != normalize_key:
+        return True
+    return bool(parsed.get(result.source.slug) != result.content_hash)
+
+
+def _parse_and_normalize(
+    config: Config, results: Sequence[FetchResult], now: datetime, timer: _Timer
+) -> tuple[list[NormalizedFeed], dict[str, str]]:
+    if not results:
+        return [], {}
+    from .model import NotAFeedError
+    from .normalize import normalize_feed
+    from .parse import parse_feed
+
+    normalized: list[NormalizedFeed] = []
+    errors: dict[str, str] = {}
+    for result in results:
+        assert result.body is not None
+        try:
+            with timer.stage("parse"):
+                parsed = parse_feed(result.body, result.headers, result.url or result.source.url)
+            with timer.stage("normalize"):
+                feed_url = result.url or result.source.url
+                normalized.append(
+                    normalize_feed(result.source, parsed, config.topics, now, feed_url)
+                )
+        except NotAFeedError as exc:
+            errors[result.source.slug] = f"not a feed: {exc}"
+        except Exception as exc:  # one feed's surprise must not stop the others
+            errors[result.source.slug] = f"could not read the feed: {type(exc).__name__}: {exc}"
+    return normalized, errors
+
+
+def _health(
+    results: Sequence[FetchResult],
+    parse_errors: dict[str, str],
+    archive: object,
+    changes: object,
+) -> list[FeedHealth]:
+    from .archive import episode_counts
+
+    counts = episode_counts(archive)  # type: ignore[arg-type]
+    new_counts: dict[str, int] = getattr(changes, "new_per_podcast", {})
+    health: list[FeedHealth] = []
+    for r in results:
+        status, reason = r.status, r.error
+        if r.source.slug in parse_errors:
+            status, reason = FetchStatus.FAILED, parse_errors[r.source.slug]
+        health.append(
+            FeedHealth(
+                slug=r.source.slug,
+                title=r.source.title or r.source.slug,
+                url=r.source.url,
+                status=status,
+                reason=reason,
+                episodes=counts.get(r.source.slug, 0),
+                new_episodes=new_counts.get(r.source.slug, 0),
+                failures=r.failures if status is FetchStatus.FAILED else 0,
+                first_failure=r.first_failure,
+                last_failure=r.last_failure,
+                last_success=r.last_success,
+                moved_to=r.moved_to,
+            )
+        )
+    return health
+
+
+def _write_site(
+    config: Config, options: BuildOptions, catalog: object, report: BuildReport, timer: _Timer
+) -> None:
+    from .feeds_out import feed_documents
+    from .output import site_transaction
+    from .render import render_site
+
+    with site_transaction(options.out_dir) as writer:
+        with timer.stage("render"):
+            rendered = render_site(catalog, config, writer)  # type: ignore[arg-type]
+        with timer.stage("feeds"):
+            for relpath, data in feed_documents(catalog):  # type: ignore[arg-type]
+                writer.write(relpath, data)
+        if options.browser_index:
+            with timer.stage("browser index"):
+                from .browser_index import build_browser_index
+
+                build_browser_index(writer, options.cache_dir, rendered.changed_pages)
+    report.pages_written = len(writer.changed)
+    report.pages_unchanged = len(writer.seen) - len(writer.changed)
+    report.files_removed = len(writer.removed)
+
+
+# --- what changed since the last build ----------------------------------------------------
+
+
+def _normalize_fingerprint(config: Config) -> str:
+    """Everything besides a feed's bytes that changes what normalize makes of it."""
+    topics = [(t.slug, t.name, t.patterns) for t in config.topics]
+    sources = sorted((s.slug, s.url, s.include, s.title, s.weight) for s in config.feeds)
+    return _hash_json({"version": __version__, "topics": topics, "sources": sources})
+
+
+def _inputs_fingerprint(config: Config, options: BuildOptions) -> str:
+    """The hand-written inputs of the sinks: feeds.yaml, content pages, templates, flags."""
+    digest = hashlib.sha256()
+    digest.update(f"{__version__}\n{options.browser_index}\n{options.out_dir}\n".encode())
+    digest.update(config.path.read_bytes())
+    for root in (config.templates_dir, config.content_dir):
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and "archive" not in path.relative_to(root).parts[:1]:
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _health_fingerprint(health: Sequence[FeedHealth]) -> str:
+    return _hash_json([(h.slug, h.status.value, h.reason, h.episodes) for h in health])
+
+
+def _hash_json(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _load_state(path: Path) -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # a missing or corrupt state only costs a full build
+    if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+        return {}
+    return data
+
+
+def _save_state(
+    path: Path,
+    results: Sequence[FetchResult],
+    previous: dict[str, object],
+    normalize_key: str,
+    inputs_key: str,
+    health_key: str,
+    report: BuildReport,
+) -> None:
+    old = previous.get("parsed") if previous.get("normalize") == normalize_key else None
+    parsed: dict[str, str] = dict(old) if isinstance(old, dict) else {}
+    for r in results:
+        if r.content_hash and r.source.slug not in {h.slug for h in report.failed}:
+            parsed[r.source.slug] = r.content_hash
+    state = {
+        "version": STATE_VERSION,
+        "normalize": normalize_key,
+        "inputs": inputs_key,
+        "health": health_key,
+        "episodes": report.episodes,
+        "parsed": dict(sorted(parsed.items())),
+    }
+    text = json.dumps(state, indent=1, sort_keys=True) + "\n"
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)

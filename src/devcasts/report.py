@@ -1,0 +1,66 @@
+"""The build summary: printed at the end of a build and, for CI, written as Markdown."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import TextIO
+
+from .model import Config, FeedHealth, FetchStatus
+from .pipeline import BuildReport
+
+
+def summary_line(report: BuildReport) -> str:
+    counts = Counter(h.status.value for h in report.health)
+    statuses = ", ".join(f"{counts[s.value]} {s.value}" for s in FetchStatus if counts[s.value])
+    if report.up_to_date:
+        return f"{len(report.health)} feeds ({statuses}); nothing new, site up to date"
+    return (
+        f"{len(report.health)} feeds ({statuses}); {report.episodes} episodes "
+        f"({report.new_episodes} new, {report.updated_episodes} updated); "
+        f"{report.pages_written} files written, {report.pages_unchanged} unchanged, "
+        f"{report.files_removed} removed"
+    )
+
+
+def print_report(
+    report: BuildReport, config: Config, *, quiet: bool = False, out: TextIO | None = None
+) -> None:
+    """Print problems always; the summary unless quiet. Problems name the feed and the reason."""
+    out = out or sys.stderr
+    for health in report.health:
+        if health.status in (FetchStatus.FAILED, FetchStatus.GONE):
+            print(
+                f"{health.status.value}: {health.title} <{health.url}>: {health.reason}", file=out
+            )
+        if health.moved_to:
+            line = next((f.line for f in config.feeds if f.slug == health.slug), 0)
+            print(
+                f"moved: {health.title} now lives at {health.moved_to}; "
+                f"update its url in {config.path}:{line}",
+                file=out,
+            )
+    if not quiet:
+        print(summary_line(report), file=out)
+
+
+def summary_markdown(report: BuildReport) -> str:
+    rows = ["| feed | status | episodes | new | reason |", "|---|---|---:|---:|---|"]
+    for h in sorted(report.health, key=_problems_first):
+        reason = (h.reason or "").replace("|", "\\|").replace("\n", " ")
+        if h.moved_to:
+            reason = f"{reason} moved to {h.moved_to}".strip()
+        title = h.title.replace("|", "\\|")
+        rows.append(f"| {title} | {h.status.value} | {h.episodes} | {h.new_episodes} | {reason} |")
+    return f"### devcasts build\n\n{summary_line(report)}\n\n" + "\n".join(rows) + "\n"
+
+
+def write_summary_markdown(report: BuildReport, path: Path) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(summary_markdown(report))
+
+
+def _problems_first(health: FeedHealth) -> tuple[int, str]:
+    order = {FetchStatus.FAILED: 0, FetchStatus.GONE: 1, FetchStatus.DEFERRED: 2}
+    return (order.get(health.status, 3), health.title.lower())
