@@ -225,7 +225,7 @@ def _feeds(ctx: _Ctx, node: yaml.Node | None, base_dir: Path) -> tuple[FeedSourc
         source = _feed(ctx, item, f"feeds[{i}]", base_dir)
         if source.slug in slugs:
             raise ctx.error(
-                item,
+                _value_node(item, "slug") or item,
                 f"feeds[{i}].slug",
                 f"slug {source.slug!r} is already used on line {slugs[source.slug]}: "
                 "give one of them a `slug:` of its own",
@@ -235,6 +235,14 @@ def _feeds(ctx: _Ctx, node: yaml.Node | None, base_dir: Path) -> tuple[FeedSourc
         slugs[source.slug] = urls[source.url] = source.line
         sources.append(source)
     return tuple(sources)
+
+
+def _value_node(node: yaml.Node, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if key_node.value == key:
+                return value_node  # type: ignore[no-any-return]
+    return None
 
 
 def _feed(ctx: _Ctx, node: yaml.Node, where: str, base_dir: Path) -> FeedSource:
