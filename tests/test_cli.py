@@ -1,0 +1,103 @@
+"""The command line through its real entry point: help, check, exit codes, the summary."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from devcasts.cli import main
+from devcasts.model import FeedHealth, FeedSource, FetchStatus
+from devcasts.pipeline import BuildReport
+from devcasts.report import print_report, summary_markdown
+
+CONFIG = """\
+site: {title: t, base_url: "https://example.github.io/t/"}
+feeds:
+  - url: https://feeds.example.com/a.xml
+    title: Show A
+"""
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("build", "search", "serve", "check", "import-opml"):
+        assert command in out
+
+
+def test_check_ok_and_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    assert main(["check", "--feeds", str(path)]) == 0
+    assert "ok: 1 feeds" in capsys.readouterr().out
+    path.write_text(CONFIG.replace("title: Show A", "titel: Show A"), encoding="utf-8")
+    assert main(["check", "--feeds", str(path)]) == 2
+    assert f"{path}:4: titel: unknown key" in capsys.readouterr().err
+
+
+def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", "--concurrency", "0"]) == 2
+    assert main(["search"]) == 2  # QUERY is required
+    capsys.readouterr()
+
+
+def test_serve_without_a_site_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--out", str(tmp_path / "none")]) == 1
+    assert "build the site first" in capsys.readouterr().err
+
+
+def _report() -> BuildReport:
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    return BuildReport(
+        health=[
+            FeedHealth("a", "Show A", "https://a.example/f", FetchStatus.OK, episodes=3),
+            FeedHealth(
+                "b",
+                "Show | B",
+                "https://b.example/f",
+                FetchStatus.FAILED,
+                reason="HTTP 404 Not Found",
+                failures=2,
+                first_failure=when,
+                last_failure=when,
+            ),
+            FeedHealth(
+                "c",
+                "Show C",
+                "https://c.example/f",
+                FetchStatus.OK,
+                moved_to="https://c.example/new",
+            ),
+        ],
+        episodes=3,
+        new_episodes=1,
+    )
+
+
+def test_summary_names_failures_and_moves(tmp_path: Path) -> None:
+    out = io.StringIO()
+    from devcasts.model import Config, SiteConfig
+
+    config = Config(
+        site=SiteConfig(title="t", base_url="https://x.example/"),
+        topics=(),
+        feeds=(FeedSource(url="https://c.example/f", slug="c", line=7),),
+        path=tmp_path / "feeds.yaml",
+        content_dir=tmp_path,
+        templates_dir=tmp_path,
+    )
+    print_report(_report(), config, out=out)
+    text = out.getvalue()
+    assert "failed: Show | B <https://b.example/f>: HTTP 404 Not Found" in text
+    assert f"update its url in {tmp_path / 'feeds.yaml'}:7" in text
+    assert "3 feeds (2 ok, 1 failed); 3 episodes (1 new" in text
+
+
+def test_summary_markdown_puts_problems_first() -> None:
+    markdown = summary_markdown(_report())
+    rows = [line for line in markdown.splitlines() if line.startswith("| Show")]
+    assert rows[0].startswith("| Show \\| B | failed | 0 | 0 | HTTP 404 Not Found |")
+    assert "moved to https://c.example/new" in markdown
