@@ -1,0 +1,203 @@
+"""Chapters: from Podlove Simple Chapters, from timestamps in show notes, and as JSON.
+
+The JSON written is the Podcasting 2.0 JSON chapters format, version 1.2.0.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .model import Chapter, RawChapter
+from .sanitize import clean_text, clean_url
+
+CHAPTERS_VERSION = "1.2.0"
+TITLE_LIMIT = 200
+# A chapter list shorter than an episode by this much still "fits" it: feeds round durations.
+DURATION_SLACK_SECONDS = 30
+
+_TIMESTAMP = re.compile(r"^(\d+)(?::(\d{1,2}))?(?::(\d{1,2}))?(?:[.,](\d+))?$")
+
+
+def parse_timestamp(value: str) -> float | None:
+    """Seconds from "1:02:03", "02:49", "1:02:03.500", "93.5" or "00:01:02.5"; None if invalid.
+
+    A two-part stamp is read as MM:SS (chapters_from_text settles HH:MM from the duration).
+    Minutes and seconds after the first part must be below 60.
+    """
+    match = _TIMESTAMP.match(value.strip())
+    if match is None:
+        return None
+    first, second, third, fraction = match.groups()
+    parts = [int(first)] + [int(p) for p in (second, third) if p is not None]
+    if any(part >= 60 for part in parts[1:]) or len(first) > 9:
+        return None
+    seconds = 0
+    for part in parts:
+        seconds = seconds * 60 + part
+    if fraction:
+        return seconds + float("0." + fraction[:6])
+    return float(seconds)
+
+
+# --- chapters written in show notes ---------------------------------------------------------
+
+# "(02:49) Intro", "02:49 - Intro", "[1:02:03] Wrap-up", "- 12:34 Topic", "12:34 – Topic"
+_CHAPTER_LINE = re.compile(
+    r"^\s*(?:[-*•·–—>]\s*)?"  # list bullet
+    r"(?P<open>[(\[{]?)\s*"
+    r"(?P<stamp>\d{1,3}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?)"
+    r"\s*(?P<close>[)\]}]?)"
+    r"(?P<rest>(?:\s*[-–—:|.]\s+|\s+|$).*)$"
+)
+_URL = re.compile(r"https?://[^\s<>\"]+")
+_MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+_TITLE_EDGES = " \t-–—:|·•,;>()[]"
+
+
+@dataclass(frozen=True, slots=True)
+class _Stamp:
+    parts: tuple[int, ...]
+    fraction: float
+    title: str
+    url: str | None
+
+    def seconds(self, hours_minutes: bool) -> float:
+        if len(self.parts) == 2 and hours_minutes:
+            return self.parts[0] * 3600 + self.parts[1] * 60 + self.fraction
+        total = 0
+        for part in self.parts:
+            total = total * 60 + part
+        return total + self.fraction
+
+
+def chapters_from_text(text: str, duration: int | None) -> tuple[Chapter, ...]:
+    """Chapters from lines of show notes that start with a timestamp.
+
+    Needs at least two stamps in increasing order (the longest increasing run of them counts).
+    Two-part stamps are MM:SS when that reading fits the episode's duration, HH:MM when only
+    that reading does. Chapters that start after the end of the episode are dropped.
+    """
+    stamps = [stamp for line in text.splitlines() if (stamp := _stamp_from_line(line))]
+    if len(stamps) < 2:
+        return ()
+    hours_minutes = _reads_as_hours_minutes(stamps, duration)
+    chapters = [Chapter(_rounded(s.seconds(hours_minutes)), s.title, s.url) for s in stamps]
+    if duration:
+        chapters = [c for c in chapters if c.start < duration]
+    run = _longest_increasing_run(chapters)
+    return tuple(run) if len(run) >= 2 else ()
+
+
+def _stamp_from_line(line: str) -> _Stamp | None:
+    match = _CHAPTER_LINE.match(line)
+    if match is None or _brackets_unbalanced(match.group("open"), match.group("close")):
+        return None
+    stamp = match.group("stamp").replace(",", ".")
+    clock, _, fraction = stamp.partition(".")
+    parts = tuple(int(p) for p in clock.split(":"))
+    if any(p >= 60 for p in parts[1:]):
+        return None
+    title, url = _title_and_url(match.group("rest"))
+    if not title:
+        return None
+    return _Stamp(parts, float("0." + fraction) if fraction else 0.0, title, url)
+
+
+def _brackets_unbalanced(opening: str, closing: str) -> bool:
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    return pairs.get(opening, "") != closing
+
+
+def _title_and_url(rest: str) -> tuple[str, str | None]:
+    """The chapter title without its link; the first http(s) link becomes the chapter's url."""
+    url: str | None = None
+    markdown = _MARKDOWN_LINK.search(rest)
+    if markdown:
+        url = clean_url(markdown.group(2))
+        rest = rest[: markdown.start()] + markdown.group(1) + rest[markdown.end() :]
+    bare = _URL.search(rest)
+    if bare:
+        url = url or clean_url(bare.group(0).rstrip(".,;:!?)"))
+        without_url = (rest[: bare.start()] + rest[bare.end() :]).strip(_TITLE_EDGES)
+        rest = without_url or bare.group(0)
+    title = clean_text(rest, TITLE_LIMIT).strip(_TITLE_EDGES)
+    return title, url
+
+
+def _reads_as_hours_minutes(stamps: Sequence[_Stamp], duration: int | None) -> bool:
+    """True when the two-part stamps only make sense as HH:MM for this duration."""
+    if not duration or any(len(s.parts) == 3 for s in stamps):
+        return False
+    limit = duration + DURATION_SLACK_SECONDS
+    latest_as_minutes = max(s.seconds(hours_minutes=False) for s in stamps)
+    latest_as_hours = max(s.seconds(hours_minutes=True) for s in stamps)
+    return latest_as_minutes * 4 < duration and latest_as_hours <= limit
+
+
+def _longest_increasing_run(chapters: Sequence[Chapter]) -> list[Chapter]:
+    best: list[Chapter] = []
+    run: list[Chapter] = []
+    for chapter in chapters:
+        if run and chapter.start <= run[-1].start:
+            run = []
+        run.append(chapter)
+        if len(run) > len(best):
+            best = list(run)
+    return best
+
+
+def _rounded(seconds: float) -> float:
+    return round(seconds, 3)
+
+
+# --- Podlove Simple Chapters ----------------------------------------------------------------
+
+
+def chapters_from_psc(raw: Sequence[RawChapter]) -> tuple[Chapter, ...]:
+    """Chapters from psc:chapter elements: invalid starts dropped, titles and links cleaned,
+    sorted by start (stable), one chapter per start time."""
+    chapters: dict[float, Chapter] = {}
+    for item in raw:
+        start = parse_timestamp(item.start)
+        if start is None:
+            continue
+        start = _rounded(start)
+        title = clean_text(item.title, TITLE_LIMIT)
+        url = clean_url(item.href) if item.href else None
+        chapters.setdefault(start, Chapter(start, title, url))
+    return tuple(chapters[start] for start in sorted(chapters))
+
+
+# --- JSON chapters --------------------------------------------------------------------------
+
+
+def chapters_json(chapters: Sequence[Chapter], title: str | None = None) -> dict[str, object]:
+    """The Podcasting 2.0 JSON chapters document (version 1.2.0) for these chapters.
+
+    Keys come in a fixed order and whole seconds are written as integers, so the JSON text is
+    the same on every build.
+    """
+    document: dict[str, object] = {"version": CHAPTERS_VERSION}
+    if title:
+        document["title"] = title
+    document["chapters"] = [_chapter_entry(chapter) for chapter in chapters]
+    return document
+
+
+def _chapter_entry(chapter: Chapter) -> dict[str, object]:
+    entry: dict[str, object] = {"startTime": _json_number(chapter.start)}
+    if chapter.title:
+        entry["title"] = chapter.title
+    if chapter.url:
+        entry["url"] = chapter.url
+    return entry
+
+
+def _json_number(seconds: float) -> int | float:
+    if not math.isfinite(seconds):
+        return 0
+    rounded = round(seconds, 3)
+    return int(rounded) if rounded == int(rounded) else rounded

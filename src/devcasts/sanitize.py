@@ -1,0 +1,375 @@
+"""Show notes and plain-text fields made safe: every feed field is hostile until it passes here.
+
+- `sanitize_html`: nh3 with an allowlist fit for show notes; links and images cleaned.
+- `notes_to_html`: HTML or plain text in, sanitized HTML out (paragraphs, linked URLs).
+- `html_to_text` / `summarize`: plain text for search and for lists.
+- `clean_url` / `clean_text`: single URLs and plain-text fields (titles, names).
+
+All functions are pure and deterministic.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Callable
+from urllib.parse import unquote, urljoin, urlsplit
+
+import nh3
+
+# --- allowlist ------------------------------------------------------------------------------
+
+ALLOWED_TAGS = frozenset(
+    {
+        "p", "br", "a", "ul", "ol", "li", "strong", "em", "b", "i", "code", "pre",
+        "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "img",
+    }
+)  # fmt: skip
+# h1, h5 and h6 are let through nh3 only to be renamed right after (see _demote_headings).
+
+# Elements removed together with everything inside them, never shown as text.
+DROPPED_WITH_CONTENT = frozenset(
+    {
+        "script", "style", "svg", "math", "form", "noscript", "textarea", "iframe", "object",
+        "embed", "template", "select", "button", "applet", "noembed", "noframes", "frameset",
+        "frame", "xmp", "title", "head", "audio", "video", "canvas", "map", "datalist",
+    }
+)  # fmt: skip
+
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}}
+LINK_REL = "nofollow noopener ugc"
+LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+WEB_SCHEMES = ("http", "https")
+AttributeFilter = Callable[[str, str, str], str | None]
+
+# Query parameters that only track the reader. Exact names, plus every name with a prefix below.
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid",
+        "igshid", "igsh", "_hsenc", "_hsmi", "__hssc", "__hstc", "__hsfp", "hsctatracking",
+        "yclid", "ref_src", "ref_url", "twclid", "ttclid", "li_fat_id", "mkt_tok", "_openstat",
+        "oly_anon_id", "oly_enc_id", "vero_id", "vero_conv", "wickedid", "rb_clickid", "s_cid",
+        "si", "srsltid", "epik", "_ga", "_gl", "scid", "sc_cid", "trk", "trkcampaign",
+    }
+)  # fmt: skip
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "matomo_", "hsa_", "piwik_")
+
+
+# --- URLs -----------------------------------------------------------------------------------
+
+_URL_STRIPPED_INSIDE = re.compile(r"[\t\n\r]")  # browsers drop these anywhere in a URL
+_URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_URL_EDGE_JUNK = "".join(map(chr, range(0x21))) + "\ufeff"  # C0 controls and space
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+
+
+def clean_url(url: str, base: str | None = None) -> str | None:
+    """An absolute http(s) URL without tracking parameters, or None when there is none to keep.
+
+    Relative URLs are resolved against `base`; protocol-relative ones ("//host/x") default to
+    https when there is no base. Everything but the removed parameters is kept byte for byte
+    (apart from a lower-cased scheme and spaces written as %20), so the result is idempotent.
+    """
+    absolute = _absolute_url(url, base)
+    if absolute is None:
+        return None
+    return _strip_tracking(absolute)
+
+
+def _absolute_url(url: str, base: str | None) -> str | None:
+    candidate = _URL_STRIPPED_INSIDE.sub("", url).strip(_URL_EDGE_JUNK)
+    if not candidate or _URL_CONTROL.search(candidate):
+        return None
+    candidate = candidate.replace(" ", "%20")
+    if _SCHEME.match(candidate) is None:
+        resolved = _resolve_relative(candidate, base)
+        if resolved is None:
+            return None
+        candidate = resolved
+    scheme_match = _SCHEME.match(candidate)
+    if scheme_match is None or scheme_match.group(1).lower() not in WEB_SCHEMES:
+        return None
+    scheme = scheme_match.group(1).lower()
+    candidate = scheme + candidate[len(scheme) :]
+    return candidate if _has_host(candidate) else None
+
+
+def _resolve_relative(url: str, base: str | None) -> str | None:
+    if base is not None:
+        base_url = _absolute_url(base, None)
+        if base_url is not None:
+            try:
+                return urljoin(base_url, url)
+            except ValueError:
+                return None
+    if url.startswith("//"):
+        return "https:" + url
+    return None
+
+
+def _has_host(url: str) -> bool:
+    if not url.split(":", 1)[1].startswith("//"):
+        return False  # "http:example.com" is relative to nothing
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return False
+    return bool(hostname)
+
+
+def _strip_tracking(url: str) -> str:
+    without_fragment, hash_sign, fragment = url.partition("#")
+    path, question, query = without_fragment.partition("?")
+    if question:
+        kept = [pair for pair in query.split("&") if pair and not _is_tracking_pair(pair)]
+        without_fragment = path + ("?" + "&".join(kept) if kept else "")
+    return without_fragment + hash_sign + fragment
+
+
+def _is_tracking_pair(pair: str) -> bool:
+    name = unquote(pair.split("=", 1)[0]).strip().lower()
+    return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
+
+
+# --- HTML -----------------------------------------------------------------------------------
+
+_HEADING_RENAMES = {"h1": "h2", "h5": "h4", "h6": "h4"}
+_HEADING_TAG = re.compile(r"<(/?)(h1|h5|h6)>")
+# nh3 escapes "<" and ">" inside attribute values, so [^>] cannot run past the tag's end.
+_IMAGE_WITHOUT_SOURCE = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
+
+
+def sanitize_html(html_text: str, base_url: str | None = None) -> str:
+    """Sanitized show-notes HTML: only the allowlist survives; links and images are cleaned.
+
+    Links keep only http, https and mailto and get rel="nofollow noopener ugc"; images keep only
+    an http(s) src. Relative URLs are resolved against `base_url` and dropped when they cannot
+    be. h1 becomes h2, h5 and h6 become h4 (the page owns h1). The result sanitizes to itself.
+    """
+    cleaner = nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(DROPPED_WITH_CONTENT),
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        attribute_filter=_attribute_filter(base_url),
+        link_rel=LINK_REL,
+        url_schemes=set(LINK_SCHEMES),
+        strip_comments=True,
+    )
+    cleaned = _IMAGE_WITHOUT_SOURCE.sub("", cleaner.clean(html_text))
+    return _HEADING_TAG.sub(lambda m: f"<{m.group(1)}{_HEADING_RENAMES[m.group(2)]}>", cleaned)
+
+
+def _attribute_filter(base_url: str | None) -> AttributeFilter:
+    def keep(tag: str, attribute: str, value: str) -> str | None:
+        if attribute == "href":
+            if _SCHEME.match(value.strip()) and value.strip().lower().startswith("mailto:"):
+                return value.strip()
+            return clean_url(value, base_url)
+        if attribute == "src":
+            return clean_url(value, base_url)
+        return value
+
+    return keep
+
+
+# --- plain text and notes -------------------------------------------------------------------
+
+# Markup that marks a text as HTML: a known tag, opening or closing.
+_HTML_TAG = re.compile(
+    r"</?(?:p|br|a|div|span|ul|ol|li|strong|em|b|i|u|code|pre|blockquote|h[1-6]|img|hr|table"
+    r"|tr|td|th|tbody|thead|dl|dt|dd|sup|sub|small|font|center|section|article|figure|script"
+    r"|style|iframe|svg|math|form|object|embed|noscript|textarea|cite|abbr|s|del|ins|mark)\b"
+    r"[^<>]*>|<!--",
+    re.IGNORECASE,
+)
+_BLOCK_TAG = re.compile(r"<(?:p|br|ul|ol|li|pre|blockquote|h[1-6]|div|table)\b", re.IGNORECASE)
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+_URL_IN_TEXT = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
+_TEXT_OR_TAG = re.compile(r"(<[^>]*>)")
+_URL_TRAILING = ".,;:!?*'\""
+
+
+def notes_to_html(raw: str, base_url: str | None) -> str:
+    """Show notes as sanitized HTML, whether the feed wrote HTML or plain text.
+
+    Plain text (no known tag) becomes <p> paragraphs split at blank lines, with <br> for single
+    newlines and its http(s) URLs linked. HTML that has no block markup at all but does have
+    line breaks is treated the same way, as its author meant the breaks to show.
+    """
+    if not raw.strip():
+        return ""
+    if _HTML_TAG.search(raw):
+        sanitized = sanitize_html(raw, base_url)
+        if not _BLOCK_TAG.search(sanitized) and "\n" in sanitized.strip():
+            sanitized = _paragraphs(sanitized.strip())
+        return sanitize_html(_link_urls(sanitized), base_url)
+    escaped = html.escape(html.unescape(raw), quote=False)
+    return sanitize_html(_link_urls(_paragraphs(escaped.strip())), base_url)
+
+
+def _paragraphs(escaped_text: str) -> str:
+    """Escaped text (or inline-only HTML) -> <p> per blank-line block, <br> per newline."""
+    blocks = [block.strip() for block in _BLANK_LINE.split(escaped_text.replace("\r\n", "\n"))]
+    return "".join(
+        "<p>" + "<br>".join(line.strip() for line in block.split("\n")) + "</p>"
+        for block in blocks
+        if block
+    )
+
+
+def _link_urls(sanitized_html: str) -> str:
+    """Wrap bare URLs in text nodes (outside links and code) with links."""
+    parts = _TEXT_OR_TAG.split(sanitized_html)
+    depth = 0  # inside <a>, <pre> or <code>
+    for index, part in enumerate(parts):
+        if index % 2:
+            name = part[1:].lstrip("/").split(" ", 1)[0].rstrip(">").lower()
+            if name in ("a", "pre", "code"):
+                depth += -1 if part.startswith("</") else 1
+        elif depth <= 0 and ("://" in part or "www." in part):
+            parts[index] = _URL_IN_TEXT.sub(_link_for_match, part)
+    return "".join(parts)
+
+
+def _link_for_match(match: re.Match[str]) -> str:
+    shown = match.group(0)
+    for entity in ("&lt;", "&gt;", "&quot;"):
+        shown = shown.split(entity, 1)[0]
+    shown = shown.rstrip(_URL_TRAILING)
+    if shown.endswith(")") and shown.count("(") < shown.count(")"):
+        shown = shown[:-1]
+    rest = match.group(0)[len(shown) :]
+    target = html.unescape(shown)
+    if target.lower().startswith("www."):
+        target = "https://" + target
+    href = clean_url(target)
+    if href is None:
+        return match.group(0)
+    return f'<a href="{html.escape(href)}">{shown}</a>{rest}'
+
+
+# --- HTML to text ---------------------------------------------------------------------------
+
+_INVISIBLE_BLOCK = re.compile(
+    r"<(script|style|svg|math|template|noscript|textarea|iframe|object|head|title)\b.*?</\1\s*>"
+    r"|<!--.*?-->",
+    re.IGNORECASE | re.DOTALL,
+)
+_LINE_BREAKING_TAG = re.compile(
+    r"<(?:/?(?:p|div|li|ul|ol|h[1-6]|blockquote|pre|tr|table|section|article|header|footer"
+    r"|dt|dd|dl|figure|figcaption|hr)|br)\b[^>]*>",
+    re.IGNORECASE,
+)
+_ANY_TAG = re.compile(r"</?[a-zA-Z][^>]*>|<![^>]*>|<\?[^>]*>")
+_SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+
+
+def html_to_text(html_text: str) -> str:
+    """Plain text of HTML: block elements become line breaks (one per line of text, no blank
+    lines), entities decoded, each line's whitespace collapsed. Script and style content is not
+    text and is dropped."""
+    if "<" not in html_text and "&" not in html_text:
+        return _tidy_lines(html_text)
+    text = _INVISIBLE_BLOCK.sub(" ", html_text)
+    text = text.replace("\r", "").replace("\n", " ")
+    text = _LINE_BREAKING_TAG.sub("\n", text)
+    text = _ANY_TAG.sub("", text)
+    return _tidy_lines(html.unescape(text))
+
+
+def _tidy_lines(text: str) -> str:
+    lines = (_SPACES.sub(" ", line).strip() for line in text.replace("\r", "").split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+# --- summaries and long notes ---------------------------------------------------------------
+
+# Notes longer than this (in plain-text characters) are a pasted transcript or the like: the
+# page folds them and the summary leaves them out. Careful, link-rich show notes stay well
+# under it; a one-hour transcript is around 50,000 characters.
+LONG_NOTES_CHARS = 12_000
+ELLIPSIS = "…"
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s)")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def is_long_notes(text: str) -> bool:
+    """True when plain-text notes are too long to show unfolded (see LONG_NOTES_CHARS)."""
+    return len(text) > LONG_NOTES_CHARS
+
+
+def summarize(text: str, limit: int = 300) -> str:
+    """One line of at most `limit` characters.
+
+    When the text is longer, it is cut after the last sentence that ends in the final third of
+    the allowance; failing that, at the last word boundary, followed by an ellipsis.
+    """
+    line = _WHITESPACE.sub(" ", text).strip()
+    if len(line) <= limit:
+        return line
+    if limit <= 1:
+        return ELLIPSIS[:limit]
+    window = line[: limit + 1]
+    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() <= limit]
+    if sentence_ends and sentence_ends[-1] >= limit * 2 // 3:
+        return line[: sentence_ends[-1]]
+    return _cut_at_word(line, limit)
+
+
+def _cut_at_word(line: str, limit: int) -> str:
+    """`line` cut to at most `limit` characters, ellipsis included, at a word boundary."""
+    room = limit - len(ELLIPSIS)
+    head = line[: room + 1]
+    space = head.rfind(" ")
+    cut = head[:space] if space > room // 2 else line[:room]
+    return cut.rstrip(" ,;:-–—([{") + ELLIPSIS
+
+
+# --- plain-text fields ----------------------------------------------------------------------
+
+_FIELD_TAG = re.compile(
+    r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?(?:-->|$)"
+    r"|</?(?:a|abbr|b|big|blockquote|body|br|button|center|cite|code|del|details|dialog|div|em"
+    r"|embed|font|form|frame|frameset|h[1-6]|head|hr|html|i|iframe|image|img|input|ins|kbd|li"
+    r"|link|marquee|math|meta|noscript|object|ol|option|p|param|pre|q|s|samp|script|section"
+    r"|select|small|source|span|strike|strong|style|sub|summary|sup|svg|table|tbody|td"
+    r"|template|textarea|tfoot|th|thead|title|tr|tt|u|ul|var|video|audio|xmp|base|xss|x)"
+    r"\b[^<>]*(?:>|$)",
+    re.IGNORECASE | re.DOTALL,
+)
+_REMOVED_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u2069\ufeff\ufff9-\ufffb\ud800-\udfff]"
+)
+
+
+def clean_text(value: str, limit: int = 1000) -> str:
+    """A plain-text field: entities decoded (twice-escaped ones too), tags stripped, control
+    and direction-override characters removed, whitespace collapsed, at most `limit` characters
+    (cut at a word boundary, with an ellipsis). Escaping is left to whoever writes it out."""
+    text = value
+    for _ in range(4):  # "&amp;lt;b&amp;gt;" needs two rounds of decoding, then a strip
+        previous = text
+        text = _FIELD_TAG.sub(_tag_separator, html.unescape(text))
+        if text == previous:
+            break
+    text = _REMOVED_CHARS.sub("", text)
+    text = unicodedata.normalize("NFC", _WHITESPACE.sub(" ", text)).strip()
+    if len(text) <= limit:
+        return text
+    return _cut_at_word(text, limit)
+
+
+def _tag_separator(match: re.Match[str]) -> str:
+    """Block tags separate words; inline tags ("H<b>e</b>llo") do not."""
+    name = match.group(0)[1:].lstrip("/").split(" ", 1)[0].rstrip(">").lower()
+    return " " if name in _FIELD_BLOCK_TAGS else ""
+
+
+_FIELD_BLOCK_TAGS = frozenset(
+    {"br", "p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th",
+     "table", "hr", "blockquote", "pre", "section", "option", "title", "body", "head", "html"}
+)  # fmt: skip
