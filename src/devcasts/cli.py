@@ -88,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="append the feed health summary as Markdown (for $GITHUB_STEP_SUMMARY)",
     )
+    build.add_argument(
+        "--report-json",
+        type=Path,
+        metavar="FILE",
+        help="write the build report (feed health, counts, seconds per stage) as JSON",
+    )
     build.set_defaults(run=_run_build)
 
     from .search_cli import add_search_parser
@@ -142,7 +148,7 @@ def _size(value: str) -> int:
 def _run_build(args: argparse.Namespace) -> int:
     from .config import load_config
     from .pipeline import BuildOptions, build
-    from .report import print_report, write_summary_markdown
+    from .report import print_report, write_report_json, write_summary_markdown
 
     config = load_config(args.feeds, base_url=args.base_url)
     options = BuildOptions(
@@ -159,6 +165,8 @@ def _run_build(args: argparse.Namespace) -> int:
     print_report(report, config, quiet=args.quiet)
     if args.summary_markdown:
         write_summary_markdown(report, args.summary_markdown)
+    if args.report_json:
+        write_report_json(report, args.report_json)
     if args.strict and report.failed:
         _error(f"{len(report.failed)} feed(s) failed (--strict)")
         return EXIT_BUILD_FAILED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -59,6 +60,37 @@ def summary_markdown(report: BuildReport) -> str:
 def write_summary_markdown(report: BuildReport, path: Path) -> None:
     with path.open("a", encoding="utf-8") as handle:
         handle.write(summary_markdown(report))
+
+
+def report_json(report: BuildReport) -> dict[str, object]:
+    return {
+        "up_to_date": report.up_to_date,
+        "episodes": report.episodes,
+        "new_episodes": report.new_episodes,
+        "updated_episodes": report.updated_episodes,
+        "parsed_feeds": report.parsed_feeds,
+        "files_written": report.pages_written,
+        "files_unchanged": report.pages_unchanged,
+        "files_removed": report.files_removed,
+        "seconds": {name: round(value, 4) for name, value in sorted(report.timings.items())},
+        "feeds": [
+            {
+                "slug": h.slug,
+                "title": h.title,
+                "url": h.url,
+                "status": h.status.value,
+                "reason": h.reason,
+                "episodes": h.episodes,
+                "new_episodes": h.new_episodes,
+                "moved_to": h.moved_to,
+            }
+            for h in report.health
+        ],
+    }
+
+
+def write_report_json(report: BuildReport, path: Path) -> None:
+    path.write_text(json.dumps(report_json(report), indent=2) + "\n", encoding="utf-8")
 
 
 def _problems_first(health: FeedHealth) -> tuple[int, str]:

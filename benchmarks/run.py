@@ -1,0 +1,259 @@
+"""devcasts benchmark: builds a synthetic site of N feeds by M episodes and prints figures.
+
+Feeds are generated deterministically (benchmarks/generate.py) and served by a local HTTP
+server on 127.0.0.1 that answers conditional GETs. Every build runs as a whole process
+(`python build.py`), timed from outside; peak RSS comes from the process's own rusage.
+
+    python benchmarks/run.py                      # 200 feeds x 100 episodes (about 43 MB)
+    python benchmarks/run.py --feeds 20 --episodes 50 --queries 20   # a quick look
+
+Figures are printed beside their targets; the exit code is 0 whatever they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from generate import feed_xml, generate  # noqa: E402
+
+TOPICS = """\
+topics:
+  - {slug: heroku, name: Heroku, patterns: ["Heroku"]}
+  - {slug: flyio, name: Fly.io, patterns: ["Fly.io"]}
+  - {slug: render, name: Render, patterns: ["Render"]}
+  - {slug: railway, name: Railway, patterns: ["Railway"]}
+  - {slug: vercel, name: Vercel, patterns: ["Vercel"]}
+  - {slug: netlify, name: Netlify, patterns: ["Netlify"]}
+  - {slug: kubernetes, name: Kubernetes, patterns: ["Kubernetes", "K8s"]}
+  - {slug: dokku, name: Dokku, patterns: ["Dokku"]}
+  - {slug: aws, name: AWS, patterns: ["AWS", "Amazon Web Services"]}
+"""
+QUERIES = [
+    "heroku",
+    "postgres failover",
+    "kubernetes autoscaling",
+    "cold starts",
+    "fly.io",
+    "preview environments",
+    "Ana Okafor",
+    "build caches",
+    "secrets",
+    "edge functions vercel",
+    "observability",
+    '"zero-downtime deploys"',
+    "netlify OR vercel",
+    "docker NOT kubernetes",
+    "migrations",
+    "cron",
+    "feature flags",
+    "railway",
+    "dokku",
+    "cost controls",
+]
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_rss_mb: float
+    report: dict[str, object]
+    stderr: str
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}"
+
+
+def run_process(args: Sequence[str], cwd: Path) -> tuple[float, float, str, str]:
+    """Run a whole process; return wall seconds, its peak RSS in MB, stdout, stderr."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(args), cwd=cwd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)  # wait4: this child's own rusage
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{stderr[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024, stdout, stderr
+
+
+def build(work: Path, *extra: str) -> Run:
+    report_path = work / "report.json"
+    args = [
+        sys.executable,
+        str(ROOT / "build.py"),
+        "--feeds",
+        "feeds.yaml",
+        "--out",
+        "site",
+        "--cache",
+        "cache",
+        "--allow-private-network",
+        "--quiet",
+        "--report-json",
+        str(report_path),
+        *extra,
+    ]
+    seconds, rss, _, err = run_process(args, work)
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    return Run(seconds, rss, report, err)
+
+
+def stage_line(report: dict[str, object]) -> str:
+    seconds = report.get("seconds", {})
+    assert isinstance(seconds, dict)
+    return ", ".join(f"{name} {value:.2f}s" for name, value in seconds.items())
+
+
+def browser_index_seconds(report: dict[str, object]) -> float:
+    seconds = report.get("seconds", {})
+    assert isinstance(seconds, dict)
+    return float(seconds.get("browser index", 0.0))
+
+
+def verdict(value: float, target: float) -> str:
+    return "ok" if value <= target else "MISSED"
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="devcasts benchmark")
+    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--work", type=Path, default=HERE / "out")
+    parser.add_argument("--skip-browser-index", action="store_true")
+    args = parser.parse_args()
+
+    work: Path = args.work
+    shutil.rmtree(work, ignore_errors=True)
+    feeds_dir = work / "feeds"
+    paths = generate(feeds_dir, args.feeds, args.episodes)
+    megabytes = sum(p.stat().st_size for p in paths) / 1e6
+    server, base = serve(feeds_dir)
+    entries = "".join(f"  - url: {base}/{p.name}\n" for p in paths)
+    (work / "feeds.yaml").write_text(
+        "site:\n  title: bench\n  base_url: https://bench.example/casts/\n"
+        + TOPICS
+        + "feeds:\n"
+        + entries,
+        encoding="utf-8",
+    )
+    total = args.feeds * args.episodes
+    print(
+        f"devcasts benchmark: {args.feeds} feeds x {args.episodes} episodes = {total:,} "
+        f"episodes, {megabytes:.1f} MB of feeds, {os.cpu_count()} cores"
+    )
+
+    cold = build(work, "--no-browser-index")
+    print(
+        f"cold full build:            {cold.seconds:7.2f} s  (target <= 35 s: "
+        f"{verdict(cold.seconds, 35)})  browser index excluded"
+    )
+    print(
+        f"  peak RSS:                 {cold.peak_rss_mb:7.0f} MB (target <= 512 MB: "
+        f"{verdict(cold.peak_rss_mb, 512)})"
+    )
+    print(f"  stages: {stage_line(cold.report)}")
+
+    if not args.skip_browser_index:
+        seconds, rss, _, _ = run_process(
+            [
+                sys.executable,
+                "-c",
+                "from devcasts.browser_index import main; main()",
+                "site",
+                "cache",
+            ],
+            work,
+        )
+        print(
+            f"browser search index (full): {seconds:6.2f} s, peak RSS {rss:.0f} MB "
+            "(reported apart, no target)"
+        )
+
+    again = build(work, "--no-browser-index")
+    print(
+        f"no-change rebuild:          {again.seconds:7.2f} s  (target <= 0.3 s: "
+        f"{verdict(again.seconds, 0.3)})  up to date: {again.report.get('up_to_date')}"
+    )
+    print(f"  stages: {stage_line(again.report)}")
+
+    first = paths[0]
+    first.write_text(feed_xml(0, args.episodes, 1, extra=1), encoding="utf-8")
+    one = build(work, *(["--no-browser-index"] if args.skip_browser_index else []))
+    browser = browser_index_seconds(one.report)
+    excluded = one.seconds - browser
+    print(
+        f"rebuild, one new episode:   {excluded:7.2f} s  (target <= 3 s: "
+        f"{verdict(excluded, 3)})  browser index apart: {browser:.2f} s; "
+        f"{one.report.get('files_written')} files written"
+    )
+    print(f"  stages: {stage_line(one.report)}")
+
+    index_bytes = sum(
+        f.stat().st_size for f in (work / "cache" / "index").rglob("*") if f.is_file()
+    )
+    print(f"search index size:          {index_bytes / 1e6:7.1f} MB")
+
+    rng = random.Random(7)
+    latencies = []
+    for _ in range(args.queries):
+        query = rng.choice(QUERIES)
+        seconds, _, _, _ = run_process(
+            [
+                sys.executable,
+                str(ROOT / "build.py"),
+                "search",
+                query,
+                "--cache",
+                "cache",
+                "--json",
+                "--limit",
+                "10",
+            ],
+            work,
+        )
+        latencies.append(seconds * 1000)
+    p50, p95 = statistics.median(latencies), percentile(latencies, 0.95)
+    print(f"search p50:                 {p50:7.0f} ms (target <= 150 ms: {verdict(p50, 150)})")
+    print(f"search p95:                 {p95:7.0f} ms (target <= 300 ms: {verdict(p95, 300)})")
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
