@@ -60,7 +60,12 @@ TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "matomo_", "hsa_", "piwik_")
 
 _URL_STRIPPED_INSIDE = re.compile(r"[\t\n\r]")  # browsers drop these anywhere in a URL
 _URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_URL_EDGE_JUNK = "".join(map(chr, range(0x21))) + "\ufeff"  # C0 controls and space
+# C0 controls, spaces (Unicode ones too: "\u00a0javascript:" must not pass as a relative URL)
+_URL_EDGE_JUNK = "".join(
+    [chr(code) for code in range(0x21)]
+    + [chr(code) for code in range(0x2000, 0x200C)]
+    + ["\u00a0", "\u1680", "\u180e", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\ufeff"]
+)
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 
 
@@ -177,14 +182,32 @@ def _attribute_filter(base_url: str | None) -> AttributeFilter:
 
 # --- plain text and notes -------------------------------------------------------------------
 
-# Markup that marks a text as HTML: a known tag, opening or closing.
-_HTML_TAG = re.compile(
-    r"</?(?:p|br|a|div|span|ul|ol|li|strong|em|b|i|u|code|pre|blockquote|h[1-6]|img|hr|table"
-    r"|tr|td|th|tbody|thead|dl|dt|dd|sup|sub|small|font|center|section|article|figure|script"
-    r"|style|iframe|svg|math|form|object|embed|noscript|textarea|cite|abbr|s|del|ins|mark)\b"
-    r"[^<>]*>|<!--",
-    re.IGNORECASE,
-)
+# Element names of HTML, SVG and MathML that feeds (and attacks) use; "Vec<String>" is text.
+_KNOWN_ELEMENTS = "|".join(
+    sorted(
+        {
+            "a", "abbr", "address", "animate", "applet", "area", "article", "aside", "audio",
+            "b", "base", "basefont", "bdi", "bdo", "bgsound", "big", "blink", "blockquote",
+            "body", "br", "button", "canvas", "caption", "center", "circle", "cite", "code",
+            "col", "colgroup", "data", "datalist", "dd", "del", "details", "dfn", "dialog",
+            "dir", "div", "dl", "dt", "em", "embed", "fieldset", "figcaption", "figure", "font",
+            "footer", "foreignobject", "form", "frame", "frameset", "g", "h1", "h2", "h3", "h4",
+            "h5", "h6", "head", "header", "hr", "html", "i", "iframe", "image", "img", "input",
+            "ins", "isindex", "kbd", "keygen", "label", "layer", "legend", "li", "link",
+            "listing", "main", "maction", "map", "mark", "marquee", "math", "menu", "meta",
+            "meter", "mi", "mn", "mo", "ms", "mtext", "nav", "nobr", "noembed", "noframes",
+            "noscript", "object", "ol", "optgroup", "option", "output", "p", "param", "path",
+            "picture", "plaintext", "pre", "progress", "q", "rect", "rp", "rt", "ruby", "s",
+            "samp", "script", "section", "select", "set", "small", "source", "span", "strike",
+            "strong", "style", "sub", "summary", "sup", "svg", "table", "tbody", "td",
+            "template", "textarea", "tfoot", "th", "thead", "time", "title", "tr", "track", "tt",
+            "u", "ul", "use", "var", "video", "wbr", "xmp",
+        },
+        key=lambda name: (-len(name), name),  # longest first, so "bdo" is not read as "b"
+    )
+)  # fmt: skip
+# Markup that marks a text as HTML: a known element, opening or closing, or a comment.
+_HTML_TAG = re.compile(rf"</?(?:{_KNOWN_ELEMENTS})\b[^<>]*>|<!--", re.IGNORECASE)
 _BLOCK_TAG = re.compile(r"<(?:p|br|ul|ol|li|pre|blockquote|h[1-6]|div|table)\b", re.IGNORECASE)
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _URL_IN_TEXT = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
@@ -331,13 +354,10 @@ def _cut_at_word(line: str, limit: int) -> str:
 # --- plain-text fields ----------------------------------------------------------------------
 
 _FIELD_TAG = re.compile(
-    r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?(?:-->|$)"
-    r"|</?(?:a|abbr|b|big|blockquote|body|br|button|center|cite|code|del|details|dialog|div|em"
-    r"|embed|font|form|frame|frameset|h[1-6]|head|hr|html|i|iframe|image|img|input|ins|kbd|li"
-    r"|link|marquee|math|meta|noscript|object|ol|option|p|param|pre|q|s|samp|script|section"
-    r"|select|small|source|span|strike|strong|style|sub|summary|sup|svg|table|tbody|td"
-    r"|template|textarea|tfoot|th|thead|title|tr|tt|u|ul|var|video|audio|xmp|base|xss|x)"
-    r"\b[^<>]*(?:>|$)",
+    rf"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?(?:-->|$)|<[!?][^<>]*(?:>|$)"
+    rf"|</?(?:{_KNOWN_ELEMENTS})\b[^<>]*(?:>|(?=<)|$)"  # a known element, even unterminated
+    r"|</?[a-zA-Z][\w:.-]*(?:\s+[^<>\s=]+\s*=[^<>]*|\s*/)>"  # any element with attributes
+    r"|</[a-zA-Z][\w:.-]*\s*>",  # any closing tag
     re.IGNORECASE | re.DOTALL,
 )
 _REMOVED_CHARS = re.compile(
