@@ -1,12 +1,285 @@
-"""Bytes -> ParsedFeed. The only module that imports feedparser."""
+"""Bytes -> ParsedFeed. The only module that imports feedparser.
+
+feedparser gets bytes and the response headers, never a URL or a path (it would fetch or read
+them itself), with its own sanitizer and URI resolution off: normalize does both. Its untyped
+dicts are converted into model.ParsedFeed at once; every string is length-bounded here.
+
+Repeated Podcasting 2.0 and Podlove elements, which feedparser collapses, come from a second,
+namespace-aware pass (podcast_ns). JSON Feed documents are read by jsonfeed.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
-from .model import ParsedFeed
+import feedparser
+
+from . import jsonfeed, podcast_ns
+from .limits import (
+    MAX_CATEGORIES,
+    MAX_ENCLOSURES,
+    MAX_ITEMS,
+    NOTES_LIMIT,
+    SHORT_LIMIT,
+    TITLE_LIMIT,
+    URL_LIMIT,
+    clip,
+)
+from .model import (
+    NotAFeedError,
+    ParsedFeed,
+    ParsedItem,
+    RawChapter,
+    RawEnclosure,
+)
+
+_WIDE_CODECS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+_HTML_START = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S
+)
+_MEDIA_PREFIXES = ("audio/", "video/")
 
 
 def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     """Parse a feed document. Raises model.NotAFeedError for anything that is not a feed."""
-    raise NotImplementedError
+    if not body.strip():
+        raise NotAFeedError("empty document")
+    lower_headers = {name.lower(): value for name, value in headers.items()}
+    if jsonfeed.looks_like_json_feed(body):
+        return _require_feed(jsonfeed.parse_json_feed(body), body)
+    if _looks_binary(body):
+        raise NotAFeedError("binary data, not a feed")
+    body = strip_doctype(body)
+    if url.startswith(("http://", "https://")):
+        lower_headers.setdefault("content-location", url)
+    # Without a Content-Type (local files) feedparser flags every document as ill-formed.
+    lower_headers.setdefault("content-type", "application/xml")
+    result = feedparser.parse(
+        body, response_headers=lower_headers, sanitize_html=False, resolve_relative_uris=False
+    )
+    parsed = _convert(result)
+    extras = podcast_ns.read_extras(body, str(result.get("encoding") or "utf-8"))
+    return _require_feed(podcast_ns.apply_extras(parsed, extras), body)
+
+
+def strip_doctype(body: bytes) -> bytes:
+    """Remove a DOCTYPE declaration with its internal subset, in any of the common encodings.
+
+    feedparser's loose parser expands entities declared there: one large entity repeated makes a
+    gigabyte string. Without the DOCTYPE, such references stay undefined and harmless.
+    """
+    for codec in _WIDE_CODECS:
+        match = _doctype_pattern(codec).search(body, 0, 1 << 16)
+        if match:
+            end = _doctype_end(body, match.end(), codec)
+            return body[: match.start()] + body[end:]
+    return body
+
+
+def _doctype_pattern(codec: str) -> re.Pattern[bytes]:
+    pattern = b"".join(re.escape(char.encode(codec)) for char in "<!")
+    for char in "DOCTYPE":
+        pattern += b"[" + char.encode(codec) + char.lower().encode(codec) + b"]"
+    return re.compile(pattern)
+
+
+def _doctype_end(body: bytes, start: int, codec: str) -> int:
+    """Index just past the DOCTYPE: after "]" ... ">" when there is a subset, else after ">"."""
+    close = body.find(">".encode(codec), start)
+    bracket = body.find("[".encode(codec), start)
+    if bracket == -1 or (close != -1 and close < bracket):
+        return len(body) if close == -1 else close + len(">".encode(codec))
+    closing = "]".encode(codec)
+    subset_end = body.find(closing, bracket)
+    while subset_end != -1:
+        after = body.find(">".encode(codec), subset_end)
+        if after == -1:
+            break
+        if not body[subset_end + len(closing) : after].strip(b"\x00 \t\r\n"):
+            return after + len(">".encode(codec))
+        subset_end = body.find(closing, subset_end + 1)
+    return len(body)
+
+
+def _looks_binary(body: bytes) -> bool:
+    """NUL bytes in a document that is not UTF-16/32 (which legitimately has them)."""
+    head = body[:512]
+    if b"\x00" not in head:
+        return False
+    wide_starts = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<", b"\x00\x00\x00<", b"<\x00\x00\x00")
+    return not head.startswith(wide_starts)
+
+
+def _not_a_feed_reason(body: bytes, parsed: ParsedFeed) -> str:
+    if _HTML_START.match(body[:4096]):
+        return "an HTML page, not a feed"
+    if parsed.bozo:
+        return f"not a feed ({parsed.bozo_reason or 'unreadable document'})"
+    return "no channel, items or title: not a feed"
+
+
+def _require_feed(parsed: ParsedFeed, body: bytes) -> ParsedFeed:
+    if not parsed.items and (not parsed.title or _HTML_START.match(body[:4096])):
+        raise NotAFeedError(_not_a_feed_reason(body, parsed))
+    return parsed
+
+
+# --- feedparser dicts -> ParsedFeed ---------------------------------------------------------
+
+
+def _convert(result: Any) -> ParsedFeed:
+    channel = result.get("feed", {})
+    entries = result.get("entries", [])[:MAX_ITEMS]
+    bozo_exception = result.get("bozo_exception")
+    return ParsedFeed(
+        title=clip(channel.get("title"), TITLE_LIMIT),
+        link=clip(channel.get("link"), URL_LIMIT),
+        description=clip(
+            channel.get("summary") or channel.get("subtitle") or channel.get("itunes_summary"),
+            NOTES_LIMIT,
+        ),
+        language=clip(channel.get("language"), SHORT_LIMIT),
+        image=clip(_image_href(channel), URL_LIMIT),
+        author=clip(_author_name(channel), TITLE_LIMIT),
+        owner_email=clip(_dict(channel.get("publisher_detail")).get("email"), TITLE_LIMIT),
+        categories=_categories(channel),
+        explicit=_explicit_text(channel.get("itunes_explicit")),
+        generator=clip(channel.get("generator"), TITLE_LIMIT),
+        items=tuple(_convert_entry(entry) for entry in entries if isinstance(entry, dict)),
+        bozo=bool(result.get("bozo")),
+        bozo_reason=clip(str(bozo_exception) if bozo_exception else "", TITLE_LIMIT),
+    )
+
+
+def _convert_entry(entry: Mapping[str, Any]) -> ParsedItem:
+    published = entry.get("published") or entry.get("updated")
+    published_parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    return ParsedItem(
+        guid=clip(entry.get("id"), TITLE_LIMIT),
+        title=clip(entry.get("title"), TITLE_LIMIT),
+        link=clip(entry.get("link"), URL_LIMIT),
+        published=clip(published, SHORT_LIMIT),
+        published_parsed=_struct_time_to_utc(published_parsed),
+        description=clip(entry.get("summary"), NOTES_LIMIT),
+        content=clip(_content_value(entry), NOTES_LIMIT),
+        enclosures=_enclosures(entry),
+        duration=clip(entry.get("itunes_duration"), SHORT_LIMIT),
+        episode=clip(entry.get("itunes_episode"), SHORT_LIMIT),
+        season=clip(entry.get("itunes_season"), SHORT_LIMIT),
+        episode_type=clip(entry.get("itunes_episodetype"), SHORT_LIMIT),
+        explicit=_explicit_text(entry.get("itunes_explicit")),
+        image=clip(_image_href(entry), URL_LIMIT),
+        author=clip(_author_name(entry), TITLE_LIMIT),
+        language=clip(entry.get("language"), SHORT_LIMIT),
+        categories=_categories(entry),
+        chapters_url=clip(_dict(entry.get("podcast_chapters")).get("url"), URL_LIMIT),
+        chapters_type=clip(_dict(entry.get("podcast_chapters")).get("type"), SHORT_LIMIT),
+        psc_chapters=_psc_chapters(entry),
+    )
+
+
+def _dict(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _content_value(entry: Mapping[str, Any]) -> str:
+    """content:encoded / Atom content: the longest HTML body, if any."""
+    contents = entry.get("content")
+    if not isinstance(contents, list):
+        return ""
+    values = [str(_dict(part).get("value") or "") for part in contents]
+    return max(values, key=len, default="")
+
+
+def _enclosures(entry: Mapping[str, Any]) -> tuple[RawEnclosure, ...]:
+    found: list[RawEnclosure] = []
+    for link in entry.get("links") or ():
+        link = _dict(link)
+        if link.get("rel") == "enclosure" and link.get("href"):
+            found.append(_raw_enclosure(link.get("href"), link.get("type"), link.get("length")))
+    if not found:
+        found = _media_content(entry)
+    return tuple(found[:MAX_ENCLOSURES])
+
+
+def _media_content(entry: Mapping[str, Any]) -> list[RawEnclosure]:
+    """Media RSS content, for items that carry their audio or video only there."""
+    found: list[RawEnclosure] = []
+    for media in entry.get("media_content") or ():
+        media = _dict(media)
+        mime = str(media.get("type") or "")
+        medium = str(media.get("medium") or "")
+        if media.get("url") and (mime.startswith(_MEDIA_PREFIXES) or medium in ("audio", "video")):
+            found.append(_raw_enclosure(media.get("url"), mime, media.get("filesize")))
+    return found
+
+
+def _raw_enclosure(url: object, mime: object, length: object) -> RawEnclosure:
+    return RawEnclosure(
+        url=clip(url, URL_LIMIT).strip(),
+        type=clip(mime, SHORT_LIMIT),
+        length=clip(length, SHORT_LIMIT),
+    )
+
+
+def _image_href(node: Mapping[str, Any]) -> str:
+    image = _dict(node.get("image"))
+    href = image.get("href") or image.get("url")
+    if href:
+        return str(href)
+    thumbnails = node.get("media_thumbnail")
+    if isinstance(thumbnails, list) and thumbnails:
+        return str(_dict(thumbnails[0]).get("url") or "")
+    return ""
+
+
+def _author_name(node: Mapping[str, Any]) -> str:
+    detail = _dict(node.get("author_detail"))
+    return str(detail.get("name") or node.get("author") or node.get("itunes_author") or "")
+
+
+def _categories(node: Mapping[str, Any]) -> tuple[str, ...]:
+    terms: list[str] = []
+    for tag in node.get("tags") or ():
+        term = clip(_dict(tag).get("term"), SHORT_LIMIT * 4).strip()
+        if term and term not in terms:
+            terms.append(term)
+    return tuple(terms[:MAX_CATEGORIES])
+
+
+def _explicit_text(value: object) -> str:
+    """feedparser reduces itunes:explicit to True / False / None; map it back to words."""
+    if value is True:
+        return "yes"
+    if value is False:
+        return "clean"
+    return clip(value, SHORT_LIMIT) if isinstance(value, str) else ""
+
+
+def _psc_chapters(entry: Mapping[str, Any]) -> tuple[RawChapter, ...]:
+    """feedparser's own reading of Podlove chapters, for documents the second pass cannot read."""
+    chapters = _dict(entry.get("psc_chapters")).get("chapters")
+    if not isinstance(chapters, list):
+        return ()
+    return tuple(
+        RawChapter(
+            start=clip(_dict(chapter).get("start"), SHORT_LIMIT),
+            title=clip(_dict(chapter).get("title"), TITLE_LIMIT),
+            href=clip(_dict(chapter).get("href"), URL_LIMIT),
+        )
+        for chapter in chapters[: podcast_ns.MAX_CHAPTERS]
+    )
+
+
+def _struct_time_to_utc(value: object) -> datetime | None:
+    """feedparser's time.struct_time (already UTC) -> aware datetime, or None."""
+    if not isinstance(value, tuple) or len(value) < 6:
+        return None
+    try:
+        year, month, day, hour, minute, second = (int(part) for part in value[:6])
+        return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
