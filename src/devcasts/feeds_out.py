@@ -1,3 +1,602 @@
-"""The feeds devcasts publishes: RSS 2.0 podcast feeds and a JSON Feed."""
+"""The feeds devcasts publishes: RSS 2.0 podcast feeds and a JSON Feed 1.1.
+
+Everything comes from the Catalog and nothing reads the clock, so an unchanged archive gives
+byte-identical feeds. Every feed field is treated as hostile: characters XML 1.0 forbids are
+stripped from every string, URLs are kept only when they are absolute http(s), and HTML is
+re-sanitized with nh3 before it is written.
+"""
 
 from __future__ import annotations
+
+import html
+import json
+import re
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from urllib.parse import urlsplit
+
+import nh3
+
+from devcasts.model import Catalog, Episode, Podcast, SiteConfig, Topic
+from devcasts.text import slugify
+
+ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+PODCAST_NS = "https://podcastindex.org/namespace/1.0"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
+NAMESPACES = {"itunes": ITUNES_NS, "podcast": PODCAST_NS, "atom": ATOM_NS, "content": CONTENT_NS}
+for _prefix, _uri in NAMESPACES.items():
+    ET.register_namespace(_prefix, _uri)
+
+# The podcast namespace's own UUID, the namespace of every podcast:guid (UUIDv5).
+PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+# Shipped by the renderer; used when feeds.yaml sets no site image.
+DEFAULT_COVER_PATH = "static/cover.png"
+CATEGORY = "Technology"  # Apple Podcasts category of every feed we publish
+GENERATOR = "devcasts"
+DESCRIPTION_LIMIT = 4000  # bytes of HTML: Apple's limit for <description>
+CONTENT_LIMIT = 10_000  # bytes of HTML in content:encoded and content_html
+GUID_PREFIX = "devcasts:"
+FULL_NOTES_LABEL = "Full show notes"
+
+DESCRIPTION_TAGS = frozenset({"p", "ol", "ul", "li", "a"})  # all Apple allows in descriptions
+CONTENT_TAGS = DESCRIPTION_TAGS | {
+    "br",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "code",
+    "pre",
+    "blockquote",
+    "h2",
+    "h3",
+    "h4",
+}
+_URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+# XML 1.0 Char production, minus C1 controls and DEL, which are legal but never meaningful.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_BLOCK_TAG = re.compile(
+    r"<(/?)(?:h[1-6]|div|blockquote|pre|section|article|header|footer|figure|figcaption|dl|dt|dd)"
+    r"\b[^>]*>",
+    re.IGNORECASE,
+)
+_BREAK_TAG = re.compile(r"<br\b[^>]*>", re.IGNORECASE)
+_EMPTY_PARAGRAPH = re.compile(r"<p>\s*</p>")
+# A tag as nh3 serializes it: attribute values always double-quoted, `"` escaped inside.
+_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s+[^\s=/>]+(?:=\"[^\"]*\")?)*\s*/?>")
+_VOID_TAGS = frozenset({"br", "img", "hr", "wbr"})
+_TAG_NAME = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)")
+_PARTIAL_ENTITY = re.compile(r"&[^;\s]*$")
+_SAFE_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+# --- public interface -----------------------------------------------------------------------
+
+
+def feed_documents(catalog: Catalog) -> list[tuple[str, bytes]]:
+    """Every feed the site publishes, as (path relative to the site root, bytes).
+
+    "feed.xml" (all episodes), "topics/<slug>/feed.xml" (one per topic) and "feed.json".
+    """
+    documents = [("feed.xml", rss_feed(catalog, main_feed_spec(catalog.site)))]
+    for topic in catalog.topics:
+        spec = topic_feed_spec(catalog.site, topic)
+        documents.append((spec.path, rss_feed(catalog, spec)))
+    documents.append(("feed.json", json_feed(catalog)))
+    return documents
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """What distinguishes one published feed from another."""
+
+    path: str  # relative to the site root
+    title: str
+    description: str
+    home_page: str  # absolute URL of the page the feed belongs to
+    topic: str | None = None  # only episodes with this topic slug
+
+    def url(self, site: SiteConfig) -> str:
+        return site.base_url + self.path
+
+
+def main_feed_spec(site: SiteConfig) -> FeedSpec:
+    return FeedSpec("feed.xml", site.title, site.description or site.title, site.base_url)
+
+
+def topic_feed_spec(site: SiteConfig, topic: Topic) -> FeedSpec:
+    segment = topic_segment(topic.slug)
+    description = topic.description or f"{site.title}: episodes about {topic.name}."
+    return FeedSpec(
+        path=f"topics/{segment}/feed.xml",
+        title=f"{site.title}: {topic.name}",
+        description=description,
+        home_page=f"{site.base_url}topics/{segment}/",
+        topic=topic.slug,
+    )
+
+
+def topic_segment(slug: str) -> str:
+    """The topic's URL segment: its slug, unless that is unsafe in a path."""
+    return slug if _SAFE_SEGMENT.match(slug) else slugify(slug)
+
+
+def podcast_guid(feed_url: str) -> str:
+    """podcast:guid as the podcast namespace specifies: UUIDv5 of the URL without scheme
+    and trailing slashes."""
+    bare = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", feed_url.strip()).rstrip("/")
+    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
+
+
+def rss_feed(catalog: Catalog, spec: FeedSpec) -> bytes:
+    """One RSS 2.0 podcast feed; episodes without an enclosure are left out (Apple needs one)."""
+    episodes = select_episodes(catalog, spec.topic, need_enclosure=True)
+    podcasts = {podcast.slug: podcast for podcast in catalog.podcasts}
+    topics = {topic.slug: topic.name for topic in catalog.topics}
+    rss = ET.Element("rss", {"version": "2.0"})
+    channel = ET.SubElement(rss, "channel")
+    _channel_elements(channel, catalog, spec, episodes, podcasts)
+    for episode in episodes:
+        podcast = podcasts.get(episode.podcast) or _unknown_podcast(episode.podcast)
+        _item(channel, catalog.site, episode, podcast, topics)
+    ET.indent(rss, space="  ")
+    body = ET.tostring(rss, encoding="unicode")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body.encode("utf-8") + b"\n"
+
+
+def json_feed(catalog: Catalog) -> bytes:
+    """The JSON Feed 1.1 of the latest episodes, with their audio as attachments."""
+    site = catalog.site
+    podcasts = {podcast.slug: podcast for podcast in catalog.podcasts}
+    topics = {topic.slug: topic.name for topic in catalog.topics}
+    feed: dict[str, object] = {
+        "version": JSON_FEED_VERSION,
+        "title": clean(site.title),
+        "home_page_url": site.base_url,
+        "feed_url": site.base_url + "feed.json",
+        "description": clean(site.description),
+        "icon": site_image(site),
+        "authors": [{"name": clean(site.author or site.title), "url": site.base_url}],
+        "language": clean(site.language),
+        "items": [
+            _json_item(site, episode, podcasts, topics)
+            for episode in select_episodes(catalog, None, need_enclosure=False)
+        ],
+    }
+    text = json.dumps(_drop_empty(feed), ensure_ascii=False, indent=2)
+    return (text + "\n").encode("utf-8")
+
+
+def select_episodes(catalog: Catalog, topic: str | None, *, need_enclosure: bool) -> list[Episode]:
+    """The latest site.feed_limit episodes of a feed, newest first (ties by id)."""
+    chosen = [
+        episode
+        for episode in catalog.episodes
+        if (topic is None or topic in episode.topics)
+        and (not need_enclosure or enclosure_url(episode) is not None)
+    ]
+    chosen.sort(key=lambda episode: (-_timestamp(episode.published), episode.id))
+    return chosen[: max(catalog.site.feed_limit, 0)]
+
+
+def item_description(episode: Episode, page_url: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    """The episode's notes as Apple accepts them: only p, ol, ul, li and a, at most `limit`
+    bytes, cut after a whole top-level element, with a link to the full notes when cut."""
+    notes = description_html(episode.notes_html)
+    if not notes:
+        notes = _paragraph(clean(episode.summary) or clean(episode.title))
+    return fit_html(notes, limit, page_url)
+
+
+def description_html(notes_html: str) -> str:
+    """Notes reduced to Apple's description tags: headings and blocks become paragraphs."""
+    text = _BREAK_TAG.sub(" ", clean(notes_html))
+    text = _BLOCK_TAG.sub(lambda tag: f"<{tag.group(1)}p>", text)
+    cleaned = nh3.clean(
+        text,
+        tags=set(DESCRIPTION_TAGS),
+        attributes={"a": {"href"}},
+        url_schemes=set(_URL_SCHEMES),
+        link_rel=None,
+    )
+    return _EMPTY_PARAGRAPH.sub("", cleaned).strip()
+
+
+def content_html(notes_html: str) -> str:
+    """Full notes for content:encoded and JSON Feed: a small, safe allowlist."""
+    cleaned = nh3.clean(
+        clean(notes_html),
+        tags=set(CONTENT_TAGS),
+        attributes={"a": {"href"}},
+        url_schemes=set(_URL_SCHEMES),
+        link_rel=None,
+    )
+    return _EMPTY_PARAGRAPH.sub("", cleaned).strip()
+
+
+def fit_html(fragment: str, limit: int, more_url: str) -> str:
+    """`fragment` if it fits in `limit` UTF-8 bytes, else whole top-level elements that fit
+    plus a link to `more_url`; a single oversized element becomes its cut plain text."""
+    if _size(fragment) <= limit:
+        return fragment
+    more = f'<p><a href="{html.escape(more_url)}">{FULL_NOTES_LABEL}</a></p>'
+    budget = limit - _size(more)
+    kept: list[str] = []
+    used = 0
+    for piece in top_level_pieces(fragment):
+        if used + _size(piece) > budget:
+            break
+        kept.append(piece)
+        used += _size(piece)
+    if not kept:
+        kept = [_cut_text_paragraph(fragment, budget)]
+    return "".join(kept) + more
+
+
+def top_level_pieces(fragment: str) -> list[str]:
+    """Split serialized HTML into its top-level elements and text runs, in order."""
+    pieces: list[str] = []
+    depth = 0
+    start = 0
+    for tag in _TAG.finditer(fragment):
+        if depth == 0 and tag.start() > start:
+            pieces.append(fragment[start : tag.start()])
+            start = tag.start()
+        depth = max(depth + _depth_change(tag.group(0)), 0)
+        if depth == 0:
+            pieces.append(fragment[start : tag.end()])
+            start = tag.end()
+    if start < len(fragment):
+        pieces.append(fragment[start:])
+    return [piece for piece in pieces if piece.strip()]
+
+
+def _depth_change(tag: str) -> int:
+    name = _TAG_NAME.match(tag)
+    if (name and name.group(1).lower() in _VOID_TAGS) or tag.endswith("/>"):
+        return 0
+    return -1 if tag.startswith("</") else 1
+
+
+def clean(value: str | None) -> str:
+    """Text safe in XML 1.0 and UTF-8: forbidden characters and lone surrogates removed."""
+    return _NOT_XML_CHAR.sub("", value or "")
+
+
+def absolute_url(url: str | None) -> str | None:
+    """The URL if it is an absolute http(s) URL without whitespace, else None."""
+    value = clean(url).strip()
+    if not value or any(char.isspace() for char in value):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return value
+
+
+def site_image(site: SiteConfig) -> str:
+    """The site's cover: site.image (absolute, or relative to the site root), else the
+    cover the renderer ships at DEFAULT_COVER_PATH."""
+    image = clean(site.image).strip()
+    if image and absolute_url(image):
+        return image
+    if image and "://" not in image and not any(char.isspace() for char in image):
+        return site.base_url + image.lstrip("/")
+    return site.base_url + DEFAULT_COVER_PATH
+
+
+def enclosure_url(episode: Episode) -> str | None:
+    return absolute_url(episode.enclosure.url) if episode.enclosure else None
+
+
+def rfc2822(moment: datetime) -> str:
+    return format_datetime(_utc(moment), usegmt=True)
+
+
+def rfc3339(moment: datetime) -> str:
+    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- RSS ------------------------------------------------------------------------------------
+
+
+def _channel_elements(
+    channel: ET.Element,
+    catalog: Catalog,
+    spec: FeedSpec,
+    episodes: Sequence[Episode],
+    podcasts: dict[str, Podcast],
+) -> None:
+    site = catalog.site
+    feed_url = spec.url(site)
+    title = clean(spec.title).strip() or "devcasts"
+    image = site_image(site)
+    _text(channel, "title", title)
+    _text(channel, "link", spec.home_page)
+    _text(channel, "description", _cut_plain(clean(spec.description), DESCRIPTION_LIMIT))
+    _text(channel, "language", clean(site.language) or "en")
+    _text(channel, "generator", GENERATOR)
+    newest = episodes[0].published if episodes else catalog.built_at
+    built = catalog.built_at or newest
+    if built is not None and newest is not None:
+        _text(channel, "lastBuildDate", rfc2822(built))
+        _text(channel, "pubDate", rfc2822(newest))
+    _element(channel, _atom("link"), href=feed_url, rel="self", type="application/rss+xml")
+    cover = ET.SubElement(channel, "image")
+    _text(cover, "url", image)
+    _text(cover, "title", title)
+    _text(cover, "link", spec.home_page)
+    _element(channel, _itunes("image"), href=image)
+    _text(channel, _itunes("author"), clean(site.author or site.title))
+    _owner(channel, site)
+    _element(channel, _itunes("category"), text=CATEGORY)
+    explicit = any(_is_explicit(episode, podcasts.get(episode.podcast)) for episode in episodes)
+    _text(channel, _itunes("explicit"), _true_false(explicit))
+    _text(channel, _itunes("type"), "episodic")
+    _text(channel, _itunes("block"), _yes_no(site.block))
+    _text(channel, _podcast("block"), _yes_no(site.block))
+    _text(channel, _podcast("guid"), podcast_guid(feed_url))
+
+
+def _owner(channel: ET.Element, site: SiteConfig) -> None:
+    email = clean(site.email).strip()
+    if not email:
+        return
+    owner = ET.SubElement(channel, _itunes("owner"))
+    _text(owner, _itunes("name"), clean(site.author or site.title))
+    _text(owner, _itunes("email"), email)
+
+
+def _item(
+    channel: ET.Element,
+    site: SiteConfig,
+    episode: Episode,
+    podcast: Podcast,
+    topics: dict[str, str],
+) -> None:
+    item = ET.SubElement(channel, "item")
+    page = episode_url(site, episode)
+    _text(item, "title", episode_title(episode, podcast))
+    _text(item, "link", page)
+    _text(item, "guid", item_guid(episode), isPermaLink="false")
+    _text(item, "pubDate", rfc2822(episode.published))
+    description = item_description(episode, page)
+    _text(item, "description", description)
+    full = fit_html(content_html(episode.notes_html), CONTENT_LIMIT, page)
+    if full and full != description:
+        _text(item, _content("encoded"), full)
+    _enclosure(item, episode)
+    for name in _topic_names(episode, topics):
+        _text(item, "category", name)
+    source = absolute_url(podcast.feed_url)
+    if source:
+        _text(item, "source", clean(podcast.title) or podcast.slug, url=source)
+    _itunes_item_elements(item, episode, podcast)
+    _podcast_item_elements(item, site, episode)
+
+
+def _enclosure(item: ET.Element, episode: Episode) -> None:
+    assert episode.enclosure is not None  # select_episodes keeps only episodes with one
+    url = enclosure_url(episode) or ""
+    # RSS 2.0 requires a length; the RSS Best Practices Profile says 0 when it is unknown.
+    length = episode.enclosure.length if (episode.enclosure.length or 0) > 0 else 0
+    mime = clean(episode.enclosure.type).strip() or "application/octet-stream"
+    _element(item, "enclosure", url=url, length=str(length), type=mime)
+
+
+def _itunes_item_elements(item: ET.Element, episode: Episode, podcast: Podcast) -> None:
+    if episode.duration is not None and episode.duration >= 0:
+        _text(item, _itunes("duration"), str(int(episode.duration)))
+    image = absolute_url(episode.image) or absolute_url(podcast.image)
+    if image:
+        _element(item, _itunes("image"), href=image)
+    if episode.number is not None and episode.number > 0:
+        _text(item, _itunes("episode"), str(episode.number))
+    if episode.season is not None and episode.season > 0:
+        _text(item, _itunes("season"), str(episode.season))
+    explicit = episode.explicit if episode.explicit is not None else podcast.explicit
+    if explicit is not None:
+        _text(item, _itunes("explicit"), _true_false(explicit))
+    _text(item, _itunes("author"), clean(podcast.author or podcast.title) or podcast.slug)
+
+
+def _podcast_item_elements(item: ET.Element, site: SiteConfig, episode: Episode) -> None:
+    chapters = chapters_url(site, episode)
+    if chapters:
+        _element(item, _podcast("chapters"), url=chapters, type="application/json+chapters")
+    for transcript in episode.transcripts:
+        url = absolute_url(transcript.url)
+        mime = clean(transcript.type).strip()
+        if url and mime:
+            attributes = {"url": url, "type": mime}
+            if transcript.language:
+                attributes["language"] = clean(transcript.language).strip()
+            _element(item, _podcast("transcript"), **attributes)
+    for person in episode.people:
+        name = clean(person.name).strip()[:128]
+        if not name:
+            continue
+        attributes = {"role": clean(person.role).strip().lower() or "host"}
+        for key, value in (("href", person.href), ("img", person.img)):
+            url = absolute_url(value)
+            if url:
+                attributes[key] = url
+        _text(item, _podcast("person"), name, **attributes)
+
+
+def chapters_url(site: SiteConfig, episode: Episode) -> str | None:
+    """Our chapters.json beside the episode page, else the feed's own chapters link."""
+    if episode.chapters:
+        return episode_url(site, episode) + "chapters.json"
+    return absolute_url(episode.chapters_url)
+
+
+def episode_url(site: SiteConfig, episode: Episode) -> str:
+    return site.base_url + episode.path
+
+
+def item_guid(episode: Episode) -> str:
+    """Stable forever: the archive's episode id never changes."""
+    return GUID_PREFIX + clean(episode.id)
+
+
+def episode_title(episode: Episode, podcast: Podcast) -> str:
+    title = clean(episode.title).strip()
+    if title:
+        return title
+    return f"{clean(podcast.title) or podcast.slug}, {episode.published:%Y-%m-%d}"
+
+
+# --- JSON Feed ------------------------------------------------------------------------------
+
+
+def _json_item(
+    site: SiteConfig, episode: Episode, podcasts: dict[str, Podcast], topics: dict[str, str]
+) -> dict[str, object]:
+    podcast = podcasts.get(episode.podcast) or _unknown_podcast(episode.podcast)
+    page = episode_url(site, episode)
+    body = fit_html(content_html(episode.notes_html), CONTENT_LIMIT, page)
+    item: dict[str, object] = {
+        "id": item_guid(episode),
+        "url": page,
+        "external_url": absolute_url(episode.link),
+        "title": episode_title(episode, podcast),
+        "content_html": body or item_description(episode, page),
+        "summary": clean(episode.summary),
+        "image": absolute_url(episode.image) or absolute_url(podcast.image),
+        "date_published": rfc3339(episode.published),
+        "authors": [_json_author(podcast)],
+        "tags": _topic_names(episode, topics),
+        "language": clean(episode.language or podcast.language),
+        "attachments": _json_attachments(episode),
+    }
+    return item
+
+
+def _json_author(podcast: Podcast) -> dict[str, object]:
+    return {
+        "name": clean(podcast.title) or podcast.slug,
+        "url": absolute_url(podcast.link),
+        "avatar": absolute_url(podcast.image),
+    }
+
+
+def _json_attachments(episode: Episode) -> list[dict[str, object]]:
+    url = enclosure_url(episode)
+    if episode.enclosure is None or url is None:
+        return []
+    attachment: dict[str, object] = {
+        "url": url,
+        "mime_type": clean(episode.enclosure.type).strip() or "application/octet-stream",
+        "size_in_bytes": episode.enclosure.length if (episode.enclosure.length or 0) > 0 else None,
+        "duration_in_seconds": episode.duration if (episode.duration or 0) > 0 else None,
+    }
+    return [attachment]
+
+
+def _drop_empty(value: object) -> object:
+    """JSON Feed leaves unknown fields out rather than writing null or empty strings."""
+    if isinstance(value, dict):
+        pairs = ((key, _drop_empty(item)) for key, item in value.items())
+        return {key: item for key, item in pairs if item not in (None, "", [], {})}
+    if isinstance(value, list):
+        return [_drop_empty(item) for item in value]
+    return value
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+
+def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:
+    element = _element(parent, tag, **attributes)
+    element.text = clean(text)
+    return element
+
+
+def _element(parent: ET.Element, tag: str, **attributes: str) -> ET.Element:
+    return ET.SubElement(parent, tag, {key: clean(value) for key, value in attributes.items()})
+
+
+def _itunes(name: str) -> str:
+    return f"{{{ITUNES_NS}}}{name}"
+
+
+def _podcast(name: str) -> str:
+    return f"{{{PODCAST_NS}}}{name}"
+
+
+def _atom(name: str) -> str:
+    return f"{{{ATOM_NS}}}{name}"
+
+
+def _content(name: str) -> str:
+    return f"{{{CONTENT_NS}}}{name}"
+
+
+def _topic_names(episode: Episode, topics: dict[str, str]) -> list[str]:
+    return [clean(topics[slug]) for slug in episode.topics if slug in topics]
+
+
+def _is_explicit(episode: Episode, podcast: Podcast | None) -> bool:
+    if episode.explicit is not None:
+        return episode.explicit
+    return bool(podcast and podcast.explicit)
+
+
+def _unknown_podcast(slug: str) -> Podcast:
+    return Podcast(slug=slug, title=slug, feed_url="")
+
+
+def _true_false(flag: bool) -> str:
+    return "true" if flag else "false"
+
+
+def _yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _timestamp(moment: datetime) -> float:
+    return _utc(moment).timestamp()
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _paragraph(text: str) -> str:
+    return f"<p>{html.escape(text, quote=False)}</p>" if text.strip() else ""
+
+
+def _cut_plain(text: str, limit: int) -> str:
+    """Plain text cut to `limit` UTF-8 bytes at a word boundary, with an ellipsis."""
+    if _size(text) <= limit:
+        return text
+    head = text.encode("utf-8")[: limit - len("…".encode())].decode("utf-8", "ignore")
+    cut = head.rsplit(None, 1)[0] if " " in head.strip() else head
+    return cut.rstrip() + "…"
+
+
+def _cut_text_paragraph(fragment: str, budget: int) -> str:
+    """The fragment's text (still HTML-escaped) as one paragraph within `budget` bytes."""
+    text = " ".join(nh3.clean(fragment, tags=set()).split())
+    limit = budget - len("<p></p>")
+    if _size(text) > limit:
+        # Cutting at a space never splits an entity; a single huge word might, so trim it.
+        text = _PARTIAL_ENTITY.sub("", _cut_plain(text, limit).removesuffix("…")) + "…"
+    return f"<p>{text}</p>"
