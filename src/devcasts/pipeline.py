@@ -88,47 +88,68 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
     report = BuildReport()
     timer = _Timer(report)
     state_path = options.cache_dir / "build-state.json"
-    previous = _load_state(state_path)
-    normalize_key = _normalize_fingerprint(config)
+    previous = BuildState.load(state_path)
+    state = BuildState(
+        normalize=_normalize_fingerprint(config),
+        inputs=_inputs_fingerprint(config, options),
+        parsed=dict(previous.parsed)
+        if previous.normalize == _normalize_fingerprint(config)
+        else {},
+        episode_counts=dict(previous.episode_counts),
+    )
 
     with timer.stage("fetch"):
         results = _fetch(config, options, now)
 
-    to_parse = [r for r in results if _needs_parse(r, previous, normalize_key)]
+    to_parse = [r for r in results if state.parsed.get(r.source.slug) != r.content_hash]
+    to_parse = [r for r in to_parse if r.body is not None]
     normalized, parse_errors = _parse_and_normalize(config, to_parse, now, timer)
     report.parsed_feeds = len(to_parse)
 
-    with timer.stage("archive"):
-        from .archive import load_archive, merge_feeds, save_archive
+    archive = None
+    new_counts: dict[str, int] = {}
+    if normalized:
+        with timer.stage("archive"):
+            from .archive import episode_counts, load_archive, merge_feeds, save_archive
 
-        archive = load_archive(config.content_dir)
-        archive, changes = merge_feeds(archive, normalized, now)
-        save_archive(config.content_dir, archive)
-    report.new_episodes = changes.new_count
-    report.updated_episodes = changes.updated_count
+            archive = load_archive(config.content_dir)
+            archive, changes = merge_feeds(archive, normalized, now)
+            if changes.any:
+                save_archive(config.content_dir, archive)
+            state.episode_counts = episode_counts(archive)
+        report.new_episodes = changes.new_count
+        report.updated_episodes = changes.updated_count
+        new_counts = dict(changes.new_per_podcast)
+    for r in to_parse:
+        if r.source.slug not in parse_errors and r.content_hash:
+            state.parsed[r.source.slug] = r.content_hash
 
-    inputs_key = _inputs_fingerprint(config, options)
-    health = _health(results, parse_errors, archive, changes)
-    report.health = health
-    health_key = _health_fingerprint(health)
-    site_exists = (options.out_dir / "index.html").is_file()
+    report.health = _health(results, parse_errors, state.episode_counts, new_counts)
+    state.health = _health_fingerprint(report.health)
+    nothing_new = not (report.new_episodes or report.updated_episodes)
     if (
-        site_exists
-        and not changes.any
-        and previous.get("inputs") == inputs_key
-        and previous.get("health") == health_key
+        nothing_new
+        and state.same_output_as(previous)
+        and (options.out_dir / "index.html").is_file()
     ):
+        # Nothing new: the archive was not even loaded, and no output file is touched.
         report.up_to_date = True
-        report.episodes = int(previous.get("episodes", 0))
-        _save_state(state_path, results, previous, normalize_key, inputs_key, health_key, report)
+        report.episodes = previous.episodes
+        state.episodes = previous.episodes
+        state.save(state_path)
         return report
 
     with timer.stage("catalog"):
-        from .archive import build_catalog, load_overrides
+        from .archive import build_catalog, episode_counts, load_archive, load_overrides
 
+        if archive is None:
+            archive = load_archive(config.content_dir)
+            state.episode_counts = episode_counts(archive)
+            report.health = _health(results, parse_errors, state.episode_counts, new_counts)
+            state.health = _health_fingerprint(report.health)
         overrides = load_overrides(config.content_dir)
-        catalog = build_catalog(archive, config, overrides, health)
-    report.episodes = len(catalog.episodes)
+        catalog = build_catalog(archive, config, overrides, report.health)
+    report.episodes = state.episodes = len(catalog.episodes)
 
     with timer.stage("index"):
         from .index import update_index
@@ -136,7 +157,7 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
         update_index(catalog, options.cache_dir / "index")
 
     _write_site(config, options, catalog, report, timer)
-    _save_state(state_path, results, previous, normalize_key, inputs_key, health_key, report)
+    state.save(state_path)
     return report
 
 
@@ -152,16 +173,6 @@ def _fetch(config: Config, options: BuildOptions, now: datetime) -> list[FetchRe
         progress=options.progress,
     )
     return fetch_all(config.feeds, fetch_options, now)
-
-
-def _needs_parse(result: FetchResult, previous: dict[str, object], normalize_key: str) -> bool:
-    """Pure decision: parse only bodies we have not already turned into archive entries."""
-    if result.body is None or result.content_hash is None:
-        return False
-    parsed = previous.get("parsed")
-    if not isinstance(parsed, dict) or previous.get("normalize") != normalize_key:
-        return True
-    return bool(parsed.get(result.source.slug) != result.content_hash)
 
 
 def _parse_and_normalize(
@@ -195,13 +206,9 @@ def _parse_and_normalize(
 def _health(
     results: Sequence[FetchResult],
     parse_errors: dict[str, str],
-    archive: object,
-    changes: object,
+    counts: dict[str, int],
+    new_counts: dict[str, int],
 ) -> list[FeedHealth]:
-    from .archive import episode_counts
-
-    counts = episode_counts(archive)  # type: ignore[arg-type]
-    new_counts: dict[str, int] = getattr(changes, "new_per_podcast", {})
     health: list[FeedHealth] = []
     for r in results:
         status, reason = r.status, r.error
@@ -282,41 +289,46 @@ def _hash_json(value: object) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _load_state(path: Path) -> dict[str, object]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}  # a missing or corrupt state only costs a full build
-    if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-        return {}
-    return data
+@dataclass(slots=True)
+class BuildState:
+    """What the previous build saw, kept in the cache: only ever an optimisation.
 
+    A missing or corrupt state file costs one full build, never a wrong one.
+    """
 
-def _save_state(
-    path: Path,
-    results: Sequence[FetchResult],
-    previous: dict[str, object],
-    normalize_key: str,
-    inputs_key: str,
-    health_key: str,
-    report: BuildReport,
-) -> None:
-    old = previous.get("parsed") if previous.get("normalize") == normalize_key else None
-    parsed: dict[str, str] = dict(old) if isinstance(old, dict) else {}
-    for r in results:
-        if r.content_hash and r.source.slug not in {h.slug for h in report.failed}:
-            parsed[r.source.slug] = r.content_hash
-    state = {
-        "version": STATE_VERSION,
-        "normalize": normalize_key,
-        "inputs": inputs_key,
-        "health": health_key,
-        "episodes": report.episodes,
-        "parsed": dict(sorted(parsed.items())),
-    }
-    text = json.dumps(state, indent=1, sort_keys=True) + "\n"
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
-        return
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    normalize: str = ""  # fingerprint of what normalize depends on besides the bytes
+    inputs: str = ""  # fingerprint of feeds.yaml, templates and content pages
+    health: str = ""  # fingerprint of the feeds' statuses (the health page shows them)
+    episodes: int = 0
+    episode_counts: dict[str, int] = field(default_factory=dict)
+    parsed: dict[str, str] = field(default_factory=dict)  # podcast slug -> body hash
+
+    def same_output_as(self, other: BuildState) -> bool:
+        return (self.inputs, self.health) == (other.inputs, other.health) and bool(self.inputs)
+
+    @classmethod
+    def load(cls, path: Path) -> BuildState:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.pop("version", None) != STATE_VERSION:
+                return cls()
+            return cls(**data)
+        except (OSError, ValueError, TypeError, AttributeError):
+            return cls()
+
+    def save(self, path: Path) -> None:
+        data = {
+            "version": STATE_VERSION,
+            "normalize": self.normalize,
+            "inputs": self.inputs,
+            "health": self.health,
+            "episodes": self.episodes,
+            "episode_counts": dict(sorted(self.episode_counts.items())),
+            "parsed": dict(sorted(self.parsed.items())),
+        }
+        text = json.dumps(data, indent=1) + "\n"
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            return
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
