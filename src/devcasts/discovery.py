@@ -1,0 +1,185 @@
+"""What search engines and podcast apps read: JSON-LD, sitemap.xml, robots.txt, opml.xml,
+health.json. Pure functions from the Catalog to text; every feed-derived string is escaped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from email.utils import format_datetime
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+from devcasts.model import Catalog, Episode, FeedHealth, Podcast, SiteConfig
+
+# "<" and friends must never appear raw inside <script>: "</script>" in a title would end it.
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+# Characters XML 1.0 forbids even when escaped; a feed title carrying one must not break opml.xml.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def external_url(value: str | None) -> str | None:
+    """The URL if it is absolute http(s) with a host, else None (no javascript:, data:, paths)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return value
+
+
+def script_json(data: object) -> Markup:
+    """JSON for a <script type="application/ld+json"> block, safe against early </script>."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    text = text.translate(_SCRIPT_SAFE).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return Markup(text)  # noqa: S704 -- every character that could end the script is escaped
+
+
+def iso_duration(seconds: int | None) -> str | None:
+    """schema.org durations: PT1H2M3S."""
+    if seconds is None or seconds < 0:
+        return None
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+    return text + (f"{secs}S" if secs or text == "PT" else "")
+
+
+def podcast_series_ld(podcast: Podcast, site: SiteConfig) -> dict[str, object]:
+    data: dict[str, object] = {
+        "@context": "https://schema.org",
+        "@type": "PodcastSeries",
+        "name": podcast.title,
+        "url": f"{site.base_url}podcasts/{podcast.slug}/",
+    }
+    if podcast.summary:
+        data["description"] = podcast.summary
+    if feed := external_url(podcast.feed_url):
+        data["webFeed"] = feed
+    if image := external_url(podcast.image):
+        data["image"] = image
+    if podcast.author:
+        data["author"] = {"@type": "Person", "name": podcast.author}
+    return data
+
+
+def podcast_episode_ld(episode: Episode, podcast: Podcast, site: SiteConfig) -> dict[str, object]:
+    data: dict[str, object] = {
+        "@context": "https://schema.org",
+        "@type": "PodcastEpisode",
+        "name": episode.title,
+        "url": site.base_url + episode.path,
+        "datePublished": episode.published.date().isoformat(),
+        "partOfSeries": {
+            "@type": "PodcastSeries",
+            "name": podcast.title,
+            "url": f"{site.base_url}podcasts/{podcast.slug}/",
+        },
+    }
+    if episode.summary:
+        data["description"] = episode.summary
+    if duration := iso_duration(episode.duration):
+        data["timeRequired"] = duration
+    if episode.enclosure and (audio := external_url(episode.enclosure.url)):
+        data["associatedMedia"] = {
+            "@type": "MediaObject",
+            "contentUrl": audio,
+            "encodingFormat": episode.enclosure.type,
+        }
+    if episode.number is not None:
+        data["episodeNumber"] = episode.number
+    return data
+
+
+def sitemap_xml(site: SiteConfig, pages: Mapping[str, datetime | None]) -> str:
+    """Every HTML page (relpath of its folder or file) with its last change when known."""
+    ET.register_namespace("", "http://www.sitemaps.org/schemas/sitemap/0.9")
+    root = ET.Element("{http://www.sitemaps.org/schemas/sitemap/0.9}urlset")
+    for relpath in sorted(pages):
+        entry = ET.SubElement(root, "{http://www.sitemaps.org/schemas/sitemap/0.9}url")
+        ET.SubElement(entry, "{http://www.sitemaps.org/schemas/sitemap/0.9}loc").text = (
+            site.base_url + relpath
+        )
+        if (changed := pages[relpath]) is not None:
+            lastmod = ET.SubElement(entry, "{http://www.sitemaps.org/schemas/sitemap/0.9}lastmod")
+            lastmod.text = changed.date().isoformat()
+    return _xml_text(root)
+
+
+def robots_txt(site: SiteConfig) -> str:
+    return f"User-agent: *\nAllow: /\n\nSitemap: {site.base_url}sitemap.xml\n"
+
+
+def opml_xml(site: SiteConfig, podcasts: Sequence[Podcast], built_at: datetime | None) -> str:
+    """Every source feed with a public URL (feeds read from local files have none to share)."""
+    root = ET.Element("opml", version="2.0")
+    head = ET.SubElement(root, "head")
+    ET.SubElement(head, "title").text = _NOT_XML.sub("", f"{site.title}: source feeds")
+    if built_at is not None:
+        ET.SubElement(head, "dateCreated").text = _rfc822(built_at)
+    body = ET.SubElement(root, "body")
+    for podcast in sorted(podcasts, key=lambda p: (p.title.casefold(), p.slug)):
+        if feed := external_url(podcast.feed_url):
+            title = _NOT_XML.sub("", podcast.title)
+            outline = ET.SubElement(body, "outline", type="rss", text=title, title=title)
+            outline.set("xmlUrl", feed)
+            if site_link := external_url(podcast.link):
+                outline.set("htmlUrl", site_link)
+    return _xml_text(root)
+
+
+def health_json(catalog: Catalog) -> str:
+    """The feed health table as data, for monitors: one object per source feed."""
+    feeds = [_health_record(h) for h in sorted(catalog.health, key=lambda h: h.slug)]
+    summary: dict[str, int] = {}
+    for record in feeds:
+        status = str(record["status"])
+        summary[status] = summary.get(status, 0) + 1
+    document = {
+        "built_at": _iso(catalog.built_at),
+        "counts": dict(sorted(summary.items())),
+        "feeds": feeds,
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def _health_record(health: FeedHealth) -> dict[str, object]:
+    return {
+        "slug": health.slug,
+        "title": health.title,
+        "url": health.url,
+        "status": health.status.value,
+        "reason": health.reason,
+        "episodes": health.episodes,
+        "new_episodes": health.new_episodes,
+        "failures": health.failures,
+        "first_failure": _iso(health.first_failure),
+        "last_failure": _iso(health.last_failure),
+        "last_success": _iso(health.last_success),
+        "moved_to": health.moved_to,
+    }
+
+
+def sitemap_dates(episodes: Iterable[Episode]) -> dict[str, datetime]:
+    return {episode.path: episode.published for episode in episodes}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _rfc822(moment: datetime) -> str:
+    return format_datetime(moment)  # English names whatever the locale
+
+
+def _xml_text(root: ET.Element) -> str:
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,33 @@
+// Chapter links seek the episode's player. Without JavaScript they still open the audio
+// file at the chapter's time (a #t= media fragment), so this is an enhancement only.
+(function () {
+  "use strict";
+  var audio = document.getElementById("player");
+  if (!audio) return;
+  var links = Array.prototype.slice.call(document.querySelectorAll("a.chapter[data-start]"));
+
+  function seek(event) {
+    var start = Number(this.getAttribute("data-start"));
+    if (!isFinite(start) || start < 0) return;
+    event.preventDefault();
+    audio.currentTime = start;
+    var playing = audio.play();
+    // A refused autoplay or a missing file is the listener's to see in the player, not an error.
+    if (playing && typeof playing.catch === "function") playing.catch(function () {});
+  }
+
+  function markCurrent() {
+    var current = null;
+    links.forEach(function (link) {
+      if (Number(link.getAttribute("data-start")) <= audio.currentTime + 0.25) current = link;
+    });
+    links.forEach(function (link) {
+      if (link === current) link.setAttribute("aria-current", "true");
+      else link.removeAttribute("aria-current");
+    });
+  }
+
+  links.forEach(function (link) { link.addEventListener("click", seek); });
+  audio.addEventListener("timeupdate", markCurrent);
+  audio.addEventListener("seeked", markCurrent);
+})();

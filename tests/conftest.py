@@ -1,0 +1,242 @@
+"""Shared fixtures: a hand-built Catalog of invented shows, and a static server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import mimetypes
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from devcasts.model import (
+    Catalog,
+    Chapter,
+    Config,
+    Enclosure,
+    Episode,
+    FeedHealth,
+    FeedSource,
+    FetchStatus,
+    Person,
+    Podcast,
+    SiteConfig,
+    SourceRef,
+    Topic,
+    Transcript,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILT_AT = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
+HOSTILE = "</script><script>alert(1)</script> \"quoted\" 'single' ]]> & more"
+
+
+def make_episode(podcast: str, n: int, **changes: object) -> Episode:
+    """One archived episode of `podcast`, n days before BUILT_AT; keyword arguments override."""
+    fields: dict[str, object] = {
+        "id": f"{podcast}-{n:04d}",
+        "podcast": podcast,
+        "guid": f"urn:{podcast}:{n}",
+        "title": f"{podcast.replace('-', ' ').title()} episode {n}",
+        "published": BUILT_AT - timedelta(days=3 * n, hours=n % 5),
+        "link": f"https://{podcast}.example.org/episodes/{n}",
+        "summary": f"We talk about deploys, part {n}.",
+        "notes_html": f"<p>We talk about deploys, part {n}.</p><ul><li>One</li><li>Two</li></ul>",
+        "text": f"We talk about deploys, part {n}.",
+        "duration": 1800 + 61 * n,
+        "enclosure": Enclosure(f"https://media.{podcast}.example.org/{n}.mp3", "audio/mpeg", 1234),
+        "slug": f"episode-{n}",
+        "content_hash": f"hash-{podcast}-{n}",
+        "first_seen": BUILT_AT - timedelta(days=3 * n),
+    }
+    fields.update(changes)
+    return Episode(**fields)  # type: ignore[arg-type]
+
+
+def _episodes() -> list[Episode]:
+    episodes = [make_episode("ship-it-weekly", n, topics=("heroku",)) for n in range(1, 41)]
+    episodes += [
+        make_episode("cloud-corner", n, topics=("kubernetes",), categories=("Technology",))
+        for n in range(1, 8)
+    ]
+    episodes[0] = make_episode(
+        "ship-it-weekly",
+        1,
+        title="Moving from Heroku to Kubernetes",
+        topics=("heroku", "kubernetes"),
+        chapters=(
+            Chapter(0, "Welcome"),
+            Chapter(42.5, "Why we left", "https://ship-it-weekly.example.org/why"),
+            Chapter(3725, "Questions"),
+        ),
+        people=(
+            Person("Ada Example", "ada-example", "host"),
+            Person("Grace Sample", "grace-sample", "guest", href="https://grace.example.org"),
+        ),
+        transcripts=(Transcript("https://ship-it-weekly.example.org/1.vtt", "text/vtt", "en"),),
+        also_in=(SourceRef("cloud-corner", "https://cloud-corner.example.org/crossover"),),
+        featured=True,
+    )
+    episodes.append(
+        make_episode(
+            "hostile-show",
+            1,
+            title=HOSTILE,
+            summary=HOSTILE,
+            notes_html="<p>" + "Long notes. " * 800 + "</p>",
+            people=(Person(HOSTILE, "hostile-person"),),
+            topics=("heroku",),
+            published=datetime(2023, 6, 1, 8, 0, tzinfo=UTC),
+            link="javascript:alert(1)",
+            enclosure=None,
+        )
+    )
+    return sorted(episodes, key=lambda e: (-e.published.timestamp(), e.id))
+
+
+def _podcasts() -> tuple[Podcast, ...]:
+    return (
+        Podcast(
+            "cloud-corner",
+            "Cloud Corner",
+            "https://cloud-corner.example.org/feed.xml",
+            link="https://cloud-corner.example.org/",
+            description_html="<p>Clusters, <em>calmly</em>.</p>",
+            summary="Clusters, calmly.",
+            categories=("Technology",),
+            weight=2.0,
+        ),
+        Podcast("hostile-show", HOSTILE, "feeds/hostile.xml", summary=HOSTILE, link=HOSTILE),
+        Podcast(
+            "ship-it-weekly",
+            "Ship It Weekly",
+            "https://ship-it-weekly.example.org/rss",
+            link="https://ship-it-weekly.example.org/",
+            description_html="<p>Weekly talk about shipping software.</p>",
+            summary="Weekly talk about shipping software.",
+            author="Ada Example",
+            categories=("Technology", "Technology > Tech News"),
+        ),
+    )
+
+
+TOPICS = (
+    Topic("heroku", "Heroku", ("Heroku",), "Episodes about Heroku."),
+    Topic("kubernetes", "Kubernetes", ("Kubernetes", "k8s")),
+    Topic("dokku", "Dokku", ("Dokku",)),
+)
+
+
+def build_catalog(base_url: str = "https://example.github.io/devcasts/") -> Catalog:
+    site = SiteConfig(
+        title="devcasts", base_url=base_url, description="Developer podcasts", page_size=10
+    )
+    health = (
+        FeedHealth(
+            "ship-it-weekly",
+            "Ship It Weekly",
+            "https://ship-it-weekly.example.org/rss",
+            FetchStatus.OK,
+            episodes=40,
+            last_success=BUILT_AT,
+        ),
+        FeedHealth(
+            "cloud-corner",
+            "Cloud Corner",
+            "https://cloud-corner.example.org/feed.xml",
+            FetchStatus.FAILED,
+            reason="HTTP 503",
+            failures=3,
+            episodes=7,
+        ),
+        FeedHealth("hostile-show", HOSTILE, "feeds/hostile.xml", FetchStatus.UNCHANGED, episodes=1),
+    )
+    return Catalog(site, TOPICS, _podcasts(), tuple(_episodes()), health, BUILT_AT)
+
+
+@pytest.fixture
+def sample_catalog() -> Catalog:
+    return build_catalog()
+
+
+@pytest.fixture
+def sample_config(tmp_path: Path, sample_catalog: Catalog) -> Config:
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "about.md").write_text(
+        "---\ntitle: About devcasts\ndescription: What this site is\n---\n"
+        "# About devcasts\n\nEpisodes from [the podcasts](/podcasts/).\n\n<script>alert(1)</script>\n",
+        encoding="utf-8",
+    )
+    feeds = tuple(FeedSource(p.feed_url, p.slug, weight=p.weight) for p in sample_catalog.podcasts)
+    return Config(
+        site=sample_catalog.site,
+        topics=sample_catalog.topics,
+        feeds=feeds,
+        path=tmp_path / "feeds.yaml",
+        content_dir=content,
+        templates_dir=ROOT / "templates",
+    )
+
+
+class _StaticHandler(BaseHTTPRequestHandler):
+    """Serves `root` under `prefix`, with single byte ranges so audio can seek."""
+
+    root: Path
+    prefix: str
+
+    def do_GET(self) -> None:
+        path = unquote(urlsplit(self.path).path)
+        if not path.startswith(self.prefix):
+            self.send_error(404)
+            return
+        target = (self.root / path[len(self.prefix) :]).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_relative_to(self.root) or not target.is_file():
+            self.send_error(404)
+            return
+        self._send(target)
+
+    def _send(self, target: Path) -> None:
+        data = target.read_bytes()
+        start, end, status = 0, len(data) - 1, 200
+        if (spec := self.headers.get("Range", "")).startswith("bytes="):
+            first, _, last = spec[6:].partition("-")
+            start = int(first or 0)
+            end = min(int(last), end) if last else end
+            status = 206
+        self.send_response(status)
+        self.send_header(
+            "Content-Type", mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        )
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Length", str(end - start + 1))
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+        self.end_headers()
+        self.wfile.write(data[start : end + 1])
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def served_site() -> Iterator[Callable[..., str]]:
+    """serve(folder, base_path="/") -> "http://127.0.0.1:PORT/base/"; stopped after the test."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def serve(root: Path, base_path: str = "/") -> str:
+        handler = type("Handler", (_StaticHandler,), {"root": root.resolve(), "prefix": base_path})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}{base_path}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
