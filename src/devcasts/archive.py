@@ -1,3 +1,543 @@
-"""The persistent episode archive under content/: load, merge a build's feeds in, save."""
+"""The persistent episode archive under content/: load, merge a build's feeds in, save.
+
+Layout: `content/archive/<podcast-slug>.json`, one file per podcast, holding the podcast's last
+known metadata and every episode ever seen, sorted by (published, id), with sorted keys and
+ISO 8601 UTC times, so the files diff well in git. Nothing is ever dropped: an episode that
+leaves its feed, or whose feed fails, stays as it was. Curation (content/overrides.yaml) is
+applied only when the catalog is built, never written here.
+"""
 
 from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import types
+import typing
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .errors import DevcastsError
+from .model import (
+    Catalog,
+    Config,
+    Episode,
+    FeedHealth,
+    FeedSource,
+    NormalizedFeed,
+    Podcast,
+)
+from .normalize import merge_across_feeds
+from .overrides import Overrides, apply_override, load_overrides, resolve_overrides
+from .text import short_hash, slugify
+
+__all__ = [
+    "ArchiveChanges",
+    "ArchiveError",
+    "ArchiveState",
+    "PodcastArchive",
+    "archive_dir",
+    "build_catalog",
+    "encode_podcast_archive",
+    "load_archive",
+    "load_overrides",
+    "merge_feeds",
+    "save_archive",
+]
+
+ARCHIVE_FOLDER = "archive"
+FORMAT_VERSION = 1
+# Episode slugs that would clash with listing pages the renderer may put beside episodes.
+RESERVED_SLUGS = frozenset({"page", "feed", "index"})
+_SLUG_SHAPE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_EMPTY_VALUES: tuple[object, ...] = (None, "", (), False)
+
+
+class ArchiveError(DevcastsError):
+    """An archive file is unreadable or malformed; str() reads `FILE[:LINE]: MESSAGE`."""
+
+    def __init__(self, path: Path, message: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {message} (fix the file, or restore it from git)")
+
+
+# --- state ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PodcastArchive:
+    """One podcast's archive file: last known metadata and every episode ever seen."""
+
+    podcast: Podcast
+    episodes: tuple[Episode, ...] = ()  # sorted by (published, id)
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveState:
+    """The whole archive, immutable: replace it, never mutate it."""
+
+    podcasts: tuple[PodcastArchive, ...] = ()  # sorted by slug
+
+    def get(self, slug: str) -> PodcastArchive | None:
+        return next((p for p in self.podcasts if p.podcast.slug == slug), None)
+
+    def episodes(self) -> Iterator[Episode]:
+        for record in self.podcasts:
+            yield from record.episodes
+
+    def episode_count(self, slug: str) -> int:
+        record = self.get(slug)
+        return len(record.episodes) if record else 0
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveChanges:
+    """What a merge changed, for sinks that work incrementally (last_seen alone is no change)."""
+
+    new_episodes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # slug -> ids
+    updated_episodes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # slug -> ids
+    changed_podcasts: frozenset[str] = frozenset()  # metadata or episodes changed
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.changed_podcasts
+
+    @property
+    def episode_ids(self) -> frozenset[str]:
+        """Ids of every new or updated episode."""
+        ids = [*self.new_episodes.values(), *self.updated_episodes.values()]
+        return frozenset(i for group in ids for i in group)
+
+
+# --- merge ----------------------------------------------------------------------------------
+
+
+def merge_feeds(
+    state: ArchiveState, feeds: Sequence[NormalizedFeed], now: datetime
+) -> tuple[ArchiveState, ArchiveChanges]:
+    """Fold this build's feeds into the archive. Feeds not given (failed, gone) stay as they were.
+
+    `last_seen` is refreshed at most once per UTC day, so that rebuilding the same day rewrites
+    no archive file.
+    """
+    now = _utc(now).replace(microsecond=0)
+    records = {record.podcast.slug: record for record in state.podcasts}
+    new: dict[str, tuple[str, ...]] = {}
+    updated: dict[str, tuple[str, ...]] = {}
+    changed: set[str] = set()
+    for feed in feeds:
+        slug = feed.podcast.slug
+        before = records.get(slug)
+        record, added, edited = _merge_podcast(before, feed, now)
+        records[slug] = record
+        if added:
+            new[slug] = added
+        if edited:
+            updated[slug] = edited
+        if added or edited or before is None or before.podcast != record.podcast:
+            changed.add(slug)
+    merged = ArchiveState(tuple(records[slug] for slug in sorted(records)))
+    changes = ArchiveChanges(
+        new_episodes=types.MappingProxyType(dict(sorted(new.items()))),
+        updated_episodes=types.MappingProxyType(dict(sorted(updated.items()))),
+        changed_podcasts=frozenset(changed),
+    )
+    return merged, changes
+
+
+def _merge_podcast(
+    before: PodcastArchive | None, feed: NormalizedFeed, now: datetime
+) -> tuple[PodcastArchive, tuple[str, ...], tuple[str, ...]]:
+    slug = feed.podcast.slug
+    by_id = {episode.id: episode for episode in before.episodes} if before else {}
+    taken = {episode.slug for episode in by_id.values()}
+    added: list[str] = []
+    edited: list[str] = []
+    # Sorted, so the slugs handed out never depend on the order of items in the feed.
+    for incoming in _distinct_by_id(feed.episodes):
+        incoming = replace(incoming, podcast=slug)
+        prior = by_id.get(incoming.id)
+        if prior is None:
+            episode_slug = _claim_slug(incoming, taken)
+            by_id[incoming.id] = _first_archived(incoming, episode_slug, now)
+            added.append(incoming.id)
+            continue
+        merged = _seen_again(prior, incoming, now)
+        if not _same_content(prior, merged):
+            edited.append(incoming.id)
+        by_id[incoming.id] = merged
+    episodes = tuple(sorted(by_id.values(), key=_archive_order))
+    return PodcastArchive(feed.podcast, episodes), tuple(added), tuple(edited)
+
+
+def _distinct_by_id(episodes: Iterable[Episode]) -> list[Episode]:
+    """One episode per id (the first in a fixed order), sorted by (published, id)."""
+    chosen: dict[str, Episode] = {}
+    for episode in sorted(episodes, key=lambda e: (*_archive_order(e), e.content_hash)):
+        chosen.setdefault(episode.id, episode)
+    return list(chosen.values())
+
+
+def _archive_order(episode: Episode) -> tuple[datetime, str]:
+    return (episode.published, episode.id)
+
+
+def _claim_slug(episode: Episode, taken: set[str]) -> str:
+    """The title's slug; on a clash add the date, then a short hash of the id, then a counter."""
+    base = slugify(episode.title)
+    dated = f"{base}-{episode.published:%Y-%m-%d}"
+    hashed = f"{dated}-{short_hash(episode.id, 6)}"
+    candidates = [base, dated, hashed]
+    candidates += [f"{hashed}-{n}" for n in range(2, len(taken) + 3)]
+    slug = next(c for c in candidates if c not in taken and c not in RESERVED_SLUGS)
+    taken.add(slug)
+    return slug
+
+
+def _first_archived(episode: Episode, slug: str, now: datetime) -> Episode:
+    return replace(episode, slug=slug, first_seen=now, last_seen=now, also_in=(), featured=False)
+
+
+def _seen_again(prior: Episode, incoming: Episode, now: datetime) -> Episode:
+    """The incoming content under the prior identity; an estimated date never drifts."""
+    published, estimated, clamped = incoming.published, incoming.date_estimated, False
+    if incoming.date_estimated or incoming.date_clamped:
+        # The feed gives no usable date: keep the one the episode got when first archived.
+        published, estimated, clamped = prior.published, prior.date_estimated, prior.date_clamped
+    candidate = replace(
+        incoming,
+        slug=prior.slug,
+        first_seen=prior.first_seen,
+        last_seen=_refreshed_last_seen(prior.last_seen, now),
+        published=published,
+        date_estimated=estimated,
+        date_clamped=clamped,
+        also_in=(),
+        featured=False,
+    )
+    if _same_content(prior, candidate):
+        return replace(prior, last_seen=candidate.last_seen)
+    return candidate
+
+
+def _refreshed_last_seen(last_seen: datetime | None, now: datetime) -> datetime:
+    if last_seen is None or (now.date() != last_seen.date() and now > last_seen):
+        return now
+    return last_seen
+
+
+def _same_content(a: Episode, b: Episode) -> bool:
+    """Equal apart from bookkeeping (content_hash may cover a drifting date; last_seen)."""
+    return replace(b, last_seen=a.last_seen, content_hash=a.content_hash) == a
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: devcasts works in UTC")
+    return moment.astimezone(UTC)
+
+
+# --- catalog --------------------------------------------------------------------------------
+
+
+def build_catalog(
+    state: ArchiveState,
+    config: Config,
+    overrides: Overrides,
+    health: Sequence[FeedHealth] = (),
+) -> Catalog:
+    """The read-only view the sinks render: curated, merged across feeds, sorted.
+
+    A podcast removed from feeds.yaml leaves the site, but its archive file stays on disk, so
+    adding it back restores every episode with the same URLs.
+    """
+    topic_rank = {topic.slug: rank for rank, topic in enumerate(config.topics)}
+    resolved = resolve_overrides(overrides, state.episodes(), topic_rank)
+    sources = {source.slug: source for source in config.feeds}
+    podcasts: list[Podcast] = []
+    episodes: list[Episode] = []
+    for record in state.podcasts:
+        source = sources.get(record.podcast.slug)
+        if source is None:
+            continue
+        podcasts.append(_as_configured(record.podcast, source))
+        for episode in record.episodes:
+            curated = apply_override(episode, resolved.get(episode.id), topic_rank)
+            if curated is None or (source.include == "topics" and not curated.topics):
+                continue
+            episodes.append(curated)
+    visible = sorted(_merge_duplicates(episodes), key=lambda e: (-e.published.timestamp(), e.id))
+    return Catalog(
+        site=config.site,
+        topics=config.topics,
+        podcasts=tuple(sorted(podcasts, key=lambda p: (p.title.casefold(), p.slug))),
+        episodes=tuple(visible),
+        health=tuple(health),
+        built_at=max((e.published for e in visible), default=None),
+    )
+
+
+def _as_configured(podcast: Podcast, source: FeedSource) -> Podcast:
+    """feeds.yaml wins over what the feed said last time (its title, include, weight)."""
+    return replace(
+        podcast,
+        title=source.title or podcast.title,
+        feed_url=source.url,
+        include=source.include,
+        weight=source.weight,
+    )
+
+
+def _merge_duplicates(episodes: Sequence[Episode]) -> tuple[Episode, ...]:
+    try:
+        return merge_across_feeds(episodes)
+    except NotImplementedError:  # normalize has not grown cross-feed merging yet
+        return tuple(episodes)
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def archive_dir(content_dir: Path) -> Path:
+    return content_dir / ARCHIVE_FOLDER
+
+
+def load_archive(content_dir: Path) -> ArchiveState:
+    """Read every `content/archive/*.json`; a missing folder is an empty archive."""
+    folder = archive_dir(content_dir)
+    if not folder.is_dir():
+        return ArchiveState()
+    paths = sorted(p for p in folder.glob("*.json") if not p.name.startswith("."))
+    records = [_read_podcast_file(path) for path in paths]
+    return ArchiveState(tuple(sorted(records, key=lambda r: r.podcast.slug)))
+
+
+def save_archive(content_dir: Path, state: ArchiveState) -> list[Path]:
+    """Write each podcast's file atomically, only when its bytes changed; return those paths.
+
+    Files of podcasts not in `state` are left alone: the archive never deletes history.
+    """
+    folder = archive_dir(content_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temp_files(folder)
+    written: list[Path] = []
+    for record in state.podcasts:
+        path = folder / f"{_checked_slug(record.podcast.slug)}.json"
+        data = encode_podcast_archive(record)
+        if _current_bytes(path) != data:
+            _atomic_write(path, data)
+            written.append(path)
+    if written:
+        _fsync_dir(folder)
+    return written
+
+
+def encode_podcast_archive(record: PodcastArchive) -> bytes:
+    """The file's bytes: sorted keys, 2-space indent, UTF-8, trailing newline."""
+    document = {
+        "format": FORMAT_VERSION,
+        "podcast": _to_json(record.podcast),
+        "episodes": [_to_json(e) for e in sorted(record.episodes, key=_archive_order)],
+    }
+    try:
+        text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+        return (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from a broken feed: keep them, escaped
+        return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("ascii")
+
+
+def _read_podcast_file(path: Path) -> PodcastArchive:
+    try:
+        document = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as error:
+        raise ArchiveError(path, f"cannot read: {error.strerror or error}") from error
+    except UnicodeDecodeError as error:
+        raise ArchiveError(path, f"not UTF-8 text (byte {error.start})") from error
+    except json.JSONDecodeError as error:
+        raise ArchiveError(path, f"not valid JSON: {error.msg}", error.lineno) from error
+    return _decode_podcast_archive(path, document)
+
+
+def _decode_podcast_archive(path: Path, document: object) -> PodcastArchive:
+    if not isinstance(document, dict):
+        raise ArchiveError(path, "expected a JSON object with 'podcast' and 'episodes'")
+    version = document.get("format")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ArchiveError(path, f"unsupported archive format {version!r}")
+    podcast = _from_json(Podcast, document.get("podcast"), _Where(path, "podcast"))
+    if path.stem != podcast.slug:
+        raise ArchiveError(path, f"podcast slug {podcast.slug!r} does not match the file name")
+    raw_episodes = document.get("episodes")
+    if not isinstance(raw_episodes, list):
+        raise ArchiveError(path, "'episodes' must be a list")
+    episodes = [
+        _from_json(Episode, raw, _Where(path, f"episodes[{i}]"))
+        for i, raw in enumerate(raw_episodes)
+    ]
+    _check_episodes(path, podcast.slug, episodes)
+    return PodcastArchive(podcast, tuple(sorted(episodes, key=_archive_order)))
+
+
+def _check_episodes(path: Path, slug: str, episodes: Sequence[Episode]) -> None:
+    ids: set[str] = set()
+    slugs: set[str] = set()
+    for episode in episodes:
+        name = f"episode {episode.id!r}"
+        if episode.podcast != slug:
+            raise ArchiveError(path, f"{name} belongs to podcast {episode.podcast!r}")
+        if not _SLUG_SHAPE.match(episode.slug):
+            raise ArchiveError(path, f"{name} has an unusable slug {episode.slug!r}")
+        if episode.id in ids:
+            raise ArchiveError(path, f"{name} appears twice")
+        if episode.slug in slugs:
+            raise ArchiveError(path, f"{name}: slug {episode.slug!r} is used twice")
+        ids.add(episode.id)
+        slugs.add(episode.slug)
+
+
+def _checked_slug(slug: str) -> str:
+    if not _SLUG_SHAPE.match(slug):
+        raise ValueError(f"podcast slug {slug!r} cannot name an archive file")
+    return slug
+
+
+def _current_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Temp file in the same folder, fsync, rename: readers see the old or the new file."""
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.chmod(0o644)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_temp_files(folder: Path) -> None:
+    """Temp files left by a build that was killed mid-write."""
+    for stale in folder.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
+# --- JSON codec for the model's dataclasses -------------------------------------------------
+
+
+def _to_json(value: object) -> object:
+    if isinstance(value, datetime):
+        return _utc(value).strftime(_TIME_FORMAT)
+    if is_dataclass(value) and not isinstance(value, type):
+        encoded: dict[str, object] = {}
+        for spec in fields(value):
+            item = getattr(value, spec.name)
+            # Empty defaults are left out: smaller files, and new model fields change no file.
+            if spec.default is not MISSING and item == spec.default and item in _EMPTY_VALUES:
+                continue
+            encoded[spec.name] = _to_json(item)
+        return encoded
+    if isinstance(value, tuple):
+        return [_to_json(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    path: Path
+    context: str
+
+    def error(self, message: str) -> ArchiveError:
+        return ArchiveError(self.path, f"{self.context}: {message}")
+
+    def child(self, name: str) -> _Where:
+        return _Where(self.path, f"{self.context}.{name}")
+
+
+@cache
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _from_json(expected: Any, raw: object, where: _Where) -> Any:
+    """Convert `raw` to the annotated type, or raise ArchiveError saying where and why."""
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(expected)
+        if raw is None and type(None) in options:
+            return None
+        (inner,) = [t for t in options if t is not type(None)]
+        return _from_json(inner, raw, where)
+    if origin is typing.Literal:
+        if raw not in typing.get_args(expected):
+            raise where.error(f"expected one of {typing.get_args(expected)}, got {raw!r}")
+        return raw
+    if origin is tuple:
+        if not isinstance(raw, list):
+            raise where.error(f"expected a list, got {type(raw).__name__}")
+        item_type = typing.get_args(expected)[0]
+        return tuple(_from_json(item_type, item, where) for item in raw)
+    if isinstance(expected, type) and is_dataclass(expected):
+        return _dataclass_from_json(expected, raw, where)
+    return _scalar_from_json(expected, raw, where)
+
+
+def _dataclass_from_json(cls: type, raw: object, where: _Where) -> Any:
+    if not isinstance(raw, dict):
+        raise where.error(f"expected an object, got {type(raw).__name__}")
+    hints = _field_types(cls)
+    values: dict[str, Any] = {}
+    for spec in fields(cls):
+        if spec.name in raw:  # unknown keys are ignored: files from newer or older models load
+            values[spec.name] = _from_json(hints[spec.name], raw[spec.name], where.child(spec.name))
+        elif spec.default is MISSING and spec.default_factory is MISSING:
+            raise where.error(f"missing {spec.name!r}")
+    return cls(**values)
+
+
+def _scalar_from_json(expected: Any, raw: object, where: _Where) -> Any:
+    if expected is datetime:
+        return _parse_time(raw, where)
+    if expected is float and isinstance(raw, int | float) and not isinstance(raw, bool):
+        return float(raw)
+    if expected is int and isinstance(raw, bool):
+        raise where.error(f"expected an integer, got {raw!r}")
+    if expected in (str, int, bool) and isinstance(raw, expected):
+        return raw
+    raise where.error(f"expected {getattr(expected, '__name__', expected)}, got {raw!r}")
+
+
+def _parse_time(raw: object, where: _Where) -> datetime:
+    if isinstance(raw, str):
+        try:
+            moment = datetime.fromisoformat(raw)
+        except ValueError:
+            pass
+        else:
+            if moment.tzinfo is not None:
+                return moment.astimezone(UTC)
+    raise where.error(f"expected a UTC time like '2024-05-01T12:00:00Z', got {raw!r}")
