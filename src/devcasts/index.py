@@ -1,3 +1,691 @@
-"""Full-text search over the archive (whoosh, kept in the cache directory)."""
+"""Full-text search over the archive: a whoosh index kept in the cache directory.
+
+`update_index` brings the index in line with a catalog, touching only the episodes whose
+indexed document changed; it rebuilds from scratch when the index is missing, corrupt or
+written by an older schema. `search` answers a `SearchRequest` with BM25F ranking, filters,
+snippets and a "did you mean" taken from the index's own words.
+
+This module is on the search command's import path: it imports whoosh and the model only
+(no feedparser, jinja2, httpx or nh3), so `devcasts search` starts fast.
+"""
 
 from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import re
+import time
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any, Literal
+
+from whoosh import fields, highlight, index, scoring, sorting
+from whoosh.analysis.analyzers import StandardAnalyzer, StemmingAnalyzer
+from whoosh.qparser.default import MultifieldParser, QueryParser
+from whoosh.qparser.plugins import FieldAliasPlugin, FuzzyTermPlugin
+from whoosh.query.compound import And
+from whoosh.query.qcore import Every, Query
+from whoosh.query.ranges import DateRange
+from whoosh.query.terms import FuzzyTerm, Term
+from whoosh.query.wrappers import Not
+
+from devcasts.errors import BuildError, DevcastsError
+from devcasts.model import Catalog, Episode
+from devcasts.text import slugify
+
+#: Bump when the schema or what goes into a document changes: older indexes are rebuilt.
+SCHEMA_VERSION = 1
+MARKER_NAME = "devcasts-index.json"
+INDEX_NAME = "MAIN"
+
+#: Fields a query searches when it names none, with their BM25F weights.
+FIELD_BOOSTS: dict[str, float] = {
+    "title": 4.0,
+    "tags": 2.5,
+    "people": 2.0,
+    "podcast": 1.5,
+    "notes": 1.0,
+}
+#: Field names users may write in a query (`topic:heroku`) and what they search.
+FIELD_ALIASES: dict[str, list[str]] = {
+    "tags": ["topic", "topics"],
+    "people": ["person", "guest", "host"],
+    "podcast": ["show"],
+    "notes": ["text"],
+    "lang": ["language"],
+}
+QUERY_FIELDS = (*FIELD_BOOSTS, "lang")
+
+MAX_QUERY_CHARS = 500
+MAX_NOTES_CHARS = 50_000  # hostile feeds can carry megabytes of notes; search needs far less
+SNIPPET_CHARS = 220
+OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"})
+BINARY_OPERATORS = OPERATORS - {"NOT"}
+
+Sort = Literal["relevance", "newest"]
+#: A piece of a snippet: its text and whether it matched the query.
+Segment = tuple[str, bool]
+
+
+class SearchError(DevcastsError):
+    """A search could not run; the message says why and what to do."""
+
+
+class QuerySyntaxError(SearchError):
+    """The query is malformed (exit code 2)."""
+
+
+class IndexMissingError(SearchError):
+    """There is no usable index yet (exit code 1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexReport:
+    added: int
+    updated: int
+    removed: int
+    total: int
+    rebuilt: bool
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    query: str
+    limit: int = 10
+    podcast: str | None = None  # podcast slug (or its title: it is slugified)
+    topic: str | None = None  # topic slug
+    person: str | None = None  # person's name or slug
+    since: date | None = None  # inclusive
+    until: date | None = None  # inclusive
+    lang: str | None = None  # language code; "en" matches "en-US"
+    sort: Sort = "relevance"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    id: str
+    title: str
+    podcast: str  # display title
+    podcast_slug: str
+    published: datetime  # UTC
+    url: str  # the episode page on the site
+    score: float
+    snippet: tuple[Segment, ...]
+    topics: tuple[str, ...] = ()
+    duration: int | None = None
+    language: str | None = None
+
+    @property
+    def snippet_text(self) -> str:
+        return "".join(text for text, _ in self.snippet)
+
+    @property
+    def snippet_marked(self) -> str:
+        """The snippet with matches in [[double brackets]]."""
+        return "".join(f"[[{text}]]" if match else text for text, match in self.snippet)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResponse:
+    hits: list[Hit]
+    total: int
+    suggestion: str | None = None  # "did you mean", from the index's own words
+    corrected: bool = False  # the hits answer the suggestion or a fuzzy retry, not the query
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+# --- schema and documents -------------------------------------------------------------------
+
+
+def build_schema() -> fields.Schema:
+    stem = StemmingAnalyzer()
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True, sortable=True),
+        fingerprint=fields.ID(sortable=True),
+        title=fields.TEXT(stored=True, analyzer=stem, spelling=True),
+        podcast=fields.TEXT(stored=True, analyzer=stem),
+        podcast_slug=fields.ID(stored=True),
+        people=fields.TEXT(analyzer=StandardAnalyzer(stoplist=None)),
+        person_slugs=fields.KEYWORD(commas=True),
+        topics=fields.KEYWORD(stored=True, commas=True),
+        tags=fields.TEXT(analyzer=stem),
+        notes=fields.TEXT(stored=True, analyzer=stem, spelling=True),
+        summary=fields.STORED(),
+        lang=fields.ID(stored=True),
+        language=fields.STORED(),
+        published=fields.DATETIME(stored=True, sortable=True),
+        duration=fields.NUMERIC(int, bits=64, stored=True, sortable=True),
+        url=fields.STORED(),
+    )
+
+
+def episode_document(catalog: Catalog, episode: Episode) -> dict[str, Any]:
+    """The document indexed for one episode, fingerprint included."""
+    titles = {p.slug: p.title for p in catalog.podcasts}
+    topic_names = {t.slug: t.name for t in catalog.topics}
+    doc: dict[str, Any] = {
+        "id": episode.id,
+        "title": episode.title,
+        "podcast": titles.get(episode.podcast, episode.podcast),
+        "podcast_slug": episode.podcast,
+        "people": " ".join(p.name for p in episode.people),
+        "person_slugs": ",".join(sorted({p.slug for p in episode.people if p.slug})),
+        "topics": ",".join(episode.topics),
+        "tags": " ".join(
+            (
+                *episode.topics,
+                *(topic_names.get(t, "") for t in episode.topics),
+                *episode.categories,
+            )
+        ),
+        "notes": episode.text[:MAX_NOTES_CHARS],
+        "summary": episode.summary,
+        "lang": primary_language(episode.language),
+        "language": episode.language or "",
+        "published": _naive_utc(episode.published),
+        "url": catalog.site.base_url + episode.path,
+    }
+    if episode.duration is not None and 0 <= episode.duration < 10**7:
+        doc["duration"] = episode.duration
+    doc["fingerprint"] = _fingerprint(doc, episode.featured)
+    return doc
+
+
+def _fingerprint(doc: dict[str, Any], featured: bool) -> str:
+    """Hash of everything indexed, so any change that search would see triggers an update."""
+    payload = json.dumps([sorted(doc.items()), featured], default=str, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def primary_language(language: str | None) -> str:
+    """'en-US' -> 'en'; '' when unknown."""
+    return re.split(r"[-_]", (language or "").strip().lower(), maxsplit=1)[0]
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    # whoosh's DATETIME stores naive datetimes; every time in devcasts is UTC.
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None)
+
+
+# --- building and updating ------------------------------------------------------------------
+
+
+def update_index(catalog: Catalog, index_dir: Path) -> IndexReport:
+    """Bring the index in `index_dir` in line with `catalog`; rebuild it when unusable."""
+    started = time.perf_counter()
+    docs = {ep.id: episode_document(catalog, ep) for ep in catalog.episodes}
+    ix = _open_current(index_dir)
+    if ix is None:
+        _write_all(_create(index_dir), catalog, docs)
+        report = IndexReport(len(docs), 0, 0, len(docs), True)
+    else:
+        report = _write_difference(ix, docs, _stored_fingerprints(ix))
+    _write_marker(index_dir)
+    return IndexReport(
+        report.added,
+        report.updated,
+        report.removed,
+        report.total,
+        report.rebuilt,
+        round(time.perf_counter() - started, 3),
+    )
+
+
+def _open_current(index_dir: Path) -> index.Index | None:
+    """The existing index if it is ours, current and readable; None when it must be rebuilt."""
+    if _read_marker(index_dir) != SCHEMA_VERSION:
+        return None
+    # whoosh leaves a file open when it fails to read a damaged index; that is expected here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            ix = index.open_dir(str(index_dir), indexname=INDEX_NAME)
+            if set(ix.schema.names()) != set(build_schema().names()):
+                return None
+            _stored_fingerprints(ix)  # reads every segment: a corrupt one fails here
+        except Exception:
+            return None
+        finally:
+            gc.collect()
+    return ix
+
+
+def _stored_fingerprints(ix: index.Index) -> dict[str, str]:
+    """id -> fingerprint of every live document, read from columns (no stored fields)."""
+    with ix.reader() as reader:
+        ids = reader.column_reader("id")
+        prints = reader.column_reader("fingerprint")
+        return {
+            _as_text(ids[n]): _as_text(prints[n])
+            for n in range(reader.doc_count_all())
+            if not reader.is_deleted(n)
+        }
+
+
+def _as_text(value: str | bytes) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _create(index_dir: Path) -> index.Index:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    _remove_index_files(index_dir)
+    return index.create_in(str(index_dir), build_schema(), indexname=INDEX_NAME)
+
+
+def _remove_index_files(index_dir: Path) -> None:
+    """Delete only files whoosh or we wrote, never anything else someone put there."""
+    for path in index_dir.iterdir():
+        if path.is_file() and (
+            path.name.startswith((INDEX_NAME, f"_{INDEX_NAME}_")) or path.name == MARKER_NAME
+        ):
+            path.unlink()
+
+
+def _write_all(ix: index.Index, catalog: Catalog, docs: dict[str, dict[str, Any]]) -> None:
+    writer = _writer(ix)
+    for episode in catalog.episodes:  # catalog order: newest first, the same every time
+        writer.add_document(**docs[episode.id])
+    writer.commit()
+
+
+def _write_difference(
+    ix: index.Index, docs: dict[str, dict[str, Any]], stored: dict[str, str]
+) -> IndexReport:
+    added = sorted(set(docs) - set(stored))
+    removed = sorted(set(stored) - set(docs))
+    updated = sorted(i for i in set(docs) & set(stored) if docs[i]["fingerprint"] != stored[i])
+    if added or removed or updated:
+        writer = _writer(ix)
+        for doc_id in removed:
+            writer.delete_by_term("id", doc_id)
+        for doc_id in updated:
+            writer.update_document(**docs[doc_id])
+        for doc_id in added:
+            writer.add_document(**docs[doc_id])
+        writer.commit()
+    return IndexReport(len(added), len(updated), len(removed), len(docs), False)
+
+
+def _writer(ix: index.Index) -> Any:
+    from whoosh.index import LockError
+
+    try:
+        return ix.writer(limitmb=256)
+    except LockError as error:
+        raise BuildError(f"the search index is locked by another process: {error}") from error
+
+
+def _read_marker(index_dir: Path) -> int | None:
+    try:
+        data = json.loads((index_dir / MARKER_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    return version if isinstance(version, int) else None
+
+
+def _write_marker(index_dir: Path) -> None:
+    marker = index_dir / MARKER_NAME
+    tmp = marker.with_name(marker.name + ".tmp")
+    tmp.write_text(json.dumps({"schema_version": SCHEMA_VERSION}) + "\n", encoding="utf-8")
+    tmp.replace(marker)
+
+
+# --- searching ------------------------------------------------------------------------------
+
+
+def index_exists(index_dir: Path) -> bool:
+    return _read_marker(index_dir) is not None and index.exists_in(
+        str(index_dir), indexname=INDEX_NAME
+    )
+
+
+def search(index_dir: Path, request: SearchRequest) -> SearchResponse:
+    """Run one search; raises QuerySyntaxError or IndexMissingError with a clear message."""
+    parser = make_parser(build_schema())
+    parsed = parse_query(parser, request.query)
+    ix = _open_for_search(index_dir)
+    try:
+        with ix.searcher(weighting=scoring.BM25F()) as searcher:
+            hits, total = _run(searcher, parsed, request)
+            if total or not request.query.strip():
+                return SearchResponse(hits, total)
+            return _retry(searcher, parser, parsed, request)
+    except DevcastsError:
+        raise
+    except Exception as error:  # a damaged segment shows up only when read
+        raise _unreadable(index_dir, error) from error
+
+
+def _open_for_search(index_dir: Path) -> index.Index:
+    version = _read_marker(index_dir)
+    if version is None or not index.exists_in(str(index_dir), indexname=INDEX_NAME):
+        raise IndexMissingError(
+            f"no search index in {index_dir}; build the site first (python build.py)"
+        )
+    if version != SCHEMA_VERSION:
+        raise IndexMissingError(
+            f"the search index in {index_dir} is from an older version; "
+            "rebuild it with python build.py"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            return index.open_dir(str(index_dir), indexname=INDEX_NAME)
+        except Exception as error:
+            gc.collect()
+            raise _unreadable(index_dir, error) from error
+
+
+def _unreadable(index_dir: Path, error: Exception) -> IndexMissingError:
+    return IndexMissingError(
+        f"the search index in {index_dir} cannot be read ({type(error).__name__}); "
+        "rebuild it with python build.py"
+    )
+
+
+def make_parser(schema: fields.Schema) -> QueryParser:
+    parser = MultifieldParser(list(FIELD_BOOSTS), schema, fieldboosts=FIELD_BOOSTS)
+    parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))  # type: ignore[no-untyped-call]
+    parser.add_plugin(FuzzyTermPlugin())  # type: ignore[no-untyped-call]
+    return parser
+
+
+_FIELD_PREFIX = re.compile(r"(?:^|[\s(])([A-Za-z_]+):(?!//)")
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+def parse_query(parser: QueryParser, text: str) -> Query:
+    """Parse a user's query; an empty one matches every episode (for filter-only searches)."""
+    if not text.strip():
+        return Every()  # type: ignore[no-untyped-call]
+    check_query_syntax(text)
+    try:
+        parsed: Query = parser.parse(text)
+    except Exception as error:
+        raise QuerySyntaxError(f"cannot read the query {text!r}: {error}") from error
+    for node in _walk(parsed):
+        message = getattr(node, "error", None)
+        if message:
+            raise QuerySyntaxError(f"cannot read the query {text!r}: {message}")
+    return parsed
+
+
+def check_query_syntax(text: str) -> None:
+    """Reject what whoosh would silently misread, with a message that says how to fix it."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QuerySyntaxError(f"the query is too long (over {MAX_QUERY_CHARS} characters)")
+    if text.count('"') % 2:
+        raise QuerySyntaxError('unbalanced quote: close the phrase with a second "')
+    _check_parentheses(text)
+    _check_operators(text)
+    known = {*QUERY_FIELDS, *(a for aliases in FIELD_ALIASES.values() for a in aliases)}
+    for match in _FIELD_PREFIX.finditer(_without_phrases(text)):
+        name = match.group(1)
+        if name.lower() not in known:
+            raise QuerySyntaxError(
+                f"unknown field {name!r} in the query; use one of: "
+                + ", ".join(sorted(n for n in known if n not in {"tags"}))
+            )
+
+
+def _check_parentheses(text: str) -> None:
+    depth = 0
+    for char in _without_phrases(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            raise QuerySyntaxError("a ')' closes a group that was never opened")
+    if depth:
+        raise QuerySyntaxError("unbalanced parenthesis: a '(' is never closed")
+
+
+def _check_operators(text: str) -> None:
+    tokens = re.findall(r"\(|\)|[^\s()]+", _without_phrases(text))
+    previous = None
+    for position, token in enumerate(tokens):
+        if token in BINARY_OPERATORS and (previous is None or previous in OPERATORS | {"("}):
+            raise QuerySyntaxError(f"{token} needs a word or phrase on its left")
+        if token in OPERATORS and (position == len(tokens) - 1 or tokens[position + 1] == ")"):
+            raise QuerySyntaxError(f"{token} needs a word or phrase on its right")
+        previous = token
+
+
+def _without_phrases(text: str) -> str:
+    return re.sub(r'"[^"]*"', ' "x" ', text)
+
+
+def _walk(node: Query) -> Iterator[Query]:
+    yield node
+    for child in node.children():
+        yield from _walk(child)
+
+
+def _filters(request: SearchRequest) -> Query | None:
+    clauses: list[Query] = []
+    if request.podcast:
+        clauses.append(Term("podcast_slug", slugify(request.podcast)))
+    if request.topic:
+        clauses.append(Term("topics", request.topic.strip().lower()))
+    if request.person:
+        clauses.append(Term("person_slugs", slugify(request.person)))
+    if request.lang:
+        clauses.append(Term("lang", primary_language(request.lang)))
+    if request.since or request.until:
+        start = datetime.combine(request.since, dtime.min) if request.since else None
+        end = (
+            datetime.combine(request.until + timedelta(days=1), dtime.min)
+            - timedelta(microseconds=1)
+            if request.until
+            else None
+        )
+        clauses.append(DateRange("published", start, end))
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else And(clauses)
+
+
+def _sort_facets(sort: Sort) -> sorting.MultiFacet:
+    newest = sorting.FieldFacet("published", reverse=True)
+    by_id = sorting.FieldFacet("id")
+    # The score is always one of the keys, so hits can report it; ids are unique, so the
+    # order is total and the same on every run.
+    if sort == "newest":
+        return sorting.MultiFacet([newest, by_id, sorting.ScoreFacet()])
+    return sorting.MultiFacet([sorting.ScoreFacet(), newest, by_id])
+
+
+def _score(sort_key: Any, sort: Sort) -> float:
+    """BM25F score from a sort key: ScoreFacet stores it negated, first or last."""
+    negated = sort_key[-1] if sort == "newest" else sort_key[0]
+    return round(-float(negated), 4) + 0.0
+
+
+def _run(searcher: Any, parsed: Query, request: SearchRequest) -> tuple[list[Hit], int]:
+    limit = max(1, min(request.limit, 1000))
+    results = searcher.search(
+        parsed,
+        limit=limit,
+        filter=_filters(request),
+        sortedby=_sort_facets(request.sort),
+        terms=True,
+    )
+    notes_terms = _field_terms(parsed, "notes")
+    summary_terms = notes_terms | _field_terms(parsed, "title")
+    hits = [
+        _hit(result, _score(result.score, request.sort), notes_terms, summary_terms)
+        for result in results
+    ]
+    return hits, len(results)
+
+
+def _field_terms(parsed: Query, fieldname: str) -> frozenset[str]:
+    words = set()
+    for name, text in parsed.iter_all_terms():
+        if name == fieldname:
+            words.add(text.decode("utf-8") if isinstance(text, bytes) else str(text))
+    return frozenset(words)
+
+
+def _hit(
+    result: Any, score: float, notes_terms: frozenset[str], summary_terms: frozenset[str]
+) -> Hit:
+    stored = result.fields()
+    published: datetime = stored["published"]
+    return Hit(
+        id=stored["id"],
+        title=stored["title"],
+        podcast=stored["podcast"],
+        podcast_slug=stored["podcast_slug"],
+        published=published.replace(tzinfo=UTC),
+        url=stored["url"],
+        score=score,
+        snippet=make_snippet(stored.get("notes", ""), stored.get("summary", ""), notes_terms)
+        or make_snippet(stored.get("summary", ""), "", summary_terms),
+        topics=tuple(t for t in stored.get("topics", "").split(",") if t),
+        duration=stored.get("duration"),
+        language=stored.get("language") or None,
+    )
+
+
+class _SegmentFormatter(highlight.Formatter):
+    """Formats fragments as (text, is_match) segments instead of markup."""
+
+    def format(self, fragments: Iterable[Any], replace: bool = False) -> Any:
+        segments: list[Segment] = []
+        for number, fragment in enumerate(fragments):
+            if number:
+                segments.append((" … ", False))
+            position = fragment.startchar
+            for token in sorted(fragment.matches, key=lambda t: t.startchar):
+                if token.startchar < position:
+                    continue
+                segments.append((fragment.text[position : token.startchar], False))
+                segments.append((fragment.text[token.startchar : token.endchar], True))
+                position = token.endchar
+            segments.append((fragment.text[position : fragment.endchar], False))
+        return segments
+
+
+_ANALYZER = StemmingAnalyzer()
+
+
+def make_snippet(text: str, fallback: str, terms: frozenset[str]) -> tuple[Segment, ...]:
+    """Up to two passages of `text` around the query's words; else the start of `fallback`."""
+    segments: list[Segment] = []
+    if text and terms:
+        segments = highlight.highlight(  # type: ignore[assignment]
+            text,
+            terms,
+            _ANALYZER,
+            highlight.ContextFragmenter(maxchars=SNIPPET_CHARS // 2, surround=50),
+            _SegmentFormatter(),
+            top=2,
+        )
+    if not segments and fallback:
+        segments = [(_shorten(fallback), False)]
+    return tuple(_clean_segments(segments))
+
+
+def _clean_segments(segments: Sequence[Segment]) -> Iterator[Segment]:
+    for text, match in segments:
+        flat = " ".join(text.split())
+        if text[:1].isspace():
+            flat = " " + flat
+        if text[-1:].isspace() and flat.strip():
+            flat += " "
+        if flat:
+            yield flat, match
+
+
+def _shorten(text: str) -> str:
+    flat = " ".join(text.split())
+    if len(flat) <= SNIPPET_CHARS:
+        return flat
+    return flat[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+# --- when nothing matches -------------------------------------------------------------------
+
+
+def _retry(
+    searcher: Any, parser: QueryParser, parsed: Query, request: SearchRequest
+) -> SearchResponse:
+    """Nothing matched: try the spelling the index suggests, then a fuzzy match."""
+    suggestion = suggest_query(searcher.reader(), request.query)
+    if suggestion:
+        hits, total = _run(searcher, parse_query(parser, suggestion), request)
+        if total:
+            return SearchResponse(hits, total, suggestion, corrected=True)
+    fuzzy = _fuzzy(searcher.reader(), parsed)
+    if fuzzy is not None:
+        hits, total = _run(searcher, fuzzy, request)
+        if total:
+            return SearchResponse(hits, total, suggestion, corrected=True)
+    return SearchResponse([], 0, suggestion)
+
+
+def suggest_query(reader: Any, text: str) -> str | None:
+    """The query with each word the index does not know replaced by its closest known word."""
+    changed = False
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal changed
+        word = match.group(0)
+        if word in OPERATORS or _known(reader, word.lower()):
+            return word
+        better = _closest_word(reader, word.lower())
+        if better is None:
+            return word
+        changed = True
+        return better
+
+    # Field names (`topic:`) are left alone: only the words after them are corrected.
+    corrected = re.sub(r"(?<![\w:])" + _WORD.pattern + r"(?!:)", replace, text)
+    return corrected if changed else None
+
+
+_SPELL_FIELDS = ("spell_title", "spell_notes")
+
+
+def _known(reader: Any, word: str) -> bool:
+    return len(word) < 3 or any((name, word) in reader for name in _SPELL_FIELDS)
+
+
+def _closest_word(reader: Any, word: str) -> str | None:
+    for distance in (1, 2):
+        candidates: set[str] = set()
+        for name in _SPELL_FIELDS:
+            candidates.update(reader.terms_within(name, word, distance, prefix=1))
+        if candidates:
+            return min(
+                candidates,
+                key=lambda c: (-sum(reader.doc_frequency(n, c) for n in _SPELL_FIELDS), c),
+            )
+    return None
+
+
+def _fuzzy(reader: Any, parsed: Query) -> Query | None:
+    """The query with each term the index does not know widened to its close spellings."""
+    changed = False
+
+    def widen(node: Query) -> Query:
+        nonlocal changed
+        if isinstance(node, Not):
+            return node  # widening an exclusion would exclude more than was asked
+        if type(node) is Term:
+            if len(str(node.text)) >= 4 and (node.fieldname, node.text) not in reader:
+                changed = True
+                return FuzzyTerm(node.fieldname, node.text, boost=node.boost, maxdist=1)
+            return node
+        return node.apply(widen)
+
+    widened = widen(parsed)
+    return widened if changed else None

@@ -1,0 +1,351 @@
+"""The search index: incremental updates, rebuilds, filters, ranking quality, odd queries."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from devcasts import index as search_index
+from devcasts.index import (
+    IndexMissingError,
+    QuerySyntaxError,
+    SearchRequest,
+    search,
+    update_index,
+)
+from devcasts.model import Catalog, Episode, Person, Podcast, SiteConfig, Topic
+from devcasts.text import slugify
+
+DATA = Path(__file__).parent / "data" / "search"
+BASE_URL = "https://example.github.io/devcasts/"
+
+
+def load_test_catalog() -> Catalog:
+    """The invented archive of tests/data/search/episodes.yaml as a Catalog."""
+    data = yaml.safe_load((DATA / "episodes.yaml").read_text(encoding="utf-8"))
+    episodes = [_episode(entry) for entry in data["episodes"]]
+    episodes.sort(key=lambda e: (e.published, e.id), reverse=True)
+    return Catalog(
+        site=SiteConfig(title="devcasts", base_url=BASE_URL),
+        topics=tuple(Topic(slug, name, (name,)) for slug, name in data["topics"].items()),
+        podcasts=tuple(
+            Podcast(slug=slug, title=title, feed_url=f"{slug}.xml")
+            for slug, title in sorted(data["podcasts"].items(), key=lambda item: item[1])
+        ),
+        episodes=tuple(episodes),
+    )
+
+
+def _episode(entry: dict[str, Any]) -> Episode:
+    published = datetime.combine(entry["date"], datetime.min.time(), tzinfo=UTC)
+    return Episode(
+        id=entry["key"],
+        podcast=entry["podcast"],
+        guid=entry["key"],
+        title=entry["title"],
+        published=published,
+        summary=entry["notes"][:120],
+        text=entry["notes"],
+        duration=1800 + 60 * len(entry["notes"]) % 1200,
+        people=tuple(Person(name=n, slug=slugify(n)) for n in entry.get("people", [])),
+        language=entry.get("language", "en"),
+        topics=tuple(entry.get("topics", [])),
+        content_hash=entry["key"] + "-v1",
+        slug=slugify(entry["title"]),
+    )
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_test_catalog()
+
+
+@pytest.fixture(scope="module")
+def built(catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    index_dir = tmp_path_factory.mktemp("built") / "index"
+    update_index(catalog, index_dir)
+    return index_dir
+
+
+def ids(index_dir: Path, text: str, **options: Any) -> list[str]:
+    return [hit.id for hit in search(index_dir, SearchRequest(text, **options)).hits]
+
+
+def replace_episode(catalog: Catalog, episode_id: str, **changes: Any) -> Catalog:
+    episodes = tuple(
+        dataclasses.replace(e, **changes) if e.id == episode_id else e for e in catalog.episodes
+    )
+    return dataclasses.replace(catalog, episodes=episodes)
+
+
+# --- quality --------------------------------------------------------------------------------
+
+
+def test_judged_queries_reach_a_mean_reciprocal_rank_of_at_least_0_9(built: Path) -> None:
+    judged = yaml.safe_load((DATA / "judged.yaml").read_text(encoding="utf-8"))["queries"]
+    assert len(judged) >= 30
+    ranks: dict[str, float] = {}
+    for case in judged:
+        wanted = {case["top"]} if "top" in case else set(case["any"])
+        found = ids(built, case["query"], limit=10)
+        rank = next((n for n, doc_id in enumerate(found, 1) if doc_id in wanted), None)
+        ranks[case["query"]] = 1 / rank if rank else 0.0
+    mrr = sum(ranks.values()) / len(ranks)
+    misses = {q: r for q, r in ranks.items() if r < 1}
+    assert mrr >= 0.9, f"MRR {mrr:.3f}; not first: {misses}"
+
+
+# --- building and updating ------------------------------------------------------------------
+
+
+def test_first_build_indexes_every_episode_and_writes_the_marker(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    report = update_index(catalog, tmp_path / "index")
+    assert (report.added, report.updated, report.removed) == (len(catalog.episodes), 0, 0)
+    assert report.rebuilt and report.total == len(catalog.episodes) == 64
+    assert search_index.index_exists(tmp_path / "index")
+
+
+def test_an_unchanged_catalog_touches_nothing(catalog: Catalog, tmp_path: Path) -> None:
+    update_index(catalog, tmp_path)
+    files_before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    report = update_index(catalog, tmp_path)
+    assert (report.added, report.updated, report.removed, report.rebuilt) == (0, 0, 0, False)
+    assert {p.name for p in tmp_path.iterdir()} == set(files_before)
+
+
+def test_only_changed_new_and_removed_episodes_are_written(
+    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    update_index(catalog, tmp_path)
+    newcomer = dataclasses.replace(
+        catalog.episodes[0], id="new-1", title="Quokka hosting special", slug="quokka"
+    )
+    changed = replace_episode(catalog, "so-03", title="A VPS, systemd and a wombat")
+    changed = dataclasses.replace(
+        changed,
+        episodes=(newcomer, *(e for e in changed.episodes if e.id != "cb-07")),
+    )
+    written: list[str] = []
+    real_writer = search_index._writer
+
+    def spying_writer(ix: Any) -> Any:
+        writer = real_writer(ix)
+        original = writer.add_document  # update_document adds through it too
+
+        def spy(**fields: Any) -> Any:
+            written.append(fields["id"])
+            return original(**fields)
+
+        writer.add_document = spy
+        return writer
+
+    monkeypatch.setattr(search_index, "_writer", spying_writer)
+    report = update_index(changed, tmp_path)
+    assert (report.added, report.updated, report.removed) == (1, 1, 1)
+    assert sorted(written) == ["new-1", "so-03"]
+    assert ids(tmp_path, "wombat") == ["so-03"]
+    assert ids(tmp_path, "quokka") == ["new-1"]
+    assert ids(tmp_path, "finops") == []
+
+
+def test_topic_featured_and_url_changes_count_as_changes(catalog: Catalog, tmp_path: Path) -> None:
+    update_index(catalog, tmp_path)
+    retagged = replace_episode(catalog, "so-03", topics=("dokku",), featured=True)
+    assert update_index(retagged, tmp_path).updated == 1
+    assert "so-03" in ids(tmp_path, "", topic="dokku")
+    moved = dataclasses.replace(
+        retagged, site=dataclasses.replace(retagged.site, base_url="https://ex.org/")
+    )
+    assert update_index(moved, tmp_path).updated == len(catalog.episodes)
+    assert search(tmp_path, SearchRequest("systemd")).hits[0].url.startswith("https://ex.org/")
+
+
+def test_an_older_schema_version_is_rebuilt(catalog: Catalog, tmp_path: Path) -> None:
+    update_index(catalog, tmp_path)
+    (tmp_path / search_index.MARKER_NAME).write_text('{"schema_version": 0}', encoding="utf-8")
+    with pytest.raises(IndexMissingError, match="older version"):
+        search(tmp_path, SearchRequest("caddy"))
+    report = update_index(catalog, tmp_path)
+    assert report.rebuilt and report.added == len(catalog.episodes)
+    assert ids(tmp_path, "caddy") == ["so-07"]
+
+
+def test_a_corrupt_index_is_rebuilt(catalog: Catalog, tmp_path: Path) -> None:
+    update_index(catalog, tmp_path)
+    for path in tmp_path.iterdir():
+        if path.suffix in {".seg", ".toc"}:
+            path.write_bytes(b"\x00garbage")
+    (tmp_path / "unrelated.txt").write_text("keep me", encoding="utf-8")
+    report = update_index(catalog, tmp_path)
+    assert report.rebuilt
+    assert ids(tmp_path, "caddy") == ["so-07"]
+    assert (tmp_path / "unrelated.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_a_missing_index_gives_a_message_that_says_how_to_build_it(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissingError, match=r"python build\.py"):
+        search(tmp_path / "nowhere", SearchRequest("anything"))
+
+
+def test_the_same_catalog_gives_the_same_results(catalog: Catalog, tmp_path: Path) -> None:
+    update_index(catalog, tmp_path / "a")
+    update_index(dataclasses.replace(catalog, episodes=catalog.episodes[::-1]), tmp_path / "b")
+    for text in ("kubernetes", "heroku", "deploy", ""):
+        first = search(tmp_path / "a", SearchRequest(text, limit=50))
+        second = search(tmp_path / "b", SearchRequest(text, limit=50))
+        assert [(h.id, h.score) for h in first.hits] == [(h.id, h.score) for h in second.hits]
+
+
+# --- searching ------------------------------------------------------------------------------
+
+
+def test_hits_carry_what_the_cli_and_json_need(built: Path) -> None:
+    response = search(built, SearchRequest("pgbouncer"))
+    assert response.total == 1 and not response.corrected
+    hit = response.hits[0]
+    assert (hit.id, hit.title, hit.podcast, hit.podcast_slug) == (
+        "bh-08",
+        "Heroku Postgres connection limits and pgbouncer",
+        "The Buildpack Hour",
+        "buildpack-hour",
+    )
+    assert (
+        hit.url
+        == BASE_URL + "podcasts/buildpack-hour/heroku-postgres-connection-limits-and-pgbouncer/"
+    )
+    assert hit.published == datetime(2023, 6, 7, tzinfo=UTC)
+    assert hit.topics == ("heroku",) and hit.language == "en" and hit.score > 0
+    assert ("pgbouncer", True) in hit.snippet
+    assert "[[pgbouncer]]" in hit.snippet_marked
+
+
+def test_phrases_and_or_not(built: Path) -> None:
+    assert ids(built, '"deploy previews"') == ["ec-02", "pn-04"] or set(
+        ids(built, '"deploy previews"')
+    ) == {"ec-02", "pn-04"}
+    assert "ec-02" not in ids(built, '"previews deploy"')
+    assert set(ids(built, "caddy OR systemd")) == {"so-03", "so-07"}
+    assert ids(built, "caddy AND systemd") == []
+    with_aws = set(ids(built, "kubernetes", limit=50))
+    without_aws = set(ids(built, "kubernetes NOT aws", limit=50))
+    assert "ct-04" in with_aws and "ct-04" not in without_aws
+    assert without_aws < with_aws
+
+
+def test_stemming_finds_other_forms(built: Path) -> None:
+    assert "ct-03" in ids(built, "autoscale")
+    assert "pn-01" in ids(built, "flaky test")
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"podcast": "small-ops"}, {"so-01", "so-05"}),
+        ({"podcast": "Small Ops"}, {"so-01", "so-05"}),
+        ({"topic": "dokku", "lang": "de"}, {"dh-08"}),
+        ({"person": "Felix Grant"}, {"so-01", "so-05", "dh-08"}),
+        ({"since": date(2023, 1, 3), "until": date(2023, 1, 3)}, {"so-05"}),
+        ({"until": date(2022, 9, 30)}, {"so-01"}),
+    ],
+)
+def test_filters(built: Path, options: dict[str, Any], expected: set[str]) -> None:
+    assert set(ids(built, "dokku", limit=50, **options)) == expected
+
+
+def test_filters_alone_list_matching_episodes(built: Path) -> None:
+    german = search(built, SearchRequest("", lang="de", limit=100))
+    assert german.total == 8
+    assert all(hit.language == "de" for hit in german.hits)
+
+
+def test_sort_newest(built: Path) -> None:
+    hits = search(built, SearchRequest("kubernetes", sort="newest", limit=50)).hits
+    dates = [hit.published for hit in hits]
+    assert dates == sorted(dates, reverse=True) and len(dates) > 5
+    relevance = [hit.id for hit in search(built, SearchRequest("kubernetes", limit=50)).hits]
+    assert relevance != [hit.id for hit in hits]
+
+
+def test_limit_and_total(built: Path) -> None:
+    response = search(built, SearchRequest("kubernetes", limit=3))
+    assert len(response.hits) == 3 and response.total > 3
+
+
+def test_did_you_mean_uses_the_index_words(built: Path) -> None:
+    response = search(built, SearchRequest("pgbuoncer"))
+    assert response.suggestion == "pgbouncer" and response.corrected
+    assert [hit.id for hit in response.hits] == ["bh-08"]
+
+
+def test_fuzzy_retry_when_no_suggestion_is_better(built: Path) -> None:
+    response = search(built, SearchRequest("turborepos caching"))
+    assert response.hits and response.hits[0].id == "ec-05"
+
+
+def test_nothing_found_is_an_empty_answer(built: Path) -> None:
+    response = search(built, SearchRequest("xylophonequartz"))
+    assert (response.hits, response.total, response.corrected) == ([], 0, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('"unclosed phrase', "unbalanced quote"),
+        ("(heroku OR render", "never closed"),
+        ("heroku)", "never opened"),
+        ("heroku AND", "on its right"),
+        ("OR heroku", "on its left"),
+        ("heroku AND OR render", "on its left"),
+        ("colour:blue", "unknown field 'colour'"),
+        ("x" * 600, "too long"),
+    ],
+)
+def test_malformed_queries_raise_a_clear_error(built: Path, text: str, message: str) -> None:
+    with pytest.raises(QuerySyntaxError, match=message):
+        search(built, SearchRequest(text))
+
+
+def test_urls_and_field_aliases_are_not_malformed(built: Path) -> None:
+    assert ids(built, "topic:netlify jamstack") == ["ec-07"]
+    assert "ct-06" in ids(built, "person:ingrid gitops")
+    search(built, SearchRequest("https://fly.io"))
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(max_size=60))
+def test_any_query_either_answers_or_raises_a_query_error(built: Path, text: str) -> None:
+    try:
+        response = search(built, SearchRequest(text))
+    except QuerySyntaxError as error:
+        assert str(error)
+    else:
+        assert response.total >= len(response.hits)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=12), max_size=6))
+def test_snippet_segments_rebuild_a_piece_of_the_text(words: list[str]) -> None:
+    text = " ".join(words) + " deployment notes about Heroku dynos"
+    segments = search_index.make_snippet(text, "", frozenset({"heroku"}))
+    assert any(match for _, match in segments)
+    assert all(part.lower() == "heroku" for part, match in segments if match)
+
+
+def test_hostile_notes_are_indexed_as_text(catalog: Catalog, tmp_path: Path) -> None:
+    hostile = replace_episode(
+        catalog, "so-07", text="<script>alert(1)</script> \x1b[31mcaddy\x00 " + "x" * 80_000
+    )
+    update_index(hostile, tmp_path)
+    hit = search(tmp_path, SearchRequest("caddy")).hits[0]
+    assert hit.id == "so-07" and len(hit.snippet_text) < 400
