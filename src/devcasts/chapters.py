@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .model import Chapter, RawChapter
-from .sanitize import clean_text, clean_url
+from .sanitize import clean_text, clean_url, html_to_text
 
 CHAPTERS_VERSION = "1.2.0"
 TITLE_LIMIT = 200
@@ -54,7 +54,7 @@ _CHAPTER_LINE = re.compile(
 )
 _URL = re.compile(r"https?://[^\s<>\"]+")
 _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
-_TITLE_EDGES = " \t-–—:|·•,;>()[]"
+_TITLE_EDGES = " \t-–—:|·•,;"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +89,20 @@ def chapters_from_text(text: str, duration: int | None) -> tuple[Chapter, ...]:
         chapters = [c for c in chapters if c.start < duration]
     run = _longest_increasing_run(chapters)
     return tuple(run) if len(run) >= 2 else ()
+
+
+# A link in sanitized HTML (nh3 writes href first and escapes "<" and ">" inside attributes).
+_HTML_LINK = re.compile(r'<a href="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
+
+
+def chapters_from_html(notes_html: str, duration: int | None) -> tuple[Chapter, ...]:
+    """chapters_from_text on sanitized show notes, keeping each chapter line's link as its url."""
+    return chapters_from_text(html_to_text(_HTML_LINK.sub(_markdown_link, notes_html)), duration)
+
+
+def _markdown_link(match: re.Match[str]) -> str:
+    href, text = match.group(1), match.group(2)
+    return href if text == href else f"[{text}]({href})"
 
 
 def _stamp_from_line(line: str) -> _Stamp | None:

@@ -1,0 +1,261 @@
+"""Chapters from timestamps in notes, from Podlove Simple Chapters, and as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from devcasts.chapters import (
+    chapters_from_html,
+    chapters_from_psc,
+    chapters_from_text,
+    chapters_json,
+    parse_timestamp,
+)
+from devcasts.model import Chapter, RawChapter
+from devcasts.sanitize import notes_to_html
+
+DATA = Path(__file__).parent / "data" / "sanitize"
+
+
+# --- parse_timestamp ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("1:02:03", 3723.0),
+        ("02:49", 169.0),
+        ("1:02:03.500", 3723.5),
+        ("93.5", 93.5),
+        ("00:01:02.5", 62.5),
+        ("0", 0.0),
+        (" 12:34 ", 754.0),
+        ("75:00", 4500.0),
+        ("01:02:03,250", 3723.25),
+        ("100:00:00", 360000.0),
+    ],
+)
+def test_parse_timestamp(value: str, seconds: float) -> None:
+    assert parse_timestamp(value) == seconds
+
+
+@pytest.mark.parametrize(
+    "value", ["", "abc", "-1", "1:60", "1:02:60", "1:2:3:4", "12:", ":30", "1e3", "nan", "inf"]
+)
+def test_parse_timestamp_rejects(value: str) -> None:
+    assert parse_timestamp(value) is None
+
+
+@given(
+    st.integers(min_value=0, max_value=99),
+    st.integers(min_value=0, max_value=59),
+    st.integers(min_value=0, max_value=59),
+    st.integers(min_value=0, max_value=999),
+)
+def test_parse_timestamp_round_trips(hours: int, minutes: int, seconds: int, millis: int) -> None:
+    written = f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+    total = hours * 3600 + minutes * 60 + seconds + millis / 1000
+    assert parse_timestamp(written) == pytest.approx(total, abs=1e-9)
+    assert parse_timestamp(f"{hours * 60 + minutes}:{seconds:02d}") == total - millis / 1000
+    assert parse_timestamp(str(total)) == pytest.approx(total, abs=1e-9)
+
+
+@given(st.text(max_size=20))
+def test_parse_timestamp_never_raises(value: str) -> None:
+    result = parse_timestamp(value)
+    assert result is None or result >= 0
+
+
+# --- chapters in show notes -----------------------------------------------------------------
+
+ALL_FORMS = """Welcome to the show about shipping small apps.
+
+(00:00) Introduction
+02:49 - Why we left the old host
+[05:10] Pricing, again –
+12:34 Topic with no separator
+15:00 – Topic after an en dash
+- 20:00 Bulleted topic
+* 25:30 | Piped topic
+[1:02:03] Wrap-up
+"""
+
+
+def test_every_written_form_is_a_chapter() -> None:
+    assert chapters_from_text(ALL_FORMS, 4000) == (
+        Chapter(0.0, "Introduction"),
+        Chapter(169.0, "Why we left the old host"),
+        Chapter(310.0, "Pricing, again"),
+        Chapter(754.0, "Topic with no separator"),
+        Chapter(900.0, "Topic after an en dash"),
+        Chapter(1200.0, "Bulleted topic"),
+        Chapter(1530.0, "Piped topic"),
+        Chapter(3723.0, "Wrap-up"),
+    )
+
+
+def test_three_part_stamps_with_hours() -> None:
+    notes = "00:00:00 Intro\n00:10:05 Databases\n01:15:00 Questions"
+    assert [c.start for c in chapters_from_text(notes, None)] == [0.0, 605.0, 4500.0]
+
+
+def test_a_single_timestamp_is_not_a_chapter_list() -> None:
+    assert chapters_from_text("Recorded live.\n12:30 Meet the guests at the bar", 3600) == ()
+
+
+def test_stamps_must_increase() -> None:
+    notes = "10:00 Later\n05:00 Earlier"
+    assert chapters_from_text(notes, 3600) == ()
+
+
+def test_the_longest_increasing_run_wins() -> None:
+    notes = "30:00 Stray mention\n00:00 Intro\n05:00 Topic\n09:00 Outro"
+    assert [c.title for c in chapters_from_text(notes, 3600)] == ["Intro", "Topic", "Outro"]
+
+
+def test_two_part_stamps_are_minutes_when_they_fit() -> None:
+    notes = "00:00 Intro\n12:00 Middle\n45:30 End"
+    assert [c.start for c in chapters_from_text(notes, 3000)] == [0.0, 720.0, 2730.0]
+
+
+def test_two_part_stamps_are_hours_when_only_that_makes_sense() -> None:
+    notes = "00:00 Intro\n00:45 Part one\n01:30 Part two\n02:15 Questions"
+    three_hours = 3 * 3600
+    starts = [c.start for c in chapters_from_text(notes, three_hours)]
+    assert starts == [0.0, 2700.0, 5400.0, 8100.0]
+
+
+def test_two_part_stamps_without_duration_are_minutes() -> None:
+    notes = "00:00 Intro\n00:45 Part one\n01:30 Part two"
+    assert [c.start for c in chapters_from_text(notes, None)] == [0.0, 45.0, 90.0]
+
+
+def test_short_episode_keeps_minutes_even_with_small_stamps() -> None:
+    notes = "00:00 Cold open\n00:30 Headlines\n01:45 Sign-off"
+    assert [c.start for c in chapters_from_text(notes, 180)] == [0.0, 30.0, 105.0]
+
+
+def test_chapters_after_the_end_are_dropped() -> None:
+    notes = "00:00 Intro\n10:00 Topic\n70:00 Bonus from another episode"
+    assert [c.title for c in chapters_from_text(notes, 1800)] == ["Intro", "Topic"]
+
+
+def test_times_of_day_and_scores_are_not_chapters() -> None:
+    notes = "Doors open at 19:30 and the talk starts at 20:00.\nFinal score 3:1.\nJohn 3:16"
+    assert chapters_from_text(notes, 3600) == ()
+
+
+def test_chapter_links_become_urls() -> None:
+    notes = (
+        "00:00 Intro\n"
+        "03:00 Docs at https://docs.example/start?utm_source=show\n"
+        "07:00 [The release notes](https://releases.example/v2)\n"
+        "09:00 https://only.example/link"
+    )
+    assert chapters_from_text(notes, 900) == (
+        Chapter(0.0, "Intro"),
+        Chapter(180.0, "Docs at", "https://docs.example/start"),
+        Chapter(420.0, "The release notes", "https://releases.example/v2"),
+        Chapter(540.0, "https://only.example/link", "https://only.example/link"),
+    )
+
+
+def test_chapter_titles_are_plain_text() -> None:
+    notes = "00:00 <b>Intro</b> &amp; welcome\n01:00 Next &lt;part&gt;\n02:00 Part (two)"
+    titles = [c.title for c in chapters_from_text(notes, 600)]
+    assert titles == ["Intro & welcome", "Next <part>", "Part (two)"]
+
+
+def test_chapters_from_html_keep_their_links() -> None:
+    html = notes_to_html(
+        "<p>00:00 Intro<br>02:30 <a href='https://host.example/pricing'>Pricing</a> talk<br>"
+        "05:00 Wrap-up</p>",
+        None,
+    )
+    assert chapters_from_html(html, 600) == (
+        Chapter(0.0, "Intro"),
+        Chapter(150.0, "Pricing talk", "https://host.example/pricing"),
+        Chapter(300.0, "Wrap-up"),
+    )
+
+
+def test_a_pasted_transcript_with_bracketed_minutes_reads_as_chapters() -> None:
+    html = (DATA / "long_notes.html").read_text("utf-8")
+    chapters = chapters_from_html(notes_to_html(html, None), 140 * 60)
+    assert len(chapters) == 140
+    assert chapters[1] == Chapter(
+        60.0,
+        "Teo: Right, and the container image was huge, something "
+        "like nine hundred megabytes, so cold starts were painful.",
+    )
+
+
+@given(st.text(max_size=400), st.one_of(st.none(), st.integers(min_value=0, max_value=20000)))
+def test_chapters_from_any_text_are_increasing_and_in_bounds(
+    text: str, duration: int | None
+) -> None:
+    chapters = chapters_from_text(text, duration)
+    assert len(chapters) != 1
+    starts = [c.start for c in chapters]
+    assert starts == sorted(set(starts))
+    if duration:
+        assert all(start < duration for start in starts)
+    assert all(c.title for c in chapters)
+
+
+# --- Podlove Simple Chapters ----------------------------------------------------------------
+
+
+def test_psc_chapters() -> None:
+    raw = (
+        RawChapter("00:00:00.000", "Opening"),
+        RawChapter("00:05:30.5", " The   <i>news</i> ", "https://news.example/?fbclid=x"),
+        RawChapter("bogus", "Skipped"),
+        RawChapter("12:00", "Minutes"),
+        RawChapter("90", "Seconds only"),
+        RawChapter("00:05:30.5", "Same start, later duplicate"),
+        RawChapter("00:20:00", "Bad link", "javascript:alert(1)"),
+    )
+    assert chapters_from_psc(raw) == (
+        Chapter(0.0, "Opening"),
+        Chapter(90.0, "Seconds only"),
+        Chapter(330.5, "The news", "https://news.example/"),
+        Chapter(720.0, "Minutes"),
+        Chapter(1200.0, "Bad link"),
+    )
+
+
+# --- JSON chapters --------------------------------------------------------------------------
+
+
+def test_chapters_json_format() -> None:
+    chapters = (Chapter(0.0, "Intro"), Chapter(62.5, "Links", "https://x.example/"))
+    document = chapters_json(chapters, "Episode 4")
+    assert json.dumps(document) == (
+        '{"version": "1.2.0", "title": "Episode 4", "chapters": ['
+        '{"startTime": 0, "title": "Intro"}, '
+        '{"startTime": 62.5, "title": "Links", "url": "https://x.example/"}]}'
+    )
+
+
+def test_chapters_json_without_title() -> None:
+    assert chapters_json([Chapter(3.0, "Only")]) == {
+        "version": "1.2.0",
+        "chapters": [{"startTime": 3, "title": "Only"}],
+    }
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1e6), max_size=5))
+def test_chapters_json_times_are_ints_when_whole(starts: list[float]) -> None:
+    document = chapters_json([Chapter(s, "t") for s in starts])
+    entries = document["chapters"]
+    assert isinstance(entries, list)
+    for entry, start in zip(entries, starts, strict=True):
+        time = entry["startTime"]
+        assert time == pytest.approx(start, abs=0.001)
+        assert isinstance(time, int) == (round(start, 3) == int(round(start, 3)))
