@@ -75,6 +75,24 @@ _VOID_TAGS = frozenset({"br", "img", "hr", "wbr"})
 _TAG_NAME = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)")
 _PARTIAL_ENTITY = re.compile(r"&[^;\s]*$")
 _SAFE_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_MIME_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$", re.IGNORECASE)
+# When a feed gave no usable type: a fixed table, since the system's mimetypes varies by host.
+_MEDIA_TYPES = {
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/x-m4a",
+    ".aac": "audio/aac",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".opus": "audio/opus",
+    ".flac": "audio/flac",
+    ".wav": "audio/wav",
+    ".mp4": "video/mp4",
+    ".m4v": "video/x-m4v",
+    ".mov": "video/quicktime",
+    ".webm": "video/webm",
+}
+DEFAULT_MEDIA_TYPE = "audio/mpeg"
+_EMPTY: tuple[object, ...] = (None, "", [], {})
 
 
 # --- public interface -----------------------------------------------------------------------
@@ -165,12 +183,13 @@ def json_feed(catalog: Catalog) -> bytes:
         "icon": site_image(site),
         "authors": [{"name": clean(site.author or site.title), "url": site.base_url}],
         "language": clean(site.language),
-        "items": [
-            _json_item(site, episode, podcasts, topics)
-            for episode in select_episodes(catalog, None, need_enclosure=False)
-        ],
     }
-    text = json.dumps(_drop_empty(feed), ensure_ascii=False, indent=2)
+    items = [
+        _drop_empty(_json_item(site, episode, podcasts, topics))
+        for episode in select_episodes(catalog, None, need_enclosure=False)
+    ]
+    document = {**_drop_empty_fields(feed), "items": items}  # items is required, even empty
+    text = json.dumps(document, ensure_ascii=False, indent=2)
     return (text + "\n").encode("utf-8")
 
 
@@ -288,15 +307,25 @@ def site_image(site: SiteConfig) -> str:
     """The site's cover: site.image (absolute, or relative to the site root), else the
     cover the renderer ships at DEFAULT_COVER_PATH."""
     image = clean(site.image).strip()
-    if image and absolute_url(image):
+    if absolute_url(image):
         return image
-    if image and "://" not in image and not any(char.isspace() for char in image):
-        return site.base_url + image.lstrip("/")
+    if image and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", image):
+        return absolute_url(site.base_url + image.lstrip("/")) or site.base_url + DEFAULT_COVER_PATH
     return site.base_url + DEFAULT_COVER_PATH
 
 
 def enclosure_url(episode: Episode) -> str | None:
     return absolute_url(episode.enclosure.url) if episode.enclosure else None
+
+
+def media_type(episode: Episode) -> str:
+    """The enclosure's MIME type; when the feed's is unusable, one from the file extension."""
+    given = clean(episode.enclosure.type if episode.enclosure else "").strip()
+    if _MIME_TYPE.match(given):
+        return given
+    path = urlsplit(enclosure_url(episode) or "").path.lower()
+    extension = path[path.rfind(".") :] if "." in path.rsplit("/", 1)[-1] else ""
+    return _MEDIA_TYPES.get(extension, DEFAULT_MEDIA_TYPE)
 
 
 def rfc2822(moment: datetime) -> str:
@@ -390,8 +419,7 @@ def _enclosure(item: ET.Element, episode: Episode) -> None:
     url = enclosure_url(episode) or ""
     # RSS 2.0 requires a length; the RSS Best Practices Profile says 0 when it is unknown.
     length = episode.enclosure.length if (episode.enclosure.length or 0) > 0 else 0
-    mime = clean(episode.enclosure.type).strip() or "application/octet-stream"
-    _element(item, "enclosure", url=url, length=str(length), type=mime)
+    _element(item, "enclosure", url=url, length=str(length), type=media_type(episode))
 
 
 def _itunes_item_elements(item: ET.Element, episode: Episode, podcast: Podcast) -> None:
@@ -417,7 +445,7 @@ def _podcast_item_elements(item: ET.Element, site: SiteConfig, episode: Episode)
     for transcript in episode.transcripts:
         url = absolute_url(transcript.url)
         mime = clean(transcript.type).strip()
-        if url and mime:
+        if url and _MIME_TYPE.match(mime):
             attributes = {"url": url, "type": mime}
             if transcript.language:
                 attributes["language"] = clean(transcript.language).strip()
@@ -497,18 +525,22 @@ def _json_attachments(episode: Episode) -> list[dict[str, object]]:
         return []
     attachment: dict[str, object] = {
         "url": url,
-        "mime_type": clean(episode.enclosure.type).strip() or "application/octet-stream",
+        "mime_type": media_type(episode),
         "size_in_bytes": episode.enclosure.length if (episode.enclosure.length or 0) > 0 else None,
         "duration_in_seconds": episode.duration if (episode.duration or 0) > 0 else None,
     }
     return [attachment]
 
 
+def _drop_empty_fields(fields: dict[str, object]) -> dict[str, object]:
+    return {key: _drop_empty(value) for key, value in fields.items() if value not in _EMPTY}
+
+
 def _drop_empty(value: object) -> object:
     """JSON Feed leaves unknown fields out rather than writing null or empty strings."""
     if isinstance(value, dict):
         pairs = ((key, _drop_empty(item)) for key, item in value.items())
-        return {key: item for key, item in pairs if item not in (None, "", [], {})}
+        return {key: item for key, item in pairs if item not in _EMPTY}
     if isinstance(value, list):
         return [_drop_empty(item) for item in value]
     return value
