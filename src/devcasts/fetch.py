@@ -1,13 +1,56 @@
-"""Fetch feeds over HTTP (the only module that touches the network) and keep the HTTP cache."""
+"""Fetch feeds over HTTP (the only module that touches the network) and keep the HTTP cache.
+
+The work of one feed is a small pipe:
+
+    load cache -> precheck (gone? offline? Retry-After?) -> download or read -> decide -> save
+
+`precheck` and `decide` are pure: they turn the cache entry and what the server (or the disk)
+answered into a FetchResult and the next cache entry. Only `_download` and `_read_local` do I/O.
+A feed's failure travels as a FetchResult with status FAILED, never as an exception.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+import time
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from .model import FeedSource, FetchResult
+import httpx
+
+from . import USER_AGENT
+from .model import FeedSource, FetchResult, FetchStatus
+from .netguard import BlockedAddressError, GuardedTransport, allow_all, public_only
+from .text import slugify
+
+log = logging.getLogger(__name__)
+
+CACHE_SUBDIR = "http"  # under FetchOptions.cache_dir
+MAX_RETRY_AFTER = timedelta(days=1)  # a server cannot hide a feed for longer than this
+_CACHE_VERSION = 1
+_KEPT_HEADERS = ("content-type", "content-language", "content-location", "etag", "last-modified")
+_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, "
+    "application/feed+json;q=0.8, */*;q=0.1"
+)
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
+_MAX_ERROR_LENGTH = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +67,767 @@ class FetchOptions:
     progress: bool | None = None  # None: a progress bar when stderr is a terminal
 
 
+# --- the cache record -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    """What the cache remembers of one feed between builds (JSON beside the body file)."""
+
+    url: str = ""  # the feeds.yaml URL (or path) this entry belongs to
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None  # sha256 of the last good body
+    headers: dict[str, str] = field(default_factory=dict)  # of the last good response
+    final_url: str = ""
+    gone: str | None = None  # fingerprint of the URL that answered 410
+    gone_reason: str | None = None
+    retry_after: datetime | None = None  # do not ask before this time
+    retry_reason: str | None = None
+    failures: int = 0
+    first_failure: datetime | None = None
+    last_failure: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    moved_to: str | None = None  # last permanent redirect target
+    moved_count: int = 0  # consecutive fetches that reported the same moved_to
+
+
+def url_fingerprint(url: str) -> str:
+    """Identifies a feeds.yaml URL; a GONE mark holds only while the URL stays the same."""
+    return hashlib.sha256(url.strip().encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+_DATE_FIELDS = ("retry_after", "first_failure", "last_failure", "last_success")
+_INT_FIELDS = ("failures", "moved_count")
+
+
+def _entry_to_json(entry: CacheEntry) -> dict[str, Any]:
+    data: dict[str, Any] = {"version": _CACHE_VERSION}
+    for name in CacheEntry.__slots__:
+        value = getattr(entry, name)
+        data[name] = value.isoformat() if isinstance(value, datetime) else value
+    return data
+
+
+def _entry_from_json(data: object) -> CacheEntry:
+    """Raises ValueError (or TypeError) on anything but a well-formed entry."""
+    if not isinstance(data, dict) or data.get("version") != _CACHE_VERSION:
+        raise ValueError("unknown cache format")
+    values: dict[str, Any] = {}
+    for name in CacheEntry.__slots__:
+        if name not in data:
+            continue
+        value = data[name]
+        if name in _DATE_FIELDS:
+            value = None if value is None else _aware(datetime.fromisoformat(value))
+        elif name == "headers":
+            value = {str(k): str(v) for k, v in dict(value).items()}
+        elif not isinstance(value, int if name in _INT_FIELDS else (str, type(None))):
+            raise TypeError(f"{name} has the wrong type")
+        values[name] = value
+    return CacheEntry(**values)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class HttpCache:
+    """`<root>/<slug>.json` (CacheEntry) and `<slug>.body` (the last good body)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def paths(self, source: FeedSource) -> tuple[Path, Path]:
+        key = slugify(source.slug)
+        return self.root / f"{key}.json", self.root / f"{key}.body"
+
+    def load(self, source: FeedSource) -> tuple[CacheEntry, bytes | None]:
+        """The entry and the last good body; a damaged cache is logged and treated as empty."""
+        meta_path, body_path = self.paths(source)
+        try:
+            entry = _entry_from_json(json.loads(meta_path.read_bytes()))
+        except FileNotFoundError:
+            return CacheEntry(url=source.url), None
+        except (OSError, ValueError, TypeError, AttributeError) as error:
+            log.warning("ignoring damaged cache file %s (%s); fetching afresh", meta_path, error)
+            return CacheEntry(url=source.url), None
+        body = self._load_body(body_path, entry.content_hash)
+        if body is None and entry.content_hash is not None:
+            entry = replace(entry, content_hash=None, etag=None, last_modified=None)
+        if entry.url != source.url:  # feeds.yaml entry changed: forget what the old URL said
+            entry = replace(
+                entry, url=source.url, etag=None, last_modified=None, gone=None,
+                gone_reason=None, retry_after=None, retry_reason=None, moved_to=None,
+                moved_count=0,
+            )  # fmt: skip
+        return entry, body
+
+    def _load_body(self, path: Path, expected_hash: str | None) -> bytes | None:
+        if expected_hash is None:
+            return None
+        try:
+            body = path.read_bytes()
+        except OSError as error:
+            log.warning("cached body %s is unreadable (%s); fetching afresh", path, error)
+            return None
+        if _sha256(body) != expected_hash:
+            log.warning("cached body %s does not match its hash; fetching afresh", path)
+            return None
+        return body
+
+    def save(self, source: FeedSource, entry: CacheEntry, new_body: bytes | None) -> None:
+        """Write the body first (when it changed), then the entry that points at it."""
+        meta_path, body_path = self.paths(source)
+        self.root.mkdir(parents=True, exist_ok=True)
+        if new_body is not None:
+            _write_atomically(body_path, new_body)
+        text = json.dumps(_entry_to_json(entry), indent=1, sort_keys=True)
+        _write_atomically(meta_path, text.encode("utf-8"))
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as tmp:
+            tmp.write(data)
+        Path(tmp_name).replace(path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- what one attempt produced, and what it means (pure) -----------------------------------
+
+ExchangeKind = Literal["body", "not_modified", "failed", "gone", "retry_later"]
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """The answer of the server (or the disk) to one fetch, before any decision."""
+
+    kind: ExchangeKind
+    url: str
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+    moved_to: str | None = None
+    retry_at: datetime | None = None
+
+
+def precheck(
+    source: FeedSource, entry: CacheEntry, body: bytes | None, options: FetchOptions, now: datetime
+) -> FetchResult | None:
+    """A result that needs no request (gone, offline, Retry-After pending), or None."""
+    if entry.gone is not None and entry.gone == url_fingerprint(source.url):
+        reason = entry.gone_reason or "HTTP 410 Gone"
+        return _cached_result(source, entry, body, FetchStatus.GONE, f"{reason} (remembered)")
+    if options.offline and not source.is_local:
+        reason = "offline: using the cached copy" if body else "offline: no cached copy yet"
+        return _cached_result(source, entry, body, FetchStatus.DEFERRED, reason)
+    if entry.retry_after is not None and now < entry.retry_after and not source.is_local:
+        until = entry.retry_after.strftime("%Y-%m-%d %H:%M:%S UTC")
+        reason = f"{entry.retry_reason or 'server asked to wait'}; next try after {until}"
+        return _cached_result(source, entry, body, FetchStatus.DEFERRED, reason)
+    return None
+
+
+def decide(
+    source: FeedSource,
+    entry: CacheEntry,
+    cached_body: bytes | None,
+    exchange: Exchange,
+    now: datetime,
+) -> tuple[FetchResult, CacheEntry, bytes | None]:
+    """The result, the next cache entry, and the body to store (None: keep the stored one)."""
+    entry = _note_redirect(entry, exchange.moved_to)
+    if exchange.kind == "body":
+        assert exchange.body is not None
+        problem = not_a_feed_reason(exchange.body)
+        if problem is not None:
+            exchange = replace(exchange, kind="failed", error=problem)
+        else:
+            return _decide_body(source, entry, cached_body, exchange, now)
+    if exchange.kind == "not_modified":
+        if cached_body is not None:
+            return _decide_not_modified(source, entry, cached_body, exchange, now)
+        exchange = replace(exchange, kind="failed", error="HTTP 304 Not Modified, no cached copy")
+        entry = replace(entry, etag=None, last_modified=None)  # ask without validators next time
+    if exchange.kind == "retry_later":
+        entry = replace(entry, retry_after=exchange.retry_at, retry_reason=exchange.error)
+        result = _cached_result(source, entry, cached_body, FetchStatus.DEFERRED, exchange.error)
+        return replace(result, url=exchange.url, moved_to=exchange.moved_to), entry, None
+    entry = _note_failure(entry, exchange.error or "failed", now)
+    status = FetchStatus.FAILED
+    if exchange.kind == "gone":
+        status = FetchStatus.GONE
+        entry = replace(entry, gone=url_fingerprint(source.url), gone_reason=exchange.error)
+    result = _cached_result(source, entry, cached_body, status, exchange.error)
+    return replace(result, url=exchange.url, moved_to=exchange.moved_to), entry, None
+
+
+def _decide_body(
+    source: FeedSource, entry: CacheEntry, cached_body: bytes | None, ex: Exchange, now: datetime
+) -> tuple[FetchResult, CacheEntry, bytes | None]:
+    assert ex.body is not None
+    digest = _sha256(ex.body)
+    unchanged = cached_body is not None and digest == entry.content_hash
+    entry = _note_success(entry, ex, now)
+    entry = replace(entry, content_hash=digest, headers=_kept(ex.headers))
+    status = FetchStatus.UNCHANGED if unchanged else FetchStatus.OK
+    result = _result(source, entry, status, ex.body, ex.headers, ex.url, ex.moved_to)
+    return result, entry, None if unchanged else ex.body
+
+
+def _decide_not_modified(
+    source: FeedSource, entry: CacheEntry, cached_body: bytes, ex: Exchange, now: datetime
+) -> tuple[FetchResult, CacheEntry, bytes | None]:
+    headers = {**entry.headers, **_kept(ex.headers)}
+    headers.pop("content-length", None)
+    entry = replace(_note_success(entry, ex, now), headers=headers)
+    result = _result(source, entry, FetchStatus.UNCHANGED, cached_body, headers, ex.url, None)
+    return replace(result, moved_to=ex.moved_to), entry, None
+
+
+def _note_success(entry: CacheEntry, ex: Exchange, now: datetime) -> CacheEntry:
+    return replace(
+        entry,
+        etag=ex.headers.get("etag", entry.etag if ex.kind == "not_modified" else None),
+        last_modified=ex.headers.get(
+            "last-modified", entry.last_modified if ex.kind == "not_modified" else None
+        ),
+        final_url=ex.url,
+        failures=0,
+        first_failure=None,
+        last_success=now,
+        last_error=None,
+        retry_after=None,
+        retry_reason=None,
+    )
+
+
+def _note_failure(entry: CacheEntry, error: str, now: datetime) -> CacheEntry:
+    return replace(
+        entry,
+        failures=entry.failures + 1,
+        first_failure=entry.first_failure if entry.failures else now,
+        last_failure=now,
+        last_error=error,
+        retry_after=None,
+        retry_reason=None,
+    )
+
+
+def _note_redirect(entry: CacheEntry, moved_to: str | None) -> CacheEntry:
+    if moved_to is None:
+        return replace(entry, moved_to=None, moved_count=0)
+    count = entry.moved_count + 1 if entry.moved_to == moved_to else 1
+    return replace(entry, moved_to=moved_to, moved_count=count)
+
+
+def _kept(headers: dict[str, str]) -> dict[str, str]:
+    return {name: headers[name] for name in _KEPT_HEADERS if name in headers}
+
+
+def _cached_result(
+    source: FeedSource,
+    entry: CacheEntry,
+    body: bytes | None,
+    status: FetchStatus,
+    error: str | None,
+) -> FetchResult:
+    url = entry.final_url or source.url
+    result = _result(source, entry, status, body, dict(entry.headers), url, entry.moved_to)
+    return replace(result, error=error)
+
+
+def _result(
+    source: FeedSource,
+    entry: CacheEntry,
+    status: FetchStatus,
+    body: bytes | None,
+    headers: dict[str, str],
+    url: str,
+    moved_to: str | None,
+) -> FetchResult:
+    return FetchResult(
+        source=source,
+        status=status,
+        body=body,
+        content_hash=_sha256(body) if body is not None else None,
+        headers=headers if body is not None else {},
+        url=url,
+        moved_to=moved_to,
+        failures=entry.failures,
+        first_failure=entry.first_failure,
+        last_failure=entry.last_failure,
+        last_success=entry.last_success,
+    )
+
+
+# --- "is this a feed at all?" (cheap; deep parsing belongs to parse.py) --------------------
+
+_UTF_PATTERNS: tuple[tuple[bytes, str], ...] = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<", "utf-16-be"),
+    (b"<\x00", "utf-16-le"),
+)
+_PROLOG = re.compile(r"(?:\s+|<\?.*?\?>|<!--.*?-->|<!doctype[^>]*>)*", re.IGNORECASE | re.DOTALL)
+_FIRST_TAG = re.compile(r"<([a-zA-Z][\w:.-]*)")
+_FEED_ROOT = re.compile(r"<(?:[\w.-]+:)?(?:rss|feed|rdf|channel|opml)\b", re.IGNORECASE)
+_HTML_TAGS = frozenset({"html", "head", "body", "meta", "title", "div", "p", "h1", "script"})
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_SNIFF_BYTES = 4096
+
+
+def not_a_feed_reason(body: bytes) -> str | None:
+    """Why `body` is surely not a feed (empty, an HTML page, binary data), or None."""
+    if not body.strip():
+        return "not a feed: empty body"
+    head = _decode_head(body[:_SNIFF_BYTES])
+    if "\x00" in head or len(_CONTROL.findall(head)) > len(head) // 10:
+        return "not a feed: binary data"
+    start = head.lstrip("\ufeff")
+    prolog = _PROLOG.match(start)
+    rest = start[prolog.end() if prolog else 0 :]
+    if rest.startswith("{") or _FEED_ROOT.search(start):
+        return None  # JSON Feed, or a feed root within reach: let the parser judge
+    tag = _FIRST_TAG.match(rest)
+    if tag and tag.group(1).lower() in _HTML_TAGS:
+        return "not a feed: looks like an HTML page"
+    if not tag and re.search(r"<!doctype\s+html", start, re.IGNORECASE):
+        return "not a feed: looks like an HTML page"
+    if not rest.startswith("<") and rest:
+        return "not a feed: plain text, not XML"
+    return None
+
+
+def _decode_head(head: bytes) -> str:
+    if head.startswith(b"\xef\xbb\xbf"):
+        return head[3:].decode("utf-8", "replace")
+    for marker, encoding in _UTF_PATTERNS:
+        if head.startswith(marker):
+            width = 4 if "32" in encoding else 2
+            usable = head[: len(head) - len(head) % width]
+            return usable.decode(encoding, "replace").lstrip("\ufeff")
+    return head.decode("latin-1")  # any ASCII-compatible encoding shows its markup this way
+
+
+# --- bodies: bounded after decompression ---------------------------------------------------
+
+
+class BodyError(Exception):
+    """The body cannot be used (too large, bad compression); str() is the reason."""
+
+
+def human_size(size: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.4g} {unit}"
+    return f"{size} bytes"
+
+
+def _too_large(max_bytes: int) -> BodyError:
+    return BodyError(f"body larger than {human_size(max_bytes)}")
+
+
+class BoundedDecoder:
+    """Undo Content-Encoding (gzip, deflate) without ever producing more than `limit` bytes.
+
+    zlib's `max_length` bounds each step, so a small gzip bomb never expands in memory: output
+    beyond the limit is not produced at all.
+    """
+
+    def __init__(self, content_encoding: str, limit: int) -> None:
+        codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+        unknown = [c for c in codings if c not in ("gzip", "x-gzip", "deflate", "identity")]
+        if unknown:
+            raise BodyError(f"unsupported content encoding {unknown[0][:40]!r}")
+        # Codings are listed in the order they were applied, so undo them from the last.
+        self._stages = [_Inflater(c) for c in reversed(codings) if c != "identity"]
+        self.limit = limit
+        self.size = 0
+
+    def feed(self, data: bytes) -> bytes:
+        for stage in self._stages:
+            data = stage.feed(data, self.limit - self.size + 1)
+        return self._count(data)
+
+    def finish(self) -> bytes:
+        data = b""
+        for stage in self._stages:
+            data = stage.feed(data, self.limit - self.size + 1) + stage.finish()
+        return self._count(data)
+
+    def _count(self, data: bytes) -> bytes:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise _too_large(self.limit)
+        return data
+
+
+class _Inflater:
+    """One gzip or deflate layer; deflate may come with or without its zlib header."""
+
+    def __init__(self, coding: str) -> None:
+        self._coding = coding
+        self._pending = b""  # deflate: bytes kept until the header can be recognized
+        self._zlib: Any = None
+        if coding != "deflate":
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        if self._zlib is None:
+            self._pending += data
+            if len(self._pending) < 2:
+                return b""
+            data, self._pending = self._pending, b""
+            zlib_header = data[0] & 0x0F == 8 and int.from_bytes(data[:2], "big") % 31 == 0
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS)
+        try:
+            return self._inflate(data, limit)
+        except zlib.error as error:
+            raise BodyError(f"damaged {self._coding} body ({error})") from error
+
+    def _inflate(self, data: bytes, limit: int) -> bytes:
+        out = bytearray()
+        while data and len(out) < limit:
+            out += self._zlib.decompress(data, limit - len(out))
+            data = self._zlib.unconsumed_tail
+            if self._zlib.eof and self._zlib.unused_data:  # concatenated gzip members
+                data = self._zlib.unused_data
+                self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        return bytes(out)
+
+    def finish(self) -> bytes:
+        if self._zlib is None or not self._zlib.eof:
+            raise BodyError(f"truncated body: the {self._coding} stream ends early")
+        return b""
+
+
+# --- talking to servers ---------------------------------------------------------------------
+
+
+def _status_text(code: int) -> str:
+    try:
+        return f"HTTP {code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return f"HTTP {code}"
+
+
+def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
+    """Retry-After as a moment (seconds or an HTTP date), clamped to [now, now + 1 day]."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        moment = now + timedelta(seconds=min(int(value), MAX_RETRY_AFTER.total_seconds()))
+    else:
+        try:
+            moment = _aware(parsedate_to_datetime(value))
+        except (TypeError, ValueError, IndexError):
+            return None
+    return min(max(moment, now), now + MAX_RETRY_AFTER)
+
+
+def _request_headers(entry: CacheEntry, has_body: bool) -> dict[str, str]:
+    headers = {"Accept": _ACCEPT, "Accept-Encoding": "gzip, deflate"}
+    if has_body and entry.etag:
+        headers["If-None-Match"] = entry.etag
+    if has_body and entry.last_modified:
+        headers["If-Modified-Since"] = entry.last_modified
+    return headers
+
+
+async def _download(
+    client: httpx.AsyncClient,
+    source: FeedSource,
+    entry: CacheEntry,
+    has_body: bool,
+    options: FetchOptions,
+    now: datetime,
+) -> Exchange:
+    """GET the feed, following at most max_redirects redirects by hand (to report them)."""
+    url = httpx.URL(source.url)
+    visited = {str(url)}
+    moved_to: str | None = None
+    permanent_so_far = True
+    headers = _request_headers(entry, has_body)
+    for _ in range(options.max_redirects + 1):
+        async with client.stream("GET", url, headers=headers) as response:
+            if response.status_code not in _REDIRECTS:
+                return await _answer(response, str(url), moved_to, options, now)
+            target = _redirect_target(response, url)
+        if isinstance(target, str):
+            return Exchange("failed", str(url), error=target, moved_to=moved_to)
+        permanent_so_far = permanent_so_far and response.status_code in _PERMANENT
+        if permanent_so_far:
+            moved_to = str(target)
+        if str(target) in visited:
+            return Exchange("failed", str(url), error=f"redirect loop at {target}")
+        visited.add(str(target))
+        url = target
+    error = f"too many redirects (more than {options.max_redirects})"
+    return Exchange("failed", str(url), error=error, moved_to=moved_to)
+
+
+def _redirect_target(response: httpx.Response, url: httpx.URL) -> httpx.URL | str:
+    """The next URL, or why there is none."""
+    location = response.headers.get("location", "").strip()
+    if not location:
+        return f"{_status_text(response.status_code)} without a Location header"
+    try:
+        target = url.join(location)
+    except httpx.InvalidURL:
+        return "redirect to an invalid URL"
+    if target.scheme not in ("http", "https"):
+        return f"redirect to a {target.scheme[:20]!r} URL refused (only http and https)"
+    return target.copy_with(fragment=None)
+
+
+async def _answer(
+    response: httpx.Response, url: str, moved_to: str | None, options: FetchOptions, now: datetime
+) -> Exchange:
+    code = response.status_code
+    headers = dict(response.headers.items())
+    if 200 <= code < 300:
+        body = await _read_body(response, options.max_bytes)
+        return Exchange("body", url, body=body, headers=headers, moved_to=moved_to)
+    if code == 304:
+        return Exchange("not_modified", url, headers=headers, moved_to=moved_to)
+    if code == 410:
+        return Exchange("gone", url, error=_status_text(code), moved_to=moved_to)
+    retry_at = parse_retry_after(headers.get("retry-after"), now) if code in (429, 503) else None
+    if retry_at is not None:
+        error = f"{_status_text(code)}: the server asked to retry later"
+        return Exchange("retry_later", url, error=error, moved_to=moved_to, retry_at=retry_at)
+    return Exchange("failed", url, error=_status_text(code), moved_to=moved_to)
+
+
+async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
+    """Stream the body, decompressing by hand so the cap applies to the decompressed size."""
+    encoding = response.headers.get("content-encoding", "")
+    declared = response.headers.get("content-length", "")
+    if not encoding and declared.isdigit() and int(declared) > max_bytes:
+        raise BodyError(f"body larger than {human_size(max_bytes)} ({human_size(int(declared))})")
+    decoder = BoundedDecoder(encoding, max_bytes)
+    body = bytearray()
+    async for chunk in response.aiter_raw():
+        body += decoder.feed(chunk)
+    body += decoder.finish()
+    return bytes(body)
+
+
+def _url_problem(url: str) -> str | None:
+    """Why a feeds.yaml entry cannot be fetched at all, or None (local paths are fine)."""
+    if not url.startswith(("http://", "https://")):
+        return None
+    try:
+        parsed = httpx.URL(url)
+        urlsplit(url)  # stricter about brackets, and used for the per-host lock
+    except (httpx.InvalidURL, ValueError) as error:
+        return f"invalid URL: {_clean(str(error))}"
+    return None if parsed.host else "invalid URL: no host"
+
+
+def _read_local(source: FeedSource, max_bytes: int) -> Exchange:
+    path = Path(source.url)
+    try:
+        with path.open("rb") as handle:
+            body = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        return Exchange("failed", source.url, error=f"file not found: {path}")
+    except OSError as error:
+        return Exchange("failed", source.url, error=f"cannot read {path}: {error.strerror}")
+    if len(body) > max_bytes:
+        return Exchange("failed", source.url, error=f"file larger than {human_size(max_bytes)}")
+    return Exchange("body", source.url, body=body)
+
+
+def describe_error(error: BaseException, options: FetchOptions) -> str:
+    """A short reason a user can act on, for any exception a download may raise."""
+    message = _clean(str(error))
+    if isinstance(error, BodyError | BlockedAddressError):
+        return message
+    if isinstance(error, httpx.ConnectTimeout):
+        return f"could not connect within {options.connect_timeout:g} s"
+    if isinstance(error, httpx.ReadTimeout):
+        return f"no data for {options.read_timeout:g} s (read timeout)"
+    if isinstance(error, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(error, httpx.RemoteProtocolError):
+        return _describe_protocol_error(message)
+    if isinstance(error, httpx.ReadError | httpx.WriteError):
+        # anyio reports a reset as a BrokenResourceError, whose text is empty
+        if not message or "reset" in message.lower() or "broken pipe" in message.lower():
+            return "connection reset by the server"
+        return f"network error: {message}"
+    if isinstance(error, httpx.ConnectError):
+        return f"could not connect: {message}"
+    if isinstance(error, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return f"invalid URL: {message}"
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def _describe_protocol_error(message: str) -> str:
+    lowered = message.lower()
+    if "incomplete" in lowered or "complete message body" in lowered:
+        return "truncated body: the connection closed before the whole body arrived"
+    if "without sending" in lowered and "response" in lowered:
+        return "the server closed the connection without answering"
+    return f"HTTP protocol error: {message}"
+
+
+def _clean(text: str) -> str:
+    """Exception text may quote server bytes: no control characters, bounded length."""
+    text = _CONTROL.sub(" ", text).replace("\n", " ").replace("\r", " ").strip()
+    return text[:_MAX_ERROR_LENGTH]
+
+
+# --- many feeds at once ---------------------------------------------------------------------
+
+ResultCallback = Callable[[FetchResult], None]
+
+
+class _Fetcher:
+    """Fetches feeds concurrently: a global limit and one request at a time per host."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, options: FetchOptions, now: datetime, on_done: Any
+    ) -> None:
+        self.client = client
+        self.options = options
+        self.now = now
+        self.on_done: ResultCallback | None = on_done
+        self.cache = HttpCache(options.cache_dir / CACHE_SUBDIR)
+        self.slots = asyncio.Semaphore(max(1, options.concurrency))
+        self.host_locks: dict[str, asyncio.Lock] = {}
+
+    async def fetch(self, source: FeedSource) -> FetchResult:
+        try:
+            result = await self._fetch(source)
+        except Exception as error:  # a bug or a full disk must not stop the other feeds
+            log.exception("fetching %s failed unexpectedly", source.url)
+            reason = f"internal error: {describe_error(error, self.options)}"
+            result = FetchResult(source, FetchStatus.FAILED, None, None, error=reason)
+        if self.on_done is not None:
+            self.on_done(result)
+        return result
+
+    async def _fetch(self, source: FeedSource) -> FetchResult:
+        entry, cached_body = self.cache.load(source)
+        early = precheck(source, entry, cached_body, self.options, self.now)
+        if early is not None:
+            return early
+        started = time.monotonic()
+        url_problem = _url_problem(source.url)
+        if url_problem is not None:
+            exchange = Exchange("failed", source.url, error=url_problem)
+        elif source.is_local:
+            exchange = await asyncio.to_thread(_read_local, source, self.options.max_bytes)
+        else:
+            async with self._host_lock(source.url), self.slots:
+                started = time.monotonic()
+                exchange = await self._download(source, entry, cached_body is not None)
+        elapsed = time.monotonic() - started
+        result, new_entry, new_body = decide(source, entry, cached_body, exchange, self.now)
+        self.cache.save(source, new_entry, new_body)
+        return replace(result, elapsed=round(elapsed, 3))
+
+    async def _download(self, source: FeedSource, entry: CacheEntry, has_body: bool) -> Exchange:
+        try:
+            async with asyncio.timeout(self.options.deadline):
+                return await _download(self.client, source, entry, has_body, self.options, self.now)
+        except TimeoutError:
+            error = f"timed out after {self.options.deadline:g} s"
+            return Exchange("failed", source.url, error=error)
+        except (httpx.HTTPError, BodyError, BlockedAddressError, ValueError, OSError) as exc:
+            return Exchange("failed", source.url, error=describe_error(exc, self.options))
+
+    def _host_lock(self, url: str) -> asyncio.Lock:
+        host = (urlsplit(url).hostname or "").lower()
+        return self.host_locks.setdefault(host, asyncio.Lock())
+
+
+def _client(options: FetchOptions, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+    if transport is None:
+        policy = allow_all if options.allow_private_network else public_only
+        limits = httpx.Limits(
+            max_connections=max(1, options.concurrency),
+            max_keepalive_connections=max(1, options.concurrency),
+        )
+        transport = GuardedTransport(policy, limits)
+    timeout = httpx.Timeout(
+        connect=options.connect_timeout,
+        read=options.read_timeout,
+        write=options.read_timeout,
+        pool=options.deadline,
+    )
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+async def fetch_all_async(
+    sources: Sequence[FeedSource],
+    options: FetchOptions,
+    now: datetime | None = None,
+    *,
+    on_done: ResultCallback | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[FetchResult]:
+    """`fetch_all` inside a running event loop; `transport` replaces the guarded one."""
+    moment = _aware(now) if now is not None else datetime.now(UTC)
+    async with _client(options, transport) as client:
+        fetcher = _Fetcher(client, options, moment, on_done)
+        return list(await asyncio.gather(*(fetcher.fetch(source) for source in sources)))
+
+
 def fetch_all(
     sources: Sequence[FeedSource], options: FetchOptions, now: datetime | None = None
 ) -> list[FetchResult]:
     """Fetch every source; one result per source, in the same order. Never raises per feed."""
-    raise NotImplementedError
+    with _reporter(len(sources), options.progress) as on_done:
+        return asyncio.run(fetch_all_async(sources, options, now, on_done=on_done))
+
+
+# --- telling the user -----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _reporter(total: int, progress: bool | None) -> Iterator[ResultCallback]:
+    """A rich progress bar on a terminal; otherwise one INFO log line per feed."""
+    show = sys.stderr.isatty() if progress is None else progress
+    if not show or total == 0:
+        yield _log_result
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("fetching feeds", total=total)
+
+        def advance(result: FetchResult) -> None:
+            bar.update(task, advance=1, description=f"{result.source.slug}: {result.status}")
+
+        yield advance
+
+
+def _log_result(result: FetchResult) -> None:
+    reason = f" ({result.error})" if result.error else ""
+    log.info("%s: %s%s", result.source.slug, result.status, reason)

@@ -1,0 +1,668 @@
+"""fetch_all against a real HTTP server on 127.0.0.1: every fault the internet can produce."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import socket
+import struct
+import threading
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from devcasts import USER_AGENT
+from devcasts.fetch import CACHE_SUBDIR, FetchOptions, fetch_all, fetch_all_async
+from devcasts.model import FeedSource, FetchResult, FetchStatus
+from devcasts.netguard import GuardedTransport
+
+DATA = Path(__file__).parent / "data" / "fetch"
+FEED = (DATA / "tiny-show.xml").read_bytes()
+FEED_V2 = (DATA / "tiny-show-v2.xml").read_bytes()
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+Route = Callable[["Handler"], None]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FeedServer
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        self.server.record(path, self)
+        try:
+            self.server.routes.get(path, not_found)(self)
+        finally:
+            self.server.leave()
+
+    def respond(self, status: int, body: bytes = b"", **headers: str) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        if "Content_Length" not in headers:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class FeedServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.routes: dict[str, Route] = {}
+        self.hits: Counter[str] = Counter()
+        self.request_headers: dict[str, list[dict[str, str]]] = {}
+        self.release = threading.Event()  # lets hanging handlers go at teardown
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.lock = threading.Lock()
+
+    def record(self, path: str, handler: Handler) -> None:
+        with self.lock:
+            self.hits[path] += 1
+            self.request_headers.setdefault(path, []).append(
+                {k.lower(): v for k, v in handler.headers.items()}
+            )
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # clients hanging up mid-body is what several tests are about
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.server_address[1]}{path}"
+
+
+def not_found(h: Handler) -> None:
+    h.respond(404, b"no such page")
+
+
+def serve(body: bytes, **headers: str) -> Route:
+    return lambda h: h.respond(200, body, Content_Type="application/rss+xml", **headers)
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    httpd = FeedServer()
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield httpd
+    httpd.release.set()
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
+
+
+@pytest.fixture
+def options(tmp_path: Path) -> FetchOptions:
+    return FetchOptions(
+        cache_dir=tmp_path / "cache",
+        allow_private_network=True,
+        connect_timeout=2,
+        read_timeout=2,
+        deadline=3,
+        progress=False,
+    )
+
+
+def source(url: str, slug: str = "show") -> FeedSource:
+    return FeedSource(url=url, slug=slug)
+
+
+def fetch_one(src: FeedSource, options: FetchOptions, now: datetime = T0) -> FetchResult:
+    [result] = fetch_all([src], options, now=now)
+    return result
+
+
+# --- plain success and conditional GET ------------------------------------------------------
+
+
+def test_200_returns_body_hash_headers_and_sends_user_agent(server, options):
+    server.routes["/feed"] = serve(FEED)
+    result = fetch_one(source(server.url("/feed")), options)
+    assert result.status is FetchStatus.OK
+    assert result.body == FEED
+    assert result.content_hash is not None and len(result.content_hash) == 64
+    assert result.headers["content-type"] == "application/rss+xml"
+    assert result.url == server.url("/feed")
+    assert result.error is None and result.moved_to is None
+    assert result.last_success == T0 and result.failures == 0
+    assert server.request_headers["/feed"][0]["user-agent"] == USER_AGENT
+    assert (options.cache_dir / CACHE_SUBDIR / "show.body").read_bytes() == FEED
+
+
+def test_304_via_etag(server, options):
+    def etag_route(h: Handler) -> None:
+        if h.headers.get("If-None-Match") == '"v1"':
+            h.respond(304, ETag='"v1"')
+        else:
+            h.respond(200, FEED, ETag='"v1"', Content_Type="application/rss+xml")
+
+    server.routes["/feed"] = etag_route
+    assert fetch_one(source(server.url("/feed")), options).status is FetchStatus.OK
+    again = fetch_one(source(server.url("/feed")), options, T0 + timedelta(hours=1))
+    assert again.status is FetchStatus.UNCHANGED
+    assert again.body == FEED
+    assert again.headers["content-type"] == "application/rss+xml"  # kept for the parser
+    assert again.last_success == T0 + timedelta(hours=1)
+    assert server.request_headers["/feed"][1]["if-none-match"] == '"v1"'
+
+
+def test_304_via_last_modified(server, options):
+    stamp = "Sun, 01 Mar 2026 10:00:00 GMT"
+
+    def dated_route(h: Handler) -> None:
+        if h.headers.get("If-Modified-Since") == stamp:
+            h.respond(304)
+        else:
+            h.respond(200, FEED, Last_Modified=stamp)
+
+    server.routes["/feed"] = dated_route
+    assert fetch_one(source(server.url("/feed")), options).status is FetchStatus.OK
+    again = fetch_one(source(server.url("/feed")), options)
+    assert again.status is FetchStatus.UNCHANGED
+    assert again.body == FEED
+    assert "if-none-match" not in server.request_headers["/feed"][1]
+
+
+def test_same_bytes_without_validators_are_unchanged_and_new_bytes_are_ok(server, options):
+    server.routes["/feed"] = serve(FEED)
+    src = source(server.url("/feed"))
+    assert fetch_one(src, options).status is FetchStatus.OK
+    assert fetch_one(src, options).status is FetchStatus.UNCHANGED
+    server.routes["/feed"] = serve(FEED_V2)
+    changed = fetch_one(src, options)
+    assert changed.status is FetchStatus.OK
+    assert changed.body == FEED_V2
+
+
+def test_gzip_and_deflate_bodies_are_decoded(server, options):
+    server.routes["/gz"] = serve(gzip.compress(FEED), Content_Encoding="gzip")
+    server.routes["/zlib"] = serve(zlib.compress(FEED), Content_Encoding="deflate")
+    raw = zlib.compressobj(wbits=-15)
+    server.routes["/raw"] = serve(raw.compress(FEED) + raw.flush(), Content_Encoding="deflate")
+    sources = [source(server.url(p), p[1:]) for p in ("/gz", "/zlib", "/raw")]
+    results = fetch_all(sources, options, now=T0)
+    assert [r.body for r in results] == [FEED, FEED, FEED]
+    assert server.request_headers["/gz"][0]["accept-encoding"] == "gzip, deflate"
+
+
+# --- redirects -------------------------------------------------------------------------------
+
+
+def test_301_is_followed_and_reported(server, options):
+    server.routes["/old"] = lambda h: h.respond(301, Location="/new")
+    server.routes["/new"] = serve(FEED)
+    result = fetch_one(source(server.url("/old")), options)
+    assert result.status is FetchStatus.OK
+    assert result.body == FEED
+    assert result.url == server.url("/new")
+    assert result.moved_to == server.url("/new")
+
+
+def test_308_then_302_reports_only_the_permanent_part(server, options):
+    server.routes["/a"] = lambda h: h.respond(308, Location=server.url("/b"))
+    server.routes["/b"] = lambda h: h.respond(302, Location="/c")
+    server.routes["/c"] = serve(FEED)
+    result = fetch_one(source(server.url("/a")), options)
+    assert result.status is FetchStatus.OK
+    assert result.moved_to == server.url("/b")
+    assert result.url == server.url("/c")
+
+
+def test_temporary_redirect_is_not_a_move(server, options):
+    server.routes["/tmp"] = lambda h: h.respond(302, Location="/feed")
+    server.routes["/feed"] = serve(FEED)
+    result = fetch_one(source(server.url("/tmp")), options)
+    assert result.status is FetchStatus.OK
+    assert result.moved_to is None
+
+
+def test_redirect_loop(server, options):
+    server.routes["/ping"] = lambda h: h.respond(302, Location="/pong")
+    server.routes["/pong"] = lambda h: h.respond(302, Location="/ping")
+    result = fetch_one(source(server.url("/ping")), options)
+    assert result.status is FetchStatus.FAILED
+    assert result.error is not None and result.error.startswith("redirect loop")
+    assert server.hits["/ping"] == 1
+
+
+def test_too_many_redirects(server, options):
+    for step in range(10):
+        server.routes[f"/hop{step}"] = lambda h, n=step: h.respond(301, Location=f"/hop{n + 1}")
+    result = fetch_one(source(server.url("/hop0")), options)
+    assert result.status is FetchStatus.FAILED
+    assert result.error == "too many redirects (more than 5)"
+    assert sum(server.hits.values()) == 6  # the request and five redirects, no more
+
+
+def test_redirect_to_another_scheme_is_refused(server, options):
+    server.routes["/feed"] = lambda h: h.respond(301, Location="file:///etc/passwd")
+    result = fetch_one(source(server.url("/feed")), options)
+    assert result.status is FetchStatus.FAILED
+    assert result.error == "redirect to a 'file' URL refused (only http and https)"
+
+
+# --- HTTP errors, stale on error -------------------------------------------------------------
+
+
+def test_404_fails_with_a_clear_reason(server, options):
+    result = fetch_one(source(server.url("/missing")), options)
+    assert result.status is FetchStatus.FAILED
+    assert result.error == "HTTP 404 Not Found"
+    assert result.body is None
+    assert (result.failures, result.first_failure, result.last_failure) == (1, T0, T0)
+
+
+def test_500_keeps_the_last_good_copy_and_counts_failures(server, options):
+    src = source(server.url("/feed"))
+    server.routes["/feed"] = serve(FEED)
+    fetch_one(src, options, T0)
+    server.routes["/feed"] = lambda h: h.respond(500, b"oops")
+    first = fetch_one(src, options, T0 + timedelta(hours=1))
+    second = fetch_one(src, options, T0 + timedelta(hours=2))
+    assert (first.status, first.error, first.body) == (
+        FetchStatus.FAILED,
+        "HTTP 500 Internal Server Error",
+        FEED,
+    )
+    assert second.failures == 2
+    assert second.first_failure == T0 + timedelta(hours=1)
+    assert second.last_failure == T0 + timedelta(hours=2)
+    assert second.last_success == T0
+    server.routes["/feed"] = serve(FEED)
+    healed = fetch_one(src, options, T0 + timedelta(hours=3))
+    assert healed.status is FetchStatus.UNCHANGED
+    assert (healed.failures, healed.first_failure) == (0, None)
+    assert healed.last_failure == T0 + timedelta(hours=2)
+
+
+def test_410_marks_gone_until_the_url_changes(server, options):
+    server.routes["/feed"] = lambda h: h.respond(410)
+    src = source(server.url("/feed"))
+    first = fetch_one(src, options)
+    assert (first.status, first.error) == (FetchStatus.GONE, "HTTP 410 Gone")
+    later = fetch_one(src, options, T0 + timedelta(days=30))
+    assert later.status is FetchStatus.GONE
+    assert server.hits["/feed"] == 1  # remembered, not asked again
+    edited = fetch_one(source(server.url("/feed") + "?v=2"), options)
+    assert edited.status is FetchStatus.GONE
+    assert server.hits["/feed"] == 2  # a new feeds.yaml entry is tried again
+
+
+def test_429_with_retry_after_defers_and_serves_the_cache(server, options):
+    src = source(server.url("/feed"))
+    server.routes["/feed"] = serve(FEED)
+    fetch_one(src, options, T0)
+    server.routes["/feed"] = lambda h: h.respond(429, Retry_After="3600")
+    deferred = fetch_one(src, options, T0 + timedelta(minutes=1))
+    assert deferred.status is FetchStatus.DEFERRED
+    assert deferred.body == FEED
+    assert deferred.error == "HTTP 429 Too Many Requests: the server asked to retry later"
+    waiting = fetch_one(src, options, T0 + timedelta(minutes=30))
+    assert waiting.status is FetchStatus.DEFERRED and waiting.body == FEED
+    assert waiting.error is not None and "next try after 2026-03-01 13:01:00 UTC" in waiting.error
+    assert server.hits["/feed"] == 2
+    server.routes["/feed"] = serve(FEED_V2)
+    after = fetch_one(src, options, T0 + timedelta(minutes=62))
+    assert after.status is FetchStatus.OK and after.body == FEED_V2
+    assert server.hits["/feed"] == 3
+
+
+def test_503_with_an_http_date_retry_after(server, options):
+    server.routes["/feed"] = lambda h: h.respond(503, Retry_After="Sun, 01 Mar 2026 14:00:00 GMT")
+    src = source(server.url("/feed"))
+    assert fetch_one(src, options).status is FetchStatus.DEFERRED
+    assert fetch_one(src, options, T0 + timedelta(hours=1)).status is FetchStatus.DEFERRED
+    assert server.hits["/feed"] == 1
+    fetch_one(src, options, T0 + timedelta(hours=2, seconds=1))
+    assert server.hits["/feed"] == 2
+
+
+def test_503_without_retry_after_is_a_failure(server, options):
+    server.routes["/feed"] = lambda h: h.respond(503)
+    result = fetch_one(source(server.url("/feed")), options)
+    assert (result.status, result.error) == (FetchStatus.FAILED, "HTTP 503 Service Unavailable")
+
+
+# --- broken connections and slow servers -----------------------------------------------------
+
+
+def hang(h: Handler) -> None:
+    h.server.release.wait(10)
+
+
+def trickle(h: Handler) -> None:
+    h.send_response(200)
+    h.send_header("Content-Length", "100000")
+    h.end_headers()
+    for _ in range(200):
+        if h.server.release.wait(0.05):
+            return
+        h.wfile.write(b" ")
+
+
+def reset(h: Handler) -> None:
+    """Abort the connection (RST) right after reading the request."""
+    h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    h.rfile.close()  # the socket closes only when its file objects let go of it
+    h.connection.close()
+    h.close_connection = True
+
+
+def truncated(h: Handler) -> None:
+    h.respond(200, FEED[:50], Content_Length=str(len(FEED)))
+    h.close_connection = True
+
+
+def test_a_server_that_never_answers_hits_the_read_timeout(server, options):
+    server.routes["/hang"] = hang
+    fast = FetchOptions(**{**_fields(options), "read_timeout": 0.3})
+    started = time.monotonic()
+    result = fetch_one(source(server.url("/hang")), fast)
+    assert (result.status, result.error) == (FetchStatus.FAILED, "no data for 0.3 s (read timeout)")
+    assert time.monotonic() - started < 2
+
+
+def test_a_trickling_server_hits_the_overall_deadline(server, options):
+    server.routes["/slow"] = trickle
+    tight = FetchOptions(**{**_fields(options), "deadline": 0.4})
+    result = fetch_one(source(server.url("/slow")), tight)
+    assert (result.status, result.error) == (FetchStatus.FAILED, "timed out after 0.4 s")
+    assert result.elapsed < 1.5
+
+
+def test_connection_reset(server, options):
+    server.routes["/reset"] = reset
+    result = fetch_one(source(server.url("/reset")), options)
+    assert result.status is FetchStatus.FAILED
+    assert result.error in (
+        "connection reset by the server",
+        "the server closed the connection without answering",
+    )
+
+
+def test_truncated_body(server, options):
+    server.routes["/cut"] = truncated
+    result = fetch_one(source(server.url("/cut")), options)
+    assert result.status is FetchStatus.FAILED
+    assert result.error == "truncated body: the connection closed before the whole body arrived"
+
+
+def test_truncated_gzip_stream(server, options):
+    server.routes["/cut.gz"] = serve(gzip.compress(FEED)[:-20], Content_Encoding="gzip")
+    result = fetch_one(source(server.url("/cut.gz")), options)
+    assert (result.status, result.error) == (
+        FetchStatus.FAILED,
+        "truncated body: the gzip stream ends early",
+    )
+
+
+def test_refused_connection(options):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = fetch_one(source(f"http://127.0.0.1:{port}/feed"), options)
+    assert result.status is FetchStatus.FAILED
+    assert result.error is not None and result.error.startswith("could not connect:")
+
+
+# --- bodies that are not feeds, or far too large ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            b"<!DOCTYPE html><html><body>Sign in</body></html>",
+            "not a feed: looks like an HTML page",
+        ),
+        (b"", "not a feed: empty body"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), "not a feed: binary data"),
+    ],
+    ids=["html", "empty", "binary"],
+)
+def test_bodies_that_are_not_feeds_fail_and_keep_the_last_good_copy(server, options, body, reason):
+    src = source(server.url("/feed"))
+    server.routes["/feed"] = serve(FEED, ETag='"good"')
+    fetch_one(src, options)
+    server.routes["/feed"] = serve(body, ETag='"bad"')
+    result = fetch_one(src, options)
+    assert (result.status, result.error, result.body) == (FetchStatus.FAILED, reason, FEED)
+    server.routes["/feed"] = serve(FEED, ETag='"good"')
+    assert fetch_one(src, options).status is FetchStatus.UNCHANGED
+    assert server.request_headers["/feed"][2]["if-none-match"] == '"good"'
+
+
+def endless(h: Handler) -> None:
+    """300 MB announced by Content-Length or not at all, sent until the client hangs up."""
+    h.send_response(200)
+    if h.path.endswith("?announced"):
+        h.send_header("Content-Length", str(300 * 1024 * 1024))
+    else:
+        h.send_header("Connection", "close")
+        h.close_connection = True
+    h.end_headers()
+    chunk = b"<rss>" + b" " * (256 * 1024 - 5)
+    try:
+        for _ in range(1200):
+            h.wfile.write(chunk)
+            h.server.hits["bytes sent"] += len(chunk)
+    except OSError:
+        return
+
+
+@pytest.mark.parametrize("announced", [False, True], ids=["streamed", "content-length"])
+def test_a_300_mb_body_is_cut_at_the_cap(server, options, announced):
+    server.routes["/big"] = endless
+    url = server.url("/big") + ("?announced" if announced else "")
+    started = time.monotonic()
+    result = fetch_one(source(url), options)
+    assert result.status is FetchStatus.FAILED
+    assert result.error is not None and result.error.startswith("body larger than 20 MiB")
+    assert time.monotonic() - started < 5
+    assert server.hits["bytes sent"] < 100 * 1024 * 1024
+
+
+def test_a_gzip_bomb_is_cut_after_decompression(server, options):
+    bomb = gzip.compress(b"<rss>" + bytes(64 * 1024 * 1024), compresslevel=9)
+    assert len(bomb) < 1024 * 1024
+    server.routes["/bomb"] = serve(bomb, Content_Encoding="gzip")
+    small = FetchOptions(**{**_fields(options), "max_bytes": 1024 * 1024})
+    result = fetch_one(source(server.url("/bomb")), small)
+    assert (result.status, result.error) == (FetchStatus.FAILED, "body larger than 1 MiB")
+
+
+def test_an_unknown_content_encoding_fails_clearly(server, options):
+    server.routes["/br"] = serve(b"\x1b\x03\x00", Content_Encoding="br")
+    result = fetch_one(source(server.url("/br")), options)
+    assert (result.status, result.error) == (
+        FetchStatus.FAILED,
+        "unsupported content encoding 'br'",
+    )
+
+
+# --- safety ----------------------------------------------------------------------------------
+
+
+def test_loopback_is_refused_without_the_flag(server, options):
+    server.routes["/feed"] = serve(FEED)
+    guarded = FetchOptions(**{**_fields(options), "allow_private_network": False})
+    by_ip, by_name = fetch_all(
+        [source(server.url("/feed"), "a"), source(server.url("/feed", "localhost"), "b")],
+        guarded,
+        now=T0,
+    )
+    assert by_ip.status is FetchStatus.FAILED
+    assert by_ip.error == (
+        "refused to connect to 127.0.0.1: 127.0.0.1 is a loopback address "
+        "(use --allow-private-network to allow it)"
+    )
+    assert by_name.status is FetchStatus.FAILED
+    assert by_name.error is not None and "loopback address" in by_name.error
+    assert server.hits["/feed"] == 0
+
+
+def test_a_redirect_to_a_refused_address_is_refused(server, options):
+    # 127.0.0.1 stands in for a public server; 127.0.0.2 for the private one behind it.
+    server.routes["/feed"] = lambda h: h.respond(302, Location=server.url("/x", "127.0.0.2"))
+
+    def only_first(ip):
+        return None if str(ip) == "127.0.0.1" else "private"
+
+    transport = GuardedTransport(only_first, httpx.Limits(max_connections=2))
+    [result] = asyncio.run(
+        fetch_all_async([source(server.url("/feed"))], options, T0, transport=transport)
+    )
+    assert result.status is FetchStatus.FAILED
+    assert result.error is not None
+    assert result.error.startswith("refused to connect to 127.0.0.2: 127.0.0.2 is a private")
+
+
+def test_dns_answers_are_vetted_at_connect_time(server, options):
+    server.routes["/feed"] = serve(FEED)
+
+    async def rebinding_resolver(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]  # a public-looking name that points home
+
+    transport = GuardedTransport(
+        lambda ip: "loopback" if ip.is_loopback else None,
+        httpx.Limits(max_connections=2),
+        resolve=rebinding_resolver,
+    )
+    port = server.server_address[1]
+    url = f"http://feeds.example.com:{port}/feed"
+    [result] = asyncio.run(fetch_all_async([source(url)], options, T0, transport=transport))
+    assert result.error is not None
+    assert result.error.startswith("refused to connect to feeds.example.com: 127.0.0.1")
+    assert server.hits["/feed"] == 0
+
+
+# --- many feeds ------------------------------------------------------------------------------
+
+
+def test_one_failure_does_not_stop_the_others(server, options, tmp_path):
+    local = tmp_path / "local.xml"
+    local.write_bytes(FEED_V2)
+    server.routes.update({"/ok": serve(FEED), "/reset": reset, "/hang": hang})
+    sources = [
+        source(server.url("/ok"), "ok"),
+        source(server.url("/missing"), "missing"),
+        source(server.url("/reset"), "reset"),
+        source(server.url("/hang", "localhost"), "hang"),
+        source(str(local), "local"),
+        source("http://[::1", "broken-url"),
+    ]
+    fast = FetchOptions(**{**_fields(options), "read_timeout": 0.3})
+    results = fetch_all(sources, fast, now=T0)
+    assert [r.source.slug for r in results] == [s.slug for s in sources]
+    assert [r.status for r in results] == [
+        FetchStatus.OK,
+        FetchStatus.FAILED,
+        FetchStatus.FAILED,
+        FetchStatus.FAILED,
+        FetchStatus.OK,
+        FetchStatus.FAILED,
+    ]
+    assert results[4].body == FEED_V2
+    assert results[5].error is not None and results[5].error.startswith("invalid URL")
+
+
+def slow(h: Handler) -> None:
+    time.sleep(0.15)
+    h.respond(200, FEED)
+
+
+def test_one_request_at_a_time_per_host_but_hosts_in_parallel(server, options):
+    server.routes["/slow"] = slow
+    sources = [source(server.url("/slow") + f"?n={n}", f"s{n}") for n in range(4)]
+    fetch_all(sources, options, now=T0)
+    assert server.max_in_flight == 1
+    server.max_in_flight = 0
+    other_host = [source(server.url("/slow", "localhost"), "l"), source(server.url("/slow"), "i")]
+    fetch_all(other_host, options, now=T0)
+    assert server.max_in_flight == 2
+
+
+def test_offline_mode_serves_the_cache_and_sends_nothing(server, options, tmp_path):
+    server.routes["/feed"] = serve(FEED)
+    known = source(server.url("/feed"), "known")
+    fetch_one(known, options)
+    local = tmp_path / "local.xml"
+    local.write_bytes(FEED)
+    offline = FetchOptions(**{**_fields(options), "offline": True})
+    results = fetch_all(
+        [known, source(server.url("/other"), "unknown"), source(str(local), "local")],
+        offline,
+        now=T0,
+    )
+    assert [(r.status, r.body) for r in results] == [
+        (FetchStatus.DEFERRED, FEED),
+        (FetchStatus.DEFERRED, None),
+        (FetchStatus.OK, FEED),
+    ]
+    assert results[0].error == "offline: using the cached copy"
+    assert results[1].error == "offline: no cached copy yet"
+    assert server.hits["/feed"] == 1 and server.hits["/other"] == 0
+
+
+def test_a_damaged_cache_is_a_warning_and_a_fresh_fetch(server, options, caplog):
+    server.routes["/feed"] = serve(FEED, ETag='"v1"')
+    src = source(server.url("/feed"))
+    fetch_one(src, options)
+    (options.cache_dir / CACHE_SUBDIR / "show.json").write_text("{not json")
+    result = fetch_one(src, options)
+    assert result.status is FetchStatus.OK
+    assert "damaged cache file" in caplog.text
+    assert "if-none-match" not in server.request_headers["/feed"][1]
+
+
+def test_a_tampered_cached_body_is_not_trusted(server, options, caplog):
+    server.routes["/feed"] = serve(FEED, ETag='"v1"')
+    src = source(server.url("/feed"))
+    fetch_one(src, options)
+    (options.cache_dir / CACHE_SUBDIR / "show.body").write_bytes(b"<rss>evil</rss>")
+    server.routes["/feed"] = lambda h: h.respond(500)
+    result = fetch_one(src, options)
+    assert (result.status, result.body) == (FetchStatus.FAILED, None)
+    assert "does not match its hash" in caplog.text
+
+
+def test_local_files_get_the_same_cache_treatment(tmp_path, options):
+    path = tmp_path / "show.xml"
+    path.write_bytes(FEED)
+    src = source(str(path))
+    assert fetch_one(src, options).status is FetchStatus.OK
+    assert fetch_one(src, options).status is FetchStatus.UNCHANGED
+    path.write_bytes(b"<html><body>moved</body></html>")
+    broken = fetch_one(src, options)
+    assert (broken.status, broken.body) == (FetchStatus.FAILED, FEED)
+    path.unlink()
+    missing = fetch_one(src, options)
+    assert missing.error == f"file not found: {path}"
+    assert missing.failures == 2
+    path.write_bytes(b"<rss>" + b" " * 2000)
+    capped = FetchOptions(**{**_fields(options), "max_bytes": 1000})
+    assert fetch_one(src, capped).error == "file larger than 1000 bytes"
+
+
+def _fields(options: FetchOptions) -> dict[str, object]:
+    return {name: getattr(options, name) for name in FetchOptions.__slots__}
