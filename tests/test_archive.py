@@ -18,6 +18,7 @@ from devcasts.archive import (
     archive_dir,
     build_catalog,
     encode_podcast_archive,
+    episode_counts,
     load_archive,
     merge_feeds,
     save_archive,
@@ -135,6 +136,7 @@ def test_seeing_the_same_feed_again_changes_nothing() -> None:
     state, _ = merge_feeds(ArchiveState(), [feed], NOW)
     again, changes = merge_feeds(state, [feed], NOW + timedelta(hours=5))
     assert changes.is_empty
+    assert not changes.any
     assert changes.episode_ids == frozenset()
     assert again == state
 
@@ -147,6 +149,8 @@ def test_last_seen_moves_once_per_day_and_is_not_a_change() -> None:
     (episode,) = state.episodes()
     assert episode.last_seen == tomorrow
     assert changes.is_empty
+    assert changes.any  # still worth saving
+    assert changes.touched_podcasts == {"lighthouse"}
 
 
 def test_an_estimated_date_does_not_drift_between_builds() -> None:
@@ -192,6 +196,9 @@ def test_a_new_episode_changes_only_its_podcast() -> None:
     state, changes = merge_feeds(state, [feeds[0], grown], NOW)
     assert changes.changed_podcasts == {"beta"}
     assert changes.new_episodes == {"beta": ("beta-0002",)}
+    assert changes.new_count == 1 and changes.updated_count == 0
+    assert changes.new_per_podcast == {"beta": 1}
+    assert episode_counts(state) == {"alpha": 1, "beta": 2}
     assert [p.podcast.slug for p in state.podcasts] == ["alpha", "beta"]
 
 
@@ -426,9 +433,12 @@ def test_any_episode_survives_save_and_load(
 
 
 def test_catalog_sorts_and_dates_from_the_data() -> None:
+    def own(n: int, slug: str) -> Episode:
+        return make_episode(n, slug, title=f"{slug} {n}")
+
     feeds = [
-        make_feed([make_episode(1, "beta"), make_episode(3, "beta")], "beta", "beta radio"),
-        make_feed([make_episode(2, "alpha"), make_episode(3, "alpha")], "alpha", "Zebra talk"),
+        make_feed([own(1, "beta"), own(3, "beta")], "beta", "beta radio"),
+        make_feed([own(2, "alpha"), own(3, "alpha")], "alpha", "Zebra talk"),
     ]
     state, _ = merge_feeds(ArchiveState(), feeds, NOW)
     catalog = build_catalog(state, make_config("alpha", "beta"), Overrides())
@@ -479,3 +489,15 @@ def test_archive_state_helpers() -> None:
     assert state.episode_count("lighthouse") == 2
     assert state.episode_count("nobody") == 0
     assert isinstance(state.get("lighthouse"), PodcastArchive)
+
+
+def test_an_episode_published_in_two_feeds_is_shown_once() -> None:
+    shared = Enclosure(url="https://cdn.example.test/joint.mp3", type="audio/mpeg")
+    feeds = [
+        make_feed([make_episode(1, "alpha", title="Joint show", enclosure=shared)], "alpha"),
+        make_feed([make_episode(1, "beta", title="Joint show", enclosure=shared)], "beta"),
+    ]
+    state, _ = merge_feeds(ArchiveState(), feeds, NOW)
+    catalog = build_catalog(state, make_config("alpha", "beta"), Overrides())
+    (episode,) = catalog.episodes
+    assert {episode.podcast, *(ref.podcast for ref in episode.also_in)} == {"alpha", "beta"}

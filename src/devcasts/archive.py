@@ -44,6 +44,7 @@ __all__ = [
     "archive_dir",
     "build_catalog",
     "encode_podcast_archive",
+    "episode_counts",
     "load_archive",
     "load_overrides",
     "merge_feeds",
@@ -105,16 +106,40 @@ class ArchiveChanges:
     new_episodes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # slug -> ids
     updated_episodes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # slug -> ids
     changed_podcasts: frozenset[str] = frozenset()  # metadata or episodes changed
+    touched_podcasts: frozenset[str] = frozenset()  # any byte of their file differs (last_seen)
 
     @property
     def is_empty(self) -> bool:
+        """Nothing the site shows changed."""
         return not self.changed_podcasts
+
+    @property
+    def any(self) -> bool:
+        """The archive differs from what was loaded: worth saving."""
+        return bool(self.touched_podcasts)
+
+    @property
+    def new_count(self) -> int:
+        return sum(len(ids) for ids in self.new_episodes.values())
+
+    @property
+    def updated_count(self) -> int:
+        return sum(len(ids) for ids in self.updated_episodes.values())
+
+    @property
+    def new_per_podcast(self) -> Mapping[str, int]:
+        return {slug: len(ids) for slug, ids in self.new_episodes.items()}
 
     @property
     def episode_ids(self) -> frozenset[str]:
         """Ids of every new or updated episode."""
         ids = [*self.new_episodes.values(), *self.updated_episodes.values()]
         return frozenset(i for group in ids for i in group)
+
+
+def episode_counts(state: ArchiveState) -> dict[str, int]:
+    """Archived episodes per podcast slug (hidden ones included)."""
+    return {record.podcast.slug: len(record.episodes) for record in state.podcasts}
 
 
 # --- merge ----------------------------------------------------------------------------------
@@ -133,6 +158,7 @@ def merge_feeds(
     new: dict[str, tuple[str, ...]] = {}
     updated: dict[str, tuple[str, ...]] = {}
     changed: set[str] = set()
+    touched: set[str] = set()
     for feed in feeds:
         slug = feed.podcast.slug
         before = records.get(slug)
@@ -144,11 +170,14 @@ def merge_feeds(
             updated[slug] = edited
         if added or edited or before is None or before.podcast != record.podcast:
             changed.add(slug)
+        if record != before:
+            touched.add(slug)
     merged = ArchiveState(tuple(records[slug] for slug in sorted(records)))
     changes = ArchiveChanges(
         new_episodes=types.MappingProxyType(dict(sorted(new.items()))),
         updated_episodes=types.MappingProxyType(dict(sorted(updated.items()))),
         changed_podcasts=frozenset(changed),
+        touched_podcasts=frozenset(touched),
     )
     return merged, changes
 
@@ -274,7 +303,7 @@ def build_catalog(
             if curated is None or (source.include == "topics" and not curated.topics):
                 continue
             episodes.append(curated)
-    visible = sorted(_merge_duplicates(episodes), key=lambda e: (-e.published.timestamp(), e.id))
+    visible = sorted(merge_across_feeds(episodes), key=lambda e: (-e.published.timestamp(), e.id))
     return Catalog(
         site=config.site,
         topics=config.topics,
@@ -294,13 +323,6 @@ def _as_configured(podcast: Podcast, source: FeedSource) -> Podcast:
         include=source.include,
         weight=source.weight,
     )
-
-
-def _merge_duplicates(episodes: Sequence[Episode]) -> tuple[Episode, ...]:
-    try:
-        return merge_across_feeds(episodes)
-    except NotImplementedError:  # normalize has not grown cross-feed merging yet
-        return tuple(episodes)
 
 
 # --- files ----------------------------------------------------------------------------------
