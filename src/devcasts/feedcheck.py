@@ -259,7 +259,14 @@ def _parse_xml(data: bytes, report: _Report) -> ET.Element | None:
     except xml.parsers.expat.ExpatError as error:
         report.error("xml.wellformed", "document", f"not well-formed XML: {error}")
         return None
-    return ET.fromstring(data)  # noqa: S314 -- well-formed and without a DOCTYPE (checked above)
+    except (ValueError, LookupError) as error:  # an encoding expat cannot read
+        report.error("xml.encoding", "document", f"unreadable encoding: {error}")
+        return None
+    try:
+        return ET.fromstring(data)  # noqa: S314 -- without a DOCTYPE (checked above)
+    except ET.ParseError as error:  # e.g. an unbound namespace prefix
+        report.error("xml.wellformed", "document", f"not namespace-well-formed XML: {error}")
+        return None
 
 
 def _text(element: ET.Element | None) -> str:
@@ -403,10 +410,11 @@ def _check_item(item: ET.Element, where: str, report: _Report) -> None:
 
 def _check_guid(guid: ET.Element | None, where: str, report: _Report) -> None:
     if guid is None or not _text(guid):
-        report.error("rss.guid", where, "<guid> is required (Apple Podcasts)")
+        report.error("rss.guid", where, "<guid> is missing: apps cannot track the episode")
         return
-    if guid.get("isPermaLink", "true").lower() == "true":
-        _check_url(_text(guid), "rss.guid", where, "a permalink <guid>", report)
+    if guid.get("isPermaLink", "true").lower() == "true" and not is_absolute_url(_text(guid)):
+        message = 'a <guid> that is not a URL needs isPermaLink="false"'
+        report.warning("rss.guid.permalink", where, message)
 
 
 def _check_enclosure(enclosures: Sequence[ET.Element], where: str, report: _Report) -> None:
