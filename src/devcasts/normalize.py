@@ -1,11 +1,51 @@
-"""ParsedFeed -> NormalizedFeed: pure, no I/O."""
+"""ParsedFeed -> NormalizedFeed: pure, no I/O.
+
+Every field is cleaned here or by the helpers it calls (sanitize, fields, dates, chapters,
+topics, language). The same input and `now` always give the same output.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from urllib.parse import unquote, urlsplit
 
-from .model import Episode, FeedSource, NormalizedFeed, ParsedFeed, Topic
+from . import fields
+from .chapters import chapters_from_psc, chapters_from_text
+from .dates import parse_date, parse_duration, parse_explicit, parse_number
+from .dedupe import merge_across_feeds
+from .language import detect_language, normalize_language, primary
+from .model import (
+    Enclosure,
+    Episode,
+    FeedSource,
+    NormalizedFeed,
+    ParsedFeed,
+    ParsedItem,
+    Podcast,
+    Topic,
+)
+from .sanitize import clean_text, clean_url, html_to_text, notes_to_html, summarize
+from .text import short_hash
+from .topics import TopicMatcher
+
+__all__ = ["merge_across_feeds", "normalize_feed", "normalize_podcast"]
+
+TITLE_CHARS = 300
+SUMMARY_CHARS = 300
+SUMMARY_SOURCE_CHARS = 1500  # only the start of the notes: a pasted transcript is no summary
+SEARCH_TEXT_CHARS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class _FeedContext:
+    podcast: Podcast
+    feed: ParsedFeed
+    base: str | None  # what relative URLs in the feed are resolved against
+    now: datetime
+    matcher: TopicMatcher
 
 
 def normalize_feed(
@@ -15,9 +55,185 @@ def normalize_feed(
     now: datetime,
     feed_url: str,
 ) -> NormalizedFeed:
-    raise NotImplementedError
+    """The podcast and its episodes; off-topic (with include: topics) and unusable items are
+    counted in `dropped`, duplicates inside the feed in `merged`."""
+    podcast = normalize_podcast(source, feed, feed_url)
+    context = _FeedContext(
+        podcast=podcast,
+        feed=feed,
+        base=podcast.link or _http_url(feed_url),
+        now=now,
+        matcher=TopicMatcher(topics),
+    )
+    kept: list[Episode] = []
+    for item in feed.items:
+        episode = _episode(item, context)
+        if episode is not None and (source.include == "all" or episode.topics):
+            kept.append(episode)
+    unique = _unique(_with_content_hash(_with_language(kept, podcast.language)))
+    return NormalizedFeed(
+        podcast=podcast,
+        episodes=tuple(unique),
+        dropped=len(feed.items) - len(kept),
+        merged=len(kept) - len(unique),
+    )
 
 
-def merge_across_feeds(episodes: Sequence[Episode]) -> tuple[Episode, ...]:
-    """One episode per real-world episode; the others are named in the survivor's also_in."""
-    raise NotImplementedError
+def normalize_podcast(source: FeedSource, feed: ParsedFeed, feed_url: str) -> Podcast:
+    feed_base = _http_url(feed_url)
+    link = clean_url(feed.link, feed_base) if feed.link else None
+    description_html = notes_to_html(feed.description, link or feed_base)
+    return Podcast(
+        slug=source.slug,
+        title=clean_text(source.title or feed.title, TITLE_CHARS) or source.slug,
+        feed_url=source.url,
+        link=link,
+        description_html=description_html,
+        summary=summarize(html_to_text(description_html)[:SUMMARY_SOURCE_CHARS], SUMMARY_CHARS),
+        image=clean_url(feed.image, link or feed_base) if feed.image else None,
+        language=normalize_language(feed.language),
+        author=clean_text(feed.author, fields.NAME_LIMIT),
+        categories=fields.categories(feed.categories),
+        explicit=parse_explicit(feed.explicit),
+        include=source.include,
+        weight=source.weight,
+    )
+
+
+def _http_url(url: str) -> str | None:
+    return url if url.startswith(("http://", "https://")) else None
+
+
+# --- one item -------------------------------------------------------------------------------
+
+
+def _episode(item: ParsedItem, context: _FeedContext) -> Episode | None:
+    """The item as an episode, or None when it has nothing to show (no title, notes, audio)."""
+    podcast = context.podcast
+    link = clean_url(item.link, context.base) if item.link else None
+    base = link or context.base
+    notes_html = notes_to_html(item.content or item.description, base)
+    text = html_to_text(notes_html)
+    chosen = fields.choose_enclosure(item.enclosures, base)
+    enclosure, enclosure_url = chosen if chosen else (None, "")
+    title = clean_text(item.title, TITLE_CHARS)
+    if not (title or text or enclosure or link):
+        return None
+    written_date = parse_date(item.published) or item.published_parsed
+    published = min(written_date, context.now) if written_date else context.now
+    duration = parse_duration(item.duration)
+    number = parse_number(item.episode)
+    title = title or _fallback_title(text, number, enclosure)
+    identity = _identity(item, enclosure_url, link, title, written_date)
+    return Episode(
+        id=short_hash(podcast.slug + "\n" + identity),
+        podcast=podcast.slug,
+        guid=identity,
+        title=title,
+        published=published,
+        link=link,
+        summary=summarize(text[:SUMMARY_SOURCE_CHARS], SUMMARY_CHARS),
+        notes_html=notes_html,
+        text=text[:SEARCH_TEXT_CHARS],
+        duration=duration,
+        enclosure=enclosure,
+        chapters=chapters_from_psc(item.psc_chapters) or chapters_from_text(text, duration),
+        chapters_url=clean_url(item.chapters_url, base) if item.chapters_url else None,
+        people=fields.people(item.people or context.feed.people, item.author, base),
+        transcripts=fields.transcripts(item.transcripts, base),
+        language=normalize_language(item.language) if item.language else None,
+        topics=context.matcher.match(title, text),
+        categories=fields.categories(item.categories),
+        image=(clean_url(item.image, base) if item.image else None) or podcast.image,
+        number=number,
+        season=parse_number(item.season),
+        explicit=_explicit(item.explicit, podcast.explicit),
+        date_estimated=written_date is None,
+        date_clamped=written_date is not None and written_date > context.now,
+    )
+
+
+def _identity(
+    item: ParsedItem, enclosure_url: str, link: str | None, title: str, date: datetime | None
+) -> str:
+    """What makes the episode itself: guid, else enclosure URL, else link, else title + date."""
+    guid = item.guid.strip()
+    if guid:
+        return guid
+    if enclosure_url:
+        return enclosure_url
+    if link:
+        return link
+    return title + "\n" + (date.isoformat() if date else "")
+
+
+def _fallback_title(text: str, number: int | None, enclosure: Enclosure | None) -> str:
+    if text:
+        return summarize(text, 80)
+    if number is not None:
+        return f"Episode {number}"
+    if enclosure is not None:
+        name = clean_text(unquote(urlsplit(enclosure.url).path.rsplit("/", 1)[-1]), 80)
+        if name:
+            return name
+    return "Untitled episode"
+
+
+def _explicit(raw: str, podcast_explicit: bool | None) -> bool | None:
+    """itunes:explicit of the item; an item that says nothing inherits the show's."""
+    explicit = parse_explicit(raw)
+    return podcast_explicit if explicit is None else explicit
+
+
+# --- across the feed's episodes -------------------------------------------------------------
+
+
+def _with_language(episodes: list[Episode], feed_language: str | None) -> list[Episode]:
+    """Each episode's language: its own tag, else the feed's, unless the text is confidently in
+    another language (feeds that mix languages declare only one)."""
+    result: list[Episode] = []
+    for episode in episodes:
+        language = episode.language
+        if language is None:
+            detected = detect_language(episode.title + "\n" + episode.text)
+            differs = detected is not None and detected != primary(feed_language)
+            language = detected if differs else feed_language
+        result.append(replace(episode, language=language))
+    return result
+
+
+def _with_content_hash(episodes: list[Episode]) -> list[Episode]:
+    return [replace(episode, content_hash=content_hash(episode)) for episode in episodes]
+
+
+def content_hash(episode: Episode) -> str:
+    """A hash of what readers see: tells an edit from no change.
+
+    Identity, archive fields and a date that stands in for a missing or future one are left
+    out, so the hash stays the same from one build to the next.
+    """
+    if episode.date_estimated:
+        date = "estimated"
+    elif episode.date_clamped:
+        date = "clamped"
+    else:
+        date = episode.published.isoformat()
+    content = (
+        episode.title, date, episode.link, episode.summary, episode.notes_html,
+        episode.duration, episode.enclosure, episode.chapters, episode.chapters_url,
+        episode.people, episode.transcripts, episode.language, episode.topics,
+        episode.categories, episode.image, episode.number, episode.season, episode.explicit,
+    )  # fmt: skip
+    return hashlib.sha256(repr(content).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _unique(episodes: list[Episode]) -> list[Episode]:
+    """One episode per repeated identity or identical content; the first in feed order wins."""
+    seen: set[str] = set()
+    unique: list[Episode] = []
+    for episode in episodes:
+        if episode.id in seen or episode.content_hash in seen:
+            continue
+        seen.update((episode.id, episode.content_hash))
+        unique.append(episode)
+    return unique
