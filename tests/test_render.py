@@ -1,0 +1,381 @@
+"""render_site on a hand-built Catalog: pages, links under a base path, escaping, determinism."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from conftest import BUILT_AT, HOSTILE, build_catalog, make_episode
+
+from devcasts.errors import ConfigError
+from devcasts.model import Catalog, Config
+from devcasts.output import SiteWriter
+from devcasts.render import MANIFEST, RenderHints, RenderReport, render_site
+
+BASE_URL = "https://example.github.io/devcasts/"
+# Written by other stages (feeds_out, the search script, pagefind), not by render_site.
+NOT_RENDERED = re.compile(r"^(feed\.xml|feed\.json|topics/[a-z0-9-]+/feed\.xml|static/search\.js)$")
+
+
+def render(catalog: Catalog, config: Config, out: Path, **kwargs: object) -> RenderReport:
+    writer = SiteWriter(out)
+    report = render_site(catalog, config, writer, **kwargs)  # type: ignore[arg-type]
+    writer.finish()
+    return report
+
+
+@pytest.fixture
+def site(tmp_path: Path, sample_catalog: Catalog, sample_config: Config) -> Path:
+    out = tmp_path / "site"
+    render(sample_catalog, sample_config, out)
+    return out
+
+
+def html_files(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.html"))
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value is not None:
+                self.links.append(value)
+            if name == "id" and value:
+                self.ids.append(value)
+
+
+def parse_links(path: Path) -> _Links:
+    parser = _Links()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def broken_links(root: Path, base_url: str) -> list[str]:
+    """Every internal href/src of every page that does not resolve to a written file."""
+    base_path = urlsplit(base_url).path
+    problems = []
+    for page in html_files(root):
+        rel = page.relative_to(root).as_posix()
+        page_url = urljoin(base_url, rel.removesuffix("index.html"))
+        for link in parse_links(page).links:
+            target = urlsplit(urljoin(page_url, link))
+            if target.netloc != urlsplit(base_url).netloc:
+                continue  # another host: not ours to check
+            if not target.path.startswith(base_path):
+                problems.append(f"{rel}: {link} escapes the base path")
+                continue
+            inside = target.path[len(base_path) :]
+            file = inside + "index.html" if inside.endswith("/") or not inside else inside
+            if not (root / file).is_file() and not NOT_RENDERED.match(file):
+                problems.append(f"{rel}: {link} -> missing {file}")
+    return problems
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+def test_every_kind_of_page_is_written(site: Path) -> None:
+    expected = [
+        "index.html",
+        "404.html",
+        "podcasts/index.html",
+        "podcasts/ship-it-weekly/index.html",
+        "podcasts/ship-it-weekly/page/4/index.html",
+        "podcasts/ship-it-weekly/episode-1/index.html",
+        "podcasts/ship-it-weekly/episode-1/chapters.json",
+        "topics/index.html",
+        "topics/heroku/index.html",
+        "topics/heroku/popular/index.html",
+        "topics/heroku/page/2/index.html",
+        "topics/heroku/popular/page/2/index.html",
+        "topics/dokku/index.html",
+        "people/index.html",
+        "people/grace-sample/index.html",
+        "categories/index.html",
+        "categories/technology/index.html",
+        "archive/index.html",
+        "archive/2023/index.html",
+        "search/index.html",
+        "about/index.html",
+        "health/index.html",
+        "health.json",
+        "sitemap.xml",
+        "robots.txt",
+        "opml.xml",
+        "static/style.css",
+        "static/player.js",
+        "static/icon.svg",
+    ]
+    missing = [path for path in expected if not (site / path).is_file()]
+    assert missing == []
+    assert not (site / "podcasts/ship-it-weekly/page/5/index.html").exists()
+    assert not (site / "podcasts/ship-it-weekly/episode-2/chapters.json").exists()
+
+
+@pytest.mark.parametrize("base_url", [BASE_URL, "http://localhost:8000/"])
+def test_every_internal_link_resolves_under_the_base_path(
+    tmp_path: Path, sample_config: Config, base_url: str
+) -> None:
+    catalog = build_catalog(base_url)
+    config = dataclasses.replace(sample_config, site=catalog.site)
+    render(catalog, config, tmp_path / "out")
+    assert len(html_files(tmp_path / "out")) > 80
+    assert broken_links(tmp_path / "out", base_url) == []
+
+
+def test_the_link_checker_catches_a_missing_page(site: Path) -> None:
+    (site / "people/grace-sample/index.html").unlink()
+    problems = broken_links(site, BASE_URL)
+    assert any("people/grace-sample/index.html" in problem for problem in problems)
+
+
+def test_ids_are_unique_on_every_page(site: Path) -> None:
+    for page in html_files(site):
+        ids = parse_links(page).ids
+        assert len(ids) == len(set(ids)), page
+
+
+def test_episode_page_shows_player_chapters_people_and_neighbors(site: Path) -> None:
+    html = (site / "podcasts/ship-it-weekly/episode-1/index.html").read_text()
+    assert '<audio id="player" controls preload="none" src="https://media.ship-it-weekly' in html
+    assert 'data-start="42.5"' in html and ">0:42</span> Why we left" in html
+    assert ">1:02:05</span> Questions" in html
+    assert 'href="/devcasts/people/grace-sample/"' in html
+    assert "Also published in" in html and 'href="/devcasts/podcasts/cloud-corner/"' in html
+    assert 'href="/devcasts/podcasts/ship-it-weekly/episode-2/" rel="prev"' in html
+    assert 'rel="next"' not in html  # the newest episode has no next one
+    assert "https://ship-it-weekly.example.org/1.vtt" in html
+    assert 'href="/devcasts/topics/kubernetes/" data-pagefind-filter="topic"' in html
+    assert 'src="/devcasts/static/player.js"' in html
+    middle = (site / "podcasts/ship-it-weekly/episode-5/index.html").read_text()
+    assert "episode-6/" in middle and "episode-4/" in middle
+
+
+def test_pagefind_markup_only_on_episode_pages(site: Path) -> None:
+    episode = (site / "podcasts/ship-it-weekly/episode-3/index.html").read_text()
+    assert 'data-pagefind-sort="date:2025-03-05"' in episode
+    assert '<span data-pagefind-filter="podcast">Ship It Weekly</span>' in episode
+    assert 'data-pagefind-meta="title"' in episode
+    bodies = [p for p in html_files(site) if "data-pagefind-body" in p.read_text()]
+    assert bodies and all(re.search(r"podcasts/[^/]+/[^/]+/index\.html$", str(p)) for p in bodies)
+    assert not any("/page/" in str(p) for p in bodies)
+
+
+def test_search_page_markup_contract(site: Path) -> None:
+    html = (site / "search/index.html").read_text()
+    assert '<html lang="en" data-base="/devcasts/">' in html
+    assert '<form role="search" action="/devcasts/search/"' in html
+    assert '<input id="search-input" name="q" type="search"' in html
+    assert '<div id="search-results" aria-live="polite">' in html
+    assert '<script src="/devcasts/static/search.js" defer>' in html
+    home = (site / "index.html").read_text()
+    assert 'action="/devcasts/search/"' in home and 'name="q"' in home
+
+
+def test_long_notes_fold_and_short_ones_do_not(site: Path) -> None:
+    long_page = (site / "podcasts/hostile-show/episode-1/index.html").read_text()
+    assert '<details class="notes-fold">' in long_page
+    short = (site / "podcasts/ship-it-weekly/episode-2/index.html").read_text()
+    assert "<details" not in short and "<li>One</li>" in short
+
+
+def test_pagination_links_pages_in_order(site: Path) -> None:
+    first = (site / "podcasts/ship-it-weekly/index.html").read_text()
+    assert first.count('class="episode-card"') == 10
+    assert 'href="/devcasts/podcasts/ship-it-weekly/page/2/" rel="next"' in first
+    last = (site / "podcasts/ship-it-weekly/page/4/index.html").read_text()
+    assert last.count('class="episode-card"') == 10
+    assert 'href="/devcasts/podcasts/ship-it-weekly/page/3/" rel="prev"' in last
+    assert 'rel="next"' not in last
+    assert "(page 4 of 4)" in last
+
+
+def test_topic_popular_order_puts_featured_and_shared_episodes_first(site: Path) -> None:
+    popular = (site / "topics/heroku/popular/index.html").read_text()
+    newest = (site / "topics/heroku/index.html").read_text()
+    titles = re.findall(r'<h3><a href="[^"]+">([^<]+)</a></h3>', popular)
+    assert titles[0] == "Moving from Heroku to Kubernetes"
+    assert 'aria-current="page">Popular' in popular and 'aria-current="page">Newest' in newest
+    assert 'href="/devcasts/topics/heroku/feed.xml"' in popular
+
+
+def test_people_categories_and_archive_group_episodes(site: Path) -> None:
+    person = (site / "people/ada-example/index.html").read_text()
+    assert "Moving from Heroku to Kubernetes" in person
+    category = (site / "categories/technology/index.html").read_text()
+    assert "Cloud Corner" in category and "Ship It Weekly" in category
+    assert "Moving from Heroku" not in (site / "archive/2023/index.html").read_text()
+    assert "episode-1/" in (site / "archive/2023/index.html").read_text()
+
+
+# --- escaping -----------------------------------------------------------------------------
+
+
+def test_hostile_text_is_escaped_everywhere(site: Path) -> None:
+    for page in html_files(site):
+        html = page.read_text()
+        assert "<script>alert" not in html, page
+        assert "javascript:" not in html, page
+        for block in re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S):
+            assert "<" not in block and ">" not in block
+            json.loads(block)
+    episode = (site / "podcasts/hostile-show/episode-1/index.html").read_text()
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)" in episode
+    assert (
+        'content="&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &#34;quoted&#34;' in episode
+    )
+    ld = re.search(r'<script type="application/ld\+json">(.*?)</script>', episode, re.S)
+    assert ld and json.loads(ld.group(1))["name"] == HOSTILE
+
+
+def test_markdown_pages_cannot_inject_html(site: Path) -> None:
+    about = (site / "about/index.html").read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in about
+    assert 'href="/devcasts/podcasts/"' in about  # "/podcasts/" rebased
+    assert about.count("<h1>") == 1
+    assert "<title>About devcasts · devcasts</title>" in about
+
+
+def test_front_matter_errors_name_the_file_and_line(
+    tmp_path: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    (sample_config.content_dir / "bad.md").write_text("---\ntitle: [unclosed\n---\nText\n")
+    with pytest.raises(ConfigError) as caught:
+        render(sample_catalog, sample_config, tmp_path / "out")
+    assert "bad.md:" in str(caught.value)
+
+
+def test_xml_and_json_outputs_parse(site: Path) -> None:
+    namespace = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+    locs = [e.text for e in ET.parse(site / "sitemap.xml").iter(f"{namespace}loc")]
+    assert BASE_URL + "podcasts/ship-it-weekly/episode-1/" in locs
+    assert all(loc and loc.startswith(BASE_URL) for loc in locs)
+    assert not any(loc and "404" in loc for loc in locs)
+    outlines = ET.parse(site / "opml.xml").getroot().findall("./body/outline")
+    assert sorted(o.get("xmlUrl") or "" for o in outlines) == [
+        "https://cloud-corner.example.org/feed.xml",
+        "https://ship-it-weekly.example.org/rss",
+    ]
+    health = json.loads((site / "health.json").read_text())
+    assert health["counts"] == {"failed": 1, "ok": 1, "unchanged": 1}
+    assert (
+        "Sitemap: https://example.github.io/devcasts/sitemap.xml"
+        in (site / "robots.txt").read_text()
+    )
+    chapters = json.loads((site / "podcasts/ship-it-weekly/episode-1/chapters.json").read_text())
+    assert [c["startTime"] for c in chapters["chapters"]] == [0, 42.5, 3725]
+
+
+def test_page_weight_budgets(site: Path) -> None:
+    assert (site / "static/style.css").stat().st_size < 20_000
+    episode = site / "podcasts/ship-it-weekly/episode-1/index.html"
+    assert episode.stat().st_size < 50_000
+
+
+# --- determinism and incremental builds ---------------------------------------------------
+
+
+def test_two_renders_are_byte_identical(
+    tmp_path: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    render(sample_catalog, sample_config, tmp_path / "a")
+    render(sample_catalog, sample_config, tmp_path / "b")
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_second_render_writes_nothing(
+    site: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    report = render(sample_catalog, sample_config, site)
+    assert report.pages_written == 0 and report.changed_pages == []
+    assert report.pages_unchanged > 100
+
+
+def test_one_new_episode_rerenders_only_its_neighbors_and_listings(
+    site: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    new = make_episode(
+        "cloud-corner", 0, title="Brand new", published=BUILT_AT + timedelta(hours=1)
+    )
+    catalog = dataclasses.replace(sample_catalog, episodes=(new, *sample_catalog.episodes))
+    report = render(catalog, sample_config, site)
+    episode_pages = [p for p in report.changed_pages if re.match(r"podcasts/[^/]+/[^/]+/index", p)]
+    assert episode_pages == [
+        "podcasts/cloud-corner/episode-0/index.html",
+        "podcasts/cloud-corner/episode-1/index.html",  # its "next episode" link is new
+    ]
+    assert "index.html" in report.changed_pages
+    assert "podcasts/cloud-corner/index.html" in report.changed_pages
+    assert "podcasts/ship-it-weekly/index.html" not in report.changed_pages
+
+
+def test_an_edited_episode_is_rerendered(
+    site: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    episodes = list(sample_catalog.episodes)
+    index = next(i for i, e in enumerate(episodes) if e.id == "ship-it-weekly-0005")
+    episodes[index] = dataclasses.replace(episodes[index], title="Renamed", content_hash="new")
+    report = render(
+        dataclasses.replace(sample_catalog, episodes=tuple(episodes)), sample_config, site
+    )
+    assert "podcasts/ship-it-weekly/episode-5/index.html" in report.changed_pages
+    assert "podcasts/ship-it-weekly/episode-4/index.html" in report.changed_pages  # next-title
+    assert "podcasts/ship-it-weekly/episode-20/index.html" not in report.changed_pages
+    assert "Renamed" in (site / "podcasts/ship-it-weekly/episode-5/index.html").read_text()
+
+
+def test_kept_pages_are_not_rendered_at_all(
+    site: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    page = site / "podcasts/ship-it-weekly/episode-7/index.html"
+    page.write_text("left alone")  # a kept page is not even read back
+    render(sample_catalog, sample_config, site)
+    assert page.read_text() == "left alone"
+    render(sample_catalog, sample_config, site, changed=RenderHints(full=True))
+    assert "Ship It Weekly episode 7" in page.read_text()
+
+
+def test_a_corrupt_manifest_means_a_full_render(
+    site: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    (site / MANIFEST).write_text("{not json")
+    page = site / "podcasts/ship-it-weekly/episode-7/index.html"
+    page.write_text("stale")
+    render(sample_catalog, sample_config, site)
+    assert "Ship It Weekly episode 7" in page.read_text()
+
+
+def test_a_template_edit_rerenders_every_page(
+    tmp_path: Path, site: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    for path in sample_config.templates_dir.rglob("*"):
+        if path.is_file():
+            target = templates / path.relative_to(sample_config.templates_dir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    base = templates / "base.html"
+    base.write_text(base.read_text().replace("Skip to content", "Skip to the content"))
+    config = dataclasses.replace(sample_config, templates_dir=templates)
+    report = render(sample_catalog, config, site)
+    assert report.pages_written == len(html_files(site))
+    assert (
+        "Skip to the content" in (site / "podcasts/ship-it-weekly/episode-9/index.html").read_text()
+    )
