@@ -1,0 +1,227 @@
+"""Writing the site: only changed files, swapped in whole, never half-written."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from devcasts.output import SiteWriter, recover_site, site_transaction
+
+
+def make_site(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int, int]]:
+    """Every file's bytes, inode and mtime."""
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_ino, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def contents(root: Path) -> dict[str, str]:
+    return {rel: data.decode() for rel, (data, _, _) in snapshot(root).items()}
+
+
+def siblings(out: Path) -> list[str]:
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f"{out.name}."))
+
+
+SITE = {
+    "index.html": "<h1>home</h1>",
+    "podcasts/harbour/index.html": "harbour",
+    "podcasts/harbour/fog/index.html": "fog",
+    "feed.xml": "<rss/>",
+}
+
+
+def rebuild(writer: SiteWriter, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        writer.write_text(rel, text)
+
+
+# --- SiteWriter on its own ------------------------------------------------------------------
+
+
+def test_writer_rewrites_only_changed_files(tmp_path: Path) -> None:
+    make_site(tmp_path, SITE)
+    before = snapshot(tmp_path)
+    writer = SiteWriter(tmp_path)
+    assert not writer.write_text("index.html", "<h1>home</h1>")
+    assert writer.write_text("feed.xml", "<rss version='2.0'/>")
+    writer.keep("podcasts/harbour/index.html")
+    assert writer.exists("podcasts/harbour/fog/index.html")
+    assert writer.finish() == ["podcasts/harbour/fog/index.html"]
+    assert not (tmp_path / "podcasts/harbour/fog").exists()  # emptied folder removed
+    after = snapshot(tmp_path)
+    assert after["index.html"] == before["index.html"]
+    assert after["feed.xml"][0] == b"<rss version='2.0'/>"
+    assert writer.changed == ["feed.xml"]
+    assert writer.removed == ["podcasts/harbour/fog/index.html"]
+
+
+@pytest.mark.parametrize("bad", ["../escape.html", "/etc/passwd/../../x", "", "a/../../b"])
+def test_writer_refuses_paths_outside_the_site(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(ValueError, match="unsafe output path"):
+        SiteWriter(tmp_path).write_text(bad, "x")
+
+
+def test_writer_never_writes_into_an_existing_file(tmp_path: Path) -> None:
+    """A leftover temp name hard-linked elsewhere must not be opened for writing."""
+    make_site(tmp_path, {"page.html": "old"})
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.html"
+    os.link(tmp_path / "page.html", outside)
+    SiteWriter(tmp_path).write_text("page.html", "new")
+    assert outside.read_text() == "old"
+    assert (tmp_path / "page.html").read_text() == "new"
+
+
+# --- transactions ---------------------------------------------------------------------------
+
+
+def test_a_first_build_creates_the_site(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    with site_transaction(out) as writer:
+        rebuild(writer, SITE)
+    assert contents(out) == SITE
+    assert siblings(out) == []
+
+
+def test_a_rebuild_with_nothing_new_touches_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    make_site(out, SITE)
+    before, folder_inode = snapshot(out), out.stat().st_ino
+    with site_transaction(out) as writer:
+        rebuild(writer, SITE)
+    assert snapshot(out) == before
+    assert out.stat().st_ino == folder_inode  # not even swapped
+    assert siblings(out) == []
+
+
+def test_one_change_rewrites_one_file_and_keeps_the_others_inode_and_mtime(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    make_site(out, SITE)
+    before = snapshot(out)
+    with site_transaction(out) as writer:
+        rebuild(writer, {**SITE, "podcasts/harbour/fog/index.html": "fog, edited"})
+        # The live site is untouched until the block ends.
+        assert (out / "podcasts/harbour/fog/index.html").read_text() == "fog"
+    after = snapshot(out)
+    assert after["podcasts/harbour/fog/index.html"][0] == b"fog, edited"
+    assert (
+        after["podcasts/harbour/fog/index.html"][1] != before["podcasts/harbour/fog/index.html"][1]
+    )
+    for rel in ("index.html", "podcasts/harbour/index.html", "feed.xml"):
+        assert after[rel] == before[rel]
+    assert siblings(out) == []
+
+
+def test_pages_the_build_no_longer_makes_are_removed(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    make_site(out, SITE)
+    smaller = {k: v for k, v in SITE.items() if "fog" not in k}
+    with site_transaction(out) as writer:
+        rebuild(writer, smaller)
+    assert contents(out) == smaller
+    assert writer.removed == ["podcasts/harbour/fog/index.html"]
+
+
+def test_without_prune_unwritten_files_stay(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    make_site(out, SITE)
+    with site_transaction(out, prune=False) as writer:
+        writer.write_text("extra.html", "more")
+    assert contents(out) == {**SITE, "extra.html": "more"}
+
+
+def test_a_failing_build_leaves_the_site_as_it_was(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    make_site(out, SITE)
+    before = snapshot(out)
+
+    def failing_build() -> None:
+        with site_transaction(out) as writer:
+            writer.write_text("index.html", "half")
+            writer.write_text("new.html", "half")
+            raise RuntimeError("template exploded")
+
+    with pytest.raises(RuntimeError, match="template exploded"):
+        failing_build()
+    assert snapshot(out) == before
+    assert siblings(out) == []
+
+
+def test_a_leftover_staging_folder_is_discarded(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    make_site(out, SITE)
+    make_site(tmp_path / "site.staging", {"index.html": "half-built"})
+    with site_transaction(out) as writer:
+        rebuild(writer, SITE)
+    assert contents(out) == SITE
+    assert siblings(out) == []
+
+
+def test_a_complete_site_left_ready_is_swapped_in(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    make_site(out, SITE)
+    make_site(tmp_path / "site.ready", {**SITE, "index.html": "newer"})
+    recover_site(out)
+    assert contents(out)["index.html"] == "newer"
+    assert siblings(out) == []
+
+
+def test_killed_between_the_two_renames_the_ready_site_is_used(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    make_site(tmp_path / "site.old", SITE)
+    make_site(tmp_path / "site.ready", {**SITE, "index.html": "newer"})
+    recover_site(out)
+    assert contents(out)["index.html"] == "newer"
+    assert siblings(out) == []
+
+
+def test_a_half_removed_old_site_is_cleaned_up(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    make_site(out, SITE)
+    make_site(tmp_path / "site.old", {"feed.xml": "stale"})
+    recover_site(out)
+    assert contents(out) == SITE
+    assert siblings(out) == []
+
+
+# --- folders written by other tools ---------------------------------------------------------
+
+
+def test_an_unchanged_external_folder_changes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    make_site(out, {**SITE, "search/index.bin": "v1", "search/meta.json": "{}"})
+    before = snapshot(out)
+    with site_transaction(out) as writer:
+        rebuild(writer, SITE)
+        folder = writer.external_dir("search")
+        assert not any(folder.iterdir())  # starts empty
+        assert (out / "search/index.bin").read_text() == "v1"  # live copy untouched
+        (folder / "index.bin").write_text("v1")
+        (folder / "meta.json").write_text("{}")
+    assert snapshot(out) == before
+
+
+def test_a_changed_external_folder_is_swapped_in_keeping_identical_files(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    make_site(out, {**SITE, "search/index.bin": "v1", "search/meta.json": "{}"})
+    before = snapshot(out)
+    with site_transaction(out) as writer:
+        rebuild(writer, SITE)
+        folder = writer.external_dir("search")
+        (folder / "index.bin").write_text("v2")
+        (folder / "meta.json").write_text("{}")
+    after = snapshot(out)
+    assert after["search/index.bin"][0] == b"v2"
+    assert after["search/meta.json"] == before["search/meta.json"]  # relinked: same inode
+    assert after["index.html"] == before["index.html"]
