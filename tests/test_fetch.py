@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import io
 import socket
 import struct
 import threading
@@ -18,9 +19,17 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from rich.console import Console
 
 from devcasts import USER_AGENT
-from devcasts.fetch import CACHE_SUBDIR, FetchOptions, fetch_all, fetch_all_async
+from devcasts.fetch import (
+    CACHE_SUBDIR,
+    FetchOptions,
+    _log_result,
+    _reporter,
+    fetch_all,
+    fetch_all_async,
+)
 from devcasts.model import FeedSource, FetchResult, FetchStatus
 from devcasts.netguard import GuardedTransport
 
@@ -666,3 +675,23 @@ def test_local_files_get_the_same_cache_treatment(tmp_path, options):
 
 def _fields(options: FetchOptions) -> dict[str, object]:
     return {name: getattr(options, name) for name in FetchOptions.__slots__}
+
+
+def test_progress_bar_on_a_terminal():
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=80)
+    done = FetchResult(
+        source("http://feeds.example/x", "pipeline-weather"), FetchStatus.OK, b"", ""
+    )
+    with _reporter(2, None, console) as advance:  # None: decided by whether stderr is a tty
+        assert advance is _log_result  # pytest captures stderr, so no bar here
+    with _reporter(2, True, console) as advance:
+        advance(done)
+        console.file.flush()
+    assert "pipeline-weather: ok" in screen.getvalue()
+
+
+def test_quiet_log_lines_when_not_on_a_terminal(server, options, caplog):
+    caplog.set_level("INFO", logger="devcasts.fetch")
+    fetch_all([source(server.url("/gone"), "lost")], options, now=T0)
+    assert "lost: failed (HTTP 404 Not Found)" in caplog.text

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,6 +37,9 @@ from . import USER_AGENT
 from .model import FeedSource, FetchResult, FetchStatus
 from .netguard import BlockedAddressError, GuardedTransport, allow_all, public_only
 from .text import slugify
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 log = logging.getLogger(__name__)
 
@@ -394,14 +397,15 @@ def not_a_feed_reason(body: bytes) -> str | None:
     """Why `body` is surely not a feed (empty, an HTML page, binary data), or None."""
     if not body.strip():
         return "not a feed: empty body"
-    head = _decode_head(body[:_SNIFF_BYTES])
-    if "\x00" in head or len(_CONTROL.findall(head)) > len(head) // 10:
-        return "not a feed: binary data"
-    start = head.lstrip("\ufeff")
+    start = _decode_head(body[:_SNIFF_BYTES]).lstrip("\ufeff")
     prolog = _PROLOG.match(start)
     rest = start[prolog.end() if prolog else 0 :]
     if rest.startswith("{") or _FEED_ROOT.search(start):
-        return None  # JSON Feed, or a feed root within reach: let the parser judge
+        return (
+            None  # JSON Feed, or a feed root within reach (stray NULs and all): the parser judges
+        )
+    if "\x00" in start or len(_CONTROL.findall(start)) > len(start) // 10:
+        return "not a feed: binary data"
     tag = _FIRST_TAG.match(rest)
     if tag and tag.group(1).lower() in _HTML_TAGS:
         return "not a feed: looks like an HTML page"
@@ -809,7 +813,9 @@ def fetch_all(
 
 
 @contextlib.contextmanager
-def _reporter(total: int, progress: bool | None) -> Iterator[ResultCallback]:
+def _reporter(
+    total: int, progress: bool | None, console: Console | None = None
+) -> Iterator[ResultCallback]:
     """A rich progress bar on a terminal; otherwise one INFO log line per feed."""
     show = sys.stderr.isatty() if progress is None else progress
     if not show or total == 0:
@@ -819,7 +825,7 @@ def _reporter(total: int, progress: bool | None) -> Iterator[ResultCallback]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     columns = (BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"))
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    with Progress(*columns, console=console or Console(stderr=True), transient=True) as bar:
         task = bar.add_task("fetching feeds", total=total)
 
         def advance(result: FetchResult) -> None:

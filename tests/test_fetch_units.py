@@ -1,0 +1,350 @@
+"""The pure parts of fetch: body sniffing, bounded decompression, Retry-After, cache records,
+the decisions taken from a server's answer, and the address classification of the guard."""
+
+from __future__ import annotations
+
+import gzip
+import ipaddress
+import zlib
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from devcasts.fetch import (
+    MAX_RETRY_AFTER,
+    BodyError,
+    BoundedDecoder,
+    CacheEntry,
+    Exchange,
+    FetchOptions,
+    HttpCache,
+    decide,
+    human_size,
+    not_a_feed_reason,
+    parse_retry_after,
+    precheck,
+    url_fingerprint,
+)
+from devcasts.model import FeedSource, FetchStatus
+from devcasts.netguard import address_problem
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+FEED = (Path(__file__).parent / "data" / "fetch" / "tiny-show.xml").read_bytes()
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+SOURCE = FeedSource(url="https://pipeline-weather.example/feed.xml", slug="pipeline-weather")
+
+
+# --- sniffing ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"", "not a feed: empty body"),
+        (b" \r\n\t ", "not a feed: empty body"),
+        (b"<!doctype html>\n<html lang=en>", "not a feed: looks like an HTML page"),
+        (b"\xef\xbb\xbf  <HTML><HEAD>", "not a feed: looks like an HTML page"),
+        (b"<head><title>Document Moved</title></head>", "not a feed: looks like an HTML page"),
+        (b"<!-- cached --><!DOCTYPE html>" + b" " * 5000, "not a feed: looks like an HTML page"),
+        (b"ID3\x04\x00\x00\x00\x00\x00#TSSE", "not a feed: binary data"),
+        (bytes(range(256)) * 4, "not a feed: binary data"),
+        (b"Service temporarily unavailable", "not a feed: plain text, not XML"),
+    ],
+)
+def test_sniff_rejects(body, reason):
+    assert not_a_feed_reason(body) == reason
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        FEED,
+        b"\n\n<?xml version='1.0'?><rss/>",
+        b'<?xml version="1.0"?><!DOCTYPE html PUBLIC "x" "y"><rss version="2.0"></rss>',
+        b'<feed xmlns="http://www.w3.org/2005/Atom"></feed>',
+        b'<rdf:RDF xmlns:rdf="x"></rdf:RDF>',
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": []}',
+        "<?xml version='1.0' encoding='utf-16'?><rss/>".encode("utf-16"),
+        "<?xml version='1.0' encoding='utf-16be'?><rss/>".encode("utf-16-be"),
+        "<?xml version='1.0' encoding='utf-32le'?><rss/>".encode("utf-32-le"),
+        b"Warning: a notice from the CMS\n<?xml version='1.0'?><rss></rss>",
+        b"<?xml version='1.0'?><!-- a long comment that hides the root -->",
+    ],
+)
+def test_sniff_accepts(body):
+    assert not_a_feed_reason(body) is None
+
+
+@given(st.binary(max_size=2000))
+def test_sniff_never_raises(body):
+    reason = not_a_feed_reason(body)
+    assert reason is None or reason.startswith("not a feed: ")
+
+
+@given(st.text(max_size=300).filter(lambda t: "<" not in t))
+def test_sniff_accepts_any_rss_after_an_xml_declaration(title):
+    body = f"<?xml version='1.0' encoding='utf-8'?>\n<rss><channel><title>{title}</title>"
+    assert not_a_feed_reason(body.encode("utf-8")) is None
+
+
+@pytest.mark.corpus
+def test_sniff_on_real_feeds_flags_only_the_non_feeds():
+    feeds = CORPUS / "feeds"
+    if not feeds.is_dir():
+        pytest.skip("corpus absent")
+    flagged = {p.name for p in feeds.iterdir() if not_a_feed_reason(p.read_bytes())}
+    assert flagged == {
+        "argl_broken_empty-0-bytes.xml",
+        "argl_broken_html-error-page.xml",
+        "rssparser_broken_document-moved-html.xml",
+    }
+
+
+# --- bounded decompression --------------------------------------------------------------------
+
+
+def _decode(encoding: str, data: bytes, limit: int, chunk: int) -> bytes:
+    decoder = BoundedDecoder(encoding, limit)
+    out = b"".join(decoder.feed(data[i : i + chunk]) for i in range(0, len(data), chunk))
+    return out + decoder.finish()
+
+
+def _deflate_raw(data: bytes) -> bytes:
+    packer = zlib.compressobj(wbits=-15)
+    return packer.compress(data) + packer.flush()
+
+
+ENCODERS = {
+    "gzip": gzip.compress,
+    "deflate": zlib.compress,
+    "identity": lambda data: data,
+    "": lambda data: data,
+}
+
+
+@given(
+    data=st.binary(max_size=5000),
+    encoding=st.sampled_from(sorted(ENCODERS)),
+    chunk=st.integers(1, 700),
+)
+def test_decoding_round_trips_under_the_limit(data, encoding, chunk):
+    assert _decode(encoding, ENCODERS[encoding](data), 5000, chunk) == data
+
+
+@given(data=st.binary(max_size=3000), chunk=st.integers(1, 500))
+def test_raw_deflate_without_zlib_header(data, chunk):
+    assert _decode("deflate", _deflate_raw(data), 5000, chunk) == data
+
+
+@given(size=st.integers(1001, 50_000), chunk=st.integers(1, 4000))
+def test_decoding_stops_just_past_the_limit(size, chunk):
+    packed = gzip.compress(bytes(size))
+    decoder = BoundedDecoder("gzip", 1000)
+    with pytest.raises(BodyError, match="body larger than 1000 bytes"):
+        for i in range(0, len(packed), chunk):
+            assert len(decoder.feed(packed[i : i + chunk])) <= 1001
+        decoder.finish()
+    assert decoder.size <= 1001
+
+
+def test_a_gzip_bomb_never_expands_in_memory():
+    bomb = gzip.compress(bytes(50 * 1024 * 1024))  # 50 MiB of zeros in about 50 KB
+    decoder = BoundedDecoder("gzip", 64 * 1024)
+    with pytest.raises(BodyError):
+        decoder.feed(bomb)  # one call with the whole bomb: output is bounded all the same
+    assert decoder.size == 64 * 1024 + 1
+
+
+def test_layered_encodings_are_undone_in_reverse_order():
+    packed = gzip.compress(zlib.compress(FEED))
+    assert _decode("deflate, gzip", packed, 10_000, 100) == FEED
+
+
+@pytest.mark.parametrize(
+    ("encoding", "data", "message"),
+    [
+        ("br", b"", "unsupported content encoding 'br'"),
+        ("gzip", b"definitely not gzip", "damaged gzip body"),
+        ("gzip", gzip.compress(FEED)[:30], "truncated body: the gzip stream ends early"),
+        ("deflate", b"", "truncated body: the deflate stream ends early"),
+    ],
+)
+def test_bad_compression_is_a_body_error(encoding, data, message):
+    with pytest.raises(BodyError, match=message):
+        _decode(encoding, data, 10_000, 7)
+
+
+def test_human_size():
+    assert human_size(20 * 1024 * 1024) == "20 MiB"
+    assert human_size(1536) == "1.5 KiB"
+    assert human_size(999) == "999 bytes"
+
+
+# --- Retry-After --------------------------------------------------------------------------------
+
+
+def test_retry_after_forms():
+    assert parse_retry_after("120", T0) == T0 + timedelta(seconds=120)
+    assert parse_retry_after("Sun, 01 Mar 2026 13:00:00 GMT", T0) == T0 + timedelta(hours=1)
+    assert parse_retry_after("Sat, 01 Mar 2025 13:00:00 GMT", T0) == T0  # in the past: now
+    assert parse_retry_after("99999999", T0) == T0 + MAX_RETRY_AFTER
+    assert parse_retry_after("soon", T0) is None
+    assert parse_retry_after("", T0) is None
+    assert parse_retry_after(None, T0) is None
+
+
+@given(st.text(max_size=40))
+def test_retry_after_is_none_or_within_a_day(value):
+    moment = parse_retry_after(value, T0)
+    assert moment is None or T0 <= moment <= T0 + MAX_RETRY_AFTER
+
+
+# --- the cache record ---------------------------------------------------------------------------
+
+moments = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+)
+entries = st.builds(
+    CacheEntry,
+    url=st.text(max_size=50),
+    etag=st.none() | st.text(max_size=30),
+    headers=st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=3),
+    retry_after=st.none() | moments,
+    failures=st.integers(0, 10**6),
+    first_failure=st.none() | moments,
+    last_error=st.none() | st.text(max_size=50),
+    moved_count=st.integers(0, 100),
+)
+
+
+@given(entry=entries)
+def test_cache_entries_round_trip(tmp_path_factory, entry):
+    cache = HttpCache(tmp_path_factory.mktemp("cache"))
+    source = replace(SOURCE, url=entry.url)
+    cache.save(source, entry, None)
+    loaded, body = cache.load(source)
+    assert loaded == entry
+    assert body is None
+
+
+def test_cache_keeps_body_and_forgets_validators_when_the_url_changes(tmp_path):
+    cache = HttpCache(tmp_path)
+    entry = CacheEntry(url=SOURCE.url, etag='"a"', content_hash=_hash(FEED), gone="x")
+    cache.save(SOURCE, entry, FEED)
+    assert cache.load(SOURCE) == (entry, FEED)
+    moved = replace(SOURCE, url="https://pipeline-weather.example/new.xml")
+    loaded, body = cache.load(moved)
+    assert body == FEED
+    assert (loaded.url, loaded.etag, loaded.gone) == (moved.url, None, None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["{", "[]", '{"version": 99}', '{"version": 1, "failures": "many"}', '{"version": 1, "x'],
+)
+def test_damaged_cache_files_read_as_empty(tmp_path, caplog, text):
+    cache = HttpCache(tmp_path)
+    meta, _ = cache.paths(SOURCE)
+    meta.write_text(text)
+    assert cache.load(SOURCE) == (CacheEntry(url=SOURCE.url), None)
+    assert "damaged cache file" in caplog.text
+
+
+def test_cache_file_names_come_from_a_safe_slug(tmp_path):
+    hostile = replace(SOURCE, slug="../../etc/passwd")
+    meta, body = HttpCache(tmp_path).paths(hostile)
+    assert meta.parent == tmp_path and body.parent == tmp_path
+    assert meta.name == "etc-passwd.json"
+
+
+# --- decisions ----------------------------------------------------------------------------------
+
+OPTIONS = FetchOptions(cache_dir=Path("unused"))
+
+
+def _hash(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_precheck_needs_no_request_when_gone_offline_or_waiting():
+    good = CacheEntry(url=SOURCE.url, content_hash=_hash(FEED))
+    assert precheck(SOURCE, good, FEED, OPTIONS, T0) is None
+    gone = replace(good, gone=url_fingerprint(SOURCE.url), gone_reason="HTTP 410 Gone")
+    assert precheck(SOURCE, gone, FEED, OPTIONS, T0).status is FetchStatus.GONE
+    offline = replace(OPTIONS, offline=True)
+    assert precheck(SOURCE, good, FEED, offline, T0).status is FetchStatus.DEFERRED
+    local = replace(SOURCE, url="/srv/feeds/show.xml")
+    assert precheck(local, good, FEED, offline, T0) is None
+    waiting = replace(good, retry_after=T0 + timedelta(minutes=5))
+    deferred = precheck(SOURCE, waiting, FEED, OPTIONS, T0)
+    assert (deferred.status, deferred.body) == (FetchStatus.DEFERRED, FEED)
+    assert precheck(SOURCE, waiting, FEED, OPTIONS, T0 + timedelta(minutes=5)) is None
+
+
+def test_decide_new_body_then_same_body():
+    fresh = Exchange("body", SOURCE.url, body=FEED, headers={"etag": '"1"', "x-y": "z"})
+    result, entry, stored = decide(SOURCE, CacheEntry(url=SOURCE.url), None, fresh, T0)
+    assert (result.status, stored, entry.etag) == (FetchStatus.OK, FEED, '"1"')
+    assert entry.headers == {"etag": '"1"'}  # only what the parser and the next request need
+    again, entry2, stored2 = decide(SOURCE, entry, FEED, fresh, T0)
+    assert (again.status, stored2, entry2.last_success) == (FetchStatus.UNCHANGED, None, T0)
+
+
+def test_decide_304_without_a_cached_copy_is_a_failure_that_drops_validators():
+    entry = CacheEntry(url=SOURCE.url, etag='"1"')
+    exchange = Exchange("not_modified", SOURCE.url)
+    result, after, _ = decide(SOURCE, entry, None, exchange, T0)
+    assert result.status is FetchStatus.FAILED
+    assert result.error == "HTTP 304 Not Modified, no cached copy"
+    assert after.etag is None
+
+
+def test_decide_counts_a_repeated_permanent_redirect():
+    moved = Exchange("body", SOURCE.url, body=FEED, moved_to="https://new.example/feed")
+    _, first, _ = decide(SOURCE, CacheEntry(url=SOURCE.url), None, moved, T0)
+    _, second, _ = decide(SOURCE, first, FEED, moved, T0)
+    assert (first.moved_count, second.moved_count) == (1, 2)
+    plain = replace(moved, moved_to=None)
+    _, third, _ = decide(SOURCE, second, FEED, plain, T0)
+    assert (third.moved_to, third.moved_count) == (None, 0)
+
+
+# --- address classification ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        ("10.1.2.3", "private"),
+        ("172.16.0.1", "private"),
+        ("172.31.255.255", "private"),
+        ("192.168.1.1", "private"),
+        ("169.254.169.254", "link-local"),
+        ("fe80::1", "link-local"),
+        ("127.0.0.1", "loopback"),
+        ("127.8.8.8", "loopback"),
+        ("::1", "loopback"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("::ffff:10.0.0.1", "private"),
+        ("fc00::1", "private"),
+        ("fd12:3456::1", "private"),
+        ("0.0.0.0", "unspecified"),
+        ("::", "unspecified"),
+        ("224.0.0.1", "multicast"),
+        ("239.255.255.250", "multicast"),
+        ("ff02::1", "multicast"),
+        ("100.64.0.1", "non-public"),
+        ("8.8.8.8", None),
+        ("1.1.1.1", None),
+        ("172.32.0.1", None),
+        ("2606:4700:4700::1111", None),
+    ],
+)
+def test_address_classification(address, problem):
+    assert address_problem(ipaddress.ip_address(address)) == problem
