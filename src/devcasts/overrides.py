@@ -81,13 +81,20 @@ def load_overrides(content_dir: Path) -> Overrides:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
-        line = error.problem_mark.line + 1 if error.problem_mark else None
-        raise ConfigError(path, f"not valid YAML: {error.problem}", line) from error
+        raise _yaml_error(path, error) from error
     except yaml.YAMLError as error:
         raise ConfigError(path, f"not valid YAML: {error}") from error
     if root is None:
         return Overrides(path)
     return Overrides(path, _parse_root(path, root))
+
+
+def _yaml_error(path: Path, error: yaml.MarkedYAMLError) -> ConfigError:
+    line = error.problem_mark.line + 1 if error.problem_mark else None
+    message = f"not valid YAML: {error.problem}"
+    if error.context and error.context_mark and error.context_mark.line + 1 != line:
+        message += f" ({error.context} at line {error.context_mark.line + 1})"
+    return ConfigError(path, message, line)
 
 
 def _parse_root(path: Path, root: yaml.Node) -> tuple[EpisodeOverride, ...]:
