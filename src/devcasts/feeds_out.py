@@ -8,6 +8,8 @@ re-sanitized with nh3 before it is written.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import html
 import json
 import re
@@ -74,6 +76,7 @@ _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s+[^\s=/>]+(?:=\"[^\"]*\")?)*\s*/
 _VOID_TAGS = frozenset({"br", "img", "hr", "wbr"})
 _TAG_NAME = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)")
 _PARTIAL_ENTITY = re.compile(r"&[^;\s]*$")
+_WHITESPACE = re.compile(r"\s")
 _SAFE_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _MIME_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$", re.IGNORECASE)
 # When a feed gave no usable type: a fixed table, since the system's mimetypes varies by host.
@@ -103,6 +106,7 @@ def feed_documents(catalog: Catalog) -> list[tuple[str, bytes]]:
 
     "feed.xml" (all episodes), "topics/<slug>/feed.xml" (one per topic) and "feed.json".
     """
+    catalog = dataclasses.replace(catalog, episodes=newest_first(catalog.episodes))
     documents = [("feed.xml", rss_feed(catalog, main_feed_spec(catalog.site)))]
     for topic in catalog.topics:
         spec = topic_feed_spec(catalog.site, topic)
@@ -194,15 +198,26 @@ def json_feed(catalog: Catalog) -> bytes:
 
 
 def select_episodes(catalog: Catalog, topic: str | None, *, need_enclosure: bool) -> list[Episode]:
-    """The latest site.feed_limit episodes of a feed, newest first (ties by id)."""
-    chosen = [
-        episode
-        for episode in catalog.episodes
-        if (topic is None or topic in episode.topics)
-        and (not need_enclosure or enclosure_url(episode) is not None)
-    ]
-    chosen.sort(key=lambda episode: (-_timestamp(episode.published), episode.id))
-    return chosen[: max(catalog.site.feed_limit, 0)]
+    """The latest site.feed_limit episodes of a feed, in catalog order (newest first)."""
+    limit = max(catalog.site.feed_limit, 0)
+    chosen: list[Episode] = []
+    ids: set[str] = set()
+    for episode in catalog.episodes:
+        if len(chosen) >= limit:
+            break
+        if topic is not None and topic not in episode.topics:
+            continue
+        if episode.id in ids or (need_enclosure and enclosure_url(episode) is None):
+            continue  # a repeated id would repeat a guid
+        chosen.append(episode)
+        ids.add(episode.id)
+    return chosen
+
+
+def newest_first(episodes: Sequence[Episode]) -> tuple[Episode, ...]:
+    """The catalog's order, restored whatever order the episodes came in: newest first,
+    ties by id."""
+    return tuple(sorted(episodes, key=lambda episode: (-_timestamp(episode.published), episode.id)))
 
 
 def item_description(episode: Episode, page_url: str, limit: int = DESCRIPTION_LIMIT) -> str:
@@ -214,6 +229,7 @@ def item_description(episode: Episode, page_url: str, limit: int = DESCRIPTION_L
     return fit_html(notes, limit, page_url)
 
 
+@functools.lru_cache(maxsize=4096)  # an episode appears in the main feed and its topic feeds
 def description_html(notes_html: str) -> str:
     """Notes reduced to Apple's description tags: headings and blocks become paragraphs."""
     text = _BREAK_TAG.sub(" ", clean(notes_html))
@@ -228,6 +244,7 @@ def description_html(notes_html: str) -> str:
     return _EMPTY_PARAGRAPH.sub("", cleaned).strip()
 
 
+@functools.lru_cache(maxsize=4096)
 def content_html(notes_html: str) -> str:
     """Full notes for content:encoded and JSON Feed: a small, safe allowlist."""
     cleaned = nh3.clean(
@@ -292,7 +309,7 @@ def clean(value: str | None) -> str:
 def absolute_url(url: str | None) -> str | None:
     """The URL if it is an absolute http(s) URL without whitespace, else None."""
     value = clean(url).strip()
-    if not value or any(char.isspace() for char in value):
+    if not value or _WHITESPACE.search(value):
         return None
     try:
         parts = urlsplit(value)
