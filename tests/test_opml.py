@@ -93,7 +93,7 @@ def test_import_reports_duplicates_and_outlines_without_a_url(feeds_yaml: Path) 
         "Empty URL attribute",
     )
     assert report.skipped_invalid == ("javascript:alert(1)", "file:///etc/passwd")
-    assert report.summary(Path("feeds.yaml")) == (
+    assert report.describe(Path("feeds.yaml")) == (
         "Added 4 feeds to feeds.yaml; skipped 2 already listed, 2 without a feed URL,"
         " 2 with an unsupported URL"
     )

@@ -46,7 +46,7 @@ class OpmlImportReport:
     skipped_without_url: tuple[str, ...] = ()  # outline titles that carry no feed URL
     skipped_invalid: tuple[str, ...] = ()  # URLs that are not http(s)
 
-    def summary(self, feeds_yaml: Path) -> str:
+    def describe(self, feeds_yaml: Path | str = "feeds.yaml") -> str:
         """One line for the CLI to print."""
         skipped = [
             f"{len(self.skipped_duplicates)} already listed",
