@@ -45,7 +45,7 @@ _MEDIA_PREFIXES = ("audio/", "video/")
 
 def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     """Parse a feed document. Raises model.NotAFeedError for anything that is not a feed."""
-    if not body.strip():
+    if not body.strip(b" \t\r\n\x00\xef\xbb\xbf\xfe\xff"):  # whitespace, NULs and BOMs
         raise NotAFeedError("empty document")
     lower_headers = {name.lower(): value for name, value in headers.items()}
     if jsonfeed.looks_like_json_feed(body):
@@ -53,8 +53,9 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     if _looks_binary(body):
         raise NotAFeedError("binary data, not a feed")
     body = strip_doctype(body)
-    if url.startswith(("http://", "https://")):
-        lower_headers.setdefault("content-location", url)
+    # No base URL for feedparser: it would rewrite guids into links ("42" -> "https://host/42"),
+    # and relative links are resolved in normalize anyway.
+    lower_headers.pop("content-location", None)
     # Without a Content-Type (local files) feedparser flags every document as ill-formed.
     lower_headers.setdefault("content-type", "application/xml")
     result = feedparser.parse(
@@ -82,7 +83,7 @@ def strip_doctype(body: bytes) -> bytes:
 def _doctype_pattern(codec: str) -> re.Pattern[bytes]:
     pattern = b"".join(re.escape(char.encode(codec)) for char in "<!")
     for char in "DOCTYPE":
-        pattern += b"[" + char.encode(codec) + char.lower().encode(codec) + b"]"
+        pattern += b"(?:" + char.encode(codec) + b"|" + char.lower().encode(codec) + b")"
     return re.compile(pattern)
 
 
@@ -131,8 +132,9 @@ def _require_feed(parsed: ParsedFeed, body: bytes) -> ParsedFeed:
 
 
 def _convert(result: Any) -> ParsedFeed:
-    channel = result.get("feed", {})
-    entries = result.get("entries", [])[:MAX_ITEMS]
+    # Plain dicts: FeedParserDict's key aliases warn (and pytest makes warnings errors).
+    channel = dict(result.get("feed", {}))
+    entries = [dict(entry) for entry in result.get("entries", [])[:MAX_ITEMS]]
     bozo_exception = result.get("bozo_exception")
     return ParsedFeed(
         title=clip(channel.get("title"), TITLE_LIMIT),

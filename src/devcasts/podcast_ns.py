@@ -91,29 +91,41 @@ def _decode(body: bytes, encoding: str) -> str:
 
 def _match_items(items: tuple[ParsedItem, ...], extras: list[ItemExtras]) -> list[ItemExtras]:
     """Pair feedparser's items with the pass's items by guid, else title, else position."""
-    by_key: dict[tuple[str, str], deque[ItemExtras]] = defaultdict(deque)
+    by_guid: dict[str, deque[ItemExtras]] = defaultdict(deque)
+    by_title: dict[str, deque[ItemExtras]] = defaultdict(deque)
     for extra in extras:
-        by_key[_key(extra.guid, extra.title)].append(extra)
+        by_guid[extra.guid.strip()].append(extra)
+        by_title[_title_key(extra.title)].append(extra)
+    used: set[int] = set()
     same_count = len(items) == len(extras)
     matched: list[ItemExtras] = []
     for index, item in enumerate(items):
-        queue = by_key.get(_key(item.guid, item.title))
-        if queue:
-            matched.append(queue.popleft())
-        elif same_count:
-            matched.append(extras[index])
-        else:
-            matched.append(ItemExtras())
+        found = _first_unused(by_guid.get(item.guid.strip()) if item.guid.strip() else None, used)
+        found = found or _first_unused(by_title.get(_title_key(item.title)), used)
+        if found is None and same_count and id(extras[index]) not in used:
+            found = extras[index]
+        if found is not None:
+            used.add(id(found))
+        matched.append(found or ItemExtras())
     return matched
 
 
-def _key(guid: str, title: str) -> tuple[str, str]:
-    return ("guid", guid.strip()) if guid.strip() else ("title", " ".join(title.split()))
+def _first_unused(queue: deque[ItemExtras] | None, used: set[int]) -> ItemExtras | None:
+    while queue:
+        candidate = queue.popleft()
+        if id(candidate) not in used:
+            return candidate
+    return None
+
+
+def _title_key(title: str) -> str:
+    return " ".join(title.split())
 
 
 def _merge_item(item: ParsedItem, extra: ItemExtras) -> ParsedItem:
     return replace(
         item,
+        guid=extra.guid or item.guid,  # as written: feedparser may have resolved it as a URL
         people=tuple(extra.people) or item.people,
         transcripts=tuple(extra.transcripts) or item.transcripts,
         chapters_url=extra.chapters_url or item.chapters_url,
