@@ -38,7 +38,7 @@ def pattern_regex(pattern: str) -> str:
     """The regular expression (source) one pattern stands for, negation prefix removed."""
     body = pattern.removeprefix(NEGATIVE_PREFIX).strip()
     if body.startswith(REGEX_PREFIX):
-        return body.removeprefix(REGEX_PREFIX)
+        return _scoped_flags(body.removeprefix(REGEX_PREFIX))
     if not body:
         raise TopicPatternError(f"empty topic pattern: {pattern!r}")
     words = re.split(r"[\s]+", body)
@@ -48,6 +48,15 @@ def pattern_regex(pattern: str) -> str:
     upper = r"[\s\-]+".join(re.escape(word.upper()) for word in words)
     alternatives = literal if upper == literal else f"{literal}|{upper}"
     return f"{_WORD_BEFORE}(?:{alternatives}){_WORD_AFTER}"
+
+
+def _scoped_flags(regex: str) -> str:
+    """ "(?i)rest" -> "(?i:rest)": patterns are joined into one regex, where global flags fail."""
+    match = _LEADING_FLAGS.match(regex)
+    return f"(?{match.group(1)}:{regex[match.end() :]})" if match else regex
+
+
+_LEADING_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
 
 
 def validate_pattern(pattern: str) -> str | None:
