@@ -152,11 +152,31 @@ def test_decoding_stops_just_past_the_limit(size, chunk):
 
 
 def test_a_gzip_bomb_never_expands_in_memory():
+    import tracemalloc
+
     bomb = gzip.compress(bytes(50 * 1024 * 1024))  # 50 MiB of zeros in about 50 KB
     decoder = BoundedDecoder("gzip", 64 * 1024)
-    with pytest.raises(BodyError):
-        decoder.feed(bomb)  # one call with the whole bomb: output is bounded all the same
-    assert decoder.size == 64 * 1024 + 1
+    tracemalloc.start()
+    try:
+        with pytest.raises(BodyError, match="body larger than 64 KiB"):
+            decoder.feed(bomb)  # the whole bomb in one call: output is bounded all the same
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024 * 1024
+
+
+def test_concatenated_gzip_members_and_trailing_junk():
+    packed = gzip.compress(FEED[:100]) + gzip.compress(FEED[100:]) + b"\x00\x00junk"
+    assert _decode("gzip", packed, 10_000, 33) == FEED
+
+
+def test_an_inner_layer_larger_than_the_limit_is_refused():
+    import os
+
+    inner = gzip.compress(os.urandom(5000))  # incompressible: the inner layer stays large
+    with pytest.raises(BodyError, match="body larger than 1000 bytes"):
+        _decode("gzip, gzip", gzip.compress(inner), 1000, 10_000)
 
 
 def test_layered_encodings_are_undone_in_reverse_order():

@@ -291,7 +291,6 @@ def _decide_not_modified(
     source: FeedSource, entry: CacheEntry, cached_body: bytes, ex: Exchange, now: datetime
 ) -> tuple[FetchResult, CacheEntry, bytes | None]:
     headers = {**entry.headers, **_kept(ex.headers)}
-    headers.pop("content-length", None)
     entry = replace(_note_success(entry, ex, now), headers=headers)
     result = _result(source, entry, FetchStatus.UNCHANGED, cached_body, headers, ex.url, None)
     return replace(result, moved_to=ex.moved_to), entry, None
@@ -400,18 +399,17 @@ def not_a_feed_reason(body: bytes) -> str | None:
     start = _decode_head(body[:_SNIFF_BYTES]).lstrip("\ufeff")
     prolog = _PROLOG.match(start)
     rest = start[prolog.end() if prolog else 0 :]
-    if rest.startswith("{") or _FEED_ROOT.search(start):
-        return (
-            None  # JSON Feed, or a feed root within reach (stray NULs and all): the parser judges
-        )
-    if "\x00" in start or len(_CONTROL.findall(start)) > len(start) // 10:
-        return "not a feed: binary data"
     tag = _FIRST_TAG.match(rest)
     if tag and tag.group(1).lower() in _HTML_TAGS:
         return "not a feed: looks like an HTML page"
+    # JSON Feed, or a feed root within reach (stray NULs, notices before it): the parser judges
+    if rest.startswith("{") or _FEED_ROOT.search(start):
+        return None
+    if "\x00" in start or len(_CONTROL.findall(start)) > len(start) // 10:
+        return "not a feed: binary data"
     if not tag and re.search(r"<!doctype\s+html", start, re.IGNORECASE):
         return "not a feed: looks like an HTML page"
-    if not rest.startswith("<") and rest:
+    if rest and not rest.startswith("<"):
         return "not a feed: plain text, not XML"
     return None
 
@@ -464,14 +462,20 @@ class BoundedDecoder:
 
     def feed(self, data: bytes) -> bytes:
         for stage in self._stages:
-            data = stage.feed(data, self.limit - self.size + 1)
+            data = self._through(stage, data)
         return self._count(data)
 
     def finish(self) -> bytes:
         data = b""
         for stage in self._stages:
-            data = stage.feed(data, self.limit - self.size + 1) + stage.finish()
+            data = self._through(stage, data) + stage.finish()
         return self._count(data)
+
+    def _through(self, stage: _Inflater, data: bytes) -> bytes:
+        out, capped = stage.feed(data, self.limit - self.size + 1)
+        if capped:  # this layer alone would exceed the limit (an inner layer of a bomb)
+            raise _too_large(self.limit)
+        return out
 
     def _count(self, data: bytes) -> bytes:
         self.size += len(data)
@@ -490,11 +494,12 @@ class _Inflater:
         if coding != "deflate":
             self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
 
-    def feed(self, data: bytes, limit: int) -> bytes:
+    def feed(self, data: bytes, limit: int) -> tuple[bytes, bool]:
+        """At most `limit` bytes of output, and whether input was left over at that point."""
         if self._zlib is None:
             self._pending += data
             if len(self._pending) < 2:
-                return b""
+                return b"", False
             data, self._pending = self._pending, b""
             zlib_header = data[0] & 0x0F == 8 and int.from_bytes(data[:2], "big") % 31 == 0
             self._zlib = zlib.decompressobj(zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS)
@@ -503,15 +508,17 @@ class _Inflater:
         except zlib.error as error:
             raise BodyError(f"damaged {self._coding} body ({error})") from error
 
-    def _inflate(self, data: bytes, limit: int) -> bytes:
+    def _inflate(self, data: bytes, limit: int) -> tuple[bytes, bool]:
         out = bytearray()
         while data and len(out) < limit:
             out += self._zlib.decompress(data, limit - len(out))
             data = self._zlib.unconsumed_tail
-            if self._zlib.eof and self._zlib.unused_data:  # concatenated gzip members
-                data = self._zlib.unused_data
-                self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        return bytes(out)
+            if self._zlib.eof:  # another gzip member may follow; other trailing bytes are junk
+                rest = self._zlib.unused_data
+                data = rest if self._coding != "deflate" and rest[:2] == b"\x1f\x8b" else b""
+                if data:
+                    self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        return bytes(out), bool(data)
 
     def finish(self) -> bytes:
         if self._zlib is None or not self._zlib.eof:
