@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import mimetypes
+import os
+import shutil
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,6 +33,7 @@ from devcasts.model import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+NPM_CACHE = ROOT / ".cache" / "npm"  # test-only npm packages (axe-core, vnu-jar), gitignored
 BUILT_AT = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 HOSTILE = "</script><script>alert(1)</script> \"quoted\" 'single' ]]> & more"
 
@@ -182,6 +186,19 @@ def sample_config(tmp_path: Path, sample_catalog: Catalog) -> Config:
     )
 
 
+def npm_file(package: str, relpath: str, env_var: str) -> Path:
+    """A file of an npm package: $env_var, else .cache/npm (installed there once); or skip."""
+    if from_env := os.environ.get(env_var):
+        return Path(from_env)
+    path = NPM_CACHE / "node_modules" / package.rsplit("@", 1)[0] / relpath
+    if not path.is_file() and shutil.which("npm"):
+        command = ["npm", "install", "--prefix", str(NPM_CACHE), "--no-audit", "--no-fund", package]
+        subprocess.run(command, capture_output=True, check=False, timeout=240)
+    if not path.is_file():
+        pytest.skip(f"{package} is not installed: npm install --prefix .cache/npm {package}")
+    return path
+
+
 class _StaticHandler(BaseHTTPRequestHandler):
     """Serves `root` under `prefix`, with single byte ranges so audio can seek."""
 
@@ -224,17 +241,23 @@ class _StaticHandler(BaseHTTPRequestHandler):
         pass
 
 
+def start_server(root: Path, base_path: str = "/") -> tuple[str, ThreadingHTTPServer]:
+    """Serve `root` at http://127.0.0.1:PORT{base_path}; the caller shuts the server down."""
+    handler = type("Handler", (_StaticHandler,), {"root": root.resolve(), "prefix": base_path})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}{base_path}", server
+
+
 @pytest.fixture
 def served_site() -> Iterator[Callable[..., str]]:
     """serve(folder, base_path="/") -> "http://127.0.0.1:PORT/base/"; stopped after the test."""
     servers: list[ThreadingHTTPServer] = []
 
     def serve(root: Path, base_path: str = "/") -> str:
-        handler = type("Handler", (_StaticHandler,), {"root": root.resolve(), "prefix": base_path})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url, server = start_server(root, base_path)
         servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}{base_path}"
+        return url
 
     yield serve
     for server in servers:

@@ -7,38 +7,23 @@ The jar is looked for in $DEVCASTS_VNU_JAR, then in .cache/npm (installed there 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import npm_file
 
 from devcasts.model import Catalog, Config
 from devcasts.output import SiteWriter
 from devcasts.render import render_site
-
-NPM_CACHE = ROOT / ".cache" / "npm"
-JAR_IN_CACHE = NPM_CACHE / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
 
 @pytest.fixture(scope="module")
 def vnu_jar() -> Path:
     if shutil.which("java") is None:
         pytest.skip("java is not installed")
-    if env_jar := os.environ.get("DEVCASTS_VNU_JAR"):
-        return Path(env_jar)
-    if not JAR_IN_CACHE.is_file() and shutil.which("npm"):
-        subprocess.run(
-            ["npm", "install", "--prefix", str(NPM_CACHE), "--no-audit", "--no-fund", "vnu-jar"],
-            capture_output=True,
-            check=False,
-            timeout=240,
-        )
-    if not JAR_IN_CACHE.is_file():
-        pytest.skip("vnu-jar is not installed (npm install --prefix .cache/npm vnu-jar)")
-    return JAR_IN_CACHE
+    return npm_file("vnu-jar", "build/dist/vnu.jar", "DEVCASTS_VNU_JAR")
 
 
 def vnu_errors(jar: Path, files: list[Path], *flags: str) -> list[str]:
