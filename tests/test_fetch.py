@@ -23,7 +23,6 @@ from rich.console import Console
 
 from devcasts import USER_AGENT
 from devcasts.fetch import (
-    CACHE_SUBDIR,
     FetchOptions,
     _log_result,
     _reporter,
@@ -123,7 +122,7 @@ def server() -> Iterator[FeedServer]:
 @pytest.fixture
 def options(tmp_path: Path) -> FetchOptions:
     return FetchOptions(
-        cache_dir=tmp_path / "cache",
+        cache_dir=tmp_path / "cache" / "http",
         allow_private_network=True,
         connect_timeout=2,
         read_timeout=2,
@@ -155,7 +154,7 @@ def test_200_returns_body_hash_headers_and_sends_user_agent(server, options):
     assert result.error is None and result.moved_to is None
     assert result.last_success == T0 and result.failures == 0
     assert server.request_headers["/feed"][0]["user-agent"] == USER_AGENT
-    assert (options.cache_dir / CACHE_SUBDIR / "show.body").read_bytes() == FEED
+    assert (options.cache_dir / "show.body").read_bytes() == FEED
 
 
 def test_304_via_etag(server, options):
@@ -637,7 +636,7 @@ def test_a_damaged_cache_is_a_warning_and_a_fresh_fetch(server, options, caplog)
     server.routes["/feed"] = serve(FEED, ETag='"v1"')
     src = source(server.url("/feed"))
     fetch_one(src, options)
-    (options.cache_dir / CACHE_SUBDIR / "show.json").write_text("{not json")
+    (options.cache_dir / "show.json").write_text("{not json")
     result = fetch_one(src, options)
     assert result.status is FetchStatus.OK
     assert "damaged cache file" in caplog.text
@@ -648,7 +647,7 @@ def test_a_tampered_cached_body_is_not_trusted(server, options, caplog):
     server.routes["/feed"] = serve(FEED, ETag='"v1"')
     src = source(server.url("/feed"))
     fetch_one(src, options)
-    (options.cache_dir / CACHE_SUBDIR / "show.body").write_bytes(b"<rss>evil</rss>")
+    (options.cache_dir / "show.body").write_bytes(b"<rss>evil</rss>")
     server.routes["/feed"] = lambda h: h.respond(500)
     result = fetch_one(src, options)
     assert (result.status, result.body) == (FetchStatus.FAILED, None)

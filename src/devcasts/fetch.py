@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CACHE_SUBDIR = "http"  # under FetchOptions.cache_dir
 MAX_RETRY_AFTER = timedelta(days=1)  # a server cannot hide a feed for longer than this
 _CACHE_VERSION = 1
 _KEPT_HEADERS = ("content-type", "content-language", "content-location", "etag", "last-modified")
@@ -58,7 +57,7 @@ _MAX_ERROR_LENGTH = 300
 
 @dataclass(frozen=True, slots=True)
 class FetchOptions:
-    cache_dir: Path
+    cache_dir: Path  # the HTTP cache itself: <slug>.json and <slug>.body (e.g. .cache/http)
     offline: bool = False  # no network: last good copies only (status DEFERRED)
     allow_private_network: bool = False
     max_bytes: int = 20 * 1024 * 1024  # counted after decompression
@@ -720,7 +719,7 @@ class _Fetcher:
         self.options = options
         self.now = now
         self.on_done: ResultCallback | None = on_done
-        self.cache = HttpCache(options.cache_dir / CACHE_SUBDIR)
+        self.cache = HttpCache(options.cache_dir)
         self.slots = asyncio.Semaphore(max(1, options.concurrency))
         self.host_locks: dict[str, asyncio.Lock] = {}
 
