@@ -299,7 +299,7 @@ def test_real_feeds_yaml_has_twenty_distinct_https_feeds_and_the_topics() -> Non
     ("text", "expected"),
     [
         ("We moved the API from Heroku to Fly.io last spring.", {"heroku", "flyio"}),
-        ("Deploying a monorepo on Railway and Render.", {"railway", "render"}),
+        ("We compared Railway and Render for a monorepo.", {"railway", "render"}),
         ("Preview deploys on Vercel versus Netlify.", {"vercel", "netlify"}),
         ("Running Dokku next to a Kubernetes cluster on AWS.", {"dokku", "kubernetes", "aws"}),
         ("How long does it take to render a frame?", set()),
