@@ -155,7 +155,7 @@ def _to_utc(value: datetime) -> datetime | None:
 # --- durations ------------------------------------------------------------------------------
 
 MAX_DURATION = 7 * 24 * 3600  # a week: longer "durations" are garbage (often bytes or ms)
-_CLOCK = re.compile(r"^(?:(\d{1,3}):)?(\d{1,4}):(\d{1,2})(?:[.,]\d+)?$")
+_CLOCK = re.compile(r"^(?:(\d{1,3}):)?(\d{1,5}):(\d{1,2})(?:[.,]\d+)?$")
 _UNITS = re.compile(
     r"^(?:(\d{1,3})\s*h(?:ours?|rs?)?)?\s*(?:(\d{1,4})\s*m(?:in(?:utes?|s)?)?)?"
     r"\s*(?:(\d{1,6})\s*s(?:ec(?:onds?|s)?)?)?$",

@@ -232,8 +232,18 @@ def _unique(episodes: list[Episode]) -> list[Episode]:
     seen: set[str] = set()
     unique: list[Episode] = []
     for episode in episodes:
-        if episode.id in seen or episode.content_hash in seen:
+        keys = (episode.id, _same_content_key(episode))
+        if not seen.isdisjoint(keys):
             continue
-        seen.update((episode.id, episode.content_hash))
+        seen.update(keys)
         unique.append(episode)
     return unique
+
+
+def _same_content_key(episode: Episode) -> str:
+    """Equal for one episode published twice under two guids (whose links often differ too)."""
+    content = (
+        episode.title, episode.published.isoformat(), episode.notes_html,
+        episode.enclosure.url if episode.enclosure else None, episode.duration,
+    )  # fmt: skip
+    return "content:" + short_hash(repr(content), 32)

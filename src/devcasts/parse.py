@@ -162,7 +162,7 @@ def _convert_entry(entry: Mapping[str, Any]) -> ParsedItem:
     return ParsedItem(
         guid=clip(entry.get("id"), TITLE_LIMIT),
         title=clip(entry.get("title"), TITLE_LIMIT),
-        link=clip(entry.get("link"), URL_LIMIT),
+        link=clip(_entry_link(entry), URL_LIMIT),
         published=clip(published, SHORT_LIMIT),
         published_parsed=_struct_time_to_utc(published_parsed),
         description=clip(entry.get("summary"), NOTES_LIMIT),
@@ -181,6 +181,14 @@ def _convert_entry(entry: Mapping[str, Any]) -> ParsedItem:
         chapters_type=clip(_dict(entry.get("podcast_chapters")).get("type"), SHORT_LIMIT),
         psc_chapters=_psc_chapters(entry),
     )
+
+
+def _entry_link(entry: Mapping[str, Any]) -> str:
+    """The item's link; feedparser's stand-in from a guid counts only when it is a web URL."""
+    link = str(entry.get("link") or "")
+    if entry.get("guidislink") and not link.startswith(("http://", "https://")):
+        return ""
+    return link
 
 
 def _dict(value: object) -> Mapping[str, Any]:
