@@ -286,6 +286,23 @@ def test_did_you_mean_uses_the_index_words(built: Path) -> None:
     assert [hit.id for hit in response.hits] == ["bh-08"]
 
 
+@pytest.mark.parametrize(
+    ("text", "suggestion", "first"),
+    [
+        ("obsevability", "observability", "ct-08"),
+        ("kuberntes autoscalng", "kubernetes autoscaler", "ct-03"),
+        ("egres fees", "egress fees", "cb-03"),
+        ("person:felix dokuu", "person:felix dokku", "so-01"),
+    ],
+)
+def test_suggestions_are_words_as_written(
+    built: Path, text: str, suggestion: str, first: str
+) -> None:
+    response = search(built, SearchRequest(text))
+    assert (response.suggestion, response.corrected) == (suggestion, True)
+    assert response.hits[0].id == first
+
+
 def test_fuzzy_retry_when_no_suggestion_is_better(built: Path) -> None:
     response = search(built, SearchRequest("turborepos caching"))
     assert response.hits and response.hits[0].id == "ec-05"

@@ -60,6 +60,7 @@ def add_search_parser(subparsers: Any) -> None:
         default=argparse.SUPPRESS,
         help=f"cache directory holding the index ({DEFAULT_CACHE})",
     )
+    parser.set_defaults(run=run_search)
 
 
 def _positive_int(text: str) -> int:

@@ -1,0 +1,204 @@
+"""Search benchmark: index build and update times, search latency, index size.
+
+    python benchmarks/bench_search.py [--episodes 20000] [--processes 100] [--json]
+
+`run_search_benchmark()` is the entry point other benchmark scripts call; it returns a dict of
+measurements (seconds and bytes) and cleans up its scratch directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from devcasts.index import SearchRequest, search, update_index  # noqa: E402
+from devcasts.model import Catalog, Episode, Person, Podcast, SiteConfig, Topic  # noqa: E402
+
+_PLATFORM_TEXT = """
+heroku fly render railway vercel netlify kubernetes dokku aws lambda postgres redis deploy
+deployment release rollback canary cluster container image buildpack dyno edge serverless
+function cache queue worker latency outage incident postmortem pipeline runner migration
+database index replica region terraform helm operator ingress proxy certificate domain dns
+observability tracing metrics logs alert budget cost billing
+"""
+PLATFORM_WORDS = _PLATFORM_TEXT.split()
+_SYLLABLE_TEXT = (
+    "ka lo mi ne ru sa ti vo be da fe gi ho ju ky la mo ni pe qu ri so tu ve wa xe yo ze"
+)
+SYLLABLES = _SYLLABLE_TEXT.split()
+
+
+def _vocabulary(rng: random.Random, size: int = 6000) -> list[str]:
+    words = {"".join(rng.choices(SYLLABLES, k=rng.randint(2, 4))) for _ in range(size * 2)}
+    return PLATFORM_WORDS + sorted(words)[:size]
+
+
+def synthetic_catalog(episodes: int, seed: int = 7, podcasts: int = 40, start: int = 0) -> Catalog:
+    """`episodes` invented episodes with about 1.5 KB of show notes each, deterministic."""
+    rng = random.Random(seed)
+    vocabulary = _vocabulary(rng)
+    weights = [1 / (rank + 1) for rank in range(len(vocabulary))]  # Zipf-like word use
+    shows = [
+        Podcast(slug=f"show-{n}", title=f"Show {n}", feed_url=f"{n}.xml") for n in range(podcasts)
+    ]
+    topics = tuple(Topic(w, w.title(), (w,)) for w in PLATFORM_WORDS[:9])
+    rng = random.Random(seed + start)
+    items = []
+    first = datetime(2015, 1, 1, tzinfo=UTC)
+    for number in range(start, start + episodes):
+        words = rng.choices(vocabulary, weights=weights, k=230)
+        text = " ".join(words)
+        title = " ".join(rng.choices(vocabulary[:400], k=6)).capitalize()
+        items.append(
+            Episode(
+                id=f"ep{number:06d}",
+                podcast=shows[number % podcasts].slug,
+                guid=str(number),
+                title=title,
+                published=first + timedelta(hours=3 * number),
+                summary=text[:280],
+                text=text,
+                duration=600 + number % 4000,
+                people=(Person(name=f"Host {number % 97}", slug=f"host-{number % 97}"),),
+                language="en",
+                topics=tuple(t.slug for t in topics if t.slug in words[:40]),
+                content_hash=f"h{number}",
+                slug=f"episode-{number}",
+            )
+        )
+    items.sort(key=lambda e: e.published, reverse=True)
+    return Catalog(
+        site=SiteConfig(title="bench", base_url="https://example.org/devcasts/"),
+        topics=topics,
+        podcasts=tuple(shows),
+        episodes=tuple(items),
+    )
+
+
+def _queries(count: int, seed: int = 11) -> list[str]:
+    rng = random.Random(seed)
+    vocabulary = _vocabulary(random.Random(7))
+    forms = [
+        lambda: rng.choice(PLATFORM_WORDS),
+        lambda: f"{rng.choice(PLATFORM_WORDS)} {rng.choice(PLATFORM_WORDS)}",
+        lambda: f'"{rng.choice(vocabulary[:300])} {rng.choice(vocabulary[:300])}"',
+        lambda: f"{rng.choice(PLATFORM_WORDS)} NOT {rng.choice(PLATFORM_WORDS)}",
+        lambda: rng.choice(vocabulary[200:2000]),
+    ]
+    return [rng.choice(forms)() for _ in range(count)]
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def _size(directory: Path) -> int:
+    return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
+
+
+def run_search_benchmark(
+    episodes: int = 20_000, new_episodes: int = 100, processes: int = 100, queries: int = 100
+) -> dict[str, Any]:
+    """Build, update and query an index of synthetic episodes; return the measurements."""
+    catalog = synthetic_catalog(episodes)
+    with tempfile.TemporaryDirectory(prefix="devcasts-bench-") as scratch:
+        cache = Path(scratch)
+        index_dir = cache / "index"
+        started = time.perf_counter()
+        update_index(catalog, index_dir)
+        build = time.perf_counter() - started
+
+        fresh = synthetic_catalog(new_episodes, start=episodes)
+        grown = Catalog(
+            site=catalog.site,
+            topics=catalog.topics,
+            podcasts=catalog.podcasts,
+            episodes=fresh.episodes + catalog.episodes,
+        )
+        started = time.perf_counter()
+        report = update_index(grown, index_dir)
+        update = time.perf_counter() - started
+        assert report.added == new_episodes and not report.rebuilt
+
+        started = time.perf_counter()
+        unchanged = update_index(grown, index_dir)
+        noop = time.perf_counter() - started
+        assert unchanged.added == unchanged.updated == 0
+
+        in_process = []
+        for text in _queries(queries):
+            started = time.perf_counter()
+            search(index_dir, SearchRequest(text))
+            in_process.append(time.perf_counter() - started)
+
+        whole = _process_latencies(cache, _queries(processes, seed=13))
+        return {
+            "episodes": episodes,
+            "index_build_s": round(build, 2),
+            "update_new_s": round(update, 2),
+            "new_episodes": new_episodes,
+            "update_unchanged_s": round(noop, 2),
+            "index_bytes": _size(index_dir),
+            "search_in_process_p50_ms": round(1000 * statistics.median(in_process), 1),
+            "search_in_process_p95_ms": round(1000 * _percentile(in_process, 0.95), 1),
+            "search_process_p50_ms": round(1000 * statistics.median(whole), 1),
+            "search_process_p95_ms": round(1000 * _percentile(whole, 0.95), 1),
+        }
+
+
+def _process_latencies(cache: Path, texts: list[str]) -> list[float]:
+    """Each query as its own `python build.py search` process."""
+    entry = (
+        [str(ROOT / "build.py"), "search"]
+        if (ROOT / "src/devcasts/cli.py").exists()
+        else [
+            "-m",
+            "devcasts.search_cli",
+        ]
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    latencies = []
+    for text in texts:
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, *entry, text, "--json", "--cache", str(cache)],
+            capture_output=True,
+            check=True,
+            env=env,
+            cwd=ROOT,
+        )
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=20_000)
+    parser.add_argument("--new", type=int, default=100)
+    parser.add_argument("--processes", type=int, default=100)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result = run_search_benchmark(args.episodes, args.new, args.processes)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:28} {value}")
+
+
+if __name__ == "__main__":
+    main()
