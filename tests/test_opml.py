@@ -230,6 +230,50 @@ def test_feed_url_key_ignores_scheme_host_case_port_and_trailing_slash() -> None
     assert feed_url_key("https://example.com:8443/feed") != feed_url_key("https://example.com/feed")
 
 
+def test_a_byte_order_mark_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_bytes(b"\xef\xbb\xbffeeds:\n  - url: https://old.example/rss\n")
+    import_opml(b'<opml><body><outline xmlUrl="https://new.example/rss"/></body></opml>', path)
+    assert path.read_bytes() == (
+        b"\xef\xbb\xbffeeds:\n  - url: https://old.example/rss\n"
+        b'  - url: "https://new.example/rss"\n    include: all\n'
+    )
+
+
+@pytest.mark.parametrize("encoding", ["iso-8859-1", "utf-16"])
+def test_the_declared_encoding_is_honoured(encoding: str) -> None:
+    text = (
+        f'<?xml version="1.0" encoding="{encoding}"?>'
+        '<opml version="1.0"><body><outline text="Café Öl" xmlUrl="https://a.example/rss"/>'
+        "</body></opml>"
+    )
+    feeds, _ = read_opml(text.encode(encoding))
+    assert feeds == [OpmlFeed("https://a.example/rss", "Café Öl")]
+
+
+def test_titles_become_one_bounded_line() -> None:
+    long_title = "Tabs&#9;and&#10;new&#x2028;lines&#x85;" + "x" * 500  # kept by XML
+    opml = f'<opml><body><outline text="{long_title}" xmlUrl="https://a.example/"/></body></opml>'
+    ((feed,), _) = read_opml(opml.encode())
+    assert feed.title.startswith("Tabs and new lines x")
+    assert len(feed.title) == 200
+
+
+_HOSTS = st.from_regex(r"[a-z][a-z0-9-]{0,10}(\.[a-z]{2,5}){1,2}", fullmatch=True)
+_PATHS = st.from_regex(r"(/[a-zA-Z0-9._~-]{1,8}){0,3}", fullmatch=True)
+
+
+@given(host=_HOSTS, path=_PATHS, secure=st.booleans(), slash=st.booleans())
+def test_feed_url_key_sees_through_spelling_variants(
+    host: str, path: str, secure: bool, slash: bool
+) -> None:
+    plain = f"http://{host}{path}"
+    variant = f"{'https' if secure else 'HTTP'}://{host.upper()}{path}{'/' if slash else ''}"
+    assert feed_url_key(variant) == feed_url_key(plain)
+    assert feed_url_key(feed_url_key(plain)) == feed_url_key(plain)
+    assert feed_url_key(plain + "x") != feed_url_key(plain) or path.endswith("/")
+
+
 _TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=60)
 
 

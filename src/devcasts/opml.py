@@ -8,7 +8,7 @@ read with expat and any DTD (and so any entity definition) is refused before it 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -24,6 +24,7 @@ _FEED_SCHEMES = {"feed", "itpc", "pcast", "podcast"}  # app-specific aliases for
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _FEEDS_KEY = re.compile(r"^feeds:[ \t]*(?P<value>[^#\s][^#]*?)?[ \t]*(?:#.*)?$")
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built in
 _EMPTY_VALUES = {"[]", "~", "null", "Null", "NULL"}
 
 
@@ -189,8 +190,19 @@ def import_opml(opml: bytes, feeds_yaml: Path) -> OpmlImportReport:
     and ConfigError when feeds.yaml cannot be read or its `feeds:` cannot be appended to.
     """
     outlines, without_url = read_opml(opml)
-    text = _read_text(feeds_yaml)
-    seen = {feed_url_key(url) for url in _listed_urls(text, feeds_yaml)}
+    bom, text = _read_text(feeds_yaml)
+    listed = {feed_url_key(url) for url in _listed_urls(text, feeds_yaml)}
+    report = _sort_outlines(outlines, listed)
+    if report.added:
+        new_text = append_feeds(text, list(report.added), feeds_yaml)
+        _check_appended(text, new_text, list(report.added), feeds_yaml)
+        _write_atomically(feeds_yaml, bom + new_text)
+    return replace(report, skipped_without_url=tuple(without_url))
+
+
+def _sort_outlines(outlines: list[OpmlFeed], listed: set[str]) -> OpmlImportReport:
+    """New feeds in OPML order; the rest, sorted by why they are skipped."""
+    seen = set(listed)
     added: list[OpmlFeed] = []
     duplicates: list[str] = []
     invalid: list[str] = []
@@ -198,22 +210,13 @@ def import_opml(opml: bytes, feeds_yaml: Path) -> OpmlImportReport:
         url = http_feed_url(outline.url)
         if url is None:
             invalid.append(clean_title(outline.url))
-            continue
-        key = feed_url_key(url)
-        if key in seen:
+        elif feed_url_key(url) in seen:
             duplicates.append(url)
-            continue
-        seen.add(key)
-        added.append(OpmlFeed(url=url, title=outline.title))
-    if added:
-        new_text = append_feeds(text, added, feeds_yaml)
-        _check_appended(text, new_text, added, feeds_yaml)
-        _write_atomically(feeds_yaml, new_text)
+        else:
+            seen.add(feed_url_key(url))
+            added.append(OpmlFeed(url=url, title=outline.title))
     return OpmlImportReport(
-        added=tuple(added),
-        skipped_duplicates=tuple(duplicates),
-        skipped_without_url=tuple(without_url),
-        skipped_invalid=tuple(invalid),
+        added=tuple(added), skipped_duplicates=tuple(duplicates), skipped_invalid=tuple(invalid)
     )
 
 
@@ -293,9 +296,12 @@ def _yaml_string(value: str) -> str:
 # --- file handling --------------------------------------------------------------------------
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path) -> tuple[str, str]:
+    """(byte-order mark or "", text); read as bytes so CRLF line ends are kept."""
     try:
-        return path.read_bytes().decode("utf-8-sig")  # bytes: keep CRLF line ends
+        text = path.read_bytes().decode("utf-8")
+        bom = "\ufeff" if text.startswith("\ufeff") else ""
+        return bom, text.removeprefix(bom)
     except FileNotFoundError:
         raise ConfigError(path, "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -304,7 +310,7 @@ def _read_text(path: Path) -> str:
 
 def _load_yaml(text: str, path: Path) -> object:
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
