@@ -17,6 +17,7 @@ from devcasts.sanitize import (
     clean_url,
     html_to_text,
     is_long_notes,
+    notes_summary,
     notes_to_html,
     sanitize_html,
     summarize,
@@ -176,7 +177,7 @@ html_fragments = st.lists(
 
 
 @given(html_fragments, bases)
-@settings(max_examples=300)
+@settings(max_examples=150)
 def test_sanitize_output_sanitizes_to_itself(html: str, base: str | None) -> None:
     once = sanitize_html(html, base)
     assert sanitize_html(once, base) == once
@@ -318,6 +319,49 @@ def test_long_notes_threshold() -> None:
 def test_a_pasted_transcript_is_long() -> None:
     text = html_to_text((DATA / "long_notes.html").read_text("utf-8"))
     assert is_long_notes(text)
+
+
+def test_summary_of_long_notes_is_their_lead() -> None:
+    text = html_to_text((DATA / "long_notes.html").read_text("utf-8"))
+    assert notes_summary(text) == (
+        "Episode 88: Leaving the old platform "
+        "Mara and Teo look back at a year of moving small services around."
+    )
+
+
+def test_summary_of_long_notes_stops_at_repeated_speaker_labels() -> None:
+    turns = "\n".join(f"Ada: turn {n} " + "talk " * 40 for n in range(100))
+    text = "Links: https://show.example\nGuest: Ada\n" + turns
+    assert is_long_notes(text)
+    assert notes_summary(text) == "Links: https://show.example Guest: Ada"
+
+
+def test_summary_of_a_bare_transcript_is_empty() -> None:
+    text = "Transcript\n" + "Ada: words words words.\n" * 1000
+    assert notes_summary(text) == ""
+
+
+def test_summary_of_short_notes_is_the_plain_summary() -> None:
+    assert notes_summary("Ada: hello. " * 3, 20) == summarize("Ada: hello. " * 3, 20)
+
+
+# --- hostile input stays linear -------------------------------------------------------------
+
+HOSTILE = [
+    "<script>" * 5000, "<style>a" * 5000, "<!--" * 10000, "<a b" * 10000, "<a href=" * 10000,
+    "&amp;" * 20000, "http://x" * 10000, "<p>" * 10000, "<scrip" * 10000, "<a " + "b " * 20000,
+    "&amp;lt;script&amp;gt;" * 3000, "<b>x" * 10000, "((((" * 10000, "1:00 " * 10000,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("payload", HOSTILE, ids=lambda p: repr(p[:8]))
+def test_hostile_input_is_handled_quickly(payload: str) -> None:
+    started = time.perf_counter()
+    html_to_text(payload)
+    clean_text(payload)
+    summarize(payload)
+    html_to_text(notes_to_html(payload, "https://show.example/"))
+    assert time.perf_counter() - started < 1.5
 
 
 # --- clean_text -----------------------------------------------------------------------------

@@ -98,6 +98,14 @@ def test_negative_patterns_veto_overlapping_matches_only() -> None:
     assert not matches(matcher_for("Render", "!re:Render\\s+(?:a|the)\\b"), "Render a frame")
 
 
+def test_lower_case_words_of_a_capitalized_pattern_match_title_case() -> None:
+    railway = matcher_for("Railway", "!Railway station")
+    assert not matches(railway, "Railway Station Stories")
+    assert not matches(railway, "RAILWAY STATION STORIES")
+    assert matches(railway, "Railway Stationery")  # the veto is a whole phrase too
+    assert not matches(matcher_for("Render farm"), "render farm")
+
+
 def test_only_negative_patterns_never_match() -> None:
     assert not matches(matcher_for("!heroku"), "heroku")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -226,9 +227,12 @@ def notes_to_html(raw: str, base_url: str | None) -> str:
         return ""
     if _HTML_TAG.search(raw):
         sanitized = sanitize_html(raw, base_url)
-        if not _BLOCK_TAG.search(sanitized) and "\n" in sanitized.strip():
-            sanitized = _paragraphs(sanitized.strip())
-        return sanitize_html(_link_urls(sanitized), base_url)
+        shaped = sanitized
+        if not _BLOCK_TAG.search(shaped) and "\n" in shaped.strip():
+            shaped = _paragraphs(shaped.strip())
+        shaped = _link_urls(shaped)
+        # Sanitized output sanitizes to itself: a second pass only when something was added.
+        return sanitized if shaped == sanitized else sanitize_html(shaped, base_url)
     escaped = html.escape(html.unescape(raw), quote=False)
     return sanitize_html(_link_urls(_paragraphs(escaped.strip())), base_url)
 
@@ -276,17 +280,42 @@ def _link_for_match(match: re.Match[str]) -> str:
 
 # --- HTML to text ---------------------------------------------------------------------------
 
-_INVISIBLE_BLOCK = re.compile(
-    r"<(script|style|svg|math|template|noscript|textarea|iframe|object|head|title)\b.*?</\1\s*>"
-    r"|<!--.*?-->",
-    re.IGNORECASE | re.DOTALL,
-)
+_INVISIBLE_ELEMENTS = (
+    "script", "style", "svg", "math", "template", "noscript", "textarea", "iframe", "object",
+    "head", "title",
+)  # fmt: skip
+_INVISIBLE_START = re.compile(rf"<({'|'.join(_INVISIBLE_ELEMENTS)})\b|<!--", re.IGNORECASE)
+_INVISIBLE_END = {
+    name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _INVISIBLE_ELEMENTS
+} | {"": re.compile("-->")}
+
+
+def _drop_invisible(html_text: str) -> str:
+    """Remove comments and elements whose content is not text (script, style, svg...).
+
+    An element left open swallows the rest, as in a browser. One pass from left to right, so
+    the time stays linear even for thousands of unclosed "<script" in hostile input.
+    """
+    kept: list[str] = []
+    position = 0
+    while opening := _INVISIBLE_START.search(html_text, position):
+        kept.append(html_text[position : opening.start()])
+        closing = _INVISIBLE_END[(opening.group(1) or "").lower()].search(html_text, opening.end())
+        if closing is None:
+            return " ".join(kept)
+        kept.append(" ")
+        position = closing.end()
+    kept.append(html_text[position:])
+    return "".join(kept)
+
+
 _LINE_BREAKING_TAG = re.compile(
     r"<(?:/?(?:p|div|li|ul|ol|h[1-6]|blockquote|pre|tr|table|section|article|header|footer"
-    r"|dt|dd|dl|figure|figcaption|hr)|br)\b[^>]*>",
+    r"|dt|dd|dl|figure|figcaption|hr)|br)\b[^<>]*>",
     re.IGNORECASE,
 )
-_ANY_TAG = re.compile(r"</?[a-zA-Z][^>]*>|<![^>]*>|<\?[^>]*>")
+# [^<>] rather than [^>]: an unclosed "<a" must not make every later "<" rescan the rest.
+_ANY_TAG = re.compile(r"</?[a-zA-Z][^<>]*>|<![^<>]*>|<\?[^<>]*>")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 
@@ -296,7 +325,7 @@ def html_to_text(html_text: str) -> str:
     text and is dropped."""
     if "<" not in html_text and "&" not in html_text:
         return _tidy_lines(html_text)
-    text = _INVISIBLE_BLOCK.sub(" ", html_text)
+    text = _drop_invisible(html_text)
     text = text.replace("\r", "").replace("\n", " ")
     text = _LINE_BREAKING_TAG.sub("\n", text)
     text = _ANY_TAG.sub("", text)
@@ -322,6 +351,37 @@ _WHITESPACE = re.compile(r"\s+")
 def is_long_notes(text: str) -> bool:
     """True when plain-text notes are too long to show unfolded (see LONG_NOTES_CHARS)."""
     return len(text) > LONG_NOTES_CHARS
+
+
+def notes_summary(text: str, limit: int = 300) -> str:
+    """The summary of plain-text notes (html_to_text output) for lists and search results.
+
+    Long notes (a pasted transcript) are summarized from their lead only: the lines before the
+    first one that reads like a transcript (a "Transcript" heading, a timestamp followed by a
+    speaker, or a speaker label such as "Ada:" that starts at least three lines). When there is
+    no lead, the summary is empty.
+    """
+    if not is_long_notes(text):
+        return summarize(text, limit)
+    lines = text.splitlines()
+    labels = Counter(m.group(1) for line in lines if (m := _SPEAKER_LABEL.match(line)))
+    lead: list[str] = []
+    for line in lines:
+        label = _SPEAKER_LABEL.match(line)
+        if _TRANSCRIPT_START.match(line) or (label and labels[label.group(1)] >= 3):
+            break
+        lead.append(line)
+        if sum(map(len, lead)) > limit * 2:
+            break
+    return summarize(" ".join(lead), limit)
+
+
+# "Transcript", "Full transcript:", "[00:01] Ada Lovelace:", "00:01:02 Speaker 1 -"
+_TRANSCRIPT_START = re.compile(
+    r"\s*(?:(?i:(?:full |episode )?transcript)\b"
+    r"|[\[(]?\d{1,2}:\d{2}(?::\d{2})?[\])]?\s+\S+(?: \S+){0,2}\s*[:\-–])"
+)
+_SPEAKER_LABEL = re.compile(r"\s*([A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}):\s")
 
 
 def summarize(text: str, limit: int = 300) -> str:
@@ -354,7 +414,7 @@ def _cut_at_word(line: str, limit: int) -> str:
 # --- plain-text fields ----------------------------------------------------------------------
 
 _FIELD_TAG = re.compile(
-    rf"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?(?:-->|$)|<[!?][^<>]*(?:>|$)"
+    r"<[!?][^<>]*(?:>|$)"
     rf"|</?(?:{_KNOWN_ELEMENTS})\b[^<>]*(?:>|(?=<)|$)"  # a known element, even unterminated
     r"|</?[a-zA-Z][\w:.-]*(?:\s+[^<>\s=]+\s*=[^<>]*|\s*/)>"  # any element with attributes
     r"|</[a-zA-Z][\w:.-]*\s*>",  # any closing tag
@@ -373,7 +433,7 @@ def clean_text(value: str, limit: int = 1000) -> str:
     text = value
     for _ in range(4):  # "&amp;lt;b&amp;gt;" needs two rounds of decoding, then a strip
         previous = text
-        text = _FIELD_TAG.sub(_tag_separator, html.unescape(text))
+        text = _FIELD_TAG.sub(_tag_separator, _drop_invisible(html.unescape(text)))
         if text == previous:
             break
     text = _REMOVED_CHARS.sub("", text)

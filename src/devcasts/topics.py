@@ -6,7 +6,9 @@ Pattern rules (docs/topics.md explains them with examples):
   either side. "aws" does not match "laws" or "jaws".
 - An all-lower-case pattern ignores case: "kubernetes" matches "Kubernetes" and "KUBERNETES".
 - A pattern with an upper-case letter is case-sensitive, but also matches its ALL-CAPS form:
-  "Render" matches "Render" and "RENDER", never "render". "AWS" matches "AWS" only.
+  "Render" matches "Render" and "RENDER", never "render". "AWS" matches "AWS" only. Its
+  lower-case words also match capitalized, for Title Case titles: "Render farm" matches
+  "Render Farm" (but "render farm" only through a lower-case pattern).
 - A pattern with a dot is a domain-like name and ignores case ("Fly.io" matches "fly.io").
   The dot is literal, and a dotted name never matches without it: "fly" alone is not "Fly.io".
 - Spaces in a pattern match any run of whitespace or hyphens ("Amazon Web Services").
@@ -45,9 +47,19 @@ def pattern_regex(pattern: str) -> str:
     literal = r"[\s\-]+".join(re.escape(word) for word in words)
     if "." in body or body == body.lower():
         return f"{_WORD_BEFORE}(?i:{literal}){_WORD_AFTER}"
+    title_case = r"[\s\-]+".join(_word_or_capitalized(word) for word in words)
     upper = r"[\s\-]+".join(re.escape(word.upper()) for word in words)
-    alternatives = literal if upper == literal else f"{literal}|{upper}"
+    alternatives = title_case if upper == literal else f"{title_case}|{upper}"
     return f"{_WORD_BEFORE}(?:{alternatives}){_WORD_AFTER}"
+
+
+def _word_or_capitalized(word: str) -> str:
+    """A lower-case word inside a capitalized pattern also matches Title Case: "Railway
+    station" matches "Railway Station", since titles capitalize every word."""
+    if word != word.lower() or not word[:1].isalpha():
+        return re.escape(word)
+    first = word[0]
+    return f"[{first}{first.upper()}]{re.escape(word[1:])}"
 
 
 def _scoped_flags(regex: str) -> str:
