@@ -694,3 +694,28 @@ def test_quiet_log_lines_when_not_on_a_terminal(server, options, caplog):
     caplog.set_level("INFO", logger="devcasts.fetch")
     fetch_all([source(server.url("/gone"), "lost")], options, now=T0)
     assert "lost: failed (HTTP 404 Not Found)" in caplog.text
+
+
+def test_an_unknown_host_is_a_clear_failure(options):
+    async def no_such_host(host: str, port: int) -> list[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    transport = GuardedTransport(
+        lambda ip: None, httpx.Limits(max_connections=2), resolve=no_such_host
+    )
+    src = source("https://no-such-show.example/feed.xml")
+    [result] = asyncio.run(fetch_all_async([src], options, T0, transport=transport))
+    assert (result.status, result.error) == (
+        FetchStatus.FAILED,
+        "could not connect: cannot resolve host no-such-show.example",
+    )
+
+
+def test_an_unwritable_cache_does_not_lose_the_fetch(server, options, tmp_path, caplog):
+    server.routes["/feed"] = serve(FEED)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder should be")
+    unwritable = FetchOptions(**{**_fields(options), "cache_dir": blocked})
+    result = fetch_one(source(server.url("/feed")), unwritable)
+    assert (result.status, result.body) == (FetchStatus.OK, FEED)
+    assert "could not write the cache of show" in caplog.text

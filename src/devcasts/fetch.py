@@ -713,12 +713,16 @@ class _Fetcher:
     """Fetches feeds concurrently: a global limit and one request at a time per host."""
 
     def __init__(
-        self, client: httpx.AsyncClient, options: FetchOptions, now: datetime, on_done: Any
+        self,
+        client: httpx.AsyncClient,
+        options: FetchOptions,
+        now: datetime,
+        on_done: ResultCallback | None,
     ) -> None:
         self.client = client
         self.options = options
         self.now = now
-        self.on_done: ResultCallback | None = on_done
+        self.on_done = on_done
         self.cache = HttpCache(options.cache_dir)
         self.slots = asyncio.Semaphore(max(1, options.concurrency))
         self.host_locks: dict[str, asyncio.Lock] = {}
@@ -739,6 +743,18 @@ class _Fetcher:
         early = precheck(source, entry, cached_body, self.options, self.now)
         if early is not None:
             return early
+        exchange, elapsed = await self._exchange(source, entry, cached_body is not None)
+        result, new_entry, new_body = decide(source, entry, cached_body, exchange, self.now)
+        try:
+            self.cache.save(source, new_entry, new_body)
+        except OSError as error:  # the fetch itself worked: report it, remember it next time
+            log.warning("could not write the cache of %s: %s", source.slug, error)
+        return replace(result, elapsed=round(elapsed, 3))
+
+    async def _exchange(
+        self, source: FeedSource, entry: CacheEntry, has_body: bool
+    ) -> tuple[Exchange, float]:
+        """What the server or the disk answered, and how long that took (queueing excluded)."""
         started = time.monotonic()
         url_problem = _url_problem(source.url)
         if url_problem is not None:
@@ -748,11 +764,8 @@ class _Fetcher:
         else:
             async with self._host_lock(source.url), self.slots:
                 started = time.monotonic()
-                exchange = await self._download(source, entry, cached_body is not None)
-        elapsed = time.monotonic() - started
-        result, new_entry, new_body = decide(source, entry, cached_body, exchange, self.now)
-        self.cache.save(source, new_entry, new_body)
-        return replace(result, elapsed=round(elapsed, 3))
+                exchange = await self._download(source, entry, has_body)
+        return exchange, time.monotonic() - started
 
     async def _download(self, source: FeedSource, entry: CacheEntry, has_body: bool) -> Exchange:
         try:

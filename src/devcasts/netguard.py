@@ -8,6 +8,7 @@ therefore cannot slip through, and every redirect target goes through the same d
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import ssl
@@ -124,6 +125,12 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         raise BlockedAddressError(f"refused to connect to {host}: {refusals[0]} ({_HINT})")
 
 
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """Loading the CA bundle takes a moment; the context is safe to share between builds."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport, with its connection pool built on a GuardedBackend and no proxy."""
 
@@ -138,7 +145,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         # httpx takes no network backend, so the pool it built is replaced by an equal one that
         # has ours (tests/test_fetch_netguard.py proves the guard engages through httpx).
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context or _default_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
