@@ -356,3 +356,29 @@ def test_corpus_opml_imports(tmp_path: Path, name: str) -> None:
     again = import_opml(opml, path)
     assert again.added == ()
     assert len(again.skipped_duplicates) == added + len(report.skipped_duplicates)
+
+
+# --- through the command line -------------------------------------------------------------
+
+
+def test_import_opml_command(feeds_yaml: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from devcasts.cli import main
+
+    code = main(["import-opml", str(DATA / "subscriptions.opml"), "--feeds", str(feeds_yaml)])
+
+    assert code == 0
+    assert "Added 4 feeds" in capsys.readouterr().out
+    assert len(_feeds(feeds_yaml)) == 6
+
+
+def test_import_opml_command_refuses_a_dtd(
+    feeds_yaml: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from devcasts.cli import main
+
+    before = feeds_yaml.read_bytes()
+    code = main(["import-opml", str(DATA / "entities.opml"), "--feeds", str(feeds_yaml)])
+
+    assert code != 0
+    assert "DOCTYPE" in capsys.readouterr().err
+    assert feeds_yaml.read_bytes() == before
