@@ -59,9 +59,10 @@ def test_parse_timestamp_rejects(value: str) -> None:
 )
 def test_parse_timestamp_round_trips(hours: int, minutes: int, seconds: int, millis: int) -> None:
     written = f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
-    total = hours * 3600 + minutes * 60 + seconds + millis / 1000
+    whole = hours * 3600 + minutes * 60 + seconds
+    total = whole + millis / 1000
     assert parse_timestamp(written) == pytest.approx(total, abs=1e-9)
-    assert parse_timestamp(f"{hours * 60 + minutes}:{seconds:02d}") == total - millis / 1000
+    assert parse_timestamp(f"{hours * 60 + minutes}:{seconds:02d}") == whole
     assert parse_timestamp(str(total)) == pytest.approx(total, abs=1e-9)
 
 

@@ -146,6 +146,8 @@ _HEADING_RENAMES = {"h1": "h2", "h5": "h4", "h6": "h4"}
 _HEADING_TAG = re.compile(r"<(/?)(h1|h5|h6)>")
 # nh3 escapes "<" and ">" inside attribute values, so [^>] cannot run past the tag's end.
 _IMAGE_WITHOUT_SOURCE = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
+# A link whose href was dropped is just its text (links never nest in parsed HTML).
+_LINK_WITHOUT_TARGET = re.compile(r"<a(?![^>]*\shref=)[^>]*>(.*?)</a>", re.DOTALL)
 
 
 def sanitize_html(html_text: str, base_url: str | None = None) -> str:
@@ -165,6 +167,7 @@ def sanitize_html(html_text: str, base_url: str | None = None) -> str:
         strip_comments=True,
     )
     cleaned = _IMAGE_WITHOUT_SOURCE.sub("", cleaner.clean(html_text))
+    cleaned = _LINK_WITHOUT_TARGET.sub(r"\1", cleaned)
     return _HEADING_TAG.sub(lambda m: f"<{m.group(1)}{_HEADING_RENAMES[m.group(2)]}>", cleaned)
 
 
