@@ -25,7 +25,7 @@ _NON_WORD = re.compile(r"[\W_]+")
 
 def merge_across_feeds(episodes: Sequence[Episode]) -> tuple[Episode, ...]:
     """One episode per real-world episode; the others are named in the survivor's also_in."""
-    groups = _Groups(len(episodes), [episode.podcast for episode in episodes])
+    groups = _Groups([_podcasts(episode) for episode in episodes])
     for first, second in _candidate_pairs(episodes):
         groups.union(first, second)
     members: dict[int, list[int]] = defaultdict(list)
@@ -57,7 +57,11 @@ def _candidate_pairs(episodes: Sequence[Episode]) -> list[tuple[int, int]]:
     pairs: list[tuple[int, int]] = []
     by_enclosure: dict[str, list[int]] = defaultdict(list)
     by_title: dict[str, list[int]] = defaultdict(list)
-    for index, episode in enumerate(episodes):
+    # Candidates in survivor order, not input order: the same episodes in any order give the
+    # same groups.
+    canonical = sorted(range(len(episodes)), key=lambda index: _survivor_order(episodes[index]))
+    for index in canonical:
+        episode = episodes[index]
         if episode.enclosure is not None:
             by_enclosure[enclosure_key(episode.enclosure.url)].append(index)
         key = title_key(episode.title)
@@ -66,7 +70,7 @@ def _candidate_pairs(episodes: Sequence[Episode]) -> list[tuple[int, int]]:
     for indexes in by_enclosure.values():
         pairs.extend((indexes[0], other) for other in indexes[1:])
     for indexes in by_title.values():
-        ordered = sorted(indexes, key=lambda index: (episodes[index].published, index))
+        ordered = sorted(indexes, key=lambda index: episodes[index].published)
         pairs.extend(
             (first, second)
             for first, second in pairwise(ordered)
@@ -78,9 +82,9 @@ def _candidate_pairs(episodes: Sequence[Episode]) -> list[tuple[int, int]]:
 class _Groups:
     """Union-find that never joins two groups holding episodes of the same podcast."""
 
-    def __init__(self, size: int, podcasts: Sequence[str]) -> None:
-        self.parent = list(range(size))
-        self.podcasts = [{podcast} for podcast in podcasts]
+    def __init__(self, podcasts: Sequence[set[str]]) -> None:
+        self.parent = list(range(len(podcasts)))
+        self.podcasts = list(podcasts)
 
     def find(self, index: int) -> int:
         while self.parent[index] != index:
@@ -95,6 +99,11 @@ class _Groups:
         root_a, root_b = min(root_a, root_b), max(root_a, root_b)
         self.parent[root_b] = root_a
         self.podcasts[root_a] |= self.podcasts[root_b]
+
+
+def _podcasts(episode: Episode) -> set[str]:
+    """The podcasts an episode already stands for: merging again must respect earlier merges."""
+    return {episode.podcast, *(ref.podcast for ref in episode.also_in)}
 
 
 def _survivor_order(episode: Episode) -> tuple[datetime, datetime, str, str]:
