@@ -1,0 +1,78 @@
+"""Real-world feeds, parsed and normalized, then republished: every item and enclosure survives
+feedparser, podcastparser and our rules (skipped when ../shared/corpus is absent)."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser
+import podcastparser
+import pytest
+
+from devcasts.feedcheck import check_feed, errors
+from devcasts.feeds_out import feed_documents, newest_first
+from devcasts.model import Catalog, FeedSource, SiteConfig, Topic
+from devcasts.normalize import normalize_feed
+from devcasts.parse import parse_feed
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+SITE = SiteConfig(title="Corpus", base_url="https://example.org/site/", feed_limit=40)
+TOPICS = (Topic("kubernetes", "Kubernetes", ("Kubernetes",)),)
+# Long notes, podcast:person/transcript/chapters, Windows-1252 with repeated guids, the
+# podcast namespace's own feed, negative episode numbers, chapters in several time formats.
+FEEDS = [
+    "argl_accidental-tech-podcast.xml",
+    "jb_self-hosted_2025-06.xml",
+    "partytime_podcast-namespace-example.xml",
+    "argl_woodsongs-vodcast_win1252_dup-guids.xml",
+    "partytime_podcasting20.xml",
+    "gpodder_itunes-episode-negative.rss",
+    "artsy_engineering-radio_buzzsprout.xml",
+    "argl_chaosradio-express_psc-chapters.xml",
+]
+
+pytestmark = pytest.mark.corpus
+
+
+def republish(name: str) -> tuple[Catalog, dict[str, bytes]]:
+    path = CORPUS / "feeds" / name
+    if not path.is_file():
+        pytest.skip("corpus absent")
+    source = FeedSource(url="https://feeds.example/" + name, slug="show")
+    parsed = parse_feed(path.read_bytes(), {}, source.url)
+    normalized = normalize_feed(source, parsed, TOPICS, NOW, source.url)
+    # The archive gives each episode its permanent slug; the id stands in for it here.
+    episodes = newest_first([dataclasses.replace(e, slug=e.id) for e in normalized.episodes])
+    catalog = Catalog(
+        site=SITE,
+        topics=TOPICS,
+        podcasts=(normalized.podcast,),
+        episodes=episodes,
+        built_at=episodes[0].published if episodes else None,
+    )
+    return catalog, dict(feed_documents(catalog))
+
+
+@pytest.mark.parametrize("name", FEEDS)
+def test_real_feeds_republish_cleanly(name: str) -> None:
+    catalog, docs = republish(name)
+    with_audio = [e for e in catalog.episodes if e.enclosure is not None][: SITE.feed_limit]
+    assert with_audio, "the fixture should have episodes with audio"
+    data = docs["feed.xml"]
+    parsed = feedparser.parse(data, response_headers={"content-type": "application/rss+xml"})
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert [entry.enclosures[0].href for entry in parsed.entries] == [
+        e.enclosure.url for e in with_audio if e.enclosure
+    ]
+    gpodder = podcastparser.parse(SITE.base_url + "feed.xml", io.BytesIO(data))
+    assert sorted(e["guid"] for e in gpodder["episodes"]) == sorted(
+        f"devcasts:{e.id}" for e in with_audio
+    )
+    assert all(len(e["enclosures"]) == 1 for e in gpodder["episodes"])
+    for path, document in docs.items():
+        assert errors(check_feed(document)) == [], path
+    assert feed_documents(catalog) == list(docs.items())  # deterministic
