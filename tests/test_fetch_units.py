@@ -179,6 +179,11 @@ def test_an_inner_layer_larger_than_the_limit_is_refused():
         _decode("gzip, gzip", gzip.compress(inner), 1000, 10_000)
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "none", "identity", "text/xml"])
+def test_encodings_that_are_no_compression_are_ignored(encoding):
+    assert _decode(encoding, FEED, 10_000, 50) == FEED
+
+
 def test_layered_encodings_are_undone_in_reverse_order():
     packed = gzip.compress(zlib.compress(FEED))
     assert _decode("deflate, gzip", packed, 10_000, 100) == FEED

@@ -442,6 +442,9 @@ def _too_large(max_bytes: int) -> BodyError:
     return BodyError(f"body larger than {human_size(max_bytes)}")
 
 
+_UNSUPPORTED_CODINGS = frozenset({"br", "zstd", "compress", "x-compress"})  # never asked for
+
+
 class BoundedDecoder:
     """Undo Content-Encoding (gzip, deflate) without ever producing more than `limit` bytes.
 
@@ -451,11 +454,14 @@ class BoundedDecoder:
 
     def __init__(self, content_encoding: str, limit: int) -> None:
         codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
-        unknown = [c for c in codings if c not in ("gzip", "x-gzip", "deflate", "identity")]
-        if unknown:
-            raise BodyError(f"unsupported content encoding {unknown[0][:40]!r}")
-        # Codings are listed in the order they were applied, so undo them from the last.
-        self._stages = [_Inflater(c) for c in reversed(codings) if c != "identity"]
+        unsupported = [c for c in codings if c in _UNSUPPORTED_CODINGS]
+        if unsupported:
+            raise BodyError(f"unsupported content encoding {unsupported[0]!r}")
+        # Codings are listed in the order they were applied, so undo them from the last. Names
+        # that are no compression at all ("utf-8", "none": seen on misconfigured servers) are
+        # ignored, as browsers do.
+        inflatable = [c for c in reversed(codings) if c in ("gzip", "x-gzip", "deflate")]
+        self._stages = [_Inflater(c) for c in inflatable]
         self.limit = limit
         self.size = 0
 
