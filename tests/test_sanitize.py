@@ -156,6 +156,10 @@ def test_sanitize_demotes_headings() -> None:
     )
 
 
+def test_sanitize_drops_newlines_that_open_a_pre_block() -> None:
+    assert sanitize_html("<pre>\n\n  indented\n</pre>") == "<pre>  indented\n</pre>"
+
+
 def test_sanitize_strips_attributes_and_comments() -> None:
     html = '<p class="x" style="color:red" id="y">text<!-- hidden --></p>'
     assert sanitize_html(html) == "<p>text</p>"
@@ -169,7 +173,7 @@ html_fragments = st.lists(
                 "<p>", "</p>", "<h1>", "</h1>", "<h6>", "<a href='/x?utm_source=1'>", "</a>",
                 "<img src='y.png' alt='a>b'>", "<script>", "</script>", "<svg>", "<b>", "</i>",
                 "<!--", "-->", "&amp;", "&lt;", "<br/>", "<ul><li>", "<pre>", "\n\n", "<a href=",
-                "<img src=data:x>", "<style>", "<math>", "<h5 class=x>", "<a href='mailto:x@y.z'>",
+                "<img src=data:x>", "<style>", "<pre>\n", "<math>", "<h5 class=x>", "<a href='mailto:x@y.z'>",
             ]
         ),
     ),

@@ -146,6 +146,8 @@ _HEADING_RENAMES = {"h1": "h2", "h5": "h4", "h6": "h4"}
 _HEADING_TAG = re.compile(r"<(/?)(h1|h5|h6)>")
 # nh3 escapes "<" and ">" inside attribute values, so [^>] cannot run past the tag's end.
 _IMAGE_WITHOUT_SOURCE = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
+# A parser drops one newline right after <pre>, so leading ones would shrink on every pass.
+_PRE_LEADING_NEWLINES = re.compile(r"<pre>(?:\r?\n)+")
 # A link whose href was dropped is just its text (links never nest in parsed HTML).
 _LINK_WITHOUT_TARGET = re.compile(r"<a(?![^>]*\shref=)[^>]*>(.*?)</a>", re.DOTALL)
 
@@ -168,6 +170,7 @@ def sanitize_html(html_text: str, base_url: str | None = None) -> str:
     )
     cleaned = _IMAGE_WITHOUT_SOURCE.sub("", cleaner.clean(html_text))
     cleaned = _LINK_WITHOUT_TARGET.sub(r"\1", cleaned)
+    cleaned = _PRE_LEADING_NEWLINES.sub("<pre>", cleaned)
     return _HEADING_TAG.sub(lambda m: f"<{m.group(1)}{_HEADING_RENAMES[m.group(2)]}>", cleaned)
 
 
