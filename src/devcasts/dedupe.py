@@ -14,7 +14,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from itertools import pairwise
 from urllib.parse import urlsplit
 
 from .model import Episode, SourceRef
@@ -68,14 +67,29 @@ def _candidate_pairs(episodes: Sequence[Episode]) -> list[tuple[int, int]]:
         if key:
             by_title[key].append(index)
     for indexes in by_enclosure.values():
-        pairs.extend((indexes[0], other) for other in indexes[1:])
+        pairs.extend(_cross_podcast_pairs(episodes, indexes, window=None))
     for indexes in by_title.values():
         ordered = sorted(indexes, key=lambda index: episodes[index].published)
-        pairs.extend(
-            (first, second)
-            for first, second in pairwise(ordered)
-            if episodes[second].published - episodes[first].published <= SAME_TITLE_WINDOW
-        )
+        pairs.extend(_cross_podcast_pairs(episodes, ordered, window=SAME_TITLE_WINDOW))
+    return pairs
+
+
+def _cross_podcast_pairs(
+    episodes: Sequence[Episode], indexes: list[int], window: timedelta | None
+) -> list[tuple[int, int]]:
+    """Every pair of different podcasts among `indexes` (sorted by date when `window` is set),
+    published within `window` of each other. Every pair, not only neighbours: which groups
+    form must not depend on which episodes a previous merge left standing."""
+    pairs: list[tuple[int, int]] = []
+    for position, first in enumerate(indexes):
+        for second in indexes[position + 1 :]:
+            if (
+                window is not None
+                and episodes[second].published - episodes[first].published > window
+            ):
+                break
+            if episodes[first].podcast != episodes[second].podcast:
+                pairs.append((first, second))
     return pairs
 
 
