@@ -1,0 +1,313 @@
+"""The in-browser search index: Pagefind, split into shards by year.
+
+Pagefind has no incremental mode, and indexing 20,000 pages costs about half a minute and
+gigabytes of memory. So episode pages are grouped by the year they were published, each
+year is its own Pagefind bundle under `site/pagefind/<year>/`, and `static/search.js`
+merges the bundles in the browser (`mergeIndex`). A new episode changes only the current
+year's shard; only shards whose pages changed are re-indexed.
+
+Markup this module relies on (written by the renderer on episode pages, which live at
+`podcasts/<podcast>/<episode>/index.html`):
+
+- `data-pagefind-body` on the element holding the episode's content (pages without it are
+  left out of the search);
+- `data-pagefind-sort="date:YYYY-MM-DD"` on an element (gives the shard's year, and lets
+  the browser sort by date);
+- `data-pagefind-filter="podcast"` and `data-pagefind-filter="topic"` elements, and
+  `data-pagefind-meta` for title and date.
+
+Files: `site/pagefind/shards.json` lists the shards; `<cache>/browser-index.json` remembers
+each page's content hash and shard, so the next build knows which shards changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devcasts.errors import BuildError
+from devcasts.output import SiteWriter
+
+OUTPUT_DIR = "pagefind"
+SHARDS_FILE = "shards.json"
+STATE_FILE = "browser-index.json"
+STATE_VERSION = 1
+UNDATED = "undated"
+EPISODE_PAGES = "podcasts/*/*/index.html"
+# Pagefind also writes its ready-made UIs; search.js uses only the search API.
+UNUSED_OUTPUT = re.compile(r"^pagefind-(ui|modular-ui|component-ui|highlight)\.(js|css)$")
+_BODY = re.compile(rb"data-pagefind-body")
+# The year of `data-pagefind-sort="date:2024-05-31"`, or of the date right after a bare
+# `data-pagefind-sort="date"` (in a datetime attribute or the element's text).
+_YEAR = re.compile(
+    rb"""data-pagefind-sort=["'][^"']*\bdate\b[^>]{0,200}?>?[^0-9]{0,200}?((?:19|20)\d\d)-\d\d""",
+    re.DOTALL,
+)
+TIMEOUT_SECONDS = 600
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserIndexReport:
+    skipped: bool  # nothing changed: Pagefind did not run
+    seconds: float
+    pages: int  # pages indexed by this run
+    total_pages: int = 0  # pages in the whole browser index
+    shards: tuple[str, ...] = ()  # every shard
+    rebuilt: tuple[str, ...] = ()  # shards Pagefind indexed this run
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    relpath: str
+    size: int
+    mtime_ns: int
+    digest: str
+    shard: str | None  # None: no data-pagefind-body, not searchable
+
+
+def build_browser_index(
+    site_dir: Path,
+    cache_dir: Path,
+    changed_pages: Sequence[str] | None,
+    language: str = "en",
+) -> BrowserIndexReport:
+    """Re-index the shards whose episode pages changed since the last build.
+
+    `changed_pages` are site-relative paths written or removed by this build; `[]` means
+    nothing changed (skip at once when an index exists); None means "not known: compare every
+    page with what the last build saw".
+    """
+    started = time.perf_counter()
+    state = _load_state(cache_dir)
+    shards_path = site_dir / OUTPUT_DIR / SHARDS_FILE
+    if changed_pages is not None and not changed_pages and state and shards_path.is_file():
+        total = sum(1 for entry in state["pages"].values() if entry[3])
+        return BrowserIndexReport(True, _since(started), 0, total, tuple(state["shards"]))
+
+    pages = _scan_pages(site_dir, state.get("pages", {}) if state else {})
+    shards = _group(pages)
+    fingerprints = {name: _fingerprint(members) for name, members in shards.items()}
+    previous = state.get("shards", {}) if state else {}
+    stale = sorted(
+        name
+        for name in shards
+        if previous.get(name) != fingerprints[name]
+        or not (site_dir / OUTPUT_DIR / name / "pagefind-entry.json").is_file()
+    )
+    for name in stale:
+        _index_shard(site_dir, cache_dir, name, shards[name], language)
+    _remove_old_shards(site_dir, set(shards))
+    _write_if_changed(shards_path, _shards_json(sorted(shards)))
+    _save_state(cache_dir, pages, fingerprints)
+    return BrowserIndexReport(
+        skipped=not stale,
+        seconds=_since(started),
+        pages=sum(len(shards[name]) for name in stale),
+        total_pages=sum(len(members) for members in shards.values()),
+        shards=tuple(sorted(shards)),
+        rebuilt=tuple(stale),
+    )
+
+
+def browser_index_files(site_dir: Path) -> list[str]:
+    """Site-relative paths of every file of the browser index, for SiteWriter.keep()."""
+    root = site_dir / OUTPUT_DIR
+    if not root.is_dir():
+        return []
+    return sorted(p.relative_to(site_dir).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def pagefind_executable() -> Path:
+    """The Pagefind binary shipped by the pagefind-bin package."""
+    try:
+        import pagefind_bin
+
+        return Path(pagefind_bin.get_executable())
+    except (ImportError, FileNotFoundError) as error:
+        raise BuildError(
+            "Pagefind is not installed (pip install pagefind-bin); or build with --no-browser-index"
+        ) from error
+
+
+def _since(started: float) -> float:
+    return round(time.perf_counter() - started, 3)
+
+
+# --- which pages, which shard ----------------------------------------------------------------
+
+
+def _scan_pages(site_dir: Path, known: dict[str, list[Any]]) -> list[_Page]:
+    """Every episode page with its hash and shard; unchanged files are not read again."""
+    pages = []
+    for path in sorted(site_dir.glob(EPISODE_PAGES)):
+        relpath = path.relative_to(site_dir).as_posix()
+        stat = path.stat()
+        entry = known.get(relpath)
+        if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
+            pages.append(_Page(relpath, stat.st_size, stat.st_mtime_ns, entry[2], entry[3]))
+            continue
+        data = path.read_bytes()
+        pages.append(
+            _Page(
+                relpath,
+                stat.st_size,
+                stat.st_mtime_ns,
+                hashlib.blake2b(data, digest_size=16).hexdigest(),
+                _shard_of(data),
+            )
+        )
+    return pages
+
+
+def _shard_of(html: bytes) -> str | None:
+    if not _BODY.search(html):
+        return None
+    year = _YEAR.search(html)
+    return year.group(1).decode("ascii") if year else UNDATED
+
+
+def _group(pages: Iterable[_Page]) -> dict[str, list[_Page]]:
+    shards: dict[str, list[_Page]] = {}
+    for page in pages:
+        if page.shard is not None:
+            shards.setdefault(page.shard, []).append(page)
+    return shards
+
+
+def _fingerprint(pages: Sequence[_Page]) -> str:
+    digest = hashlib.sha256()
+    for page in sorted(pages, key=lambda p: p.relpath):
+        digest.update(f"{page.relpath}\0{page.digest}\n".encode())
+    return digest.hexdigest()
+
+
+# --- running Pagefind on one shard ---------------------------------------------------------
+
+
+def _index_shard(
+    site_dir: Path, cache_dir: Path, name: str, pages: Sequence[_Page], language: str
+) -> None:
+    """Index a shard's pages alone: link them into a staging folder, run Pagefind on it."""
+    work = cache_dir / "pagefind-work" / name
+    stage, output = work / "site", work / "out"
+    shutil.rmtree(work, ignore_errors=True)
+    for page in pages:
+        _link_or_copy(site_dir / page.relpath, stage / page.relpath)
+    command = [
+        str(pagefind_executable()),
+        "--site",
+        str(stage),
+        "--output-path",
+        str(output),
+        "--force-language",
+        language,
+        "--silent",
+    ]
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise BuildError(f"Pagefind failed on the {name} shard: {error}") from error
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip()[-800:]
+        raise BuildError(
+            f"Pagefind failed on the {name} shard (exit {result.returncode}): {detail}"
+        )
+    _publish(output, site_dir / OUTPUT_DIR / name)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or links not allowed
+        shutil.copyfile(source, target)
+
+
+def _publish(output: Path, target: Path) -> None:
+    """Copy Pagefind's output into the site, rewriting only files whose bytes changed."""
+    writer = SiteWriter(target)
+    for path in sorted(output.rglob("*")):
+        if path.is_file() and not UNUSED_OUTPUT.match(path.name):
+            writer.write(path.relative_to(output).as_posix(), path.read_bytes())
+    writer.finish()
+    _remove_empty_dirs(target)
+
+
+def _remove_empty_dirs(root: Path) -> None:
+    for path in sorted((p for p in root.rglob("*") if p.is_dir()), reverse=True):
+        if not any(path.iterdir()):
+            path.rmdir()
+
+
+def _remove_old_shards(site_dir: Path, keep: set[str]) -> None:
+    root = site_dir / OUTPUT_DIR
+    if root.is_dir():
+        for path in root.iterdir():
+            if path.is_dir() and path.name not in keep:
+                shutil.rmtree(path)
+
+
+def _shards_json(names: Sequence[str]) -> bytes:
+    # Newest years first: the browser loads the first shard's pagefind.js.
+    ordered = sorted((n for n in names if n != UNDATED), reverse=True)
+    ordered += [UNDATED] if UNDATED in names else []
+    return (json.dumps({"version": 1, "shards": ordered}, indent=1) + "\n").encode()
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    if path.is_file() and path.read_bytes() == data:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+# --- what the last build saw ----------------------------------------------------------------
+
+
+def _load_state(cache_dir: Path) -> dict[str, Any] | None:
+    try:
+        state = json.loads((cache_dir / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+        return None
+    if not isinstance(state.get("pages"), dict) or not isinstance(state.get("shards"), dict):
+        return None
+    state["pages"] = {
+        relpath: entry for relpath, entry in state["pages"].items() if _valid_entry(entry)
+    }
+    return state
+
+
+def _valid_entry(entry: Any) -> bool:
+    return (
+        isinstance(entry, list)
+        and len(entry) == 4
+        and all(isinstance(n, int) for n in entry[:2])
+        and isinstance(entry[2], str)
+        and (entry[3] is None or isinstance(entry[3], str))
+    )
+
+
+def _save_state(cache_dir: Path, pages: Sequence[_Page], shards: dict[str, str]) -> None:
+    state = {
+        "version": STATE_VERSION,
+        "shards": dict(sorted(shards.items())),
+        "pages": {p.relpath: [p.size, p.mtime_ns, p.digest, p.shard] for p in pages},
+    }
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    _write_if_changed(cache_dir / STATE_FILE, json.dumps(state, indent=0).encode())
