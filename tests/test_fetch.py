@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import gzip
 import io
+import shutil
 import socket
+import ssl
 import struct
+import subprocess
 import threading
 import time
 import zlib
@@ -719,3 +722,63 @@ def test_an_unwritable_cache_does_not_lose_the_fetch(server, options, tmp_path, 
     result = fetch_one(source(server.url("/feed")), unwritable)
     assert (result.status, result.body) == (FetchStatus.OK, FEED)
     assert "could not write the cache of show" in caplog.text
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[FeedServer, ssl.SSLContext]]:
+    """An HTTPS server on 127.0.0.1 whose certificate names feeds.example, and a client
+    context that trusts it."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    command = [
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=feeds.example",
+        "-addext",
+        "subjectAltName=DNS:feeds.example",
+    ]
+    subprocess.run([*command, "-keyout", key, "-out", cert], check=True, capture_output=True)
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    httpd = FeedServer()
+    httpd.socket = server_side.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield httpd, ssl.create_default_context(cafile=str(cert))
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
+
+
+@pytest.mark.parametrize(
+    ("host", "status"), [("feeds.example", FetchStatus.OK), ("other.example", FetchStatus.FAILED)]
+)
+def test_https_verifies_the_name_while_connecting_to_the_vetted_address(
+    tls_server, options, host, status
+):
+    server, trust = tls_server
+    server.routes["/feed"] = serve(FEED)
+
+    async def resolve_home(name: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    transport = GuardedTransport(
+        lambda ip: None, httpx.Limits(max_connections=2), resolve_home, ssl_context=trust
+    )
+    src = source(f"https://{host}:{server.server_address[1]}/feed")
+    [result] = asyncio.run(fetch_all_async([src], options, T0, transport=transport))
+    assert result.status is status
+    if status is FetchStatus.OK:
+        assert result.body == FEED
+    else:
+        assert result.error is not None and "CERTIFICATE_VERIFY_FAILED" in result.error
