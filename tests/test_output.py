@@ -225,3 +225,30 @@ def test_a_changed_external_folder_is_swapped_in_keeping_identical_files(tmp_pat
     assert after["search/index.bin"][0] == b"v2"
     assert after["search/meta.json"] == before["search/meta.json"]  # relinked: same inode
     assert after["index.html"] == before["index.html"]
+
+
+def test_a_kept_external_folder_may_be_rewritten_in_place(tmp_path: Path) -> None:
+    out = tmp_path / "search-site"
+    make_site(out, {**SITE, "search/2023/index.bin": "old year", "search/2024/index.bin": "v1"})
+    before = snapshot(out)
+    with site_transaction(out) as writer:
+        rebuild(writer, SITE)
+        folder = writer.external_dir("search", keep_existing=True)
+        assert (folder / "2023/index.bin").read_text() == "old year"
+        with (folder / "2024/index.bin").open("w") as handle:  # in place, as some tools do
+            handle.write("v2")
+        assert (out / "search/2024/index.bin").read_text() == "v1"  # live copy untouched
+    after = snapshot(out)
+    assert after["search/2024/index.bin"][0] == b"v2"
+    assert after["search/2023/index.bin"] == before["search/2023/index.bin"]  # same inode
+    assert after["index.html"] == before["index.html"]
+
+
+def test_a_kept_external_folder_left_alone_changes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    make_site(out, {**SITE, "search/index.bin": "v1"})
+    before = snapshot(out)
+    with site_transaction(out) as writer:
+        rebuild(writer, SITE)
+        writer.external_dir("search", keep_existing=True)
+    assert snapshot(out) == before

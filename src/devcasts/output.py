@@ -58,15 +58,19 @@ class SiteWriter:
     def exists(self, relpath: str) -> bool:
         return (self.out_dir / _safe_relpath(relpath)).is_file()
 
-    def external_dir(self, relpath: str) -> Path:
-        """An empty folder for a tool that writes its own files (a search index, say).
+    def external_dir(self, relpath: str, keep_existing: bool = False) -> Path:
+        """A folder for a tool that writes its own files (a search index, say).
 
-        Inside a transaction the old files there are only links, so emptying it leaves the
-        live site alone; the transaction compares the folder with the live one when it commits.
+        The folder starts empty, or with `keep_existing` holds private copies of the current
+        files, so the tool may rewrite them in place without touching the live site (in a
+        transaction the other files are hard links to it). The transaction compares the
+        folder with the live one when it commits; `finish` leaves it alone.
         """
         relpath = _safe_relpath(relpath)
         folder = self.out_dir / relpath
-        if folder.is_dir():
+        if folder.is_dir() and keep_existing:
+            _unshare_files(folder)
+        elif folder.is_dir():
             shutil.rmtree(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.external.append(relpath)
@@ -191,6 +195,15 @@ def _link_or_copy(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
+
+
+def _unshare_files(folder: Path) -> None:
+    """Replace each file under `folder` by a copy of its own (same bytes and mtime)."""
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            copy = path.with_name(f".{path.name}.copy")
+            shutil.copy2(path, copy)
+            copy.replace(path)
 
 
 def _has_bytes(path: Path, data: bytes) -> bool:
