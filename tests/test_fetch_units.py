@@ -279,6 +279,28 @@ def test_damaged_cache_files_read_as_empty(tmp_path, caplog, text):
     assert "damaged cache file" in caplog.text
 
 
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner),
+    max_leaves=12,
+)
+
+
+@given(
+    fields=st.dictionaries(st.sampled_from([*CacheEntry.__slots__, "other"]), json_values),
+    version=st.sampled_from([1, 1, 1, 2, "1", None]),
+)
+def test_any_json_in_the_cache_loads_or_reads_as_empty(tmp_path_factory, fields, version):
+    import json
+
+    cache = HttpCache(tmp_path_factory.mktemp("cache"))
+    meta, _ = cache.paths(SOURCE)
+    meta.write_text(json.dumps({**fields, "version": version}))
+    entry, body = cache.load(SOURCE)
+    assert isinstance(entry, CacheEntry)
+    assert body is None
+
+
 def test_cache_file_names_come_from_a_safe_slug(tmp_path):
     hostile = replace(SOURCE, slug="../../etc/passwd")
     meta, body = HttpCache(tmp_path).paths(hostile)
