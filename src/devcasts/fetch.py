@@ -57,6 +57,9 @@ _MAX_ERROR_LENGTH = 300
 
 @dataclass(frozen=True, slots=True)
 class FetchOptions:
+    """How to fetch: the CLI's --cache, --offline, --allow-private-network, --max-feed-size and
+    --concurrency, plus limits that tests shrink."""
+
     cache_dir: Path  # the HTTP cache itself: <slug>.json and <slug>.body (e.g. .cache/http)
     offline: bool = False  # no network: last good copies only (status DEFERRED)
     allow_private_network: bool = False
