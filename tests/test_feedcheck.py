@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_feeds_out import sample_catalog
 
 from devcasts import feedcheck
@@ -16,9 +20,14 @@ DATA = Path(__file__).parent / "data" / "feeds"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
-@pytest.fixture(scope="module")
-def our_rss() -> str:
+@functools.cache
+def our_feed() -> str:
     return dict(feed_documents(sample_catalog()))["feed.xml"].decode()
+
+
+@pytest.fixture
+def our_rss() -> str:
+    return our_feed()
 
 
 @pytest.fixture(scope="module")
@@ -265,3 +274,36 @@ def test_every_corpus_feed_gives_findings_not_exceptions() -> None:
     assert "argl_broken_empty-0-bytes.xml" in broken_xml
     assert "argl_broken_unescaped-ampersand.xml" in broken_xml
     assert any(not errors(findings) for findings in results.values())
+
+
+# --- never a crash ---------------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=400))
+def test_any_bytes_give_findings_not_exceptions(data: bytes) -> None:
+    findings = check_feed(data)
+    assert all(isinstance(finding, Finding) for finding in findings)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_damaged_copies_of_our_feed_give_findings_not_exceptions(data: st.DataObject) -> None:
+    original = our_feed().encode()
+    start = data.draw(st.integers(0, len(original) - 1))
+    end = data.draw(st.integers(start, min(len(original), start + 40)))
+    replacement = data.draw(st.binary(max_size=20))
+    damaged = original[:start] + replacement + original[end:]
+    findings = check_feed(damaged)
+    assert all(isinstance(finding, Finding) for finding in findings)
+    if damaged != original and findings == []:
+        ET.fromstring(damaged)  # a harmless change (inside text) must still be a feed
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("<>!-/[]?&;#x a=\"'pCDATA")), max_size=40))
+def test_any_markup_in_a_description_gives_findings_not_exceptions(markup: str) -> None:
+    feed = our_feed()
+    escaped = markup.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    data = broken(feed, "&lt;p&gt;Part 1&lt;/p&gt;", escaped)
+    assert not errors(check_rss(data))

@@ -17,7 +17,6 @@ import xml.parsers.expat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -137,6 +136,7 @@ _MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*(?:\s
 _LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{1,8})*$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _POSITIVE_INT = re.compile(r"^[1-9]\d*$")
+_START_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)")
 _TRUE_FALSE = frozenset({"true", "false"})
 _OLD_EXPLICIT = frozenset({"yes", "no", "clean"})
 
@@ -539,22 +539,9 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-class _TagCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: set[str] = set()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.add(tag)
-
-
 def _tags_in(fragment: str) -> set[str]:
-    if "<" not in fragment:
-        return set()
-    collector = _TagCollector()
-    collector.feed(fragment)
-    collector.close()
-    return collector.tags
+    # A scan, not a parser: html.parser raises on some malformed markup.
+    return {name.lower() for name in _START_TAG.findall(fragment)}
 
 
 # --- JSON Feed ------------------------------------------------------------------------------

@@ -76,6 +76,7 @@ _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s+[^\s=/>]+(?:=\"[^\"]*\")?)*\s*/
 _VOID_TAGS = frozenset({"br", "img", "hr", "wbr"})
 _TAG_NAME = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)")
 _PARTIAL_ENTITY = re.compile(r"&[^;\s]*$")
+_LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{1,8})*$")
 _WHITESPACE = re.compile(r"\s")
 _SAFE_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _MIME_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$", re.IGNORECASE)
@@ -186,7 +187,7 @@ def json_feed(catalog: Catalog) -> bytes:
         "description": clean(site.description),
         "icon": site_image(site),
         "authors": [{"name": clean(site.author or site.title), "url": site.base_url}],
-        "language": clean(site.language),
+        "language": language_tag(site.language),
     }
     items = [
         _drop_empty(_json_item(site, episode, podcasts, topics))
@@ -345,6 +346,12 @@ def media_type(episode: Episode) -> str:
     return _MEDIA_TYPES.get(extension, DEFAULT_MEDIA_TYPE)
 
 
+def language_tag(language: str | None) -> str:
+    """The site's language when it is a language tag ("en", "de-CH"), else "en"."""
+    value = clean(language).strip()
+    return value if _LANGUAGE_TAG.match(value) else "en"
+
+
 def rfc2822(moment: datetime) -> str:
     return format_datetime(_utc(moment), usegmt=True)
 
@@ -364,34 +371,37 @@ def _channel_elements(
     podcasts: dict[str, Podcast],
 ) -> None:
     site = catalog.site
-    feed_url = spec.url(site)
-    title = clean(spec.title).strip() or "devcasts"
-    image = site_image(site)
+    title = clean(spec.title).strip() or GENERATOR
+    description = clean(spec.description).strip() or title
     _text(channel, "title", title)
     _text(channel, "link", spec.home_page)
-    _text(channel, "description", _cut_plain(clean(spec.description), DESCRIPTION_LIMIT))
-    _text(channel, "language", clean(site.language) or "en")
+    _text(channel, "description", _cut_plain(description, DESCRIPTION_LIMIT))
+    _text(channel, "language", language_tag(site.language))
     _text(channel, "generator", GENERATOR)
     newest = episodes[0].published if episodes else catalog.built_at
     built = catalog.built_at or newest
     if built is not None and newest is not None:
         _text(channel, "lastBuildDate", rfc2822(built))
         _text(channel, "pubDate", rfc2822(newest))
-    _element(channel, _atom("link"), href=feed_url, rel="self", type="application/rss+xml")
+    _element(channel, _atom("link"), href=spec.url(site), rel="self", type="application/rss+xml")
     cover = ET.SubElement(channel, "image")
-    _text(cover, "url", image)
+    _text(cover, "url", site_image(site))
     _text(cover, "title", title)
     _text(cover, "link", spec.home_page)
-    _element(channel, _itunes("image"), href=image)
+    explicit = any(_is_explicit(episode, podcasts.get(episode.podcast)) for episode in episodes)
+    _channel_apple(channel, site, explicit)
+    _text(channel, _podcast("block"), _yes_no(site.block))
+    _text(channel, _podcast("guid"), podcast_guid(spec.url(site)))
+
+
+def _channel_apple(channel: ET.Element, site: SiteConfig, explicit: bool) -> None:
+    _element(channel, _itunes("image"), href=site_image(site))
     _text(channel, _itunes("author"), clean(site.author or site.title))
     _owner(channel, site)
     _element(channel, _itunes("category"), text=CATEGORY)
-    explicit = any(_is_explicit(episode, podcasts.get(episode.podcast)) for episode in episodes)
     _text(channel, _itunes("explicit"), _true_false(explicit))
     _text(channel, _itunes("type"), "episodic")
     _text(channel, _itunes("block"), _yes_no(site.block))
-    _text(channel, _podcast("block"), _yes_no(site.block))
-    _text(channel, _podcast("guid"), podcast_guid(feed_url))
 
 
 def _owner(channel: ET.Element, site: SiteConfig) -> None:
@@ -522,7 +532,7 @@ def _json_item(
         "date_published": rfc3339(episode.published),
         "authors": [_json_author(podcast)],
         "tags": _topic_names(episode, topics),
-        "language": clean(episode.language or podcast.language),
+        "language": _valid_language(episode.language or podcast.language),
         "attachments": _json_attachments(episode),
     }
     return item
@@ -594,6 +604,11 @@ def _content(name: str) -> str:
 
 def _topic_names(episode: Episode, topics: dict[str, str]) -> list[str]:
     return [clean(topics[slug]) for slug in episode.topics if slug in topics]
+
+
+def _valid_language(language: str | None) -> str | None:
+    value = clean(language).strip()
+    return value if _LANGUAGE_TAG.match(value) else None
 
 
 def _is_explicit(episode: Episode, podcast: Podcast | None) -> bool:
