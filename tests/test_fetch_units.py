@@ -395,3 +395,38 @@ def test_decide_counts_a_repeated_permanent_redirect():
 )
 def test_address_classification(address, problem):
     assert address_problem(ipaddress.ip_address(address)) == problem
+
+
+FEED_B = FEED.replace(b"Episode 1", b"Episode One")
+EXCHANGES = {
+    "feed-a": Exchange("body", SOURCE.url, body=FEED, headers={"etag": '"a"'}),
+    "feed-b": Exchange("body", SOURCE.url, body=FEED_B),
+    "html": Exchange("body", SOURCE.url, body=b"<html><body>503</body></html>"),
+    "304": Exchange("not_modified", SOURCE.url),
+    "500": Exchange("failed", SOURCE.url, error="HTTP 500 Internal Server Error"),
+    "429": Exchange("retry_later", SOURCE.url, error="HTTP 429", retry_at=T0),
+}
+
+
+@given(st.lists(st.sampled_from(sorted(EXCHANGES)), min_size=1, max_size=12))
+def test_decisions_over_any_history(kinds):
+    """Whatever the servers answer, the result carries the last good copy, the failure streak is
+    counted right, and OK means new bytes."""
+    entry, stored = CacheEntry(url=SOURCE.url), None
+    streak = 0
+    for step, kind in enumerate(kinds):
+        now = T0 + timedelta(hours=step)
+        previous = stored
+        result, entry, new_body = decide(SOURCE, entry, stored, EXCHANGES[kind], now)
+        stored = new_body if new_body is not None else stored
+        failed = kind in ("html", "500") or (kind == "304" and previous is None)
+        streak = streak + 1 if failed else 0 if kind != "429" else streak
+        assert result.body == stored
+        assert result.failures == entry.failures == streak
+        assert (result.first_failure is None) == (streak == 0)
+        if result.status is FetchStatus.OK:
+            assert kind.startswith("feed-") and result.body != previous
+        if failed:
+            assert result.status is FetchStatus.FAILED and result.last_failure == now
+        if kind == "429":
+            assert result.status is FetchStatus.DEFERRED
