@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import feedparser
 import podcastparser
@@ -605,3 +610,29 @@ def test_unsafe_topic_slug_gives_a_safe_path() -> None:
     )
     paths = list(documents(catalog))
     assert paths[1] == "topics/evil-topic/feed.xml"
+
+
+def test_identical_bytes_across_processes() -> None:
+    """No set or dict order leaks into the output, whatever the hash seed."""
+    code = (
+        "import hashlib; from test_feeds_out import sample_catalog;"
+        "from devcasts.feeds_out import feed_documents;"
+        "print(hashlib.sha256(repr(feed_documents(sample_catalog())).encode()).hexdigest())"
+    )
+    tests_dir = Path(__file__).parent
+    path = os.pathsep.join([str(tests_dir.parent / "src"), str(tests_dir)])
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONPATH": path, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1
+    assert (
+        digests.pop().strip()
+        == hashlib.sha256(repr(feed_documents(sample_catalog())).encode()).hexdigest()
+    )
