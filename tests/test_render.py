@@ -150,8 +150,8 @@ def test_ids_are_unique_on_every_page(site: Path) -> None:
 def test_episode_page_shows_player_chapters_people_and_neighbors(site: Path) -> None:
     html = (site / "podcasts/ship-it-weekly/episode-1/index.html").read_text()
     assert '<audio id="player" controls preload="none" src="https://media.ship-it-weekly' in html
-    assert 'data-start="42.5"' in html and ">0:42</span> Why we left" in html
-    assert ">1:02:05</span> Questions" in html
+    assert 'data-start="42.5"' in html and ">0:42</span> <span class="chapter-title">Why we left</span>" in html
+    assert ">1:02:05</span> <span class="chapter-title">Questions</span>" in html
     assert 'href="/devcasts/people/grace-sample/"' in html
     assert "Also published in" in html and 'href="/devcasts/podcasts/cloud-corner/"' in html
     assert 'href="/devcasts/podcasts/ship-it-weekly/episode-2/" rel="prev"' in html
@@ -166,7 +166,8 @@ def test_episode_page_shows_player_chapters_people_and_neighbors(site: Path) -> 
 def test_pagefind_markup_only_on_episode_pages(site: Path) -> None:
     episode = (site / "podcasts/ship-it-weekly/episode-3/index.html").read_text()
     assert 'data-pagefind-sort="date:2025-03-05"' in episode
-    assert '<span data-pagefind-filter="podcast">Ship It Weekly</span>' in episode
+    assert 'data-pagefind-filter="podcast" data-pagefind-meta="podcast">Ship It Weekly<' in episode
+    assert 'data-pagefind-meta="date:2025-03-05"' in episode
     assert 'data-pagefind-meta="title"' in episode
     bodies = [p for p in html_files(site) if "data-pagefind-body" in p.read_text()]
     assert bodies and all(re.search(r"podcasts/[^/]+/[^/]+/index\.html$", str(p)) for p in bodies)
@@ -182,6 +183,20 @@ def test_search_page_markup_contract(site: Path) -> None:
     assert '<script src="/devcasts/static/search.js" defer>' in html
     home = (site / "index.html").read_text()
     assert 'action="/devcasts/search/"' in home and 'name="q"' in home
+
+
+def test_episodes_in_another_language_carry_a_lang_attribute(
+    tmp_path: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    episodes = tuple(
+        dataclasses.replace(e, language="es-ES") if e.id == "cloud-corner-0003" else e
+        for e in sample_catalog.episodes
+    )
+    render(dataclasses.replace(sample_catalog, episodes=episodes), sample_config, tmp_path / "o")
+    page = (tmp_path / "o/podcasts/cloud-corner/episode-3/index.html").read_text()
+    assert '<article class="episode" lang="es-ES"' in page
+    home = (tmp_path / "o/index.html").read_text()
+    assert home.count('lang="es-ES"') == 1
 
 
 def test_long_notes_fold_and_short_ones_do_not(site: Path) -> None:

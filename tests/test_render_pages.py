@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from devcasts import discovery, pages
 from devcasts.content_pages import render_markdown
 from devcasts.model import Person, Podcast, SourceRef
-from devcasts.render import clock, human_date, human_duration
+from devcasts.render import clock, foreign_language, human_date, human_duration
 
 
 @given(st.lists(st.integers(), max_size=200), st.integers(min_value=1, max_value=40))
@@ -123,3 +123,10 @@ def test_markdown_rebases_site_links_and_escapes_html() -> None:
     html = render_markdown("[a](/topics/) [b](https://x.example/) <b>x</b>", "/repo/")
     assert 'href="/repo/topics/"' in html and 'href="https://x.example/"' in html
     assert "&lt;b&gt;" in html
+
+
+def test_lang_attribute_only_for_other_languages() -> None:
+    assert foreign_language("es-ES", "en") == "es-ES"
+    assert foreign_language("en-US", "en") is None
+    assert foreign_language("de", "de-AT") is None
+    assert foreign_language('x" onload="y', "en") is None and foreign_language(None, "en") is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,7 @@ MANIFEST = ".render-manifest.json"  # dotfile: left out of the GitHub Pages uplo
 NOTES_FOLD_CHARS = 6000  # show notes longer than this are folded into <details>
 HOME_TOPIC_SAMPLES = 3  # latest episodes shown per topic on the home page
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _CODE = (Path(__file__), Path(pages.__file__), Path(discovery.__file__))
 
 
@@ -144,8 +146,18 @@ def _environment(
         clock=clock,
         external=discovery.external_url,
         slug=slugify,
+        lang=partial(foreign_language, site_language=site.language),
     )
     return env
+
+
+def foreign_language(value: str | None, site_language: str) -> str | None:
+    """A valid lang attribute ("pt-BR") when the text is not in the site's language, else None."""
+    tag = (value or "").strip()
+    if not _LANGUAGE_TAG.fullmatch(tag):
+        return None
+    primary = tag.split("-")[0].lower()
+    return None if primary == site_language.split("-")[0].lower() else tag
 
 
 def human_date(moment: datetime) -> str:
