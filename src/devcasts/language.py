@@ -23,7 +23,7 @@ _CANDIDATES = (
 )  # fmt: skip
 MIN_DETECT_CHARS = 80  # shorter texts are too easy to misread
 MIN_CONFIDENCE = 0.95
-_DETECT_CHARS = 2000  # enough text to decide; long notes are not read further
+_DETECT_CHARS = 600  # enough text to decide; the cost grows with the length
 
 
 def normalize_language(raw: str) -> str | None:
