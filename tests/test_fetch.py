@@ -782,3 +782,8 @@ def test_https_verifies_the_name_while_connecting_to_the_vetted_address(
         assert result.body == FEED
     else:
         assert result.error is not None and "CERTIFICATE_VERIFY_FAILED" in result.error
+
+
+def test_no_feeds_no_work(options):
+    assert fetch_all([], options) == []
+    assert not options.cache_dir.exists()
