@@ -436,12 +436,18 @@ def test_notes_are_sanitized_again() -> None:
     notes = (
         '<p onclick="x()">Hi<script>alert(1)</script></p>'
         '<a href="javascript:alert(1)">bad</a><img src="https://t.example/p.gif">'
+        '<p><a href="/relative/page">relative</a> <a href=" https://ok.example/">ok</a></p>'
+        "<svg><text>drawn</text></svg><style>p { color: red }</style>"
     )
     description = item_description(make_episode(1, notes_html=notes), BASE)
     assert "script" not in description
     assert "onclick" not in description
     assert "javascript" not in description
     assert "<img" not in description
+    assert "<a>relative</a>" in description  # a relative link means nothing in an app
+    assert '<a href="https://ok.example/">ok</a>' in description
+    assert "drawn" not in description
+    assert "color" not in description
 
 
 @settings(max_examples=60, deadline=None)

@@ -61,6 +61,24 @@ CONTENT_TAGS = DESCRIPTION_TAGS | {
     "h4",
 }
 _URL_SCHEMES = frozenset({"http", "https", "mailto"})
+_ABSOLUTE_LINK_PREFIXES = ("http://", "https://", "mailto:")
+# Never shown as text either: their content is code or markup, not notes.
+_DROPPED_WITH_CONTENT = frozenset(
+    {
+        "script",
+        "style",
+        "svg",
+        "math",
+        "noscript",
+        "iframe",
+        "object",
+        "embed",
+        "textarea",
+        "template",
+        "title",
+        "select",
+    }
+)
 
 # XML 1.0 Char production, minus C1 controls and DEL, which are legal but never meaningful.
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -235,27 +253,33 @@ def description_html(notes_html: str) -> str:
     """Notes reduced to Apple's description tags: headings and blocks become paragraphs."""
     text = _BREAK_TAG.sub(" ", clean(notes_html))
     text = _BLOCK_TAG.sub(lambda tag: f"<{tag.group(1)}p>", text)
-    cleaned = nh3.clean(
-        text,
-        tags=set(DESCRIPTION_TAGS),
-        attributes={"a": {"href"}},
-        url_schemes=set(_URL_SCHEMES),
-        link_rel=None,
-    )
+    cleaned = _sanitize(text, DESCRIPTION_TAGS)
     return _EMPTY_PARAGRAPH.sub("", cleaned).strip()
 
 
 @functools.lru_cache(maxsize=4096)
 def content_html(notes_html: str) -> str:
     """Full notes for content:encoded and JSON Feed: a small, safe allowlist."""
-    cleaned = nh3.clean(
-        clean(notes_html),
-        tags=set(CONTENT_TAGS),
+    cleaned = _sanitize(clean(notes_html), CONTENT_TAGS)
+    return _EMPTY_PARAGRAPH.sub("", cleaned).strip()
+
+
+def _sanitize(fragment: str, tags: frozenset[str]) -> str:
+    return nh3.clean(
+        fragment,
+        tags=set(tags),
+        clean_content_tags=set(_DROPPED_WITH_CONTENT),
         attributes={"a": {"href"}},
+        attribute_filter=_absolute_links_only,
         url_schemes=set(_URL_SCHEMES),
         link_rel=None,
     )
-    return _EMPTY_PARAGRAPH.sub("", cleaned).strip()
+
+
+def _absolute_links_only(_tag: str, _attribute: str, value: str) -> str | None:
+    """A relative link means nothing in a podcast app: drop it, keep the text."""
+    link = value.strip()
+    return link if link.lower().startswith(_ABSOLUTE_LINK_PREFIXES) else None
 
 
 def fit_html(fragment: str, limit: int, more_url: str) -> str:
