@@ -234,10 +234,23 @@ def test_empty_body_is_not_a_feed(body: bytes) -> None:
         parse_feed(body, {}, "https://example.com/f")
 
 
-def test_binary_body_is_not_a_feed() -> None:
-    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8,
+        b"ID3\x04\x00\x00" + b"\xff\xfb\x90" * 300,
+        bytes(range(256)) * 4,
+    ],
+)
+def test_binary_body_is_not_a_feed(body: bytes) -> None:
     with pytest.raises(NotAFeedError, match="binary"):
-        parse_feed(png, {"Content-Type": "image/png"}, "https://example.com/f")
+        parse_feed(body, {"Content-Type": "application/octet-stream"}, "https://example.com/f")
+
+
+def test_utf16_without_bom_is_not_mistaken_for_binary() -> None:
+    text = rss("<item><title>Wide</title></item>").decode().replace("utf-8", "utf-16")
+    feed = parse_feed(text.encode("utf-16-be"), {}, "https://example.com/f")
+    assert [item.title for item in feed.items] == ["Wide"]
 
 
 def test_rss_without_channel_is_not_a_feed() -> None:

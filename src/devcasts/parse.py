@@ -105,13 +105,26 @@ def _doctype_end(body: bytes, start: int, codec: str) -> int:
     return len(body)
 
 
+_BINARY_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF", b"PK\x03\x04", b"\x1f\x8b", b"ID3")
+
+
+_CONTROL_BYTES = bytes([*range(1, 9), 11, 12, *range(14, 32)])
+
+
 def _looks_binary(body: bytes) -> bool:
-    """NUL bytes in a document that is not UTF-16/32 (which legitimately has them)."""
+    """A known binary format, or many NUL bytes not laid out like UTF-16 or UTF-32 text."""
     head = body[:512]
-    if b"\x00" not in head:
-        return False
-    wide_starts = (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<", b"\x00\x00\x00<", b"<\x00\x00\x00")
-    return not head.startswith(wide_starts)
+    if head.startswith(_BINARY_MAGIC):
+        return True
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
+        return False  # a byte order mark: text
+    controls = sum(head.count(byte) for byte in _CONTROL_BYTES)
+    if controls * 10 > len(head):
+        return True
+    if head.count(0) * 8 <= len(head):
+        return False  # a stray NUL in a text document is the loose parser's business
+    positions = {index % 4 for index, byte in enumerate(head) if byte}
+    return len(positions) > 1 and len({position % 2 for position in positions}) > 1
 
 
 def _not_a_feed_reason(body: bytes, parsed: ParsedFeed) -> str:
