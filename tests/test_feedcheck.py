@@ -63,6 +63,22 @@ MUTATIONS = [
     ("<language>en</language>", "", "apple.language"),
     ("<itunes:block>yes</itunes:block>", "<itunes:block>hidden</itunes:block>", "apple.block"),
     ("<podcast:block>yes</podcast:block>", "<podcast:block>1</podcast:block>", "podcast.block"),
+    (
+        "<podcast:block>yes</podcast:block>",
+        "<podcast:block>yes</podcast:block><podcast:locked>maybe</podcast:locked>",
+        "podcast.locked",
+    ),
+    ("<itunes:type>episodic</itunes:type>", "<itunes:type>daily</itunes:type>", "apple.type"),
+    (
+        "<itunes:email>crew@example.org</itunes:email>",
+        "<itunes:email>crew at example</itunes:email>",
+        "apple.owner",
+    ),
+    (
+        "<itunes:duration>1801</itunes:duration>",
+        "<itunes:duration>1801</itunes:duration><itunes:episodeType>teaser</itunes:episodeType>",
+        "apple.episode_type",
+    ),
     ("<podcast:guid>", "<podcast:guid>not-a-uuid-", "podcast.guid"),
     (
         "<pubDate>Fri, 28 Feb 2025 12:00:00 GMT</pubDate>",

@@ -137,6 +137,10 @@ _LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{1,8})*$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _POSITIVE_INT = re.compile(r"^[1-9]\d*$")
 _START_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_YES_NO = frozenset({"yes", "no"})
+_SHOW_TYPES = frozenset({"episodic", "serial"})
+_EPISODE_TYPES = frozenset({"full", "trailer", "bonus"})
 _TRUE_FALSE = frozenset({"true", "false"})
 _OLD_EXPLICIT = frozenset({"yes", "no", "clean"})
 
@@ -325,14 +329,7 @@ def _check_self_link(channel: ET.Element, report: _Report) -> str | None:
 
 
 def _check_apple_channel(channel: ET.Element, report: _Report) -> None:
-    image = channel.find(f"{ITUNES}image")
-    if image is None:
-        report.error("apple.image", "channel", "<itunes:image> is required by Apple Podcasts")
-    else:
-        href = image.get("href", "")
-        _check_url(href, "apple.image", "channel", "<itunes:image> href", report)
-        if not re.search(r"\.(?:jpe?g|png)$", urlsplit(href).path, re.IGNORECASE):
-            report.warning("apple.image", "channel", "artwork should be a .jpg or .png file")
+    _check_artwork(channel.find(f"{ITUNES}image"), report)
     _check_categories(channel, report)
     explicit = channel.find(f"{ITUNES}explicit")
     if explicit is None:
@@ -341,7 +338,21 @@ def _check_apple_channel(channel: ET.Element, report: _Report) -> None:
         _check_explicit(explicit, "channel", report)
     if not _text(channel.find(f"{ITUNES}author")):
         report.warning("apple.author", "channel", "<itunes:author> is recommended")
-    _check_yes_no(channel.find(f"{ITUNES}block"), "apple.block", "channel", report)
+    email = channel.find(f"{ITUNES}owner/{ITUNES}email")
+    if email is not None and not _EMAIL.match(_text(email)):
+        report.error("apple.owner", "channel", f"owner email {_text(email)!r} is not an address")
+    _check_choice(channel.find(f"{ITUNES}block"), _YES_NO, "apple.block", "channel", report)
+    _check_choice(channel.find(f"{ITUNES}type"), _SHOW_TYPES, "apple.type", "channel", report)
+
+
+def _check_artwork(image: ET.Element | None, report: _Report) -> None:
+    if image is None:
+        report.error("apple.image", "channel", "<itunes:image> is required by Apple Podcasts")
+        return
+    href = image.get("href", "")
+    _check_url(href, "apple.image", "channel", "<itunes:image> href", report)
+    if not re.search(r"\.(?:jpe?g|png)$", urlsplit(href).path, re.IGNORECASE):
+        report.warning("apple.image", "channel", "artwork should be a .jpg or .png file")
 
 
 def _check_categories(channel: ET.Element, report: _Report) -> None:
@@ -360,7 +371,8 @@ def _check_categories(channel: ET.Element, report: _Report) -> None:
 
 
 def _check_podcast_channel(channel: ET.Element, self_url: str | None, report: _Report) -> None:
-    _check_yes_no(channel.find(f"{PODCAST}block"), "podcast.block", "channel", report)
+    _check_choice(channel.find(f"{PODCAST}block"), _YES_NO, "podcast.block", "channel", report)
+    _check_choice(channel.find(f"{PODCAST}locked"), _YES_NO, "podcast.locked", "channel", report)
     guid = channel.find(f"{PODCAST}guid")
     if guid is None:
         return
@@ -447,6 +459,8 @@ def _check_itunes_item(item: ET.Element, where: str, report: _Report) -> None:
     explicit = item.find(f"{ITUNES}explicit")
     if explicit is not None:
         _check_explicit(explicit, where, report)
+    episode_type = item.find(f"{ITUNES}episodeType")
+    _check_choice(episode_type, _EPISODE_TYPES, "apple.episode_type", where, report)
     image = item.find(f"{ITUNES}image")
     if image is not None:
         _check_url(image.get("href", ""), "apple.image", where, "<itunes:image> href", report)
@@ -530,9 +544,12 @@ def _check_explicit(element: ET.Element, where: str, report: _Report) -> None:
         report.error("apple.explicit", where, f"itunes:explicit {value!r} is not true or false")
 
 
-def _check_yes_no(element: ET.Element | None, rule: str, where: str, report: _Report) -> None:
-    if element is not None and _text(element).lower() not in ("yes", "no"):
-        report.error(rule, where, f"<{_local(element.tag)}> must be yes or no")
+def _check_choice(
+    element: ET.Element | None, allowed: frozenset[str], rule: str, where: str, report: _Report
+) -> None:
+    if element is not None and _text(element).lower() not in allowed:
+        choices = " or ".join(sorted(allowed))
+        report.error(rule, where, f"<{_local(element.tag)}> must be {choices}")
 
 
 def _local(tag: str) -> str:
