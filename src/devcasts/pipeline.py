@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -148,7 +148,7 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
             report.health = _health(results, parse_errors, state.episode_counts, new_counts)
             state.health = _health_fingerprint(report.health)
         overrides = load_overrides(config.content_dir)
-        catalog = build_catalog(archive, config, overrides, report.health)
+        catalog = build_catalog(archive, config, overrides, _published_health(report.health))
     report.episodes = state.episodes = len(catalog.episodes)
 
     with timer.stage("index"):
@@ -242,15 +242,19 @@ def _write_site(
 
     with site_transaction(options.out_dir) as writer:
         with timer.stage("render"):
-            rendered = render_site(catalog, config, writer)  # type: ignore[arg-type]
+            render_site(catalog, config, writer)  # type: ignore[arg-type]
         with timer.stage("feeds"):
             for relpath, data in feed_documents(catalog):  # type: ignore[arg-type]
                 writer.write(relpath, data)
+        # Pagefind updates its own folder; without --no-browser-index the last one stays.
+        writer.external_dir("pagefind", keep_existing=True)
         if options.browser_index:
+            writer.finish()  # so the removed pages are known too
             with timer.stage("browser index"):
                 from .browser_index import build_browser_index
 
-                build_browser_index(writer, options.cache_dir, rendered.changed_pages)
+                changed = [p for p in (*writer.changed, *writer.removed) if p.endswith(".html")]
+                build_browser_index(writer.out_dir, options.cache_dir, changed)
     report.pages_written = len(writer.changed)
     report.pages_unchanged = len(writer.seen) - len(writer.changed)
     report.files_removed = len(writer.removed)
@@ -281,8 +285,18 @@ def _inputs_fingerprint(config: Config, options: BuildOptions) -> str:
     return digest.hexdigest()
 
 
+def _published_health(health: Sequence[FeedHealth]) -> list[FeedHealth]:
+    """The site says "ok" for a feed that answered 304: both mean the feed is healthy, and the
+    health page should not change between two builds that found nothing new."""
+    return [
+        replace(h, status=FetchStatus.OK) if h.status is FetchStatus.UNCHANGED else h
+        for h in health
+    ]
+
+
 def _health_fingerprint(health: Sequence[FeedHealth]) -> str:
-    return _hash_json([(h.slug, h.status.value, h.reason, h.episodes) for h in health])
+    published = _published_health(health)
+    return _hash_json([(h.slug, h.status.value, h.reason, h.episodes) for h in published])
 
 
 def _hash_json(value: object) -> str:
