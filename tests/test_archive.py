@@ -325,6 +325,18 @@ def test_only_changed_podcast_files_are_written(tmp_path: Path) -> None:
     assert save_archive(tmp_path, state) == [archive_dir(tmp_path) / "beta.json"]
 
 
+def test_save_can_be_limited_to_the_touched_podcasts(tmp_path: Path) -> None:
+    feeds = [make_feed([make_episode(1, "alpha")], "alpha"), make_feed([], "beta")]
+    state, _ = merge_feeds(ArchiveState(), feeds, NOW)
+    grown = make_feed([make_episode(1, "alpha"), make_episode(2, "alpha")], "alpha")
+    state, changes = merge_feeds(state, [grown], NOW)
+    written = save_archive(tmp_path, state, only=changes.touched_podcasts)
+    assert written == [archive_dir(tmp_path) / "alpha.json"]
+    assert not (archive_dir(tmp_path) / "beta.json").exists()
+    assert save_archive(tmp_path, state) == [archive_dir(tmp_path) / "beta.json"]
+    assert load_archive(tmp_path) == state  # a podcast without episodes round-trips too
+
+
 def test_missing_archive_is_empty(tmp_path: Path) -> None:
     assert load_archive(tmp_path) == ArchiveState()
 

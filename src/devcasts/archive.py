@@ -9,13 +9,14 @@ applied only when the catalog is built, never written here.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import tempfile
 import types
 import typing
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
@@ -58,6 +59,8 @@ RESERVED_SLUGS = frozenset({"page", "feed", "index"})
 _SLUG_SHAPE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _EMPTY_VALUES: tuple[object, ...] = (None, "", (), False)
+_UNICODE_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+_ASCII_JSON = json.JSONEncoder(ensure_ascii=True, sort_keys=True)
 
 
 class ArchiveError(DevcastsError):
@@ -192,7 +195,8 @@ def _merge_podcast(
     edited: list[str] = []
     # Sorted, so the slugs handed out never depend on the order of items in the feed.
     for incoming in _distinct_by_id(feed.episodes):
-        incoming = replace(incoming, podcast=slug)
+        if incoming.podcast != slug:
+            incoming = replace(incoming, podcast=slug)
         prior = by_id.get(incoming.id)
         if prior is None:
             episode_slug = _claim_slug(incoming, taken)
@@ -224,8 +228,8 @@ def _claim_slug(episode: Episode, taken: set[str]) -> str:
     base = slugify(episode.title)
     dated = f"{base}-{episode.published:%Y-%m-%d}"
     hashed = f"{dated}-{short_hash(episode.id, 6)}"
-    candidates = [base, dated, hashed]
-    candidates += [f"{hashed}-{n}" for n in range(2, len(taken) + 3)]
+    counted = (f"{hashed}-{n}" for n in itertools.count(2))
+    candidates = itertools.chain((base, dated, hashed), counted)
     slug = next(c for c in candidates if c not in taken and c not in RESERVED_SLUGS)
     taken.add(slug)
     return slug
@@ -237,6 +241,10 @@ def _first_archived(episode: Episode, slug: str, now: datetime) -> Episode:
 
 def _seen_again(prior: Episode, incoming: Episode, now: datetime) -> Episode:
     """The incoming content under the prior identity; an estimated date never drifts."""
+    if incoming.content_hash and incoming.content_hash == prior.content_hash:
+        # Same content (the hash covers every content field): only last_seen may move.
+        last_seen = _refreshed_last_seen(prior.last_seen, now)
+        return prior if last_seen == prior.last_seen else replace(prior, last_seen=last_seen)
     published, estimated, clamped = incoming.published, incoming.date_estimated, False
     if incoming.date_estimated or incoming.date_clamped:
         # The feed gives no usable date: keep the one the episode got when first archived.
@@ -342,16 +350,22 @@ def load_archive(content_dir: Path) -> ArchiveState:
     return ArchiveState(tuple(sorted(records, key=lambda r: r.podcast.slug)))
 
 
-def save_archive(content_dir: Path, state: ArchiveState) -> list[Path]:
+def save_archive(
+    content_dir: Path, state: ArchiveState, only: Iterable[str] | None = None
+) -> list[Path]:
     """Write each podcast's file atomically, only when its bytes changed; return those paths.
 
-    Files of podcasts not in `state` are left alone: the archive never deletes history.
+    `only` limits the work to some podcasts (ArchiveChanges.touched_podcasts, say). Files of
+    podcasts not in `state` are left alone: the archive never deletes history.
     """
     folder = archive_dir(content_dir)
     folder.mkdir(parents=True, exist_ok=True)
     _remove_stale_temp_files(folder)
+    wanted = None if only is None else set(only)
     written: list[Path] = []
     for record in state.podcasts:
+        if wanted is not None and record.podcast.slug not in wanted:
+            continue
         path = folder / f"{_checked_slug(record.podcast.slug)}.json"
         data = encode_podcast_archive(record)
         if _current_bytes(path) != data:
@@ -363,17 +377,31 @@ def save_archive(content_dir: Path, state: ArchiveState) -> list[Path]:
 
 
 def encode_podcast_archive(record: PodcastArchive) -> bytes:
-    """The file's bytes: sorted keys, 2-space indent, UTF-8, trailing newline."""
-    document = {
-        "format": FORMAT_VERSION,
-        "podcast": _to_json(record.podcast),
-        "episodes": [_to_json(e) for e in sorted(record.episodes, key=_archive_order)],
-    }
+    """The file's bytes: sorted keys, one field per line, UTF-8, trailing newline.
+
+    Written by hand rather than with json.dumps(indent=...), which is many times slower;
+    nested values (chapters, people, ...) stay on their field's line.
+    """
+    episodes = sorted(record.episodes, key=_archive_order)
     try:
-        text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
-        return (text + "\n").encode("utf-8")
+        return _document_text(record.podcast, episodes, ascii_only=False).encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates from a broken feed: keep them, escaped
-        return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("ascii")
+        return _document_text(record.podcast, episodes, ascii_only=True).encode("ascii")
+
+
+def _document_text(podcast: Podcast, episodes: Sequence[Episode], ascii_only: bool) -> str:
+    dump = _ASCII_JSON.encode if ascii_only else _UNICODE_JSON.encode
+
+    def obj(value: object, indent: str) -> str:
+        pairs = sorted(_to_json_fields(value).items())
+        body = ",\n".join(f"{indent}  {dump(key)}: {dump(item)}" for key, item in pairs)
+        return f"{indent}{{\n{body}\n{indent}}}" if pairs else f"{indent}{{}}"
+
+    listed = ",\n".join(obj(episode, "    ") for episode in episodes)
+    episodes_text = f'  "episodes": [\n{listed}\n  ],' if episodes else '  "episodes": [],'
+    podcast_text = obj(podcast, "  ").lstrip()
+    lines = ["{", episodes_text, f'  "format": {FORMAT_VERSION},', f'  "podcast": {podcast_text}']
+    return "\n".join(lines) + "\n}\n"
 
 
 def _read_podcast_file(path: Path) -> PodcastArchive:
@@ -394,16 +422,13 @@ def _decode_podcast_archive(path: Path, document: object) -> PodcastArchive:
     version = document.get("format")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ArchiveError(path, f"unsupported archive format {version!r}")
-    podcast = _from_json(Podcast, document.get("podcast"), _Where(path, "podcast"))
+    podcast = _decode(path, "podcast", Podcast, document.get("podcast"))
     if path.stem != podcast.slug:
         raise ArchiveError(path, f"podcast slug {podcast.slug!r} does not match the file name")
     raw_episodes = document.get("episodes")
     if not isinstance(raw_episodes, list):
         raise ArchiveError(path, "'episodes' must be a list")
-    episodes = [
-        _from_json(Episode, raw, _Where(path, f"episodes[{i}]"))
-        for i, raw in enumerate(raw_episodes)
-    ]
+    episodes = [_decode(path, f"episodes[{i}]", Episode, raw) for i, raw in enumerate(raw_episodes)]
     _check_episodes(path, podcast.slug, episodes)
     return PodcastArchive(podcast, tuple(sorted(episodes, key=_archive_order)))
 
@@ -475,85 +500,143 @@ def _to_json(value: object) -> object:
     if isinstance(value, datetime):
         return _utc(value).strftime(_TIME_FORMAT)
     if is_dataclass(value) and not isinstance(value, type):
-        encoded: dict[str, object] = {}
-        for spec in fields(value):
-            item = getattr(value, spec.name)
-            # Empty defaults are left out: smaller files, and new model fields change no file.
-            if spec.default is not MISSING and item == spec.default and item in _EMPTY_VALUES:
-                continue
-            encoded[spec.name] = _to_json(item)
-        return encoded
+        return _to_json_fields(value)
     if isinstance(value, tuple):
         return [_to_json(item) for item in value]
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class _Where:
-    path: Path
-    context: str
-
-    def error(self, message: str) -> ArchiveError:
-        return ArchiveError(self.path, f"{self.context}: {message}")
-
-    def child(self, name: str) -> _Where:
-        return _Where(self.path, f"{self.context}.{name}")
+def _to_json_fields(value: Any) -> dict[str, object]:
+    encoded: dict[str, object] = {}
+    for name, default in _field_defaults(value.__class__):
+        item = getattr(value, name)
+        # Empty defaults are left out: smaller files, and new model fields change no file.
+        if item is default or (item == default and item in _EMPTY_VALUES):
+            continue
+        encoded[name] = _to_json(item)
+    return encoded
 
 
 @cache
-def _field_types(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _field_defaults(cls: Any) -> tuple[tuple[str, object], ...]:
+    """(name, default) per field; fields without a plain default get a sentinel."""
+    return tuple(
+        (spec.name, spec.default if spec.default in _EMPTY_VALUES else MISSING)
+        for spec in fields(cls)
+    )
 
 
-def _from_json(expected: Any, raw: object, where: _Where) -> Any:
-    """Convert `raw` to the annotated type, or raise ArchiveError saying where and why."""
+class _Invalid(Exception):
+    """A value that does not fit its field; `where` is filled in on the way out."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where: list[str] = []
+
+
+_Decoder = Callable[[object], Any]
+
+
+def _decode(path: Path, context: str, cls: type, raw: object) -> Any:
+    try:
+        return _decoder(cls)(raw)
+    except _Invalid as error:
+        where = "".join(part if part.startswith("[") else f".{part}" for part in error.where)
+        raise ArchiveError(path, f"{context}{where}: {error.message}") from None
+
+
+@cache
+def _decoder(expected: Any) -> _Decoder:
+    """A function turning JSON data into `expected`, built once per type from the model."""
     origin = typing.get_origin(expected)
     if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(expected)
-        if raw is None and type(None) in options:
-            return None
-        (inner,) = [t for t in options if t is not type(None)]
-        return _from_json(inner, raw, where)
+        return _optional_decoder(expected)
     if origin is typing.Literal:
-        if raw not in typing.get_args(expected):
-            raise where.error(f"expected one of {typing.get_args(expected)}, got {raw!r}")
-        return raw
+        return _literal_decoder(typing.get_args(expected))
     if origin is tuple:
-        if not isinstance(raw, list):
-            raise where.error(f"expected a list, got {type(raw).__name__}")
-        item_type = typing.get_args(expected)[0]
-        return tuple(_from_json(item_type, item, where) for item in raw)
+        return _tuple_decoder(_decoder(typing.get_args(expected)[0]))
     if isinstance(expected, type) and is_dataclass(expected):
-        return _dataclass_from_json(expected, raw, where)
-    return _scalar_from_json(expected, raw, where)
-
-
-def _dataclass_from_json(cls: type, raw: object, where: _Where) -> Any:
-    if not isinstance(raw, dict):
-        raise where.error(f"expected an object, got {type(raw).__name__}")
-    hints = _field_types(cls)
-    values: dict[str, Any] = {}
-    for spec in fields(cls):
-        if spec.name in raw:  # unknown keys are ignored: files from newer or older models load
-            values[spec.name] = _from_json(hints[spec.name], raw[spec.name], where.child(spec.name))
-        elif spec.default is MISSING and spec.default_factory is MISSING:
-            raise where.error(f"missing {spec.name!r}")
-    return cls(**values)
-
-
-def _scalar_from_json(expected: Any, raw: object, where: _Where) -> Any:
+        return _dataclass_decoder(expected)
     if expected is datetime:
-        return _parse_time(raw, where)
-    if expected is float and isinstance(raw, int | float) and not isinstance(raw, bool):
-        return float(raw)
-    if expected is int and isinstance(raw, bool):
-        raise where.error(f"expected an integer, got {raw!r}")
-    if expected in (str, int, bool) and isinstance(raw, expected):
+        return _parse_time
+    return _scalar_decoder(expected)
+
+
+def _optional_decoder(expected: Any) -> _Decoder:
+    options = typing.get_args(expected)
+    (inner_type,) = [t for t in options if t is not type(None)]
+    inner = _decoder(inner_type)
+    nullable = type(None) in options
+
+    def decode(raw: object) -> Any:
+        return None if raw is None and nullable else inner(raw)
+
+    return decode
+
+
+def _literal_decoder(allowed: tuple[object, ...]) -> _Decoder:
+    def decode(raw: object) -> Any:
+        if raw not in allowed:
+            raise _Invalid(f"expected one of {allowed}, got {raw!r}")
         return raw
-    raise where.error(f"expected {getattr(expected, '__name__', expected)}, got {raw!r}")
+
+    return decode
 
 
-def _parse_time(raw: object, where: _Where) -> datetime:
+def _tuple_decoder(item: _Decoder) -> _Decoder:
+    def decode(raw: object) -> Any:
+        if not isinstance(raw, list):
+            raise _Invalid(f"expected a list, got {type(raw).__name__}")
+        decoded = []
+        for index, value in enumerate(raw):
+            try:
+                decoded.append(item(value))
+            except _Invalid as error:
+                error.where.insert(0, f"[{index}]")
+                raise
+        return tuple(decoded)
+
+    return decode
+
+
+def _dataclass_decoder(cls: type) -> _Decoder:
+    hints = typing.get_type_hints(cls)
+    specs = [
+        (spec.name, _decoder(hints[spec.name]), spec.default is MISSING is spec.default_factory)
+        for spec in fields(cls)
+    ]
+
+    def decode(raw: object) -> Any:
+        if not isinstance(raw, dict):
+            raise _Invalid(f"expected an object, got {type(raw).__name__}")
+        values: dict[str, Any] = {}
+        for name, decode_field, required in specs:
+            if name in raw:  # unknown keys are ignored: files of newer or older models load
+                try:
+                    values[name] = decode_field(raw[name])
+                except _Invalid as error:
+                    error.where.insert(0, name)
+                    raise
+            elif required:
+                raise _Invalid(f"missing {name!r}")
+        return cls(**values)
+
+    return decode
+
+
+def _scalar_decoder(expected: type) -> _Decoder:
+    def decode(raw: object) -> Any:
+        if type(raw) is expected:
+            return raw
+        if expected is float and type(raw) is int:
+            return float(raw)
+        raise _Invalid(f"expected {expected.__name__}, got {raw!r}")
+
+    return decode
+
+
+def _parse_time(raw: object) -> datetime:
     if isinstance(raw, str):
         try:
             moment = datetime.fromisoformat(raw)
@@ -562,4 +645,4 @@ def _parse_time(raw: object, where: _Where) -> datetime:
         else:
             if moment.tzinfo is not None:
                 return moment.astimezone(UTC)
-    raise where.error(f"expected a UTC time like '2024-05-01T12:00:00Z', got {raw!r}")
+    raise _Invalid(f"expected a UTC time like '2024-05-01T12:00:00Z', got {raw!r}")
