@@ -224,7 +224,9 @@ def expected_podcast_guid(feed_url: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Check feed files; print one line per finding; exit 1 on errors (or warnings, --strict)."""
-    parser = argparse.ArgumentParser(prog="feedcheck", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="feedcheck", description="Check podcast feeds (RSS 2.0 or JSON Feed) for problems."
+    )
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     options = parser.parse_args(argv)
@@ -285,7 +287,8 @@ def _check_channel(channel: ET.Element, report: _Report) -> None:
     for name in ("title", "link", "description"):
         if not _text(channel.find(name)):
             report.error("rss.channel.required", where, f"<{name}> is required and non-empty")
-    _check_url(_text(channel.find("link")), "rss.url", where, "<link>", report)
+    if _text(channel.find("link")):
+        _check_url(_text(channel.find("link")), "rss.url", where, "<link>", report)
     _check_description(_text(channel.find("description")), where, report, html=False)
     _check_language(channel, report)
     for name in ("pubDate", "lastBuildDate"):
