@@ -474,3 +474,15 @@ def test_identity_depends_on_the_guid_alone(guid: str, title: str, notes: str) -
     edited = one(guid=guid, title=title or "x", description=notes, published="")
     assert plain.id == edited.id
     assert plain.guid == guid.strip()
+
+
+@given(st.text(max_size=120))
+def test_author_names_never_raise_and_give_valid_slugs(author: str) -> None:
+    from devcasts.fields import author_names, people
+
+    names = author_names(author)
+    assert len(names) <= 10
+    assert all(len(name) >= 2 and "@" not in name for name in names)
+    slugs = [person.slug for person in people((), author, None)]
+    assert len(slugs) == len(set(slugs))
+    assert all(re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug) for slug in slugs)

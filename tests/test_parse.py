@@ -312,3 +312,21 @@ def test_arbitrary_text_in_fields_is_bounded_and_never_crashes(title: str, notes
     for item in feed.items:
         assert len(item.title) <= TITLE_LIMIT
         assert len(item.description) <= NOTES_LIMIT
+
+
+_NAMES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=30)
+
+
+@_FAST
+@given(st.lists(_NAMES.filter(str.strip), max_size=8))
+def test_every_repeated_person_survives_in_order(names: list[str]) -> None:
+    from xml.sax.saxutils import escape
+
+    persons = "".join(f"<podcast:person>{escape(name)}</podcast:person>" for name in names)
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+        'xmlns:podcast="https://podcastindex.org/namespace/1.0"><channel><title>P</title>'
+        f"<item><title>I</title><guid>g</guid>{persons}</item></channel></rss>"
+    ).encode()
+    (item,) = parse_feed(body, XML_HEADERS, "https://example.com/f").items
+    assert [person.name for person in item.people] == [name.strip() for name in names]

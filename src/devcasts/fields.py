@@ -108,7 +108,7 @@ def _person(raw: RawPerson, base: str | None) -> Person | None:
 
 def author_names(author: str) -> list[str]:
     """ "Ada Lovelace & Grace Hopper (hosts@example.com)" -> two names, no e-mail address."""
-    text = re.sub(r"\S+@\S+", " ", clean_text(author, NAME_LIMIT * 2))
+    text = re.sub(r"\S*@\S*", " ", clean_text(author, NAME_LIMIT * 2))
     text = re.sub(r"\(\s*\)", " ", text)
     names: list[str] = []
     for part in _NAME_SEPARATORS.split(text):
