@@ -608,6 +608,23 @@ def test_empty_catalog_still_gives_valid_feeds() -> None:
         findings = feedcheck.check_feed(data)
         assert not feedcheck.errors(findings), (path, findings)
     assert channel_of(documents(catalog)["feed.xml"]).find("lastBuildDate") is None
+    assert not feedparser.parse(documents(catalog)["feed.xml"]).bozo
+
+
+def test_long_site_description_is_cut_at_a_word() -> None:
+    catalog = sample_catalog(description="Deploys and rollbacks. " * 400)
+    description = channel_of(documents(catalog)["feed.xml"]).findtext("description", "")
+    assert len(description.encode()) <= DESCRIPTION_LIMIT
+    assert description.endswith("rollbacks.…") or description.endswith("Deploys and…")
+
+
+def test_untitled_episode_gets_a_title_from_its_show_and_date() -> None:
+    catalog = sample_catalog()
+    untitled = dataclasses.replace(catalog.episodes[0], title=" \x00 ")
+    catalog = dataclasses.replace(catalog, episodes=(untitled,))
+    item = channel_of(documents(catalog)["feed.xml"]).find("item")
+    assert item is not None
+    assert item.findtext("title") == "Deploy Talk, 2025-02-28"
 
 
 def test_unsafe_topic_slug_gives_a_safe_path() -> None:

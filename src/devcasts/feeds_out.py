@@ -95,6 +95,7 @@ _VOID_TAGS = frozenset({"br", "img", "hr", "wbr"})
 _TAG_NAME = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)")
 _PARTIAL_ENTITY = re.compile(r"&[^;\s]*$")
 _LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{1,8})*$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _WHITESPACE = re.compile(r"\s")
 _SAFE_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _MIME_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$", re.IGNORECASE)
@@ -430,8 +431,8 @@ def _channel_apple(channel: ET.Element, site: SiteConfig, explicit: bool) -> Non
 
 def _owner(channel: ET.Element, site: SiteConfig) -> None:
     email = clean(site.email).strip()
-    if not email:
-        return
+    if not _EMAIL.match(email):
+        return  # Apple uses the owner email to verify ownership: none beats a wrong one
     owner = ET.SubElement(channel, _itunes("owner"))
     _text(owner, _itunes("name"), clean(site.author or site.title))
     _text(owner, _itunes("email"), email)
