@@ -85,6 +85,20 @@ def test_title_is_clean_text(raw: str, expected: str) -> None:
     assert one(title=raw).title == expected
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://example.com/ep/1?utm_medium=rss", "https://example.com/ep/1"),
+        ("/episodes/1", "https://example.com/episodes/1"),
+        ("THIS LINK IS INVALID", None),
+        ("javascript:alert(1)", None),
+        ("", None),
+    ],
+)
+def test_episode_link(raw: str, expected: str | None) -> None:
+    assert one(link=raw).link == expected
+
+
 def test_title_falls_back_to_the_notes_then_the_number() -> None:
     assert one(title="", description="Notes that say what it is.").title == (
         "Notes that say what it is."
@@ -306,6 +320,18 @@ def test_feed_that_mixes_languages_gets_a_language_per_episode() -> None:
     english, german = load("mixed-languages.xml").episodes
     assert english.language == "en-US"
     assert german.language == "de"
+
+
+def test_a_feed_without_language_takes_its_episodes_language() -> None:
+    notes = (
+        "A long conversation about deployment pipelines, the value of small changes and "
+        "why rolling back should be a button rather than an adventure for the whole team."
+    )
+    parsed = feed(item(description=notes), item(guid="ep-2", title="Two", description=notes))
+    result = normalize(parsed)
+    assert result.podcast.language == "en"
+    assert [e.language for e in result.episodes] == ["en", "en"]
+    assert normalize(feed(item())).podcast.language is None  # too little text to tell
 
 
 # --- topics ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ topics, language). The same input and `now` always give the same output.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -43,7 +44,7 @@ SEARCH_TEXT_CHARS = 100_000
 class _FeedContext:
     podcast: Podcast
     feed: ParsedFeed
-    base: str | None  # what relative URLs in the feed are resolved against
+    base: str | None  # the document's URL (else the show's site): relative URLs resolve here
     now: datetime
     matcher: TopicMatcher
 
@@ -61,7 +62,7 @@ def normalize_feed(
     context = _FeedContext(
         podcast=podcast,
         feed=feed,
-        base=podcast.link or _http_url(feed_url),
+        base=_http_url(feed_url) or podcast.link,
         now=now,
         matcher=TopicMatcher(topics),
     )
@@ -70,9 +71,10 @@ def normalize_feed(
         episode = _episode(item, context)
         if episode is not None and (source.include == "all" or episode.topics):
             kept.append(episode)
-    unique = _unique(_with_content_hash(_with_language(kept, podcast.language)))
+    kept = _with_language(kept, podcast.language)
+    unique = _unique(_with_content_hash(kept))
     return NormalizedFeed(
-        podcast=podcast,
+        podcast=replace(podcast, language=podcast.language or _main_language(kept)),
         episodes=tuple(unique),
         dropped=len(feed.items) - len(kept),
         merged=len(kept) - len(unique),
@@ -81,7 +83,7 @@ def normalize_feed(
 
 def normalize_podcast(source: FeedSource, feed: ParsedFeed, feed_url: str) -> Podcast:
     feed_base = _http_url(feed_url)
-    link = clean_url(feed.link, feed_base) if feed.link else None
+    link = page_link(feed.link, feed_base)
     description_html = notes_to_html(feed.description, link or feed_base)
     return Podcast(
         slug=source.slug,
@@ -90,7 +92,7 @@ def normalize_podcast(source: FeedSource, feed: ParsedFeed, feed_url: str) -> Po
         link=link,
         description_html=description_html,
         summary=summarize(html_to_text(description_html)[:SUMMARY_SOURCE_CHARS], SUMMARY_CHARS),
-        image=clean_url(feed.image, link or feed_base) if feed.image else None,
+        image=clean_url(feed.image, feed_base or link) if feed.image else None,
         language=normalize_language(feed.language),
         author=clean_text(feed.author, fields.NAME_LIMIT),
         categories=fields.categories(feed.categories),
@@ -98,6 +100,14 @@ def normalize_podcast(source: FeedSource, feed: ParsedFeed, feed_url: str) -> Po
         include=source.include,
         weight=source.weight,
     )
+
+
+def page_link(raw: str, base: str | None) -> str | None:
+    """A web page link, cleaned; text with spaces inside ("THIS LINK IS INVALID") is none."""
+    text = raw.strip()
+    if not text or any(char.isspace() for char in text):
+        return None
+    return clean_url(text, base)
 
 
 def _http_url(url: str) -> str | None:
@@ -110,9 +120,10 @@ def _http_url(url: str) -> str | None:
 def _episode(item: ParsedItem, context: _FeedContext) -> Episode | None:
     """The item as an episode, or None when it has nothing to show (no title, notes, audio)."""
     podcast = context.podcast
-    link = clean_url(item.link, context.base) if item.link else None
-    base = link or context.base
-    notes_html = notes_to_html(item.content or item.description, base)
+    base = context.base
+    link = page_link(item.link, base)
+    # Notes are often copied from the episode's page: their relative links point there.
+    notes_html = notes_to_html(item.content or item.description, link or base)
     text = html_to_text(notes_html)
     chosen = fields.choose_enclosure(item.enclosures, base)
     enclosure, enclosure_url = chosen if chosen else (None, "")
@@ -200,6 +211,15 @@ def _with_language(episodes: list[Episode], feed_language: str | None) -> list[E
             language = detected if differs else feed_language
         result.append(replace(episode, language=language))
     return result
+
+
+def _main_language(episodes: Sequence[Episode]) -> str | None:
+    """For a feed that declares no language: the language of at least half its episodes."""
+    counts = Counter(episode.language for episode in episodes if episode.language)
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    if ranked and ranked[0][1] * 2 >= len(episodes):
+        return ranked[0][0]
+    return None
 
 
 def _with_content_hash(episodes: list[Episode]) -> list[Episode]:
