@@ -208,6 +208,14 @@ def test_doctype_is_stripped_in_utf16_too() -> None:
         ('<!DOCTYPE rss PUBLIC "-//x//EN" "http://x.invalid/">\n<rss/>', "\n<rss/>"),
         ("<!doctype rss [<!ENTITY a 'x]y'>]><rss/>", "<rss/>"),
         ("<!DOCTYPE rss [<!ENTITY a 'unterminated'", ""),
+        (
+            "<!--" + "c" * 100_000 + "--><!DOCTYPE r [<!ENTITY a 'x'>]><r/>",
+            "<!--" + "c" * 100_000 + "--><r/>",
+        ),
+        (
+            "<rss><![CDATA[<!DOCTYPE html [x]>]]></rss>",
+            "<rss><![CDATA[<!DOCTYPE html [x]>]]></rss>",
+        ),
     ],
 )
 def test_strip_doctype(document: str, expected: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cache
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,18 +74,28 @@ def strip_doctype(body: bytes) -> bytes:
     gigabyte string. Without the DOCTYPE, such references stay undefined and harmless.
     """
     for codec in _WIDE_CODECS:
-        match = _doctype_pattern(codec).search(body, 0, 1 << 16)
+        root = _element_start(codec).search(body)
+        prolog_end = root.start() if root else len(body)  # a DOCTYPE only counts before it
+        match = _doctype_start(codec).search(body, 0, prolog_end)
         if match:
             end = _doctype_end(body, match.end(), codec)
             return body[: match.start()] + body[end:]
     return body
 
 
-def _doctype_pattern(codec: str) -> re.Pattern[bytes]:
+@cache
+def _doctype_start(codec: str) -> re.Pattern[bytes]:
     pattern = b"".join(re.escape(char.encode(codec)) for char in "<!")
     for char in "DOCTYPE":
         pattern += b"(?:" + char.encode(codec) + b"|" + char.lower().encode(codec) + b")"
     return re.compile(pattern)
+
+
+@cache
+def _element_start(codec: str) -> re.Pattern[bytes]:
+    """ "<" and a letter, with the NUL padding of the codec."""
+    letter = "A".encode(codec).replace(b"A", b"[A-Za-z]")
+    return re.compile(re.escape("<".encode(codec)) + letter)
 
 
 def _doctype_end(body: bytes, start: int, codec: str) -> int:
