@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import cache
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import feedparser
