@@ -106,6 +106,26 @@ def test_lower_case_words_of_a_capitalized_pattern_match_title_case() -> None:
     assert not matches(matcher_for("Render farm"), "render farm")
 
 
+def test_braces_give_alternatives() -> None:
+    render = matcher_for("{on|to|vs.} Render")
+    assert matches(render, "hosted on Render")
+    assert matches(render, "Moving To Render")
+    assert matches(render, "Heroku vs. Render")
+    assert not matches(render, "how to render")
+    assert not matches(render, "Render")
+    plural = matcher_for("Render Blueprint{s|}")
+    assert matches(plural, "Render Blueprints")
+    assert matches(plural, "Render Blueprint")
+    assert not matches(plural, "Render BlueprintS")
+    assert matches(matcher_for("{EC2|DynamoDB}"), "on EC2")
+    assert not matches(matcher_for("{EC2|DynamoDB}"), "dynamodb")  # capitalized: case counts
+
+
+def test_unbalanced_braces_are_reported() -> None:
+    assert validate_pattern("{on|to Render") is not None
+    assert validate_pattern("on} Render") is not None
+
+
 def test_only_negative_patterns_never_match() -> None:
     assert not matches(matcher_for("!heroku"), "heroku")
 
@@ -139,6 +159,25 @@ def test_match_never_fails_and_names_only_configured_topics(title: str, text: st
     slugs = matcher.match(title, text)
     configured = [t["slug"] for t in load_labeled()["topics"]]
     assert list(slugs) == [slug for slug in configured if slug in slugs]
+
+
+PATTERNS_TO_COMPARE = [
+    "heroku", "Render", "Fly.io", "Railway station", "{on|to|vs.} Render", "Render{'s|} {free tier|Postgres}",
+    "aws {s3|cli}", "AWS", "{EC2|Route 53}", "Amazon Web Services", "k8s",
+]  # fmt: skip
+TEXT_PIECES = [
+    "Render", "render", "RENDER", "on", "On", "ON", "to", "vs.", " ", "  ", "-", "\n", "x", "_",
+    "Railway", "station", "Station", "Fly.io", "fly", ".", "io", "'s", "free tier", "Postgres",
+    "heroku", "HEROKU", "aws", "AWS", "s3", "cli", "EC2", "Route", "53", "Amazon", "Web",
+    "Services", "k8s", "\u0130", "\u00df", "é",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(TEXT_PIECES), max_size=12).map("".join))
+def test_fast_matching_agrees_with_the_pattern_regex(text: str) -> None:
+    for pattern in PATTERNS_TO_COMPARE:
+        expected = re.search(pattern_regex(pattern), text) is not None
+        assert matches(matcher_for(pattern), text) == expected, pattern
 
 
 # --- the labeled set ------------------------------------------------------------------------
