@@ -37,7 +37,7 @@ from .model import (
     RawEnclosure,
 )
 
-_WIDE_CODECS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+_CODECS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 _HTML_START = re.compile(
     rb"\A(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S
 )
@@ -73,7 +73,7 @@ def strip_doctype(body: bytes) -> bytes:
     feedparser's loose parser expands entities declared there: one large entity repeated makes a
     gigabyte string. Without the DOCTYPE, such references stay undefined and harmless.
     """
-    for codec in _WIDE_CODECS:
+    for codec in _CODECS:
         root = _element_start(codec).search(body)
         prolog_end = root.start() if root else len(body)  # a DOCTYPE only counts before it
         match = _doctype_start(codec).search(body, 0, prolog_end)
