@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 from conftest import BUILT_AT, make_episode
 from hypothesis import given
 from hypothesis import strategies as st
+from markupsafe import Markup
 
 from devcasts import discovery, pages
 from devcasts.content_pages import render_markdown
 from devcasts.model import Person, Podcast, SourceRef
-from devcasts.render import clock, foreign_language, human_date, human_duration
+from devcasts.render import clock, foreign_language, human_date, human_duration, printable
 
 
 @given(st.lists(st.integers(), max_size=200), st.integers(min_value=1, max_value=40))
@@ -130,3 +131,10 @@ def test_lang_attribute_only_for_other_languages() -> None:
     assert foreign_language("en-US", "en") is None
     assert foreign_language("de", "de-AT") is None
     assert foreign_language('x" onload="y', "en") is None and foreign_language(None, "en") is None
+
+
+def test_printable_drops_code_points_html_forbids_and_keeps_markup() -> None:
+    assert printable("a\x00b\x90c\x0bd\tе\n") == "abcd\tе\n"
+    cleaned = printable(Markup("<p>x\x81</p>"))
+    assert isinstance(cleaned, Markup) and cleaned == Markup("<p>x</p>")
+    assert printable(3) == 3

@@ -32,6 +32,8 @@ MANIFEST = ".render-manifest.json"  # dotfile: left out of the GitHub Pages uplo
 NOTES_FOLD_CHARS = 6000  # show notes longer than this are folded into <details>
 HOME_TOPIC_SAMPLES = 3  # latest episodes shown per topic on the home page
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Code points HTML forbids even as text (C0 and C1 controls, noncharacters): feeds do carry them.
+_FORBIDDEN_IN_HTML = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _CODE = (Path(__file__), Path(pages.__file__), Path(discovery.__file__))
 
@@ -127,6 +129,7 @@ def _environment(
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=printable,
     )
     base = site.base_path
     env.globals.update(
@@ -149,6 +152,14 @@ def _environment(
         lang=partial(foreign_language, site_language=site.language),
     )
     return env
+
+
+def printable(value: object) -> object:
+    """Every {{ value }} without the code points HTML forbids; markup stays markup."""
+    if isinstance(value, str) and _FORBIDDEN_IN_HTML.search(value):
+        cleaned = _FORBIDDEN_IN_HTML.sub("", value)
+        return Markup(cleaned) if isinstance(value, Markup) else cleaned  # noqa: S704 -- was markup
+    return value
 
 
 def foreign_language(value: str | None, site_language: str) -> str | None:
