@@ -160,6 +160,13 @@ def test_sanitize_drops_newlines_that_open_a_pre_block() -> None:
     assert sanitize_html("<pre>\n\n  indented\n</pre>") == "<pre>  indented\n</pre>"
 
 
+def test_sanitize_is_stable_when_a_dropped_link_leaves_nested_headings() -> None:
+    html = "<h1><a href='/no-base'><h1>inner</h1></a></h1>"
+    once = sanitize_html(html)
+    assert once == "<h2></h2><h2>inner</h2>"
+    assert sanitize_html(once) == once
+
+
 def test_sanitize_strips_attributes_and_comments() -> None:
     html = '<p class="x" style="color:red" id="y">text<!-- hidden --></p>'
     assert sanitize_html(html) == "<p>text</p>"

@@ -52,6 +52,7 @@ _CHAPTER_LINE = re.compile(
     r"\s*(?P<close>[)\]}]?)"
     r"(?P<rest>(?:\s*[-–—:|.]\s+|\s+|$).*)$"
 )
+_ANY_STAMP = re.compile(r"\d:\d\d")  # a quick no for the many notes without chapters
 _URL = re.compile(r"https?://[^\s<>\"]+")
 _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
 _TITLE_EDGES = " \t-–—:|·•,;"
@@ -80,6 +81,8 @@ def chapters_from_text(text: str, duration: int | None) -> tuple[Chapter, ...]:
     Two-part stamps are MM:SS when that reading fits the episode's duration, HH:MM when only
     that reading does. Chapters that start after the end of the episode are dropped.
     """
+    if _ANY_STAMP.search(text) is None:
+        return ()
     stamps = [stamp for line in text.splitlines() if (stamp := _stamp_from_line(line))]
     if len(stamps) < 2:
         return ()
@@ -97,6 +100,8 @@ _HTML_LINK = re.compile(r'<a href="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
 
 def chapters_from_html(notes_html: str, duration: int | None) -> tuple[Chapter, ...]:
     """chapters_from_text on sanitized show notes, keeping each chapter line's link as its url."""
+    if _ANY_STAMP.search(notes_html) is None:
+        return ()
     return chapters_from_text(html_to_text(_HTML_LINK.sub(_markdown_link, notes_html)), duration)
 
 

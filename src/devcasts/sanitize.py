@@ -10,6 +10,7 @@ All functions are pure and deterministic.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -77,10 +78,22 @@ def clean_url(url: str, base: str | None = None) -> str | None:
     https when there is no base. Everything but the removed parameters is kept byte for byte
     (apart from a lower-cased scheme and spaces written as %20), so the result is idempotent.
     """
+    if len(url) > _CACHED_URL_CHARS:
+        return _clean_url(url, base)
+    return _clean_url_cached(url, base)
+
+
+_CACHED_URL_CHARS = 2048  # feeds repeat their links (sponsors, socials) episode after episode
+
+
+def _clean_url(url: str, base: str | None) -> str | None:
     absolute = _absolute_url(url, base)
     if absolute is None:
         return None
     return _strip_tracking(absolute)
+
+
+_clean_url_cached = functools.lru_cache(maxsize=8192)(_clean_url)
 
 
 def _absolute_url(url: str, base: str | None) -> str | None:
@@ -168,10 +181,26 @@ def sanitize_html(html_text: str, base_url: str | None = None) -> str:
         url_schemes=set(LINK_SCHEMES),
         strip_comments=True,
     )
-    cleaned = _IMAGE_WITHOUT_SOURCE.sub("", cleaner.clean(html_text))
-    cleaned = _LINK_WITHOUT_TARGET.sub(r"\1", cleaned)
-    cleaned = _PRE_LEADING_NEWLINES.sub("<pre>", cleaned)
-    return _HEADING_TAG.sub(lambda m: f"<{m.group(1)}{_HEADING_RENAMES[m.group(2)]}>", cleaned)
+    cleaned = cleaner.clean(html_text)
+    for _ in range(_MAX_REPARSES):
+        tidy = _tidy_markup(cleaned)
+        if tidy == cleaned:
+            return cleaned
+        # Removing a tag can leave markup a parser reads differently ("<h2><a><h2>" without
+        # the link nests two headings, which cannot nest): parse again until nothing changes.
+        cleaned = cleaner.clean(tidy)
+    return _tidy_markup(cleaned)
+
+
+_MAX_REPARSES = 3
+
+
+def _tidy_markup(cleaned: str) -> str:
+    """Drop images without a source and links without a target; rename h1, h5, h6."""
+    tidy = _IMAGE_WITHOUT_SOURCE.sub("", cleaned)
+    tidy = _LINK_WITHOUT_TARGET.sub(r"\1", tidy)
+    tidy = _PRE_LEADING_NEWLINES.sub("<pre>", tidy)
+    return _HEADING_TAG.sub(lambda m: f"<{m.group(1)}{_HEADING_RENAMES[m.group(2)]}>", tidy)
 
 
 def _attribute_filter(base_url: str | None) -> AttributeFilter:
@@ -255,6 +284,11 @@ def _paragraphs(escaped_text: str) -> str:
 
 def _link_urls(sanitized_html: str) -> str:
     """Wrap bare URLs in text nodes (outside links and code) with links."""
+    if "://" not in sanitized_html and "www." not in sanitized_html:
+        return sanitized_html
+    text_only = _ANY_TAG.sub("", sanitized_html)
+    if "://" not in text_only and "www." not in text_only:
+        return sanitized_html  # the URLs are all in attributes
     parts = _TEXT_OR_TAG.split(sanitized_html)
     depth = 0  # inside <a>, <pre> or <code>
     for index, part in enumerate(parts):
@@ -339,7 +373,7 @@ def html_to_text(html_text: str) -> str:
 
 
 def _tidy_lines(text: str) -> str:
-    lines = (_SPACES.sub(" ", line).strip() for line in text.replace("\r", "").split("\n"))
+    lines = (line.strip() for line in _SPACES.sub(" ", text.replace("\r", "")).split("\n"))
     return "\n".join(line for line in lines if line)
 
 
