@@ -151,6 +151,9 @@ def test_not_well_formed_document_still_parses_without_the_second_pass() -> None
     feed = load("not-well-formed-persons.xml")
     assert feed.bozo
     assert feed.items[0].title == "Still readable"
+    assert feed.items[0].enclosures[0].url == "https://media.example.com/broken/1.mp3"
+    # feedparser's single transcript stands in for the second pass
+    assert [t.url for t in feed.items[0].transcripts] == ["https://example.com/broken/1.vtt"]
 
 
 def test_relative_urls_are_left_for_normalize_to_resolve() -> None:

@@ -35,6 +35,7 @@ from .model import (
     ParsedItem,
     RawChapter,
     RawEnclosure,
+    RawTranscript,
 )
 
 _CODECS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
@@ -201,6 +202,7 @@ def _convert_entry(entry: Mapping[str, Any]) -> ParsedItem:
         author=clip(_author_name(entry), TITLE_LIMIT),
         language=clip(entry.get("language"), SHORT_LIMIT),
         categories=_categories(entry),
+        transcripts=_last_transcript(entry),
         chapters_url=clip(_dict(entry.get("podcast_chapters")).get("url"), URL_LIMIT),
         chapters_type=clip(_dict(entry.get("podcast_chapters")).get("type"), SHORT_LIMIT),
         psc_chapters=_psc_chapters(entry),
@@ -306,6 +308,15 @@ def _psc_chapters(entry: Mapping[str, Any]) -> tuple[RawChapter, ...]:
         )
         for chapter in chapters[: podcast_ns.MAX_CHAPTERS]
     )
+
+
+def _last_transcript(entry: Mapping[str, Any]) -> tuple[RawTranscript, ...]:
+    """feedparser keeps only the last podcast:transcript: the fallback for documents the second
+    pass cannot read. (Its podcast:person loses the name in the loose parser: not used.)"""
+    transcript = _dict(entry.get("podcast_transcript"))
+    url = clip(transcript.get("url"), URL_LIMIT).strip()
+    mime = clip(transcript.get("type"), SHORT_LIMIT)
+    return (RawTranscript(url=url, type=mime),) if url else ()
 
 
 def _struct_time_to_utc(value: object) -> datetime | None:
