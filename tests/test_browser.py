@@ -50,13 +50,18 @@ def write_silence(path: Path, seconds: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def site_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("browser-site")
+
+
+@pytest.fixture(scope="module")
+def site_url(tmp_path_factory: pytest.TempPathFactory, site_root: Path) -> Iterator[str]:
     """The sample site, its chapter episode's audio served by the same local server."""
-    root = tmp_path_factory.mktemp("browser-site")
-    url, server = start_server(root, BASE_PATH)  # module-wide, unlike the served_site fixture
-    write_silence(root / "media" / "silence.wav", 60)
+    url, server = start_server(site_root, BASE_PATH)  # module-wide, unlike served_site
+    write_silence(site_root / "media" / "silence.wav", 60)
     catalog = with_local_audio(build_catalog(), url + "media/silence.wav")
-    render_site(catalog, site_config(catalog, tmp_path_factory.mktemp("content")), SiteWriter(root))
+    content = tmp_path_factory.mktemp("content")
+    render_site(catalog, site_config(catalog, content), SiteWriter(site_root))
     yield url
     server.shutdown()
     server.server_close()
@@ -138,6 +143,26 @@ def test_home_to_topic_to_episode_and_a_chapter_seeks_the_player(page: Any, site
     position = page.evaluate("document.getElementById('player').currentTime")
     assert 42 <= position < 55
     assert page.url == site_url + CHAPTER_EPISODE  # the link did not navigate away
+    assert page.errors == []
+
+
+def test_search_finds_an_episode(page: Any, site_url: str, site_root: Path, tmp_path: Path) -> None:
+    from devcasts.browser_index import build_browser_index, pagefind_executable
+    from devcasts.errors import BuildError
+
+    try:
+        pagefind_executable()
+    except BuildError:
+        pytest.skip("pagefind-bin is not installed")
+    build_browser_index(site_root, tmp_path / "cache", None)
+    page.goto(site_url)
+    page.get_by_role("searchbox", name="Search episodes").fill("Kubernetes")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{site_url}search/?q=Kubernetes")
+    result = page.locator(f'#search-results a[href$="{CHAPTER_EPISODE}"]')
+    result.first.wait_for(timeout=15_000)
+    assert "Moving from Heroku to Kubernetes" in result.first.inner_text()
+    assert serious_violations(page, axe_script) == []
     assert page.errors == []
 
 
