@@ -105,6 +105,15 @@ def test_three_part_stamps_with_hours() -> None:
     assert [c.start for c in chapters_from_text(notes, None)] == [0.0, 605.0, 4500.0]
 
 
+def test_time_ranges_start_chapters_at_their_beginning() -> None:
+    notes = "(00:00-02:49) Intro\n02:49 – 10:00 The interview\n[10:00 - 12:00] Outro"
+    assert chapters_from_text(notes, 720) == (
+        Chapter(0.0, "Intro"),
+        Chapter(169.0, "The interview"),
+        Chapter(600.0, "Outro"),
+    )
+
+
 def test_a_single_timestamp_is_not_a_chapter_list() -> None:
     assert chapters_from_text("Recorded live.\n12:30 Meet the guests at the bar", 3600) == ()
 

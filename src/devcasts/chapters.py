@@ -44,11 +44,13 @@ def parse_timestamp(value: str) -> float | None:
 
 # --- chapters written in show notes ---------------------------------------------------------
 
-# "(02:49) Intro", "02:49 - Intro", "[1:02:03] Wrap-up", "- 12:34 Topic", "12:34 – Topic"
+# "(02:49) Intro", "02:49 - Intro", "[1:02:03] Wrap-up", "- 12:34 Topic", "12:34 – Topic",
+# "(00:00-02:49) Intro"
 _CHAPTER_LINE = re.compile(
     r"^\s*(?:[-*•·–—>]\s*)?"  # list bullet
     r"(?P<open>[(\[{]?)\s*"
     r"(?P<stamp>\d{1,3}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?)"
+    r"(?:\s*[-–—]\s*\d{1,3}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?)?"  # the end of a range
     r"\s*(?P<close>[)\]}]?)"
     r"(?P<rest>(?:\s*[-–—:|.]\s+|\s+|$).*)$"
 )
