@@ -18,7 +18,7 @@ import re
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -137,7 +137,7 @@ class SearchResponse:
     total: int
     suggestion: str | None = None  # "did you mean", from the index's own words
     corrected: bool = False  # the hits answer the suggestion or a fuzzy retry, not the query
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    total_exact: bool = True  # False: `total` is an upper estimate (broad queries)
 
 
 # --- schema and documents -------------------------------------------------------------------
@@ -165,14 +165,51 @@ def build_schema() -> fields.Schema:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """What an episode's document needs from the rest of the catalog."""
+
+    base_url: str
+    podcast_titles: dict[str, str]
+    topic_names: dict[str, str]
+
+    @classmethod
+    def of(cls, catalog: Catalog) -> _Names:
+        return cls(
+            catalog.site.base_url,
+            {p.slug: p.title for p in catalog.podcasts},
+            {t.slug: t.name for t in catalog.topics},
+        )
+
+
+def episode_fingerprint(names: _Names, episode: Episode) -> str:
+    """Changes whenever the episode's document would: its content hash covers the episode's
+    own fields; the rest (URL, show title, topic names, featured) comes from the catalog."""
+    if not episode.content_hash:  # no hash from upstream: hash the document itself
+        parts: list[Any] = sorted(_document(names, episode).items())
+    else:
+        parts = [
+            episode.content_hash,
+            names.base_url + episode.path,
+            names.podcast_titles.get(episode.podcast, episode.podcast),
+            [(t, names.topic_names.get(t, "")) for t in episode.topics],
+        ]
+    payload = json.dumps([SCHEMA_VERSION, parts, episode.featured], default=str)
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def episode_document(catalog: Catalog, episode: Episode) -> dict[str, Any]:
     """The document indexed for one episode, fingerprint included."""
-    titles = {p.slug: p.title for p in catalog.podcasts}
-    topic_names = {t.slug: t.name for t in catalog.topics}
+    names = _Names.of(catalog)
+    return {**_document(names, episode), "fingerprint": episode_fingerprint(names, episode)}
+
+
+def _document(names: _Names, episode: Episode) -> dict[str, Any]:
+    topic_names = names.topic_names
     doc: dict[str, Any] = {
         "id": episode.id,
         "title": episode.title,
-        "podcast": titles.get(episode.podcast, episode.podcast),
+        "podcast": names.podcast_titles.get(episode.podcast, episode.podcast),
         "podcast_slug": episode.podcast,
         "people": " ".join(p.name for p in episode.people),
         "person_slugs": ",".join(sorted({p.slug for p in episode.people if p.slug})),
@@ -189,18 +226,11 @@ def episode_document(catalog: Catalog, episode: Episode) -> dict[str, Any]:
         "lang": primary_language(episode.language),
         "language": episode.language or "",
         "published": _naive_utc(episode.published),
-        "url": catalog.site.base_url + episode.path,
+        "url": names.base_url + episode.path,
     }
     if episode.duration is not None and 0 <= episode.duration < 10**7:
         doc["duration"] = episode.duration
-    doc["fingerprint"] = _fingerprint(doc, episode.featured)
     return doc
-
-
-def _fingerprint(doc: dict[str, Any], featured: bool) -> str:
-    """Hash of everything indexed, so any change that search would see triggers an update."""
-    payload = json.dumps([sorted(doc.items()), featured], default=str, ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def primary_language(language: str | None) -> str:
@@ -221,26 +251,45 @@ def _naive_utc(moment: datetime) -> datetime:
 def update_index(catalog: Catalog, index_dir: Path) -> IndexReport:
     """Bring the index in `index_dir` in line with `catalog`; rebuild it when unusable."""
     started = time.perf_counter()
-    docs = {ep.id: episode_document(catalog, ep) for ep in catalog.episodes}
-    ix = _open_current(index_dir)
-    if ix is None:
-        _write_all(_create(index_dir), catalog, docs)
-        report = IndexReport(len(docs), 0, 0, len(docs), True)
+    names = _Names.of(catalog)
+    episodes = {ep.id: ep for ep in catalog.episodes}
+    prints = {ep.id: episode_fingerprint(names, ep) for ep in catalog.episodes}
+    current = _open_current(index_dir)
+    rebuilt = current is None
+    if current is None:
+        ix = _create(index_dir)
+        wanted = list(episodes)  # catalog order: newest first, the same every time
+        stored: dict[str, str] = {}
     else:
-        report = _write_difference(ix, docs, _stored_fingerprints(ix))
+        ix, stored = current
+        wanted = sorted(i for i in episodes if stored.get(i) != prints[i])
+    removed = sorted(set(stored) - set(episodes))
+    if wanted or removed:
+        writer = _writer(ix)
+        for doc_id in removed:
+            writer.delete_by_term("id", doc_id)
+        for doc_id in wanted:
+            doc = {**_document(names, episodes[doc_id]), "fingerprint": prints[doc_id]}
+            if doc_id in stored:
+                writer.update_document(**doc)
+            else:
+                writer.add_document(**doc)
+        writer.commit()
     _write_marker(index_dir)
+    updated = sum(1 for i in wanted if i in stored)
     return IndexReport(
-        report.added,
-        report.updated,
-        report.removed,
-        report.total,
-        report.rebuilt,
-        round(time.perf_counter() - started, 3),
+        added=len(wanted) - updated,
+        updated=updated,
+        removed=len(removed),
+        total=len(episodes),
+        rebuilt=rebuilt,
+        seconds=round(time.perf_counter() - started, 3),
     )
 
 
-def _open_current(index_dir: Path) -> index.Index | None:
-    """The existing index if it is ours, current and readable; None when it must be rebuilt."""
+def _open_current(index_dir: Path) -> tuple[index.Index, dict[str, str]] | None:
+    """The existing index and its fingerprints if it is ours, current and readable; None when
+    it must be rebuilt."""
     if _read_marker(index_dir) != SCHEMA_VERSION:
         return None
     # whoosh leaves a file open when it fails to read a damaged index; that is expected here.
@@ -250,12 +299,12 @@ def _open_current(index_dir: Path) -> index.Index | None:
             ix = index.open_dir(str(index_dir), indexname=INDEX_NAME)
             if set(ix.schema.names()) != set(build_schema().names()):
                 return None
-            _stored_fingerprints(ix)  # reads every segment: a corrupt one fails here
+            stored = _stored_fingerprints(ix)  # reads every segment: a corrupt one fails here
         except Exception:
             return None
         finally:
             gc.collect()
-    return ix
+    return ix, stored
 
 
 def _stored_fingerprints(ix: index.Index) -> dict[str, str]:
@@ -287,31 +336,6 @@ def _remove_index_files(index_dir: Path) -> None:
             path.name.startswith((INDEX_NAME, f"_{INDEX_NAME}_")) or path.name == MARKER_NAME
         ):
             path.unlink()
-
-
-def _write_all(ix: index.Index, catalog: Catalog, docs: dict[str, dict[str, Any]]) -> None:
-    writer = _writer(ix)
-    for episode in catalog.episodes:  # catalog order: newest first, the same every time
-        writer.add_document(**docs[episode.id])
-    writer.commit()
-
-
-def _write_difference(
-    ix: index.Index, docs: dict[str, dict[str, Any]], stored: dict[str, str]
-) -> IndexReport:
-    added = sorted(set(docs) - set(stored))
-    removed = sorted(set(stored) - set(docs))
-    updated = sorted(i for i in set(docs) & set(stored) if docs[i]["fingerprint"] != stored[i])
-    if added or removed or updated:
-        writer = _writer(ix)
-        for doc_id in removed:
-            writer.delete_by_term("id", doc_id)
-        for doc_id in updated:
-            writer.update_document(**docs[doc_id])
-        for doc_id in added:
-            writer.add_document(**docs[doc_id])
-        writer.commit()
-    return IndexReport(len(added), len(updated), len(removed), len(docs), False)
 
 
 def _writer(ix: index.Index) -> Any:
@@ -355,9 +379,9 @@ def search(index_dir: Path, request: SearchRequest) -> SearchResponse:
     ix = _open_for_search(index_dir)
     try:
         with ix.searcher(weighting=scoring.BM25F()) as searcher:
-            hits, total = _run(searcher, parsed, request)
+            hits, total, exact = _run(searcher, parsed, request)
             if total or not request.query.strip():
-                return SearchResponse(hits, total)
+                return SearchResponse(hits, total, total_exact=exact)
             return _retry(searcher, parser, parsed, request)
     except DevcastsError:
         raise
@@ -492,38 +516,47 @@ def _filters(request: SearchRequest) -> Query | None:
     return clauses[0] if len(clauses) == 1 else And(clauses)
 
 
-def _sort_facets(sort: Sort) -> sorting.MultiFacet:
-    newest = sorting.FieldFacet("published", reverse=True)
-    by_id = sorting.FieldFacet("id")
-    # The score is always one of the keys, so hits can report it; ids are unique, so the
-    # order is total and the same on every run.
-    if sort == "newest":
-        return sorting.MultiFacet([newest, by_id, sorting.ScoreFacet()])
-    return sorting.MultiFacet([sorting.ScoreFacet(), newest, by_id])
+_NEWEST = sorting.MultiFacet(
+    [sorting.FieldFacet("published", reverse=True), sorting.FieldFacet("id")]
+)
+TIE_WINDOW = 20  # extra hits fetched so equal scores can be ordered by date, then id
 
 
-def _score(sort_key: Any, sort: Sort) -> float:
-    """BM25F score from a sort key: ScoreFacet stores it negated, first or last."""
-    negated = sort_key[-1] if sort == "newest" else sort_key[0]
-    return round(-float(negated), 4) + 0.0
-
-
-def _run(searcher: Any, parsed: Query, request: SearchRequest) -> tuple[list[Hit], int]:
+def _run(searcher: Any, parsed: Query, request: SearchRequest) -> tuple[list[Hit], int, bool]:
+    """The page of hits, the total and whether it is exact; the same order on every run."""
     limit = max(1, min(request.limit, 1000))
-    results = searcher.search(
-        parsed,
-        limit=limit,
-        filter=_filters(request),
-        sortedby=_sort_facets(request.sort),
-        terms=True,
-    )
+    only = _filters(request)
+    if request.sort == "newest" or isinstance(parsed, Every):
+        ranked = searcher.search(parsed, limit=limit, filter=only, sortedby=_NEWEST)
+        docnums = [result.docnum for result in ranked]
+        scores = _scores_of(searcher, parsed, docnums)
+        picked = [(result, scores.get(result.docnum, 0.0)) for result in ranked]
+    else:
+        # A plain top-N search lets whoosh skip blocks that cannot make the cut.
+        ranked = searcher.search(parsed, limit=limit + TIE_WINDOW, filter=only)
+        window = [(result, round(float(result.score), 4)) for result in ranked]
+        window.sort(key=lambda pair: (-pair[1], -_timestamp(pair[0]), pair[0]["id"]))
+        picked = window[:limit]
     notes_terms = _field_terms(parsed, "notes")
     summary_terms = notes_terms | _field_terms(parsed, "title")
-    hits = [
-        _hit(result, _score(result.score, request.sort), notes_terms, summary_terms)
-        for result in results
-    ]
-    return hits, len(results)
+    hits = [_hit(result, score, notes_terms, summary_terms) for result, score in picked]
+    # Counting every match of a broad query costs a third of its time: estimate instead.
+    if ranked.has_exact_length() or len(hits) < limit:
+        return hits, len(ranked), True
+    return hits, max(ranked.estimated_length(), len(hits)), False
+
+
+def _scores_of(searcher: Any, parsed: Query, docnums: list[int]) -> dict[int, float]:
+    """BM25F scores of a few documents, for hits ordered by date."""
+    if not docnums or isinstance(parsed, Every):
+        return {}
+    scored = searcher.search(parsed, limit=len(docnums), filter=set(docnums))
+    return {result.docnum: round(float(result.score), 4) + 0.0 for result in scored}
+
+
+def _timestamp(result: Any) -> float:
+    published: datetime = result["published"]
+    return published.replace(tzinfo=UTC).timestamp()
 
 
 def _field_terms(parsed: Query, fieldname: str) -> frozenset[str]:
@@ -622,16 +655,16 @@ def _retry(
     suggestion = suggest_query(searcher.reader(), request.query)
     if suggestion:
         try:
-            hits, total = _run(searcher, parse_query(parser, suggestion), request)
+            hits, total, exact = _run(searcher, parse_query(parser, suggestion), request)
         except QuerySyntaxError:
-            hits, total, suggestion = [], 0, None
+            hits, total, exact, suggestion = [], 0, True, None
         if total:
-            return SearchResponse(hits, total, suggestion, corrected=True)
+            return SearchResponse(hits, total, suggestion, corrected=True, total_exact=exact)
     fuzzy = _fuzzy(searcher.reader(), parsed)
     if fuzzy is not None:
-        hits, total = _run(searcher, fuzzy, request)
+        hits, total, exact = _run(searcher, fuzzy, request)
         if total:
-            return SearchResponse(hits, total, suggestion, corrected=True)
+            return SearchResponse(hits, total, suggestion, corrected=True, total_exact=exact)
     return SearchResponse([], 0, suggestion)
 
 

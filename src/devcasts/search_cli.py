@@ -187,7 +187,8 @@ def print_text(request: SearchRequest, response: SearchResponse, out: TextIO, co
         if snippet:
             out.write(f"    {snippet}\n")
     shown = len(response.hits)
-    out.write(style.dim(f"\n{shown} of {response.total} episode(s)") + "\n")
+    about = "" if response.total_exact else "about "
+    out.write(style.dim(f"\n{shown} of {about}{response.total} episode(s)") + "\n")
 
 
 def _keep_edges(text: str) -> str:

@@ -37,7 +37,6 @@
   var form = input.form;
   var base = siteBase();
   var state = { query: "", podcast: "", topic: "", sort: "", shown: 0, results: [] };
-  var pagefind = null;
 
   function siteBase() {
     var script = document.currentScript;
@@ -66,36 +65,60 @@
     output.replaceChildren(element("p", "search-status", message));
   }
 
-  function loadPagefind() {
-    return fetch(base + "pagefind/shards.json")
-      .then(function (response) {
-        if (!response.ok) {
-          throw new Error("no index");
-        }
-        return response.json();
-      })
-      .then(function (manifest) {
-        var shards = (manifest && manifest.shards) || [];
-        if (!shards.length) {
-          throw new Error("empty index");
-        }
-        var first = base + "pagefind/" + encodeURIComponent(shards[0]) + "/";
-        return import(first + "pagefind.js").then(function (module) {
-          return module
-            .options({ basePath: first, baseUrl: base })
-            .then(function () {
-              return Promise.all(
-                shards.slice(1).map(function (shard) {
-                  var path = base + "pagefind/" + encodeURIComponent(shard) + "/";
-                  return module.mergeIndex(path, { baseUrl: base });
-                })
-              );
-            })
-            .then(function () {
+  // Relevance: the shards merged with equal weight, results ordered by score. Newest: a
+  // second copy of the module whose merged shards weigh 0, so Pagefind's stable score sort
+  // keeps the shards in manifest order (newest year first), each sorted by date.
+  var shardsPromise = null;
+  var bundles = {};
+
+  function shards() {
+    shardsPromise =
+      shardsPromise ||
+      fetch(base + "pagefind/shards.json")
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error("no index");
+          }
+          return response.json();
+        })
+        .then(function (manifest) {
+          var names = (manifest && manifest.shards) || [];
+          if (!names.length) {
+            throw new Error("empty index");
+          }
+          return names;
+        });
+    return shardsPromise;
+  }
+
+  function bundlePath(shard) {
+    return base + "pagefind/" + encodeURIComponent(shard) + "/";
+  }
+
+  function loadBundle(newest) {
+    var key = newest ? "newest" : "relevance";
+    bundles[key] =
+      bundles[key] ||
+      shards().then(function (names) {
+        var first = bundlePath(names[0]);
+        return import(first + "pagefind.js" + (newest ? "?order=newest" : "")).then(
+          function (module) {
+            var ready = module.options({ basePath: first, baseUrl: base });
+            names.slice(1).forEach(function (shard) {
+              ready = ready.then(function () {
+                return module.mergeIndex(bundlePath(shard), {
+                  baseUrl: base,
+                  indexWeight: newest ? 0 : 1,
+                });
+              });
+            });
+            return ready.then(function () {
               return module;
             });
-        });
+          }
+        );
       });
+    return bundles[key];
   }
 
   function readUrl() {
@@ -156,32 +179,40 @@
     return { name: name, label: label, select: box };
   }
 
-  function options() {
+  function options(newest) {
     var filters = {};
     if (state.podcast) filters.podcast = state.podcast;
     if (state.topic) filters.topic = state.topic;
     var chosen = { filters: filters };
-    if (state.sort === "newest") {
+    if (newest) {
       chosen.sort = { date: "desc" };
     }
     return chosen;
   }
 
+  var pending = 0;
+  var timer = null;
+
   function run() {
-    if (!pagefind) {
-      return;
-    }
+    window.clearTimeout(timer);
+    timer = window.setTimeout(searchNow, 200);
+  }
+
+  function searchNow() {
     var hasFilter = state.podcast || state.topic;
     if (!state.query && !hasFilter) {
       output.replaceChildren();
       return;
     }
-    var asked = state.query + "\u0000" + state.podcast + "\u0000" + state.topic + state.sort;
-    pagefind
-      .debouncedSearch(state.query || null, options(), 200)
+    // Without words there is no relevance: list what the filters match, newest first.
+    var newest = state.sort === "newest" || !state.query;
+    var ticket = ++pending;
+    loadBundle(newest)
+      .then(function (module) {
+        return module.search(state.query || null, options(newest));
+      })
       .then(function (search) {
-        var now = state.query + "\u0000" + state.podcast + "\u0000" + state.topic + state.sort;
-        if (search === null || asked !== now) {
+        if (ticket !== pending) {
           return; // a newer search replaced this one
         }
         state.results = search.results || [];
@@ -288,9 +319,8 @@
     if (state.query) {
       say("Searching\u2026");
     }
-    loadPagefind()
+    loadBundle(false)
       .then(function (module) {
-        pagefind = module;
         return module.filters().catch(function () {
           return {};
         });
