@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +43,21 @@ SYLLABLES = _SYLLABLE_TEXT.split()
 
 
 def _vocabulary(rng: random.Random, size: int = 6000) -> list[str]:
-    words = {"".join(rng.choices(SYLLABLES, k=rng.randint(2, 4))) for _ in range(size * 2)}
-    return PLATFORM_WORDS + sorted(words)[:size]
+    """Invented words ranked by how often they are used; platform names sit in the middle
+    ranks (in a few percent of episodes each), as they do in real show notes."""
+    words = sorted({"".join(rng.choices(SYLLABLES, k=rng.randint(2, 4))) for _ in range(size * 2)})
+    words = [w for w in words if w not in PLATFORM_WORDS][:size]
+    rng.shuffle(words)
+    for rank, word in enumerate(PLATFORM_WORDS):
+        words.insert(150 + 25 * rank, word)
+    return words
 
 
 def synthetic_catalog(episodes: int, seed: int = 7, podcasts: int = 40, start: int = 0) -> Catalog:
     """`episodes` invented episodes with about 1.5 KB of show notes each, deterministic."""
     rng = random.Random(seed)
     vocabulary = _vocabulary(rng)
-    weights = [1 / (rank + 1) for rank in range(len(vocabulary))]  # Zipf-like word use
+    cumulative = list(accumulate(1 / (rank + 1) for rank in range(len(vocabulary))))  # Zipf
     shows = [
         Podcast(slug=f"show-{n}", title=f"Show {n}", feed_url=f"{n}.xml") for n in range(podcasts)
     ]
@@ -59,7 +66,7 @@ def synthetic_catalog(episodes: int, seed: int = 7, podcasts: int = 40, start: i
     items = []
     first = datetime(2015, 1, 1, tzinfo=UTC)
     for number in range(start, start + episodes):
-        words = rng.choices(vocabulary, weights=weights, k=230)
+        words = rng.choices(vocabulary, cum_weights=cumulative, k=195)
         text = " ".join(words)
         title = " ".join(rng.choices(vocabulary[:400], k=6)).capitalize()
         items.append(
@@ -97,6 +104,7 @@ def _queries(count: int, seed: int = 11) -> list[str]:
         lambda: f'"{rng.choice(vocabulary[:300])} {rng.choice(vocabulary[:300])}"',
         lambda: f"{rng.choice(PLATFORM_WORDS)} NOT {rng.choice(PLATFORM_WORDS)}",
         lambda: rng.choice(vocabulary[200:2000]),
+        lambda: f"{rng.choice(vocabulary[:150])} {rng.choice(PLATFORM_WORDS)}",
     ]
     return [rng.choice(forms)() for _ in range(count)]
 
