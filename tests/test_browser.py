@@ -146,7 +146,9 @@ def test_home_to_topic_to_episode_and_a_chapter_seeks_the_player(page: Any, site
     assert page.errors == []
 
 
-def test_search_finds_an_episode(page: Any, site_url: str, site_root: Path, tmp_path: Path) -> None:
+def test_search_finds_an_episode(
+    page: Any, site_url: str, site_root: Path, tmp_path: Path, axe_script: Path
+) -> None:
     from devcasts.browser_index import build_browser_index, pagefind_executable
     from devcasts.errors import BuildError
 
