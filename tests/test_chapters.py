@@ -194,15 +194,14 @@ def test_chapters_from_html_keep_their_links() -> None:
     )
 
 
-def test_a_pasted_transcript_with_bracketed_minutes_reads_as_chapters() -> None:
+def test_a_pasted_transcript_is_not_a_chapter_list() -> None:
     html = (DATA / "long_notes.html").read_text("utf-8")
-    chapters = chapters_from_html(notes_to_html(html, None), 140 * 60)
-    assert len(chapters) == 140
-    assert chapters[1] == Chapter(
-        60.0,
-        "Teo: Right, and the container image was huge, something "
-        "like nine hundred megabytes, so cold starts were painful.",
-    )
+    assert chapters_from_html(notes_to_html(html, None), 140 * 60) == ()
+
+
+def test_titles_with_a_colon_are_still_chapters() -> None:
+    notes = "00:00 Team one: the monolith\n10:00 Team two: websockets\n20:00 Team three: back"
+    assert len(chapters_from_text(notes, 1800)) == 3
 
 
 @given(st.text(max_size=400), st.one_of(st.none(), st.integers(min_value=0, max_value=20000)))

@@ -357,6 +357,15 @@ def test_summary_of_short_notes_is_the_plain_summary() -> None:
     assert notes_summary("Ada: hello. " * 3, 20) == summarize("Ada: hello. " * 3, 20)
 
 
+def test_summary_leaves_out_chapter_lines() -> None:
+    text = "Two teams compare hosts.\nChapters:\n00:00 Intro\n(12:30) Costs\nThanks for listening!"
+    assert notes_summary(text) == "Two teams compare hosts. Thanks for listening!"
+
+
+def test_summary_of_chapter_lines_only_keeps_them() -> None:
+    assert notes_summary("00:00 Intro\n12:30 Costs") == "00:00 Intro 12:30 Costs"
+
+
 # --- hostile input stays linear -------------------------------------------------------------
 
 HOSTILE = [

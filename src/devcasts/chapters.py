@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -79,14 +80,15 @@ class _Stamp:
 def chapters_from_text(text: str, duration: int | None) -> tuple[Chapter, ...]:
     """Chapters from lines of show notes that start with a timestamp.
 
-    Needs at least two stamps in increasing order (the longest increasing run of them counts).
+    Needs at least two stamps in increasing order (the longest increasing run of them counts),
+    and not a timestamped transcript (speaker turns).
     Two-part stamps are MM:SS when that reading fits the episode's duration, HH:MM when only
     that reading does. Chapters that start after the end of the episode are dropped.
     """
     if _ANY_STAMP.search(text) is None:
         return ()
     stamps = [stamp for line in text.splitlines() if (stamp := _stamp_from_line(line))]
-    if len(stamps) < 2:
+    if len(stamps) < 2 or _is_transcript(stamps):
         return ()
     hours_minutes = _reads_as_hours_minutes(stamps, duration)
     chapters = [Chapter(_rounded(s.seconds(hours_minutes)), s.title, s.url) for s in stamps]
@@ -125,6 +127,19 @@ def _stamp_from_line(line: str) -> _Stamp | None:
     if not title:
         return None
     return _Stamp(parts, float("0." + fraction) if fraction else 0.0, title, url)
+
+
+def _is_transcript(stamps: Sequence[_Stamp]) -> bool:
+    """Timestamped speaker turns ("[00:13] BEN: ...") are a transcript, not chapters: the same
+    speaker label starts at least three lines and a third of them."""
+    labels = Counter(m.group(1) for s in stamps if (m := _SPEAKER_LABEL.match(s.title)))
+    if not labels:
+        return False
+    most_common = labels.most_common(1)[0][1]
+    return most_common >= 3 and most_common * 3 >= len(stamps)
+
+
+_SPEAKER_LABEL = re.compile(r"([^:]{1,40}):\s")
 
 
 def _brackets_unbalanced(opening: str, closing: str) -> bool:

@@ -396,14 +396,21 @@ def is_long_notes(text: str) -> bool:
 def notes_summary(text: str, limit: int = 300) -> str:
     """The summary of plain-text notes (html_to_text output) for lists and search results.
 
-    Long notes (a pasted transcript) are summarized from their lead only: the lines before the
-    first one that reads like a transcript (a "Transcript" heading, a timestamp followed by a
-    speaker, or a speaker label such as "Ada:" that starts at least three lines). When there is
-    no lead, the summary is empty.
+    Chapter lines ("02:49 Introduction") and their heading are left out: they are shown as
+    chapters. Long notes (a pasted transcript) are summarized from their lead only: the lines
+    before the first one that reads like a transcript (a "Transcript" heading, a timestamp
+    followed by a speaker, or a speaker label such as "Ada:" that starts at least three lines).
+    When there is no lead, the summary is empty.
     """
-    if not is_long_notes(text):
-        return summarize(text, limit)
     lines = text.splitlines()
+    if is_long_notes(text):
+        lines = _lead(lines, limit * 2)
+    prose = [line for line in lines if not _CHAPTER_LINE.match(line)]
+    return summarize(" ".join(prose or lines), limit)
+
+
+def _lead(lines: list[str], enough: int) -> list[str]:
+    """The lines before the transcript starts (at most about `enough` characters)."""
     labels = Counter(m.group(1) for line in lines if (m := _SPEAKER_LABEL.match(line)))
     lead: list[str] = []
     for line in lines:
@@ -411,11 +418,16 @@ def notes_summary(text: str, limit: int = 300) -> str:
         if _TRANSCRIPT_START.match(line) or (label and labels[label.group(1)] >= 3):
             break
         lead.append(line)
-        if sum(map(len, lead)) > limit * 2:
+        if sum(map(len, lead)) > enough:
             break
-    return summarize(" ".join(lead), limit)
+    return lead
 
 
+# "02:49 Intro", "- (1:02:03) Wrap-up", and the headings of such lists
+_CHAPTER_LINE = re.compile(
+    r"\s*(?:[-*•·–—>]\s*)?[(\[{]?\d{1,3}:\d{2}"
+    r"|\s*(?i:chapters|chapter markers|timestamps|time stamps)\s*:?\s*$"
+)
 # "Transcript", "Full transcript:", "[00:01] Ada Lovelace:", "00:01:02 Speaker 1 -"
 _TRANSCRIPT_START = re.compile(
     r"\s*(?:(?i:(?:full |episode )?transcript)\b"
