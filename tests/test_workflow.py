@@ -224,8 +224,12 @@ def test_the_workflow_build_command_builds_the_example(tmp_path: Path) -> None:
     assert list((repo / "content").rglob("*.json")), "the archive the workflow commits"
 
 
+# The user's own git settings (signing, hooks, default branch) must not change the outcome.
+_GIT_ENV = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
 def _git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
+    env = {**os.environ, **_GIT_ENV, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
     env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
     result = subprocess.run(
         ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True, timeout=60
@@ -234,7 +238,7 @@ def _git(cwd: Path, *args: str) -> str:
 
 
 def _commit_step(clone: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GITHUB_REF_NAME": "main", "GIT_CONFIG_GLOBAL": os.devnull}
+    env = {**os.environ, **_GIT_ENV, "GITHUB_REF_NAME": "main"}
     return subprocess.run(
         [*BASH, _step("build", name="Commit the archive")["run"]],
         cwd=clone,
@@ -248,6 +252,8 @@ def _commit_step(clone: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def origin_and_clone(tmp_path: Path) -> tuple[Path, Path]:
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
     origin = tmp_path / "origin.git"
     _git(tmp_path, "init", "--bare", "--initial-branch=main", str(origin))
     seed = tmp_path / "seed"
