@@ -381,7 +381,7 @@ def _tidy_lines(text: str) -> str:
 # --- summaries and long notes ---------------------------------------------------------------
 
 # Notes longer than this (in plain-text characters) are a pasted transcript or the like: the
-# page folds them and the summary leaves them out. Show notes stay well under it (in 9,339
+# page folds them and the summary leaves them out. Show notes stay well under it (in 4,782
 # real episodes: median 361, 99.9th percentile 5,919, longest 9,336); a one-hour transcript
 # is around 50,000 characters.
 LONG_NOTES_CHARS = 12_000
