@@ -239,6 +239,15 @@ def test_psc_chapters() -> None:
     )
 
 
+def test_psc_relative_links_resolve_against_the_episode() -> None:
+    raw = (RawChapter("0", "Intro", "/notes#intro"), RawChapter("60", "Next", "notes#next"))
+    assert [c.url for c in chapters_from_psc(raw, "https://show.example/ep/4")] == [
+        "https://show.example/notes#intro",
+        "https://show.example/ep/notes#next",
+    ]
+    assert [c.url for c in chapters_from_psc(raw)] == [None, None]
+
+
 # --- JSON chapters --------------------------------------------------------------------------
 
 

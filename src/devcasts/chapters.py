@@ -81,9 +81,10 @@ def chapters_from_text(text: str, duration: int | None) -> tuple[Chapter, ...]:
     """Chapters from lines of show notes that start with a timestamp.
 
     Needs at least two stamps in increasing order (the longest increasing run of them counts),
-    and not a timestamped transcript (speaker turns).
-    Two-part stamps are MM:SS when that reading fits the episode's duration, HH:MM when only
-    that reading does. Chapters that start after the end of the episode are dropped.
+    and not a timestamped transcript (speaker turns). Two-part stamps are MM:SS, unless read
+    that way they would all fall in the first quarter of the episode while read as HH:MM they
+    fit its duration ("00:45", "01:30", "02:15" in a three-hour episode). Chapters that start
+    after the end of the episode are dropped.
     """
     if _ANY_STAMP.search(text) is None:
         return ()
@@ -164,7 +165,8 @@ def _title_and_url(rest: str) -> tuple[str, str | None]:
 
 
 def _reads_as_hours_minutes(stamps: Sequence[_Stamp], duration: int | None) -> bool:
-    """True when the two-part stamps only make sense as HH:MM for this duration."""
+    """True when the two-part stamps only make sense as HH:MM for this duration: as MM:SS
+    they would leave three quarters of the episode without a chapter."""
     if not duration or any(len(s.parts) == 3 for s in stamps):
         return False
     limit = duration + DURATION_SLACK_SECONDS
@@ -192,9 +194,9 @@ def _rounded(seconds: float) -> float:
 # --- Podlove Simple Chapters ----------------------------------------------------------------
 
 
-def chapters_from_psc(raw: Sequence[RawChapter]) -> tuple[Chapter, ...]:
-    """Chapters from psc:chapter elements: invalid starts dropped, titles and links cleaned,
-    sorted by start (stable), one chapter per start time."""
+def chapters_from_psc(raw: Sequence[RawChapter], base: str | None = None) -> tuple[Chapter, ...]:
+    """Chapters from psc:chapter elements: invalid starts dropped, titles and links cleaned
+    (relative links resolved against `base`), sorted by start, one chapter per start time."""
     chapters: dict[float, Chapter] = {}
     for item in raw:
         start = parse_timestamp(item.start)
@@ -202,7 +204,7 @@ def chapters_from_psc(raw: Sequence[RawChapter]) -> tuple[Chapter, ...]:
             continue
         start = _rounded(start)
         title = clean_text(item.title, TITLE_LIMIT)
-        url = clean_url(item.href) if item.href else None
+        url = clean_url(item.href, base) if item.href else None
         chapters.setdefault(start, Chapter(start, title, url))
     return tuple(chapters[start] for start in sorted(chapters))
 
