@@ -17,7 +17,8 @@ from conftest import BUILT_AT, HOSTILE, build_catalog, make_episode
 from devcasts.errors import ConfigError
 from devcasts.model import Catalog, Config
 from devcasts.output import SiteWriter
-from devcasts.render import MANIFEST, RenderHints, RenderReport, render_site
+from devcasts.page_output import MANIFEST
+from devcasts.render import RenderHints, RenderReport, render_site
 
 BASE_URL = "https://example.github.io/devcasts/"
 # Written by other stages (feeds_out, the search script, pagefind), not by render_site.

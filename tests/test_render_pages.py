@@ -13,7 +13,13 @@ from markupsafe import Markup
 from devcasts import discovery, pages
 from devcasts.content_pages import render_markdown
 from devcasts.model import Person, Podcast, SourceRef
-from devcasts.render import clock, foreign_language, human_date, human_duration, printable
+from devcasts.template_filters import (
+    clock,
+    foreign_language,
+    human_date,
+    human_duration,
+    printable,
+)
 
 
 @given(st.lists(st.integers(), max_size=200), st.integers(min_value=1, max_value=40))

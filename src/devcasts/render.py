@@ -8,12 +8,9 @@ the output folder; a page whose fingerprint is unchanged is kept, not rendered a
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,21 +18,28 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from devcasts import discovery, pages
+from devcasts import content_pages, discovery, page_output, pages, template_filters
+from devcasts.chapters import chapters_json
 from devcasts.content_pages import ContentPage, load_content_pages
 from devcasts.errors import BuildError
 from devcasts.model import Catalog, Config, Episode, Podcast, SiteConfig, Topic
 from devcasts.output import SiteWriter
+from devcasts.page_output import (
+    PageOutput,
+    RenderReport,
+    digest,
+    files,
+    files_digest,
+    read_manifest,
+)
+from devcasts.template_filters import clock, foreign_language, human_date, human_duration, printable
 from devcasts.text import slugify
 
-MANIFEST = ".render-manifest.json"  # dotfile: left out of the GitHub Pages upload
 NOTES_FOLD_CHARS = 6000  # show notes longer than this are folded into <details>
 HOME_TOPIC_SAMPLES = 3  # latest episodes shown per topic on the home page
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-# Code points HTML forbids even as text (C0 and C1 controls, noncharacters): feeds do carry them.
-_FORBIDDEN_IN_HTML = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
-_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
-_CODE = (Path(__file__), Path(pages.__file__), Path(discovery.__file__))
+# The renderer's own code is an input of every page, like the templates.
+_MODULES = (pages, discovery, template_filters, content_pages, page_output)
+_CODE = (Path(__file__), *(Path(str(module.__file__)) for module in _MODULES))
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,20 +49,13 @@ class RenderHints:
     full: bool = False  # distrust the manifest and render every page again
 
 
-@dataclass(slots=True)
-class RenderReport:
-    pages_written: int = 0  # files whose bytes changed (or that are new)
-    pages_unchanged: int = 0  # files kept as they were (fingerprint or bytes unchanged)
-    changed_pages: list[str] = field(default_factory=list)  # relpaths written, sorted
-
-
 def render_site(
     catalog: Catalog, config: Config, writer: SiteWriter, changed: RenderHints | None = None
 ) -> RenderReport:
     """Write the whole site for `catalog` into `writer`; see docs/site.md for the page list."""
     site = _Site.build(catalog, config)
-    previous = {} if changed is not None and changed.full else _read_manifest(writer)
-    out = _Output(writer, previous)
+    previous = {} if changed is not None and changed.full else read_manifest(writer)
+    out = PageOutput(writer, previous)
     _write_static(config.templates_dir / "static", out)
     _render_episodes(site, out)
     _render_podcasts(site, out)
@@ -81,7 +78,7 @@ class _Site:
     podcasts: Mapping[str, Podcast]
     topics: Mapping[str, Topic]
     content: tuple[ContentPage, ...]
-    digest: str  # everything every page depends on: templates, code, site config, nav, names
+    shared_digest: str  # what every page depends on: templates, code, site config, nav, names
     episode_digests: Mapping[str, str]
 
     @classmethod
@@ -91,16 +88,16 @@ class _Site:
         podcasts = {p.slug: p for p in catalog.podcasts}
         topics = {t.slug: t for t in catalog.topics}
         env = _environment(config.templates_dir, site, content, catalog)
-        digest = _digest(
-            _files_digest(config.templates_dir),
-            _files_digest(*_CODE),
+        shared = digest(
+            files_digest(config.templates_dir),
+            files_digest(*_CODE),
             site,
             catalog.topics,
             [(p.slug, p.title) for p in catalog.podcasts],
             [(c.slug, c.title) for c in content],
         )
-        episode_digests = {e.id: _digest(e) for e in catalog.episodes}
-        return cls(catalog, env, podcasts, topics, content, digest, episode_digests)
+        episode_digests = {e.id: digest(e) for e in catalog.episodes}
+        return cls(catalog, env, podcasts, topics, content, shared, episode_digests)
 
     @property
     def config(self) -> SiteConfig:
@@ -114,7 +111,7 @@ class _Site:
         return partial(self.render, template, page_path=page_path, **context)
 
     def listing_digest(self, *parts: object, episodes: Sequence[Episode] = ()) -> str:
-        return _digest(self.digest, parts, [self.episode_digests[e.id] for e in episodes])
+        return digest(self.shared_digest, parts, [self.episode_digests[e.id] for e in episodes])
 
 
 def _environment(
@@ -154,140 +151,21 @@ def _environment(
     return env
 
 
-def printable(value: object) -> object:
-    """Every {{ value }} without the code points HTML forbids; markup stays markup."""
-    if isinstance(value, str) and _FORBIDDEN_IN_HTML.search(value):
-        cleaned = _FORBIDDEN_IN_HTML.sub("", value)
-        return Markup(cleaned) if isinstance(value, Markup) else cleaned  # noqa: S704 -- was markup
-    return value
-
-
-def foreign_language(value: str | None, site_language: str) -> str | None:
-    """A valid lang attribute ("pt-BR") when the text is not in the site's language, else None."""
-    tag = (value or "").strip()
-    if not _LANGUAGE_TAG.fullmatch(tag):
-        return None
-    primary = tag.split("-")[0].lower()
-    return None if primary == site_language.split("-")[0].lower() else tag
-
-
-def human_date(moment: datetime) -> str:
-    """ "3 Feb 2025": English month names whatever the machine's locale."""
-    return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
-
-
-def human_duration(seconds: int | None) -> str:
-    if not seconds or seconds < 0:
-        return ""
-    hours, rest = divmod(seconds, 3600)
-    minutes = rest // 60
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{max(minutes, 1)} min"
-
-
-def clock(seconds: float) -> str:
-    """Chapter start times: 4:05, 1:02:03."""
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-# --- writing, with fingerprints -----------------------------------------------------------
-
-
-class _Output:
-    """Writes pages, skips those whose fingerprint is unchanged, and keeps the manifest."""
-
-    def __init__(self, writer: SiteWriter, previous: Mapping[str, str]) -> None:
-        self.writer = writer
-        self.previous = previous
-        self.fingerprints: dict[str, str] = {}
-        self.html_pages: dict[str, datetime | None] = {}  # for sitemap.xml
-        self.report = RenderReport()
-
-    def page(
-        self,
-        relpath: str,
-        render: Callable[[], str],
-        fingerprint: str | None = None,
-        lastmod: datetime | None = None,
-    ) -> None:
-        """Write `relpath` ("x/" means "x/index.html") unless its fingerprint says it is current."""
-        filename = relpath + "index.html" if relpath.endswith("/") or not relpath else relpath
-        if filename.endswith(".html") and filename != "404.html":
-            self.html_pages[relpath] = lastmod
-        if fingerprint is not None:
-            self.fingerprints[filename] = fingerprint
-            if self.previous.get(filename) == fingerprint and self.writer.exists(filename):
-                self.writer.keep(filename)
-                self.report.pages_unchanged += 1
-                return
-        self.data(filename, render().encode("utf-8"))
-
-    def data(self, relpath: str, data: bytes) -> None:
-        if self.writer.write(relpath, data):
-            self.report.pages_written += 1
-            self.report.changed_pages.append(relpath)
-        else:
-            self.report.pages_unchanged += 1
-
-    def finish(self) -> RenderReport:
-        manifest = {"version": 1, "pages": dict(sorted(self.fingerprints.items()))}
-        self.writer.write_text(MANIFEST, json.dumps(manifest, indent=0, sort_keys=True) + "\n")
-        self.report.changed_pages.sort()
-        return self.report
-
-
-def _read_manifest(writer: SiteWriter) -> dict[str, str]:
-    """The previous build's fingerprints; a missing or corrupt manifest means "render all"."""
-    path = writer.out_dir / MANIFEST
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    entries = document.get("pages") if isinstance(document, dict) else None
-    if not isinstance(entries, dict):
-        return {}
-    return {str(k): str(v) for k, v in entries.items()}
-
-
-def _digest(*parts: object) -> str:
-    """A fingerprint of frozen dataclasses, tuples and strings (their repr is stable)."""
-    return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()[:24]
-
-
-def _files_digest(*roots: Path) -> str:
-    hasher = hashlib.sha256()
-    for root in roots:
-        for path in sorted(_files(root)):
-            hasher.update(path.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return hasher.hexdigest()
-
-
-def _files(root: Path) -> Iterator[Path]:
-    if root.is_file():
-        yield root
-    elif root.is_dir():
-        yield from (p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-
-
-def _write_static(static_dir: Path, out: _Output) -> None:
-    for path in sorted(_files(static_dir)):
+def _write_static(static_dir: Path, out: PageOutput) -> None:
+    for path in sorted(files(static_dir)):
         out.data("static/" + path.relative_to(static_dir).as_posix(), path.read_bytes())
 
 
 # --- the pages ----------------------------------------------------------------------------
 
 
-def _render_episodes(site: _Site, out: _Output) -> None:
+def _render_episodes(site: _Site, out: PageOutput) -> None:
     neighbors = pages.podcast_neighbors(site.catalog.episodes)
     for episode in site.catalog.episodes:
         podcast = site.podcasts.get(episode.podcast) or _unknown_podcast(episode.podcast)
         around = neighbors[episode.id]
-        fingerprint = _digest(
-            site.digest,
+        fingerprint = digest(
+            site.shared_digest,
             site.episode_digests[episode.id],
             podcast,
             [(e.title, e.path) if e else None for e in (around.older, around.newer)],
@@ -296,7 +174,7 @@ def _render_episodes(site: _Site, out: _Output) -> None:
         out.page(episode.path, render, fingerprint, lastmod=episode.published)
         if episode.chapters:
             chapters = partial(_chapters_text, episode)
-            out.page(episode.path + "chapters.json", chapters, _digest(fingerprint, "chapters"))
+            out.page(episode.path + "chapters.json", chapters, digest(fingerprint, "chapters"))
 
 
 def _episode_html(site: _Site, episode: Episode, podcast: Podcast, around: pages.Neighbors) -> str:
@@ -316,24 +194,8 @@ def _episode_html(site: _Site, episode: Episode, podcast: Podcast, around: pages
 
 
 def _chapters_text(episode: Episode) -> str:
-    document = _chapters_document(episode)
+    document = chapters_json(episode.chapters, title=episode.title)
     return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-
-
-def _chapters_document(episode: Episode) -> dict[str, object]:
-    """Podcasting 2.0 JSON chapters, from devcasts.chapters when that module is present."""
-    try:
-        from devcasts.chapters import chapters_json  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        chapters: list[dict[str, object]] = []
-        for chapter in episode.chapters:
-            entry: dict[str, object] = {"startTime": chapter.start, "title": chapter.title}
-            if chapter.url:
-                entry["url"] = chapter.url
-            chapters.append(entry)
-        return {"version": "1.2.0", "title": episode.title, "chapters": chapters}
-    document: dict[str, object] = chapters_json(episode.chapters, title=episode.title)
-    return document
 
 
 def _unknown_podcast(slug: str) -> Podcast:
@@ -341,7 +203,7 @@ def _unknown_podcast(slug: str) -> Podcast:
     return Podcast(slug=slug, title=slug, feed_url="")
 
 
-def _render_podcasts(site: _Site, out: _Output) -> None:
+def _render_podcasts(site: _Site, out: PageOutput) -> None:
     grouped = pages.episodes_by_podcast(site.catalog.episodes)
     listing = [(p, len(grouped.get(p.slug, []))) for p in site.catalog.podcasts]
     index = site.later("podcasts.html", "podcasts/", podcasts=listing)
@@ -364,7 +226,7 @@ def _render_podcasts(site: _Site, out: _Output) -> None:
             out.page(page.relpath, render, digest)
 
 
-def _render_topics(site: _Site, out: _Output) -> None:
+def _render_topics(site: _Site, out: PageOutput) -> None:
     grouped = pages.episodes_by_topic(site.catalog.topics, site.catalog.episodes)
     counts = [(t, len(grouped[t.slug])) for t in site.catalog.topics]
     index = site.later("topics.html", "topics/", topics=counts)
@@ -389,7 +251,7 @@ def _render_topics(site: _Site, out: _Output) -> None:
                 out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
 
 
-def _render_people(site: _Site, out: _Output) -> None:
+def _render_people(site: _Site, out: PageOutput) -> None:
     people = pages.people_index(site.catalog.episodes)
     summary = [(p.slug, p.name, len(p.episodes)) for p in people]
     index = site.later("people.html", "people/", people=people)
@@ -402,7 +264,7 @@ def _render_people(site: _Site, out: _Output) -> None:
             out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
 
 
-def _render_categories(site: _Site, out: _Output) -> None:
+def _render_categories(site: _Site, out: PageOutput) -> None:
     categories = pages.category_index(site.catalog.podcasts)
     grouped = pages.episodes_by_podcast(site.catalog.episodes)
     index = site.later("categories.html", "categories/", categories=categories)
@@ -417,7 +279,7 @@ def _render_categories(site: _Site, out: _Output) -> None:
             out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
 
 
-def _render_archive(site: _Site, out: _Output) -> None:
+def _render_archive(site: _Site, out: PageOutput) -> None:
     years = pages.episodes_by_year(site.catalog.episodes)
     counts = [(year, len(episodes)) for year, episodes in years.items()]
     out.page("archive/", site.later("archive.html", "archive/", years=counts))
@@ -428,7 +290,7 @@ def _render_archive(site: _Site, out: _Output) -> None:
             out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
 
 
-def _render_singletons(site: _Site, out: _Output) -> None:
+def _render_singletons(site: _Site, out: PageOutput) -> None:
     """Pages cheap enough to render on every build."""
     catalog = site.catalog
     grouped = pages.episodes_by_topic(catalog.topics, catalog.episodes)
@@ -447,7 +309,7 @@ def _render_singletons(site: _Site, out: _Output) -> None:
         out.page(relpath, site.later("content.html", relpath, content=content, body=body))
 
 
-def _write_discovery(site: _Site, out: _Output) -> None:
+def _write_discovery(site: _Site, out: PageOutput) -> None:
     catalog = site.catalog
     out.data("robots.txt", discovery.robots_txt(site.config).encode())
     out.data(

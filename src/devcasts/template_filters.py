@@ -1,0 +1,53 @@
+"""The filters templates use: dates, durations, language tags, printable text. Pure functions."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from markupsafe import Markup
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Code points HTML forbids even as text (C0 and C1 controls, noncharacters): feeds do carry them.
+_FORBIDDEN_IN_HTML = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+
+
+def printable(value: object) -> object:
+    """Every {{ value }} without the code points HTML forbids; markup stays markup."""
+    if isinstance(value, str) and _FORBIDDEN_IN_HTML.search(value):
+        cleaned = _FORBIDDEN_IN_HTML.sub("", value)
+        return Markup(cleaned) if isinstance(value, Markup) else cleaned  # noqa: S704 -- was markup
+    return value
+
+
+def foreign_language(value: str | None, site_language: str) -> str | None:
+    """A valid lang attribute ("pt-BR") when the text is not in the site's language, else None."""
+    tag = (value or "").strip()
+    if not _LANGUAGE_TAG.fullmatch(tag):
+        return None
+    primary = tag.split("-")[0].lower()
+    return None if primary == site_language.split("-")[0].lower() else tag
+
+
+def human_date(moment: datetime) -> str:
+    """ "3 Feb 2025": English month names whatever the machine's locale."""
+    return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+
+
+def human_duration(seconds: int | None) -> str:
+    if not seconds or seconds < 0:
+        return ""
+    hours, rest = divmod(seconds, 3600)
+    minutes = rest // 60
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{max(minutes, 1)} min"
+
+
+def clock(seconds: float) -> str:
+    """Chapter start times: 4:05, 1:02:03."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
