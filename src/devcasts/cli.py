@@ -198,14 +198,18 @@ def _run_serve(args: argparse.Namespace) -> int:
 
 
 def _run_import_opml(args: argparse.Namespace) -> int:
-    from .opml import import_opml
+    from .opml import OpmlError, import_opml
 
     try:
         data = args.file.read_bytes()
     except OSError as exc:
         raise ConfigError(args.file, f"cannot read: {exc.strerror}") from None
-    report = import_opml(data, args.feeds)
-    print(report.describe() if hasattr(report, "describe") else report)
+    try:
+        report = import_opml(data, args.feeds)
+    except OpmlError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    print(report.describe(args.feeds))
     return EXIT_OK
 
 

@@ -16,15 +16,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .model import (
+    Catalog,
     Config,
     FeedHealth,
     FetchResult,
     FetchStatus,
     NormalizedFeed,
 )
+
+if TYPE_CHECKING:
+    from .archive import ArchiveState
 
 STATE_VERSION = 1
 
@@ -96,6 +101,7 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
         if previous.normalize == _normalize_fingerprint(config)
         else {},
         episode_counts=dict(previous.episode_counts),
+        titles=dict(previous.titles),
     )
 
     with timer.stage("fetch"):
@@ -107,16 +113,18 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
     report.parsed_feeds = len(to_parse)
 
     archive = None
+    site_changed = False
     new_counts: dict[str, int] = {}
     if normalized:
         with timer.stage("archive"):
-            from .archive import episode_counts, load_archive, merge_feeds, save_archive
+            from .archive import load_archive, merge_feeds, save_archive
 
             archive = load_archive(config.content_dir)
             archive, changes = merge_feeds(archive, normalized, now)
             if changes.any:
                 save_archive(config.content_dir, archive)
-            state.episode_counts = episode_counts(archive)
+            state.remember(archive)
+        site_changed = not changes.is_empty
         report.new_episodes = changes.new_count
         report.updated_episodes = changes.updated_count
         new_counts = dict(changes.new_per_podcast)
@@ -124,14 +132,10 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
         if r.source.slug not in parse_errors and r.content_hash:
             state.parsed[r.source.slug] = r.content_hash
 
-    report.health = _health(results, parse_errors, state.episode_counts, new_counts)
+    report.health = _health(results, parse_errors, state, new_counts)
     state.health = _health_fingerprint(report.health)
-    nothing_new = not (report.new_episodes or report.updated_episodes)
-    if (
-        nothing_new
-        and state.same_output_as(previous)
-        and (options.out_dir / "index.html").is_file()
-    ):
+    site_exists = (options.out_dir / "index.html").is_file()
+    if not site_changed and site_exists and state.same_output_as(previous):
         # Nothing new: the archive was not even loaded, and no output file is touched.
         report.up_to_date = True
         report.episodes = previous.episodes
@@ -140,12 +144,12 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
         return report
 
     with timer.stage("catalog"):
-        from .archive import build_catalog, episode_counts, load_archive, load_overrides
+        from .archive import build_catalog, load_archive, load_overrides
 
         if archive is None:
             archive = load_archive(config.content_dir)
-            state.episode_counts = episode_counts(archive)
-            report.health = _health(results, parse_errors, state.episode_counts, new_counts)
+            state.remember(archive)
+            report.health = _health(results, parse_errors, state, new_counts)
             state.health = _health_fingerprint(report.health)
         overrides = load_overrides(config.content_dir)
         catalog = build_catalog(archive, config, overrides, _published_health(report.health))
@@ -206,7 +210,7 @@ def _parse_and_normalize(
 def _health(
     results: Sequence[FetchResult],
     parse_errors: dict[str, str],
-    counts: dict[str, int],
+    state: BuildState,
     new_counts: dict[str, int],
 ) -> list[FeedHealth]:
     health: list[FeedHealth] = []
@@ -217,11 +221,11 @@ def _health(
         health.append(
             FeedHealth(
                 slug=r.source.slug,
-                title=r.source.title or r.source.slug,
+                title=r.source.title or state.titles.get(r.source.slug) or r.source.slug,
                 url=r.source.url,
                 status=status,
                 reason=reason,
-                episodes=counts.get(r.source.slug, 0),
+                episodes=state.episode_counts.get(r.source.slug, 0),
                 new_episodes=new_counts.get(r.source.slug, 0),
                 failures=r.failures if status is FetchStatus.FAILED else 0,
                 first_failure=r.first_failure,
@@ -234,7 +238,7 @@ def _health(
 
 
 def _write_site(
-    config: Config, options: BuildOptions, catalog: object, report: BuildReport, timer: _Timer
+    config: Config, options: BuildOptions, catalog: Catalog, report: BuildReport, timer: _Timer
 ) -> None:
     from .feeds_out import feed_documents
     from .output import site_transaction
@@ -242,9 +246,9 @@ def _write_site(
 
     with site_transaction(options.out_dir) as writer:
         with timer.stage("render"):
-            render_site(catalog, config, writer)  # type: ignore[arg-type]
+            render_site(catalog, config, writer)
         with timer.stage("feeds"):
-            for relpath, data in feed_documents(catalog):  # type: ignore[arg-type]
+            for relpath, data in feed_documents(catalog):
                 writer.write(relpath, data)
         # Pagefind updates its own folder; without --no-browser-index the last one stays.
         writer.external_dir("pagefind", keep_existing=True)
@@ -316,6 +320,12 @@ class BuildState:
     episodes: int = 0
     episode_counts: dict[str, int] = field(default_factory=dict)
     parsed: dict[str, str] = field(default_factory=dict)  # podcast slug -> body hash
+    titles: dict[str, str] = field(default_factory=dict)  # podcast slug -> title, for reports
+
+    def remember(self, archive: ArchiveState) -> None:
+        """Keep what reports need from the archive, so a build with nothing new skips it."""
+        self.episode_counts = {r.podcast.slug: len(r.episodes) for r in archive.podcasts}
+        self.titles = {r.podcast.slug: r.podcast.title for r in archive.podcasts}
 
     def same_output_as(self, other: BuildState) -> bool:
         return (self.inputs, self.health) == (other.inputs, other.health) and bool(self.inputs)
@@ -339,6 +349,7 @@ class BuildState:
             "episodes": self.episodes,
             "episode_counts": dict(sorted(self.episode_counts.items())),
             "parsed": dict(sorted(self.parsed.items())),
+            "titles": dict(sorted(self.titles.items())),
         }
         text = json.dumps(data, indent=1) + "\n"
         if path.is_file() and path.read_text(encoding="utf-8") == text:
