@@ -160,3 +160,12 @@ def test_a_search_process_loads_none_of_the_build_libraries(cache: Path) -> None
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.rstrip().endswith("[]")
+
+
+def test_through_the_devcasts_command_line(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from devcasts.cli import main
+
+    assert main(["search", "pgbouncer", "--json", "--cache", str(cache)]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["podcast_slug"] == "buildpack-hour"
+    assert main(["search", "heroku", "AND", "--cache", str(cache)]) == 2
+    assert "on its right" in capsys.readouterr().err
