@@ -261,6 +261,28 @@ def test_notes_output_is_sanitized(raw: str, base: str | None) -> None:
     assert sanitize_html(html, base) == html
 
 
+NOTES = DATA / "notes"
+BASE = "https://show.example/episodes/42/"
+
+
+@pytest.mark.parametrize("source", sorted(NOTES.glob("*.in.*")), ids=lambda p: p.name)
+def test_notes_match_their_expected_output(source: Path) -> None:
+    expected = (NOTES / (source.name.split(".in.")[0] + ".out.html")).read_text("utf-8")
+    html = notes_to_html(source.read_text("utf-8"), BASE)
+    assert html == expected.rstrip("\n")
+    assert sanitize_html(html, BASE) == html
+
+
+def test_table_cells_stay_apart() -> None:
+    html = "<table><tr><td>Guest</td><td>Ada</td></tr><tr><th>Host</th><td>Tom</td></tr></table>"
+    assert html_to_text(notes_to_html(html, None)) == "Guest Ada\nHost Tom"
+
+
+def test_blank_lines_left_by_removed_elements_collapse_outside_pre() -> None:
+    html = "<p>a</p>\n<script>x</script>\n\n<p>b</p><pre>1\n\n\n2</pre>"
+    assert notes_to_html(html, None) == "<p>a</p>\n<p>b</p><pre>1\n\n\n2</pre>"
+
+
 # --- html_to_text ---------------------------------------------------------------------------
 
 

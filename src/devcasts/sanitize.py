@@ -262,15 +262,40 @@ def notes_to_html(raw: str, base_url: str | None) -> str:
     if not raw.strip():
         return ""
     if _HTML_TAG.search(raw):
-        sanitized = sanitize_html(raw, base_url)
+        sanitized = sanitize_html(_flatten_tables(raw), base_url)
         shaped = sanitized
         if not _BLOCK_TAG.search(shaped) and "\n" in shaped.strip():
             shaped = _paragraphs(shaped.strip())
         shaped = _link_urls(shaped)
         # Sanitized output sanitizes to itself: a second pass only when something was added.
-        return sanitized if shaped == sanitized else sanitize_html(shaped, base_url)
+        html_out = sanitized if shaped == sanitized else sanitize_html(shaped, base_url)
+        return _collapse_blank_lines(html_out).strip()
     escaped = html.escape(html.unescape(raw), quote=False)
     return sanitize_html(_link_urls(_paragraphs(escaped.strip())), base_url)
+
+
+_CELL_END = re.compile(r"</t[dh]\s*>", re.IGNORECASE)
+_ROW_END = re.compile(r"(</t[dh]\s*>)(\s*</tr\s*>)", re.IGNORECASE)
+_BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
+_PRE_BLOCK = re.compile(r"(<pre>.*?</pre>)", re.DOTALL)
+
+
+def _flatten_tables(raw: str) -> str:
+    """Tables are not in the allowlist; keep their cells apart ("Guest Ada", not "GuestAda")
+    and their rows on lines of their own."""
+    if "</t" not in raw and "</T" not in raw:
+        return raw
+    with_rows = _ROW_END.sub(r"<br>\1\2", raw)
+    return _CELL_END.sub(lambda m: " " + m.group(0), with_rows)
+
+
+def _collapse_blank_lines(sanitized_html: str) -> str:
+    """Runs of blank lines (left where elements were removed) become one newline, except in
+    <pre>; whitespace between blocks does not show, so the page looks the same."""
+    parts = _PRE_BLOCK.split(sanitized_html)
+    return "".join(
+        part if index % 2 else _BLANK_LINES.sub("\n", part) for index, part in enumerate(parts)
+    )
 
 
 def _paragraphs(escaped_text: str) -> str:
