@@ -71,6 +71,13 @@ QUERIES = [
 ]
 
 
+BROWSER_INDEX = (
+    f"import sys; from pathlib import Path; sys.path.insert(0, {str(ROOT / 'src')!r}); "
+    "from devcasts.browser_index import build_browser_index; "
+    "print(build_browser_index(Path('site'), Path('cache'), None))"
+)
+
+
 @dataclass
 class Run:
     seconds: float
@@ -199,13 +206,7 @@ def main() -> None:
 
     if not args.skip_browser_index:
         seconds, rss, _, _ = run_process(
-            [
-                sys.executable,
-                "-c",
-                "from devcasts.browser_index import main; main()",
-                "site",
-                "cache",
-            ],
+            [sys.executable, "-c", BROWSER_INDEX],
             work,
         )
         print(
