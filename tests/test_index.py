@@ -106,6 +106,29 @@ def test_judged_queries_reach_a_mean_reciprocal_rank_of_at_least_0_9(built: Path
     assert mrr >= 0.9, f"MRR {mrr:.3f}; not first: {misses}"
 
 
+def test_judged_queries_over_the_offline_example(tmp_path: Path) -> None:
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    if not (examples / "content" / "archive").is_dir():
+        pytest.skip("the offline example has no archive")
+    from devcasts.archive import build_catalog, load_archive
+    from devcasts.config import load_config
+    from devcasts.overrides import load_overrides
+
+    config = load_config(examples / "feeds.yaml")
+    update_index(
+        build_catalog(load_archive(config.content_dir), config, load_overrides(config.content_dir)),
+        tmp_path,
+    )
+    judged = yaml.safe_load((DATA / "judged.yaml").read_text(encoding="utf-8"))["examples"]
+    ranks = {}
+    for case in judged:
+        titles = [hit.title for hit in search(tmp_path, SearchRequest(case["query"])).hits]
+        rank = titles.index(case["title"]) + 1 if case["title"] in titles else None
+        ranks[case["query"]] = 1 / rank if rank else 0.0
+    mrr = sum(ranks.values()) / len(ranks)
+    assert mrr >= 0.9, f"MRR {mrr:.3f}: {ranks}"
+
+
 # --- building and updating ------------------------------------------------------------------
 
 
