@@ -520,6 +520,7 @@ _NEWEST = sorting.MultiFacet(
     [sorting.FieldFacet("published", reverse=True), sorting.FieldFacet("id")]
 )
 TIE_WINDOW = 20  # extra hits fetched so equal scores can be ordered by date, then id
+EXACT_COUNT_UP_TO = 5000  # episodes; in bigger indexes broad queries report an estimate
 
 
 def _run(searcher: Any, parsed: Query, request: SearchRequest) -> tuple[list[Hit], int, bool]:
@@ -540,8 +541,9 @@ def _run(searcher: Any, parsed: Query, request: SearchRequest) -> tuple[list[Hit
     notes_terms = _field_terms(parsed, "notes")
     summary_terms = notes_terms | _field_terms(parsed, "title")
     hits = [_hit(result, score, notes_terms, summary_terms) for result, score in picked]
-    # Counting every match of a broad query costs a third of its time: estimate instead.
-    if ranked.has_exact_length() or len(hits) < limit:
+    # Counting every match of a broad query in a big index costs a third of its time:
+    # estimate instead.
+    if ranked.has_exact_length() or len(hits) < limit or searcher.doc_count() <= EXACT_COUNT_UP_TO:
         return hits, len(ranked), True
     return hits, max(ranked.estimated_length(), len(hits)), False
 

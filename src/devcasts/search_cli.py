@@ -115,11 +115,16 @@ def run_search(args: argparse.Namespace) -> int:
         return _fail(str(error), EXIT_USAGE)
     except IndexMissingError as error:
         return _fail(str(error), EXIT_NO_INDEX)
-    if args.json:
-        print_json(response, sys.stdout)
-        _note_correction(request, response, sys.stderr, color=False)
-    else:
-        print_text(request, response, sys.stdout, color=use_color(sys.stdout))
+    try:
+        if args.json:
+            print_json(response, sys.stdout)
+            _note_correction(request, response, sys.stderr, color=False)
+        else:
+            print_text(request, response, sys.stdout, color=use_color(sys.stdout))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `search ... | head`: the reader has seen enough
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return EXIT_OK
 
 
