@@ -34,6 +34,11 @@ def siblings(out: Path) -> list[str]:
     return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f"{out.name}."))
 
 
+def assert_no_leftovers(out: Path) -> None:
+    """Only the spare tree (the previous site, reused by the next build) stays beside it."""
+    assert siblings(out) in ([], [f"{out.name}.spare"])
+
+
 SITE = {
     "index.html": "<h1>home</h1>",
     "podcasts/harbour/index.html": "harbour",
@@ -67,6 +72,20 @@ def test_writer_rewrites_only_changed_files(tmp_path: Path) -> None:
     assert writer.removed == ["podcasts/harbour/fog/index.html"]
 
 
+def test_finish_removes_folders_emptied_at_every_depth(tmp_path: Path) -> None:
+    make_site(tmp_path, {**SITE, "podcasts/harbour/fog/notes/a.txt": "a", "empty/x/y.txt": "y"})
+    (tmp_path / "already-empty" / "deeper").mkdir(parents=True)
+    writer = SiteWriter(tmp_path)
+    rebuild(writer, {"index.html": "<h1>home</h1>", "feed.xml": "<rss/>"})
+    assert writer.finish() == [
+        "empty/x/y.txt",
+        "podcasts/harbour/fog/index.html",
+        "podcasts/harbour/fog/notes/a.txt",
+        "podcasts/harbour/index.html",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feed.xml", "index.html"]
+
+
 @pytest.mark.parametrize("bad", ["../escape.html", "/etc/passwd/../../x", "", "a/../../b"])
 def test_writer_refuses_paths_outside_the_site(tmp_path: Path, bad: str) -> None:
     with pytest.raises(ValueError, match="unsafe output path"):
@@ -91,7 +110,7 @@ def test_a_first_build_creates_the_site(tmp_path: Path) -> None:
     with site_transaction(out) as writer:
         rebuild(writer, SITE)
     assert contents(out) == SITE
-    assert siblings(out) == []
+    assert_no_leftovers(out)
 
 
 def test_a_rebuild_with_nothing_new_touches_nothing(tmp_path: Path) -> None:
@@ -102,7 +121,7 @@ def test_a_rebuild_with_nothing_new_touches_nothing(tmp_path: Path) -> None:
         rebuild(writer, SITE)
     assert snapshot(out) == before
     assert out.stat().st_ino == folder_inode  # not even swapped
-    assert siblings(out) == []
+    assert_no_leftovers(out)
 
 
 def test_one_change_rewrites_one_file_and_keeps_the_others_inode_and_mtime(tmp_path: Path) -> None:
@@ -120,7 +139,7 @@ def test_one_change_rewrites_one_file_and_keeps_the_others_inode_and_mtime(tmp_p
     )
     for rel in ("index.html", "podcasts/harbour/index.html", "feed.xml"):
         assert after[rel] == before[rel]
-    assert siblings(out) == []
+    assert_no_leftovers(out)
 
 
 def test_pages_the_build_no_longer_makes_are_removed(tmp_path: Path) -> None:
@@ -155,17 +174,40 @@ def test_a_failing_build_leaves_the_site_as_it_was(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="template exploded"):
         failing_build()
     assert snapshot(out) == before
-    assert siblings(out) == []
+    with site_transaction(out) as writer:  # the next build starts from the intact site
+        rebuild(writer, SITE)
+    assert snapshot(out) == before
+    assert_no_leftovers(out)
 
 
-def test_a_leftover_staging_folder_is_discarded(tmp_path: Path) -> None:
+def test_a_damaged_spare_tree_is_repaired_before_use(tmp_path: Path) -> None:
     out = tmp_path / "site"
     make_site(out, SITE)
-    make_site(tmp_path / "site.staging", {"index.html": "half-built"})
+    spare = tmp_path / "site.spare"
+    make_site(spare, {"index.html": "half-built", "junk/left.html": "x", "feed.xml/oops": "x"})
+    before = snapshot(out)
+    with site_transaction(out) as writer:
+        assert contents(spare) == SITE
+        rebuild(writer, SITE)
+    assert snapshot(out) == before
+    assert_no_leftovers(out)
+
+
+def test_the_spare_tree_is_reused_and_kept_in_step(tmp_path: Path) -> None:
+    out = tmp_path / "site"
     with site_transaction(out) as writer:
         rebuild(writer, SITE)
-    assert contents(out) == SITE
-    assert siblings(out) == []
+    for edit in ("one", "two", "three"):
+        with site_transaction(out) as writer:
+            spare = writer.out_dir
+            assert snapshot(spare) == snapshot(out)  # same files, same inodes
+            rebuild(writer, {**SITE, "feed.xml": edit})
+        assert contents(out)["feed.xml"] == edit
+        assert_no_leftovers(out)
+    spare_folder = (tmp_path / "site.spare").stat().st_ino
+    with site_transaction(out) as writer:
+        rebuild(writer, {**SITE, "feed.xml": "three"})
+    assert (tmp_path / "site.spare").stat().st_ino == spare_folder  # no change, no swap
 
 
 def test_a_complete_site_left_ready_is_swapped_in(tmp_path: Path) -> None:
@@ -174,7 +216,7 @@ def test_a_complete_site_left_ready_is_swapped_in(tmp_path: Path) -> None:
     make_site(tmp_path / "site.ready", {**SITE, "index.html": "newer"})
     recover_site(out)
     assert contents(out)["index.html"] == "newer"
-    assert siblings(out) == []
+    assert siblings(out) == ["site.spare"]
 
 
 def test_killed_between_the_two_renames_the_ready_site_is_used(tmp_path: Path) -> None:
@@ -183,16 +225,20 @@ def test_killed_between_the_two_renames_the_ready_site_is_used(tmp_path: Path) -
     make_site(tmp_path / "site.ready", {**SITE, "index.html": "newer"})
     recover_site(out)
     assert contents(out)["index.html"] == "newer"
-    assert siblings(out) == []
+    assert siblings(out) == ["site.spare"]
 
 
-def test_a_half_removed_old_site_is_cleaned_up(tmp_path: Path) -> None:
+def test_killed_after_the_swap_the_old_site_becomes_the_spare(tmp_path: Path) -> None:
     out = tmp_path / "site"
     make_site(out, SITE)
     make_site(tmp_path / "site.old", {"feed.xml": "stale"})
     recover_site(out)
     assert contents(out) == SITE
-    assert siblings(out) == []
+    assert siblings(out) == ["site.spare"]
+    with site_transaction(out) as writer:
+        rebuild(writer, SITE)
+    assert contents(out) == SITE
+    assert_no_leftovers(out)
 
 
 # --- folders written by other tools ---------------------------------------------------------

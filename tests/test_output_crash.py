@@ -139,4 +139,4 @@ def test_sigkill_at_random_moments_never_breaks_the_site_or_archive(tmp_path: Pa
     assert last.wait(timeout=120) == 0
     assert check_intact(tmp_path) == expected
     assert archive_generations(tmp_path / "content") == {expected}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["content", "site"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["content", "site", "site.spare"]

@@ -1,11 +1,12 @@
 """Writing the site: only files whose bytes changed, and never a half-written site.
 
-`site_transaction(out_dir)` builds the next site in `<out_dir>.staging`, a tree of hard links to
+`site_transaction(out_dir)` builds the next site in `<out_dir>.spare`, a tree of hard links to
 the current one: unchanged files keep their inode and mtime, a changed file is written as a new
-file and renamed over its link (the live file is never touched). On success the staging tree
-is renamed to `<out_dir>.ready` (it is now complete), then swapped in with two renames; the
-previous site is removed afterwards. A build killed at any moment leaves either the previous
-site or the complete new one, and the next transaction finishes or discards what was left.
+file and renamed over its link (the live file is never touched). On success the tree is renamed
+to `<out_dir>.ready` (it is now complete) and swapped in with renames; the previous site
+becomes the spare tree of the next build, so a build re-links only what changed instead of
+recreating every folder. A build killed at any moment leaves either the previous site or the
+complete new one; the next transaction finishes the swap, and repairs the spare tree.
 """
 
 from __future__ import annotations
@@ -79,15 +80,22 @@ class SiteWriter:
     def finish(self) -> list[str]:
         """Remove files this build did not produce, and emptied folders; return the files."""
         removed: list[str] = []
-        if not self.out_dir.is_dir():
-            return removed
-        for path in sorted(self.out_dir.rglob("*")):
-            if path.is_file() or path.is_symlink():
-                rel = path.relative_to(self.out_dir).as_posix()
-                if rel not in self.seen and not self._is_external(rel):
-                    path.unlink()
-                    removed.append(rel)
-        _remove_empty_dirs(self.out_dir)
+        root = str(self.out_dir)
+        emptied: set[str] = set()
+        for folder, dirs, files in os.walk(root, topdown=False):  # children before parents
+            prefix = "" if folder == root else folder[len(root) + 1 :].replace(os.sep, "/") + "/"
+            kept = 0
+            for name in files:
+                rel = prefix + name
+                if rel in self.seen or self._is_external(rel):
+                    kept += 1
+                    continue
+                Path(folder, name).unlink()
+                removed.append(rel)
+            if prefix and not kept and all(prefix + d in emptied for d in dirs):
+                Path(folder).rmdir()
+                emptied.add(prefix[:-1])
+        removed.sort()
         self.removed.extend(removed)
         return removed
 
@@ -105,42 +113,47 @@ def site_transaction(out_dir: Path, prune: bool = True) -> Iterator[SiteWriter]:
     """
     out_dir = out_dir.absolute()
     recover_site(out_dir)
-    staging = _sibling(out_dir, "staging")
-    _link_tree(out_dir, staging)
-    writer = SiteWriter(staging)
-    try:
-        yield writer
-        if prune:
-            writer.finish()
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _commit(out_dir, staging, writer)
+    spare = _sibling(out_dir, "spare")
+    _mirror(out_dir, spare)
+    writer = SiteWriter(spare)
+    yield writer  # on an exception the spare tree is simply left for the next build to repair
+    if prune:
+        writer.finish()
+    _commit(out_dir, spare, writer)
 
 
 def recover_site(out_dir: Path) -> None:
-    """Finish or discard what a killed build left beside `out_dir`."""
-    ready, old = _sibling(out_dir, "ready"), _sibling(out_dir, "old")
-    shutil.rmtree(_sibling(out_dir, "staging"), ignore_errors=True)
+    """Finish the swap a killed build started, if it got that far (see `_commit`)."""
+    ready, old, spare = (_sibling(out_dir, role) for role in ("ready", "old", "spare"))
     if ready.is_dir():  # a complete site that was not swapped in yet: finish the swap
-        if out_dir.exists():
-            shutil.rmtree(old, ignore_errors=True)
+        if out_dir.exists() and not old.exists():
             out_dir.rename(old)
+        elif out_dir.exists():
+            shutil.rmtree(out_dir)
         ready.rename(out_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    if old.exists():
+        if spare.exists():
+            shutil.rmtree(old)
+        else:
+            old.rename(spare)
 
 
-def _commit(out_dir: Path, staging: Path, writer: SiteWriter) -> None:
-    external_changed = _settle_external(out_dir, staging, writer.external)
+def _commit(out_dir: Path, spare: Path, writer: SiteWriter) -> None:
+    """Swap the finished tree in with renames; the previous site becomes the next spare.
+
+    The names say how far a killed commit got: `ready` exists only once the new tree is
+    complete, `old` only while the previous site steps aside. `recover_site` reads them.
+    """
+    external_changed = _settle_external(out_dir, spare, writer.external)
     if not (writer.changed or writer.removed or external_changed):
-        shutil.rmtree(staging)
-        return
+        return  # the spare tree already mirrors the live one: nothing to swap
     ready, old = _sibling(out_dir, "ready"), _sibling(out_dir, "old")
-    staging.rename(ready)  # from here on the new site counts as built
+    spare.rename(ready)
     if out_dir.exists():
         out_dir.rename(old)
     ready.rename(out_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    if old.exists():
+        old.rename(spare)
 
 
 def _settle_external(out_dir: Path, staging: Path, folders: list[str]) -> bool:
@@ -158,39 +171,67 @@ def _settle_external(out_dir: Path, staging: Path, folders: list[str]) -> bool:
         for rel in sorted(new_files & live_files):
             live, new = live_root / rel, new_root / rel
             if _has_bytes(live, new.read_bytes()):
-                _relink(live, new)
+                _link_over(live, new)
             else:
                 changed = True
     return changed
 
 
-def _relink(live: Path, new: Path) -> None:
-    tmp = new.with_name(f".{new.name}.link")
-    tmp.unlink(missing_ok=True)
+def _mirror(source: Path, target: Path) -> None:
+    """Make `target` hold exactly the files of `source`, as hard links to them.
+
+    Only differences are fixed: after the first build the spare tree is the previous site,
+    so this costs a directory scan and a few links, not a copy of the whole site.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    _mirror_dir(source, target)
+
+
+def _mirror_dir(source: Path, target: Path) -> None:
+    wanted = _entries(source)
+    present = _entries(target)
+    for name, entry in present.items():
+        match = wanted.get(name)
+        if match is None or _is_dir(match) != _is_dir(entry):
+            _remove_entry(entry)
+    for name, entry in wanted.items():
+        there = target / name
+        current = present.get(name)
+        if _is_dir(entry):
+            if current is None or not _is_dir(current):
+                there.mkdir()
+            _mirror_dir(Path(entry.path), there)
+        elif current is None or _is_dir(current) or not _same_file(entry, current):
+            _link_over(Path(entry.path), there)
+
+
+def _entries(folder: Path) -> dict[str, os.DirEntry[str]]:
     try:
-        os.link(live, tmp)
-    except OSError:
-        return  # no hard links here: the copy is fine, only its mtime differs
-    tmp.replace(new)
+        with os.scandir(folder) as scan:
+            return {entry.name: entry for entry in scan if not entry.is_symlink()}
+    except FileNotFoundError:
+        return {}
 
 
-def _link_tree(source: Path, target: Path) -> None:
-    """Mirror `source` into `target` with hard links (copies where links are impossible)."""
-    target.mkdir(parents=True)
-    if not source.is_dir():
-        return
-    for root, dirs, files in os.walk(source):
-        here = Path(root)
-        there = target / here.relative_to(source)
-        for name in dirs:
-            if not (here / name).is_symlink():
-                (there / name).mkdir()
-        for name in files:
-            if not (here / name).is_symlink():
-                _link_or_copy(here / name, there / name)
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    return entry.is_dir(follow_symlinks=False)
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def _same_file(a: os.DirEntry[str], b: os.DirEntry[str]) -> bool:
+    first, second = a.stat(follow_symlinks=False), b.stat(follow_symlinks=False)
+    return (first.st_ino, first.st_dev) == (second.st_ino, second.st_dev)
+
+
+def _remove_entry(entry: os.DirEntry[str]) -> None:
+    if _is_dir(entry):
+        shutil.rmtree(entry.path)
+    else:
+        Path(entry.path).unlink()
+
+
+def _link_over(source: Path, target: Path) -> None:
+    """Make `target` a hard link to `source` (a copy where links are impossible)."""
+    target.unlink(missing_ok=True)
     try:
         os.link(source, target)
     except OSError:
@@ -225,13 +266,6 @@ def _replace_file(target: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def _remove_empty_dirs(root: Path) -> None:
-    for folder, _dirs, _files in os.walk(root, topdown=False):  # children before parents
-        path = Path(folder)
-        if path != root and not any(path.iterdir()):
-            path.rmdir()
 
 
 def _sibling(out_dir: Path, role: str) -> Path:
