@@ -83,6 +83,12 @@ def test_base_url_override(tmp_path: Path) -> None:
             "topics[0].patterns",
             "at least one",
         ),
+        (
+            ('    patterns: ["Heroku"]', '    patterns: ["re:(unclosed"]'),
+            10,
+            "topics[0].patterns",
+            "invalid topic pattern",
+        ),
         (("  - url: local.xml", "  - url: missing.xml"), 12, "feeds[0].url", "no such file"),
         (("  - url: local.xml", "  - url: file:///etc/passwd"), 12, "feeds[0].url", "only http"),
         (

@@ -199,7 +199,7 @@ def _topics(ctx: _Ctx, node: yaml.Node | None) -> tuple[Topic, ...]:
             raise ctx.error(fields["slug"], f"{where}.slug", f"topic {slug!r} is defined twice")
         seen.add(slug)
         patterns = tuple(
-            _string(ctx, p, f"{where}.patterns")
+            _pattern(ctx, p, f"{where}.patterns")
             for p in _sequence(ctx, fields["patterns"], f"{where}.patterns")
         )
         if not patterns:
@@ -212,6 +212,16 @@ def _topics(ctx: _Ctx, node: yaml.Node | None) -> tuple[Topic, ...]:
         name = _string(ctx, fields["name"], f"{where}.name")
         topics.append(Topic(slug=slug, name=name, patterns=patterns, description=description))
     return tuple(topics)
+
+
+def _pattern(ctx: _Ctx, node: yaml.Node, key: str) -> str:
+    from .topics import validate_pattern
+
+    pattern = _string(ctx, node, key)
+    problem = validate_pattern(pattern)
+    if problem:
+        raise ctx.error(node, key, problem)
+    return pattern
 
 
 def _feeds(ctx: _Ctx, node: yaml.Node | None, base_dir: Path) -> tuple[FeedSource, ...]:
