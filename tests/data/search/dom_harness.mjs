@@ -133,7 +133,9 @@ globalThis.window = {
 
 await import(origin + base + "static/search.js");
 const deadline = Date.now() + 15000;
-const done = () => results.all().some((n) => n.className === "search-status" && !/Searching/.test(n.textContent));
+const done = () =>
+  results.all().some((n) => n.className === "search-result") ||
+  results.all().some((n) => n.className === "search-status" && /No episodes|not available|failed/.test(n.textContent));
 while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 await new Promise((r) => setTimeout(r, 300));
 const titles = results.all().filter((n) => n.className === "search-title").map((n) => n.textContent);
