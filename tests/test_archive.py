@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +29,9 @@ from devcasts.model import (
     Config,
     Enclosure,
     Episode,
+    FeedHealth,
     FeedSource,
+    FetchStatus,
     NormalizedFeed,
     Person,
     Podcast,
@@ -513,3 +516,35 @@ def test_an_episode_published_in_two_feeds_is_shown_once() -> None:
     catalog = build_catalog(state, make_config("alpha", "beta"), Overrides())
     (episode,) = catalog.episodes
     assert {episode.podcast, *(ref.podcast for ref in episode.also_in)} == {"alpha", "beta"}
+
+
+titles = st.sampled_from(["Q&A", "q & a", "Page", "", "Ünïcode", "-", "Episode 1", "x" * 120])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    items=st.lists(st.tuples(titles, st.integers(min_value=0, max_value=5)), max_size=25),
+    split=st.integers(min_value=0, max_value=25),
+)
+def test_slugs_are_unique_well_formed_and_fixed_once_given(
+    items: list[tuple[str, int]], split: int
+) -> None:
+    episodes = [
+        make_episode(n, title=title, published=START + timedelta(days=day))
+        for n, (title, day) in enumerate(items)
+    ]
+    first, _ = merge_feeds(ArchiveState(), [make_feed(episodes[:split])], NOW)
+    both, _ = merge_feeds(first, [make_feed(episodes[split:])], NOW)
+    slugs = slugs_by_id(both)
+    assert len(set(slugs.values())) == len(slugs) == len(episodes)
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", s) for s in slugs.values())
+    assert not set(slugs.values()) & {"page", "feed", "index"}
+    assert slugs_by_id(first).items() <= slugs.items()  # earlier slugs never move
+
+
+def test_health_is_passed_through_and_unarchived_podcasts_are_absent() -> None:
+    state, _ = merge_feeds(ArchiveState(), [make_feed([make_episode(1)])], NOW)
+    health = (FeedHealth(slug="never", title="Never", url="u", status=FetchStatus.FAILED),)
+    catalog = build_catalog(state, make_config("lighthouse", "never"), Overrides(), health)
+    assert [p.slug for p in catalog.podcasts] == ["lighthouse"]
+    assert catalog.health == health

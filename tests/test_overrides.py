@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from devcasts.archive import ArchiveState, build_catalog, merge_feeds
 from devcasts.errors import ConfigError
@@ -21,7 +24,7 @@ from devcasts.model import (
     SiteConfig,
     Topic,
 )
-from devcasts.overrides import Overrides, load_overrides
+from devcasts.overrides import KNOWN_KEYS, Overrides, load_overrides
 
 PROJECT = Path(__file__).resolve().parents[1]
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -435,3 +438,56 @@ def test_an_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
     path.write_bytes(b"episodes:\n  - title: \xff\xfe\n")
     with pytest.raises(ConfigError, match="cannot read"):
         load_overrides(tmp_path)
+
+
+# --- any input: an Overrides value or a ConfigError, nothing else ----------------------------
+
+yaml_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.text(max_size=12),
+    st.sampled_from(["tides/tides-episode-1", "tides-1", "heroku", "dokku"]),
+)
+yaml_values = st.recursive(
+    yaml_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+entries = st.dictionaries(
+    st.sampled_from([*KNOWN_KEYS, "hidden", "notes"]), yaml_values, max_size=4
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    document=st.dictionaries(
+        st.sampled_from(["episodes", "other"]),
+        st.lists(entries, max_size=3) | yaml_values,
+        max_size=2,
+    )
+)
+def test_any_structured_file_loads_or_fails_with_a_config_error(
+    tmp_path_factory: pytest.TempPathFactory, document: dict[str, object]
+) -> None:
+    content = tmp_path_factory.mktemp("content")
+    (content / "overrides.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    try:
+        build_catalog(archive(), CONFIG, load_overrides(content))
+    except ConfigError as error:
+        assert str(error).startswith(str(content / "overrides.yaml"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(max_size=80))
+def test_any_text_loads_or_fails_with_a_config_error(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
+    content = tmp_path_factory.mktemp("content")
+    (content / "overrides.yaml").write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        load_overrides(content)
+    except ConfigError as error:
+        assert error.path == content / "overrides.yaml"
