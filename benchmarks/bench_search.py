@@ -193,14 +193,71 @@ def _process_latencies(cache: Path, texts: list[str]) -> list[float]:
     return latencies
 
 
+def _episode_page(episode: Episode, podcast_title: str) -> str:
+    day = episode.published.date().isoformat()
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{episode.title}'
+        f'</title></head><body><header><a href="/">devcasts</a></header><main>'
+        f'<article data-pagefind-body data-pagefind-sort="date:{day}">'
+        f'<span data-pagefind-filter="podcast">{podcast_title}</span>'
+        f'<h1 data-pagefind-meta="title">{episode.title}</h1>'
+        f'<time data-pagefind-meta="date:{day}">{day}</time>'
+        + "".join(f'<a data-pagefind-filter="topic">{t}</a>' for t in episode.topics)
+        + f"<p>{episode.text}</p></article></main></body></html>"
+    )
+
+
+def run_browser_index_benchmark(pages: int = 20_000) -> dict[str, Any]:
+    """Pagefind over `pages` synthetic episode pages (years 2015 on, in yearly shards): the
+    first build, one new episode, and a build where nothing changed."""
+    from devcasts.browser_index import build_browser_index
+
+    catalog = synthetic_catalog(pages)
+    titles = {p.slug: p.title for p in catalog.podcasts}
+    with tempfile.TemporaryDirectory(prefix="devcasts-bench-") as scratch:
+        site, cache = Path(scratch) / "site", Path(scratch) / "cache"
+        for episode in catalog.episodes:
+            path = site / episode.path / "index.html"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(_episode_page(episode, titles[episode.podcast]), encoding="utf-8")
+        first = build_browser_index(site, cache, None)
+        newest = catalog.episodes[0]
+        extra = Episode(
+            id="extra",
+            podcast=newest.podcast,
+            guid="extra",
+            title="One more episode",
+            published=newest.published + timedelta(hours=1),
+            text=newest.text,
+            slug="one-more-episode",
+        )
+        relpath = extra.path + "index.html"
+        (site / relpath).parent.mkdir(parents=True)
+        (site / relpath).write_text(_episode_page(extra, titles[extra.podcast]), encoding="utf-8")
+        one_new = build_browser_index(site, cache, [relpath])
+        unchanged = build_browser_index(site, cache, None)
+        return {
+            "pages": pages,
+            "shards": len(first.shards),
+            "pagefind_all_s": first.seconds,
+            "pagefind_one_new_s": one_new.seconds,
+            "pagefind_one_new_pages": one_new.pages,
+            "pagefind_unchanged_s": unchanged.seconds,
+            "pagefind_bytes": _size(site / "pagefind"),
+        }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=20_000)
     parser.add_argument("--new", type=int, default=100)
     parser.add_argument("--processes", type=int, default=100)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--pagefind", action="store_true", help="also time the browser index")
     args = parser.parse_args()
     result = run_search_benchmark(args.episodes, args.new, args.processes)
+    if args.pagefind:
+        result |= run_browser_index_benchmark(args.episodes)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
