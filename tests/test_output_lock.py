@@ -104,3 +104,45 @@ def test_two_threads_take_turns(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert overlaps == []
+
+
+BUILD = """
+import sys, time
+from pathlib import Path
+from devcasts.lock import build_lock
+from devcasts.output import site_transaction
+root, name = Path(sys.argv[1]), sys.argv[2]
+with build_lock(root / "cache" / "build.lock", timeout=60, poll=0.02):
+    started = time.monotonic()
+    with site_transaction(root / "site") as writer:
+        for i in range(200):
+            writer.write_text(f"pages/{i}.html", f"{name} {i}")
+            time.sleep(0.002)
+        writer.write_text("built-by.txt", name)
+    print(started, time.monotonic(), flush=True)
+"""
+
+
+def test_two_builds_at_once_take_turns_and_leave_one_whole_site(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    builds = [
+        subprocess.Popen(
+            [sys.executable, "-c", BUILD, str(tmp_path), name],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for name in ("first", "second")
+    ]
+    spans = []
+    for build in builds:
+        out, _ = build.communicate(timeout=120)
+        assert build.returncode == 0
+        spans.append(tuple(float(x) for x in out.split()))
+    (_, first_end), (second_start, _) = sorted(spans)
+    assert first_end <= second_start  # never inside the transaction together
+    site = tmp_path / "site"
+    winner = (site / "built-by.txt").read_text()
+    pages = sorted(site.glob("pages/*.html"))
+    assert len(pages) == 200
+    assert {p.read_text().split()[0] for p in pages} == {winner}

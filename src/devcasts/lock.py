@@ -57,7 +57,5 @@ def _record_holder(fd: int) -> None:
 def _locked_message(fd: int, path: Path, timeout: float) -> str:
     holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
     who = f"another build (pid {holder})" if holder.isdigit() else "another build"
-    return (
-        f"{who} is running and holds {path}; gave up after waiting {timeout:g} s. "
-        "Try again when it has finished."
-    )
+    waited = f"; gave up after waiting {timeout:g} s" if timeout > 0 else ""
+    return f"{who} is running (lock file {path}){waited}. Try again when it has finished."
