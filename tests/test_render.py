@@ -158,7 +158,7 @@ def test_episode_page_shows_player_chapters_people_and_neighbors(site: Path) -> 
     assert "Also published in" in html and 'href="/devcasts/podcasts/cloud-corner/"' in html
     assert 'href="/devcasts/podcasts/ship-it-weekly/episode-2/" rel="prev"' in html
     assert 'rel="next"' not in html  # the newest episode has no next one
-    assert "https://ship-it-weekly.example.org/1.vtt" in html
+    assert "https://ship-it-weekly.example.org/1.vtt" in html and "Transcript (WebVTT, en)" in html
     assert 'href="/devcasts/topics/kubernetes/" data-pagefind-filter="topic"' in html
     assert 'src="/devcasts/static/player.js"' in html
     middle = (site / "podcasts/ship-it-weekly/episode-5/index.html").read_text()
@@ -228,9 +228,21 @@ def test_topic_popular_order_puts_featured_and_shared_episodes_first(site: Path)
     assert 'href="/devcasts/topics/heroku/feed.xml"' in popular
 
 
+def test_home_shows_featured_latest_and_topics(site: Path) -> None:
+    home = (site / "index.html").read_text()
+    featured, latest = home.split('id="latest-heading"')
+    assert 'id="featured-heading"' in featured and "Moving from Heroku" in featured
+    assert latest.count('class="episode-card"') == 10  # page_size
+    assert 'href="/devcasts/topics/dokku/">Dokku</a> <span class="count">0 episodes' in latest
+
+
 def test_people_categories_and_archive_group_episodes(site: Path) -> None:
     person = (site / "people/ada-example/index.html").read_text()
     assert "Moving from Heroku to Kubernetes" in person
+    guest = (site / "people/grace-sample/index.html").read_text()
+    assert 'href="https://grace.example.org" rel="nofollow noopener">Website' in guest
+    podcast = (site / "podcasts/ship-it-weekly/index.html").read_text()
+    assert 'href="/devcasts/categories/technology-tech-news/">Technology &gt; Tech News' in podcast
     category = (site / "categories/technology/index.html").read_text()
     assert "Cloud Corner" in category and "Ship It Weekly" in category
     assert "Moving from Heroku" not in (site / "archive/2023/index.html").read_text()

@@ -18,6 +18,7 @@ from devcasts.template_filters import (
     foreign_language,
     human_date,
     human_duration,
+    media_label,
     printable,
 )
 
@@ -124,6 +125,7 @@ def test_formats() -> None:
     assert human_duration(3723) == "1 h 02 min" and human_duration(30) == "1 min"
     assert clock(65) == "1:05" and clock(3725.9) == "1:02:05"
     assert human_date(datetime(2025, 2, 3, tzinfo=UTC)) == "3 Feb 2025"
+    assert media_label("text/vtt; charset=utf-8") == "WebVTT" and media_label("x/y") == "x/y"
 
 
 def test_markdown_rebases_site_links_and_escapes_html() -> None:

@@ -134,22 +134,30 @@ class PersonEntry:
     name: str
     roles: tuple[str, ...]
     episodes: tuple[Episode, ...]  # newest first
+    href: str | None = None  # their own web page, from the newest credit that names one
 
 
 def people_index(episodes: Iterable[Episode]) -> list[PersonEntry]:
     """Everyone credited with podcast:person, across shows, sorted by name."""
     names: dict[str, str] = {}
     roles: dict[str, set[str]] = defaultdict(set)
+    links: dict[str, str] = {}
     appearances: dict[str, dict[str, Episode]] = defaultdict(dict)
     for episode in newest_first(episodes):
         for person in episode.people:
             slug = slugify(person.slug or person.name)
             names.setdefault(slug, person.name)  # the newest spelling wins
             roles[slug].add(person.role or "host")
+            if person.href:
+                links.setdefault(slug, person.href)
             appearances[slug][episode.id] = episode
     entries = [
         PersonEntry(
-            slug, names[slug], tuple(sorted(roles[slug])), tuple(appearances[slug].values())
+            slug,
+            names[slug],
+            tuple(sorted(roles[slug])),
+            tuple(appearances[slug].values()),
+            links.get(slug),
         )
         for slug in names
     ]

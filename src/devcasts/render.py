@@ -32,11 +32,19 @@ from devcasts.page_output import (
     files_digest,
     read_manifest,
 )
-from devcasts.template_filters import clock, foreign_language, human_date, human_duration, printable
+from devcasts.template_filters import (
+    clock,
+    foreign_language,
+    human_date,
+    human_duration,
+    media_label,
+    printable,
+)
 from devcasts.text import slugify
 
 NOTES_FOLD_CHARS = 6000  # show notes longer than this are folded into <details>
 HOME_TOPIC_SAMPLES = 3  # latest episodes shown per topic on the home page
+HOME_FEATURED = 5  # featured episodes (overrides) shown above the latest ones
 # The renderer's own code is an input of every page, like the templates.
 _MODULES = (pages, discovery, template_filters, content_pages, page_output)
 _CODE = (Path(__file__), *(Path(str(module.__file__)) for module in _MODULES))
@@ -146,6 +154,7 @@ def _environment(
         clock=clock,
         external=discovery.external_url,
         slug=slugify,
+        media_label=media_label,
         lang=partial(foreign_language, site_language=site.language),
     )
     return env
@@ -298,7 +307,9 @@ def _render_singletons(site: _Site, out: PageOutput) -> None:
         (t, len(grouped[t.slug]), grouped[t.slug][:HOME_TOPIC_SAMPLES]) for t in catalog.topics
     ]
     latest = list(catalog.episodes[: site.config.page_size])
-    out.page("", site.later("home.html", "", latest=latest, topics=overview))
+    featured = [e for e in catalog.episodes if e.featured][:HOME_FEATURED]
+    home = site.later("home.html", "", latest=latest, topics=overview, featured=featured)
+    out.page("", home)
     out.page("search/", site.later("search.html", "search/"))
     out.page("404.html", site.later("404.html", "404.html"))
     health = sorted(catalog.health, key=lambda h: (h.status != "ok", h.title.casefold(), h.slug))

@@ -51,3 +51,21 @@ def clock(seconds: float) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+_MEDIA_LABELS = {
+    "text/vtt": "WebVTT",
+    "application/srt": "SRT",
+    "application/x-subrip": "SRT",
+    "text/srt": "SRT",
+    "text/html": "web page",
+    "text/plain": "text",
+    "application/json": "JSON",
+    "application/pdf": "PDF",
+}
+
+
+def media_label(mime_type: str | None) -> str:
+    """A reader's name for a transcript's MIME type: "WebVTT" for text/vtt."""
+    mime = (mime_type or "").split(";")[0].strip().lower()
+    return _MEDIA_LABELS.get(mime, mime)
