@@ -412,3 +412,14 @@ def test_hostile_notes_are_indexed_as_text(catalog: Catalog, tmp_path: Path) -> 
     update_index(hostile, tmp_path)
     hit = search(tmp_path, SearchRequest("caddy")).hits[0]
     assert hit.id == "so-07" and len(hit.snippet_text) < 400
+
+
+def test_a_damaged_index_at_search_time_says_how_to_repair(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    update_index(catalog, tmp_path)
+    for path in tmp_path.iterdir():
+        if path.suffix not in {".toc", ".json"}:
+            path.write_bytes(b"\x00" * 64)
+    with pytest.raises(IndexMissingError, match=r"rebuild it with python build\.py"):
+        search(tmp_path, SearchRequest("caddy"))

@@ -11,6 +11,7 @@ This module is on the search command's import path: it imports whoosh and the mo
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import json
@@ -292,18 +293,17 @@ def _open_current(index_dir: Path) -> tuple[index.Index, dict[str, str]] | None:
     it must be rebuilt."""
     if _read_marker(index_dir) != SCHEMA_VERSION:
         return None
-    # whoosh leaves a file open when it fails to read a damaged index; that is expected here.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
+    with _damage_tolerated():
         try:
             ix = index.open_dir(str(index_dir), indexname=INDEX_NAME)
             if set(ix.schema.names()) != set(build_schema().names()):
                 return None
             stored = _stored_fingerprints(ix)  # reads every segment: a corrupt one fails here
         except Exception:
-            return None
-        finally:
+            stored = None
+        if stored is None:
             gc.collect()
+            return None
     return ix, stored
 
 
@@ -377,16 +377,29 @@ def search(index_dir: Path, request: SearchRequest) -> SearchResponse:
     parser = make_parser(build_schema())
     parsed = parse_query(parser, request.query)
     ix = _open_for_search(index_dir)
-    try:
-        with ix.searcher(weighting=scoring.BM25F()) as searcher:
-            hits, total, exact = _run(searcher, parsed, request)
-            if total or not request.query.strip():
-                return SearchResponse(hits, total, total_exact=exact)
-            return _retry(searcher, parser, parsed, request)
-    except DevcastsError:
-        raise
-    except Exception as error:  # a damaged segment shows up only when read
-        raise _unreadable(index_dir, error) from error
+    with _damage_tolerated():
+        try:
+            with ix.searcher(weighting=scoring.BM25F()) as searcher:
+                hits, total, exact = _run(searcher, parsed, request)
+                if total or not request.query.strip():
+                    return SearchResponse(hits, total, total_exact=exact)
+                return _retry(searcher, parser, parsed, request)
+        except (DevcastsError, TypeError, AttributeError, NameError):
+            raise  # ours to report, or a bug to see, not a damaged index
+        except Exception as error:  # a damaged segment shows up only when read
+            failure = type(error).__name__
+        del ix
+        gc.collect()
+    raise _unreadable(index_dir, failure)
+
+
+@contextlib.contextmanager
+def _damage_tolerated() -> Iterator[None]:
+    """whoosh leaves files open when it fails on a damaged index: failure branches inside
+    this block call gc.collect() to close them, without a ResourceWarning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        yield
 
 
 def _open_for_search(index_dir: Path) -> index.Index:
@@ -400,18 +413,18 @@ def _open_for_search(index_dir: Path) -> index.Index:
             f"the search index in {index_dir} is from an older version; "
             "rebuild it with python build.py"
         )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
+    with _damage_tolerated():
         try:
             return index.open_dir(str(index_dir), indexname=INDEX_NAME)
         except Exception as error:
-            gc.collect()
-            raise _unreadable(index_dir, error) from error
+            failure = type(error).__name__
+        gc.collect()
+    raise _unreadable(index_dir, failure)
 
 
-def _unreadable(index_dir: Path, error: Exception) -> IndexMissingError:
+def _unreadable(index_dir: Path, failure: str) -> IndexMissingError:
     return IndexMissingError(
-        f"the search index in {index_dir} cannot be read ({type(error).__name__}); "
+        f"the search index in {index_dir} cannot be read ({failure}); "
         "rebuild it with python build.py"
     )
 
