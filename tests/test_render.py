@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
+import tempfile
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -12,15 +14,19 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from conftest import BUILT_AT, HOSTILE, build_catalog, make_episode
+from conftest import BUILT_AT, HOSTILE, ROOT, build_catalog, make_episode
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from devcasts.errors import ConfigError
 from devcasts.model import Catalog, Config
 from devcasts.output import SiteWriter
 from devcasts.page_output import MANIFEST
 from devcasts.render import RenderHints, RenderReport, render_site
+from devcasts.template_filters import printable
 
 BASE_URL = "https://example.github.io/devcasts/"
+TEMPLATES = ROOT / "templates"
 # Written by other stages (feeds_out, the search script, pagefind), not by render_site.
 NOT_RENDERED = re.compile(r"^(feed\.xml|feed\.json|topics/[a-z0-9-]+/feed\.xml|static/search\.js)$")
 
@@ -408,3 +414,52 @@ def test_a_template_edit_rerenders_every_page(
     assert (
         "Skip to the content" in (site / "podcasts/ship-it-weekly/episode-9/index.html").read_text()
     )
+
+
+class _TextOf(HTMLParser):
+    """The text of the first <h1>, and every tag name seen."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.depth = 0
+        self.h1 = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.depth += tag == "h1"
+
+    def handle_endtag(self, tag: str) -> None:
+        self.depth -= tag == "h1"
+
+    def handle_data(self, data: str) -> None:
+        if self.depth > 0:
+            self.h1 += data
+
+
+def _episode_page_tags(title: str) -> _TextOf:
+    """Render a one-episode site titled `title` and parse the episode page."""
+    catalog = build_catalog()
+    episode = make_episode("ship-it-weekly", 1, title=title, summary=title)
+    podcasts = tuple(p for p in catalog.podcasts if p.slug == "ship-it-weekly")
+    catalog = dataclasses.replace(catalog, podcasts=podcasts, episodes=(episode,))
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        config = Config(catalog.site, catalog.topics, (), root / "f.yaml", root / "none", TEMPLATES)
+        render(catalog, config, root / "site")
+        parser = _TextOf()
+        parser.feed((root / "site" / episode.path / "index.html").read_text())
+    return parser
+
+
+@functools.cache
+def plain_tags() -> list[str]:
+    return _episode_page_tags("x").tags
+
+
+@settings(max_examples=20, deadline=None)
+@given(title=st.text(min_size=1, max_size=80).filter(lambda t: t.strip()))
+def test_any_title_is_text_on_the_page(title: str) -> None:
+    parser = _episode_page_tags(title)
+    assert parser.h1 == printable(title)
+    assert parser.tags == plain_tags()  # the title added no element
