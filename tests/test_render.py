@@ -303,6 +303,9 @@ def test_xml_and_json_outputs_parse(site: Path) -> None:
         "https://cloud-corner.example.org/feed.xml",
         "https://ship-it-weekly.example.org/rss",
     ]
+    page = (site / "health/index.html").read_text()
+    assert page.index("Cloud Corner") < page.index("Ship It Weekly")  # failing feeds first
+    assert "HTTP 503" in page
     health = json.loads((site / "health.json").read_text())
     assert health["counts"] == {"failed": 1, "ok": 1, "unchanged": 1}
     assert (

@@ -22,7 +22,7 @@ from devcasts import content_pages, discovery, page_output, pages, template_filt
 from devcasts.chapters import chapters_json
 from devcasts.content_pages import ContentPage, load_content_pages
 from devcasts.errors import BuildError
-from devcasts.model import Catalog, Config, Episode, Podcast, SiteConfig, Topic
+from devcasts.model import Catalog, Config, Episode, FetchStatus, Podcast, SiteConfig, Topic
 from devcasts.output import SiteWriter
 from devcasts.page_output import (
     PageOutput,
@@ -312,7 +312,8 @@ def _render_singletons(site: _Site, out: PageOutput) -> None:
     out.page("", home)
     out.page("search/", site.later("search.html", "search/"))
     out.page("404.html", site.later("404.html", "404.html"))
-    health = sorted(catalog.health, key=lambda h: (h.status != "ok", h.title.casefold(), h.slug))
+    healthy = {FetchStatus.OK, FetchStatus.UNCHANGED}
+    health = sorted(catalog.health, key=lambda h: (h.status in healthy, h.title.casefold(), h.slug))
     out.page("health/", site.later("health.html", "health/", feeds=health))
     for content in site.content:
         body = Markup(content.html)  # noqa: S704 -- markdown-it with raw HTML disabled
