@@ -57,7 +57,6 @@ FORMAT_VERSION = 1
 # Episode slugs that would clash with listing pages the renderer may put beside episodes.
 RESERVED_SLUGS = frozenset({"page", "feed", "index"})
 _SLUG_SHAPE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _EMPTY_VALUES: tuple[object, ...] = (None, "", (), False)
 _UNICODE_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 _ASCII_JSON = json.JSONEncoder(ensure_ascii=True, sort_keys=True)
@@ -498,12 +497,17 @@ def _remove_stale_temp_files(folder: Path) -> None:
 
 def _to_json(value: object) -> object:
     if isinstance(value, datetime):
-        return _utc(value).strftime(_TIME_FORMAT)
+        return _format_time(value)
     if is_dataclass(value) and not isinstance(value, type):
         return _to_json_fields(value)
     if isinstance(value, tuple):
         return [_to_json(item) for item in value]
     return value
+
+
+def _format_time(moment: datetime) -> str:
+    """ISO 8601 in UTC with a Z: "2024-05-01T12:00:00Z" (four-digit years, even year 99)."""
+    return _utc(moment).replace(tzinfo=None).isoformat() + "Z"
 
 
 def _to_json_fields(value: Any) -> dict[str, object]:
