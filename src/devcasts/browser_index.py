@@ -82,14 +82,15 @@ def build_browser_index(
 ) -> BrowserIndexReport:
     """Re-index the shards whose episode pages changed since the last build.
 
-    `changed_pages` are site-relative paths written or removed by this build; `[]` means
-    nothing changed (skip at once when an index exists); None means "not known: compare every
-    page with what the last build saw".
+    `changed_pages` are site-relative paths written or removed by this build: when none is an
+    episode page, Pagefind is skipped at once (if an index exists). None means "not known":
+    every page is compared with what the last build saw.
     """
     started = time.perf_counter()
     state = _load_state(cache_dir)
     shards_path = site_dir / OUTPUT_DIR / SHARDS_FILE
-    if changed_pages is not None and not changed_pages and state and shards_path.is_file():
+    episode_changed = changed_pages is None or any(map(_is_episode_page, changed_pages))
+    if not episode_changed and state and shards_path.is_file():
         total = sum(1 for entry in state["pages"].values() if entry[3])
         return BrowserIndexReport(True, _since(started), 0, total, tuple(state["shards"]))
 
@@ -166,6 +167,11 @@ def _scan_pages(site_dir: Path, known: dict[str, list[Any]]) -> list[_Page]:
             )
         )
     return pages
+
+
+def _is_episode_page(relpath: str) -> bool:
+    parts = relpath.strip("/").split("/")
+    return len(parts) == 4 and parts[0] == "podcasts" and parts[3] == "index.html"
 
 
 def _shard_of(html: bytes) -> str | None:
