@@ -551,3 +551,45 @@ def test_health_is_passed_through_and_unarchived_podcasts_are_absent() -> None:
     catalog = build_catalog(state, make_config("lighthouse", "never"), Overrides(), health)
     assert [p.slug for p in catalog.podcasts] == ["lighthouse"]
     assert catalog.health == health
+
+
+any_text = st.text(max_size=20)
+maybe_text = st.none() | any_text
+small_ints = st.integers(min_value=-(2**40), max_value=2**40)
+nested = st.fixed_dictionaries(
+    {
+        "enclosure": st.none()
+        | st.builds(Enclosure, url=any_text, type=any_text, length=st.none() | small_ints),
+        "chapters": st.lists(
+            st.builds(
+                Chapter,
+                start=st.floats(allow_nan=False, allow_infinity=False),
+                title=any_text,
+                url=maybe_text,
+            ),
+            max_size=3,
+        ).map(tuple),
+        "people": st.lists(
+            st.builds(Person, name=any_text, slug=any_text, role=any_text, href=maybe_text),
+            max_size=3,
+        ).map(tuple),
+        "transcripts": st.lists(
+            st.builds(Transcript, url=any_text, type=any_text, language=maybe_text), max_size=2
+        ).map(tuple),
+        "number": st.none() | small_ints,
+        "explicit": st.none() | st.booleans(),
+        "date_estimated": st.booleans(),
+        "image": maybe_text,
+    }
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(fields=nested)
+def test_nested_fields_survive_save_and_load(
+    tmp_path_factory: pytest.TempPathFactory, fields: dict[str, object]
+) -> None:
+    state, _ = merge_feeds(ArchiveState(), [make_feed([make_episode(1, **fields)])], NOW)
+    content = tmp_path_factory.mktemp("content")
+    save_archive(content, state)
+    assert load_archive(content) == state
