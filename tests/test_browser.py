@@ -208,4 +208,6 @@ def test_screenshots_and_no_sideways_scrolling(
         page.screenshot(path=str(ARTIFACTS / f"{label}-{name}.png"), full_page=True)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{label} scrolls sideways at {name} width"
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=str(ARTIFACTS / f"episode-{name}-dark.png"), full_page=True)
     assert page.errors == []
