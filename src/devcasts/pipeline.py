@@ -122,7 +122,9 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
             archive = load_archive(config.content_dir)
             archive, changes = merge_feeds(archive, normalized, now)
             if changes.any:
-                save_archive(config.content_dir, archive)
+                # Until the site shows these changes, the next build must not think it does.
+                state_path.unlink(missing_ok=True)
+                save_archive(config.content_dir, archive, only=changes.touched_podcasts)
             state.remember(archive)
         site_changed = not changes.is_empty
         report.new_episodes = changes.new_count
