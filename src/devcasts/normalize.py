@@ -17,7 +17,7 @@ from . import fields
 from .chapters import chapters_from_psc, chapters_from_text
 from .dates import parse_date, parse_duration, parse_explicit, parse_number
 from .dedupe import merge_across_feeds
-from .language import detect_language, normalize_language, primary
+from .language import detect_other_language, normalize_language, primary
 from .model import (
     Enclosure,
     Episode,
@@ -206,9 +206,8 @@ def _with_language(episodes: list[Episode], feed_language: str | None) -> list[E
     for episode in episodes:
         language = episode.language
         if language is None:
-            detected = detect_language(episode.title + "\n" + episode.text)
-            differs = detected is not None and detected != primary(feed_language)
-            language = detected if differs else feed_language
+            text = episode.title + "\n" + episode.text
+            language = detect_other_language(text, primary(feed_language)) or feed_language
         result.append(replace(episode, language=language))
     return result
 
