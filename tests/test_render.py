@@ -240,6 +240,9 @@ def test_home_shows_featured_latest_and_topics(site: Path) -> None:
     assert 'id="featured-heading"' in featured and "Moving from Heroku" in featured
     assert latest.count('class="episode-card"') == 10  # page_size
     assert 'href="/devcasts/topics/dokku/">Dokku</a> <span class="count">0 episodes' in latest
+    assert '"@type":"SearchAction"' in home
+    podcast = (site / "podcasts/cloud-corner/index.html").read_text()
+    assert 'type="application/rss+xml" title="Cloud Corner (original feed)"' in podcast
 
 
 def test_people_categories_and_archive_group_episodes(site: Path) -> None:

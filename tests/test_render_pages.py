@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from conftest import BUILT_AT, make_episode
+from conftest import BUILT_AT, build_catalog, make_episode
 from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import Markup
@@ -146,3 +146,16 @@ def test_printable_drops_code_points_html_forbids_and_keeps_markup() -> None:
     cleaned = printable(Markup("<p>x\x81</p>"))
     assert isinstance(cleaned, Markup) and cleaned == Markup("<p>x</p>")
     assert printable(3) == 3
+
+
+def test_sitemap_splits_past_the_protocol_limit() -> None:
+    site = build_catalog().site
+    pages_ = {f"p/{n}/": None for n in range(5)}
+    assert [name for name, _ in discovery.sitemap_files(site, pages_, limit=5)] == ["sitemap.xml"]
+    files = dict(discovery.sitemap_files(site, pages_, limit=2))
+    assert sorted(files) == ["sitemap-1.xml", "sitemap-2.xml", "sitemap-3.xml", "sitemap.xml"]
+    assert (
+        "<sitemapindex" in files["sitemap.xml"]
+        and site.base_url + "sitemap-3.xml" in files["sitemap.xml"]
+    )
+    assert files["sitemap-3.xml"].count("<url>") == 1

@@ -18,6 +18,9 @@ from devcasts.model import Catalog, Episode, FeedHealth, Podcast, SiteConfig
 
 # "<" and friends must never appear raw inside <script>: "</script>" in a title would end it.
 _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+SITEMAP_LIMIT = 50_000  # URLs per sitemap file, by the sitemaps.org protocol
+_SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+ET.register_namespace("", _SITEMAP_NS[1:-1])
 # Characters XML 1.0 forbids even when escaped; a feed title carrying one must not break opml.xml.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -99,19 +102,47 @@ def podcast_episode_ld(episode: Episode, podcast: Podcast, site: SiteConfig) -> 
     return data
 
 
-def sitemap_xml(site: SiteConfig, pages: Mapping[str, datetime | None]) -> str:
-    """Every HTML page (relpath of its folder or file) with its last change when known."""
-    ET.register_namespace("", "http://www.sitemaps.org/schemas/sitemap/0.9")
-    root = ET.Element("{http://www.sitemaps.org/schemas/sitemap/0.9}urlset")
-    for relpath in sorted(pages):
-        entry = ET.SubElement(root, "{http://www.sitemaps.org/schemas/sitemap/0.9}url")
-        ET.SubElement(entry, "{http://www.sitemaps.org/schemas/sitemap/0.9}loc").text = (
-            site.base_url + relpath
+def sitemap_files(
+    site: SiteConfig, pages: Mapping[str, datetime | None], limit: int = SITEMAP_LIMIT
+) -> list[tuple[str, str]]:
+    """sitemap.xml for every HTML page; past `limit` URLs (the protocol's cap), an index of
+    sitemap-N.xml files. Returns (relpath, text) pairs."""
+    ordered = sorted(pages)
+    if len(ordered) <= limit:
+        return [("sitemap.xml", _urlset(site, ordered, pages))]
+    chunks = [ordered[i : i + limit] for i in range(0, len(ordered), limit)]
+    files = [(f"sitemap-{n}.xml", _urlset(site, chunk, pages)) for n, chunk in enumerate(chunks, 1)]
+    index = ET.Element(f"{_SITEMAP_NS}sitemapindex")
+    for name, _ in files:
+        ET.SubElement(ET.SubElement(index, f"{_SITEMAP_NS}sitemap"), f"{_SITEMAP_NS}loc").text = (
+            site.base_url + name
         )
+    return [("sitemap.xml", _xml_text(index)), *files]
+
+
+def _urlset(site: SiteConfig, relpaths: Sequence[str], pages: Mapping[str, datetime | None]) -> str:
+    root = ET.Element(f"{_SITEMAP_NS}urlset")
+    for relpath in relpaths:
+        entry = ET.SubElement(root, f"{_SITEMAP_NS}url")
+        ET.SubElement(entry, f"{_SITEMAP_NS}loc").text = site.base_url + relpath
         if (changed := pages[relpath]) is not None:
-            lastmod = ET.SubElement(entry, "{http://www.sitemaps.org/schemas/sitemap/0.9}lastmod")
-            lastmod.text = changed.date().isoformat()
+            ET.SubElement(entry, f"{_SITEMAP_NS}lastmod").text = changed.date().isoformat()
     return _xml_text(root)
+
+
+def website_ld(site: SiteConfig) -> dict[str, object]:
+    """The site, with the search box search engines may offer (schema.org SearchAction)."""
+    return {
+        "@context": "https://schema.org",
+        "@type": "WebSite",
+        "name": site.title,
+        "url": site.base_url,
+        "potentialAction": {
+            "@type": "SearchAction",
+            "target": site.base_url + "search/?q={search_term_string}",
+            "query-input": "required name=search_term_string",
+        },
+    }
 
 
 def robots_txt(site: SiteConfig) -> str:

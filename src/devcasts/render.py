@@ -308,7 +308,14 @@ def _render_singletons(site: _Site, out: PageOutput) -> None:
     ]
     latest = list(catalog.episodes[: site.config.page_size])
     featured = [e for e in catalog.episodes if e.featured][:HOME_FEATURED]
-    home = site.later("home.html", "", latest=latest, topics=overview, featured=featured)
+    home = site.later(
+        "home.html",
+        "",
+        latest=latest,
+        topics=overview,
+        featured=featured,
+        jsonld_data=discovery.website_ld(site.config),
+    )
     out.page("", home)
     out.page("search/", site.later("search.html", "search/"))
     out.page("404.html", site.later("404.html", "404.html"))
@@ -328,4 +335,5 @@ def _write_discovery(site: _Site, out: PageOutput) -> None:
         "opml.xml", discovery.opml_xml(site.config, catalog.podcasts, catalog.built_at).encode()
     )
     out.data("health.json", discovery.health_json(catalog).encode())
-    out.data("sitemap.xml", discovery.sitemap_xml(site.config, out.html_pages).encode())
+    for relpath, text in discovery.sitemap_files(site.config, out.html_pages):
+        out.data(relpath, text.encode())
