@@ -101,7 +101,7 @@ class _Site:
             files_digest(*_CODE),
             site,
             catalog.topics,
-            [(p.slug, p.title) for p in catalog.podcasts],
+            [(p.slug, p.title, p.language) for p in catalog.podcasts],
             [(c.slug, c.title) for c in content],
         )
         episode_digests = {e.id: digest(e) for e in catalog.episodes}
@@ -269,7 +269,14 @@ def _render_people(site: _Site, out: PageOutput) -> None:
         base = f"people/{person.slug}/"
         for page in pages.paginate(person.episodes, base, site.config.page_size):
             render = site.later("person.html", page.relpath, person=person, page=page)
-            parts = (person.name, person.roles, len(person.episodes), page.number, page.count)
+            parts = (
+                person.name,
+                person.href,
+                person.roles,
+                len(person.episodes),
+                page.number,
+                page.count,
+            )
             out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
 
 
