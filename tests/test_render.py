@@ -8,6 +8,7 @@ import json
 import re
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devcasts.errors import ConfigError
-from devcasts.model import Catalog, Config
+from devcasts.model import Catalog, Config, Episode, Person, SourceRef
 from devcasts.output import SiteWriter
 from devcasts.page_output import MANIFEST
 from devcasts.render import RenderHints, RenderReport, render_site
@@ -469,3 +470,56 @@ def test_any_title_is_text_on_the_page(title: str) -> None:
     parser = _episode_page_tags(title)
     assert parser.h1 == printable(title)
     assert parser.tags == plain_tags()  # the title added no element
+
+
+def _edits() -> dict[str, Callable[[Catalog], Catalog]]:
+    def episodes(catalog: Catalog, change: Callable[[Episode], Episode]) -> Catalog:
+        return dataclasses.replace(catalog, episodes=tuple(map(change, catalog.episodes)))
+
+    def when(episode_id: str, **fields: object) -> Callable[[Episode], Episode]:
+        return lambda e: dataclasses.replace(e, **fields) if e.id == episode_id else e  # type: ignore[arg-type]
+
+    def podcast(catalog: Catalog, slug: str, **fields: object) -> Catalog:
+        podcasts = tuple(
+            dataclasses.replace(p, **fields) if p.slug == slug else p  # type: ignore[arg-type]
+            for p in catalog.podcasts
+        )
+        return dataclasses.replace(catalog, podcasts=podcasts)
+
+    guest = Person("Grace Sample", "grace-sample", "guest", href="https://grace.example.net/")
+    return {
+        "new episode": lambda c: dataclasses.replace(
+            c, episodes=(make_episode("cloud-corner", 0, published=BUILT_AT), *c.episodes)
+        ),
+        "removed episode": lambda c: dataclasses.replace(
+            c, episodes=tuple(e for e in c.episodes if e.id != "ship-it-weekly-0003")
+        ),
+        "edited title": lambda c: episodes(c, when("ship-it-weekly-0012", title="New title")),
+        "featured": lambda c: episodes(c, when("cloud-corner-0005", featured=True)),
+        "also published": lambda c: episodes(
+            c, when("cloud-corner-0002", also_in=(SourceRef("ship-it-weekly"),))
+        ),
+        "person website": lambda c: episodes(c, when("ship-it-weekly-0001", people=(guest,))),
+        "podcast renamed": lambda c: podcast(c, "cloud-corner", title="Cloud Nook"),
+        "podcast weight": lambda c: podcast(c, "ship-it-weekly", weight=0.01),
+        "topic renamed": lambda c: dataclasses.replace(
+            c, topics=(dataclasses.replace(c.topics[0], name="Heroku PaaS"), *c.topics[1:])
+        ),
+        "site title": lambda c: dataclasses.replace(
+            c, site=dataclasses.replace(c.site, title="devcasts two")
+        ),
+        "time passes": lambda c: dataclasses.replace(c, built_at=BUILT_AT + timedelta(days=400)),
+    }
+
+
+@pytest.mark.parametrize("edit", sorted(_edits()))
+def test_incremental_render_equals_a_full_render(
+    tmp_path: Path, sample_catalog: Catalog, sample_config: Config, edit: str
+) -> None:
+    changed = _edits()[edit](sample_catalog)
+    config = dataclasses.replace(sample_config, site=changed.site)
+    render(sample_catalog, sample_config, tmp_path / "incremental")
+    report = render(changed, config, tmp_path / "incremental")
+    render(changed, config, tmp_path / "full")
+    assert report.pages_written > 0
+    assert tree(tmp_path / "incremental") == tree(tmp_path / "full")
