@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from devcasts.errors import BuildError
-from devcasts.output import SiteWriter
 
 OUTPUT_DIR = "pagefind"
 SHARDS_FILE = "shards.json"
@@ -106,7 +105,7 @@ def build_browser_index(
     )
     for name in stale:
         _index_shard(site_dir, cache_dir, name, shards[name], language)
-    _remove_old_shards(site_dir, set(shards))
+    _remove_old_shards(site_dir, cache_dir, set(shards))
     _write_if_changed(shards_path, _shards_json(sorted(shards)))
     _save_state(cache_dir, pages, fingerprints)
     return BrowserIndexReport(
@@ -203,11 +202,10 @@ def _index_shard(
     site_dir: Path, cache_dir: Path, name: str, pages: Sequence[_Page], language: str
 ) -> None:
     """Index a shard's pages alone: link them into a staging folder, run Pagefind on it."""
-    work = cache_dir / "pagefind-work" / name
-    stage, output = work / "site", work / "out"
-    shutil.rmtree(work, ignore_errors=True)
-    for page in pages:
-        _link_or_copy(site_dir / page.relpath, stage / page.relpath)
+    stage = cache_dir / "pagefind-stage" / name
+    output = cache_dir / "pagefind-out" / name
+    shutil.rmtree(output, ignore_errors=True)
+    _stage(site_dir, stage, [page.relpath for page in pages])
     command = [
         str(pagefind_executable()),
         "--site",
@@ -230,39 +228,83 @@ def _index_shard(
             f"Pagefind failed on the {name} shard (exit {result.returncode}): {detail}"
         )
     _publish(output, site_dir / OUTPUT_DIR / name)
-    shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(output, ignore_errors=True)
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _stage(site_dir: Path, stage: Path, relpaths: Sequence[str]) -> None:
+    """Make `stage` hold exactly the shard's pages, as hard links at their site paths.
+
+    The folder is kept between builds and only corrected: creating and removing thousands
+    of page folders costs more than Pagefind itself on some file systems.
+    """
+    wanted = set(relpaths)
+    if stage.is_dir():
+        for path in sorted(stage.rglob("*"), reverse=True):
+            relpath = path.relative_to(stage).as_posix()
+            if path.is_file() and relpath not in wanted:
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+    made: set[Path] = set()
+    for relpath in sorted(wanted):
+        source, target = site_dir / relpath, stage / relpath
+        if _same_file(source, target):
+            continue
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        target.unlink(missing_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:  # another file system, or links not allowed
+            shutil.copyfile(source, target)
+
+
+def _same_file(source: Path, target: Path) -> bool:
     try:
-        os.link(source, target)
-    except OSError:  # another file system, or links not allowed
-        shutil.copyfile(source, target)
+        return source.samefile(target)
+    except OSError:
+        return False
 
 
 def _publish(output: Path, target: Path) -> None:
-    """Copy Pagefind's output into the site, rewriting only files whose bytes changed."""
-    writer = SiteWriter(target)
-    for path in sorted(output.rglob("*")):
-        if path.is_file() and not UNUSED_OUTPUT.match(path.name):
-            writer.write(path.relative_to(output).as_posix(), path.read_bytes())
-    writer.finish()
-    _remove_empty_dirs(target)
-
-
-def _remove_empty_dirs(root: Path) -> None:
-    for path in sorted((p for p in root.rglob("*") if p.is_dir()), reverse=True):
-        if not any(path.iterdir()):
+    """Move Pagefind's output into the site. A file whose bytes did not change keeps the old
+    copy (and its mtime); files Pagefind no longer writes are removed."""
+    fresh: set[str] = set()
+    for root, _dirs, files in os.walk(output):
+        for file_name in files:
+            if UNUSED_OUTPUT.match(file_name):
+                continue
+            source = Path(root) / file_name
+            relpath = source.relative_to(output).as_posix()
+            fresh.add(relpath)
+            destination = target / relpath
+            if not _same_bytes(source, destination):
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                source.replace(destination)
+    for path in sorted(target.rglob("*"), reverse=True):
+        if path.is_file() and path.relative_to(target).as_posix() not in fresh:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
             path.rmdir()
 
 
-def _remove_old_shards(site_dir: Path, keep: set[str]) -> None:
-    root = site_dir / OUTPUT_DIR
-    if root.is_dir():
-        for path in root.iterdir():
-            if path.is_dir() and path.name not in keep:
-                shutil.rmtree(path)
+def _same_bytes(source: Path, destination: Path) -> bool:
+    try:
+        if source.stat().st_size != destination.stat().st_size:
+            return False
+    except FileNotFoundError:
+        return False
+    return source.read_bytes() == destination.read_bytes()
+
+
+def _remove_old_shards(site_dir: Path, cache_dir: Path, keep: set[str]) -> None:
+    """Shards with no page left: their bundle and their staging folder go."""
+    for root in (site_dir / OUTPUT_DIR, cache_dir / "pagefind-stage"):
+        if root.is_dir():
+            for path in root.iterdir():
+                if path.is_dir() and path.name not in keep:
+                    shutil.rmtree(path)
 
 
 def _shards_json(names: Sequence[str]) -> bytes:
