@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -34,7 +35,14 @@ def _missing_tools() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_missing_tools() is not None, reason=str(_missing_tools()))
+needs_tools = pytest.mark.skipif(_missing_tools() is not None, reason=str(_missing_tools()))
+
+
+def test_the_script_requests_nothing_outside_the_site() -> None:
+    source = (ROOT / "templates/static/search.js").read_text(encoding="utf-8")
+    code = re.sub(r"/\*.*?\*/", "", source, flags=re.DOTALL)  # the contract comment
+    assert not re.search(r"https?:|//[a-z0-9.-]+\.[a-z]{2,}/", code)
+    assert "innerHTML" not in code and "insertAdjacentHTML" not in code and "eval(" not in code
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -89,6 +97,7 @@ def run_page(
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@needs_tools
 def test_relevance_search_merges_every_shard(served: str) -> None:
     shown = run_page(served, "?q=buildpacks")
     assert shown["problems"] == []
@@ -100,6 +109,7 @@ def test_relevance_search_merges_every_shard(served: str) -> None:
     assert "Kubernetes" in topics and sort == ["", "newest"]
 
 
+@needs_tools
 def test_newest_first_across_years(served: str) -> None:
     shown = run_page(served, "?q=buildpacks&sort=newest")
     assert shown["problems"] == []
@@ -111,17 +121,20 @@ def test_newest_first_across_years(served: str) -> None:
     ]
 
 
+@needs_tools
 def test_filters_alone_list_newest_first(served: str) -> None:
     shown = run_page(served, "?podcast=Ops+Hour")
     assert shown["titles"] == ["K8s spring", HOSTILE]
 
 
+@needs_tools
 def test_no_match_says_so(served: str) -> None:
     shown = run_page(served, "?q=zzzqqq")
     assert shown["titles"] == [] and shown["problems"] == []
     assert shown["status"] == ["No episodes match \u201czzzqqq\u201d."]
 
 
+@needs_tools
 def test_a_site_without_index_explains_instead_of_failing(served: str) -> None:
     result = subprocess.run(
         [*NODE, served, "/nowhere/", "?q=x"],

@@ -38,7 +38,9 @@ def add_search_parser(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("query", metavar="QUERY", nargs="*", help="what to look for")
-    parser.add_argument("--limit", type=_positive_int, default=10, help="hits to show (10)")
+    parser.add_argument(
+        "--limit", type=_positive_int, default=10, metavar="N", help="hits to show (10)"
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON array for scripts")
     parser.add_argument("--podcast", metavar="SLUG", help="only this podcast")
     parser.add_argument("--topic", metavar="SLUG", help="only episodes on this topic")
