@@ -168,6 +168,13 @@ def test_search_finds_an_episode(
     assert page.errors == []
 
 
+def test_a_time_in_the_address_cues_the_player(page: Any, site_url: str) -> None:
+    page.goto(f"{site_url}{CHAPTER_EPISODE}#t=30")
+    page.wait_for_function("document.getElementById('player').currentTime === 30", timeout=5_000)
+    assert page.evaluate("document.getElementById('player').paused")  # cued, not playing
+    assert page.errors == []
+
+
 def test_no_console_errors_and_no_serious_accessibility_violations(
     page: Any, site_url: str, axe_script: Path
 ) -> None:

@@ -27,6 +27,10 @@
     });
   }
 
+  // A page address ending in #t=SECONDS (a shared moment) starts the player there.
+  var moment = /^#t=(\d+(?:\.\d+)?)$/.exec(window.location.hash);
+  if (moment) audio.currentTime = Number(moment[1]);
+
   links.forEach(function (link) { link.addEventListener("click", seek); });
   audio.addEventListener("timeupdate", markCurrent);
   audio.addEventListener("seeked", markCurrent);
