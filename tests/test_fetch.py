@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
 import io
 import shutil
 import socket
@@ -15,6 +16,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -787,3 +789,59 @@ def test_https_verifies_the_name_while_connecting_to_the_vetted_address(
 def test_no_feeds_no_work(options):
     assert fetch_all([], options) == []
     assert not options.cache_dir.exists()
+
+
+# --- a build that finds nothing new writes nothing ------------------------------------------
+
+
+def _cache_snapshot(options: FetchOptions) -> dict[str, tuple[int, bytes]]:
+    return {
+        path.name: (path.stat().st_mtime_ns, path.read_bytes())
+        for path in sorted(options.cache_dir.iterdir())
+    }
+
+
+def test_an_unchanged_feed_leaves_the_cache_untouched(server, options):
+    def etag_route(h: Handler) -> None:
+        if h.headers.get("If-None-Match") == '"v1"':
+            h.respond(304, ETag='"v1"')
+        else:
+            h.respond(200, FEED, ETag='"v1"', Content_Type="application/rss+xml")
+
+    server.routes["/feed"] = etag_route
+    src = source(server.url("/feed"))
+    first = fetch_one(src, options)
+    before = _cache_snapshot(options)
+    again = fetch_one(src, options, T0 + timedelta(minutes=30))
+    assert again.status is FetchStatus.UNCHANGED
+    assert again.last_success == T0 + timedelta(minutes=30)  # reported, though not stored
+    assert again.content_hash == first.content_hash
+    assert _cache_snapshot(options) == before
+    # Past the precision, the entry is brought up to date.
+    later = fetch_one(src, options, T0 + timedelta(hours=2))
+    assert later.status is FetchStatus.UNCHANGED
+    assert _cache_snapshot(options) != before
+    assert '"last_success": "2026-03-01T14:00:00+00:00"' in (
+        options.cache_dir / "show.json"
+    ).read_text(encoding="utf-8")
+
+
+def test_a_changed_entry_is_written_even_right_away(server, options):
+    server.routes["/feed"] = serve(FEED, ETag='"v1"')
+    src = source(server.url("/feed"))
+    fetch_one(src, options)
+    server.routes["/feed"] = serve(FEED, ETag='"v2"')  # same bytes, new validator
+    again = fetch_one(src, options, T0 + timedelta(minutes=1))
+    assert again.status is FetchStatus.UNCHANGED
+    assert '"etag": "\\"v2\\""' in (options.cache_dir / "show.json").read_text(encoding="utf-8")
+
+
+def test_content_hash_is_the_hash_of_the_body_whatever_the_status(server, options):
+    server.routes["/feed"] = serve(FEED, ETag='"v1"')
+    src = source(server.url("/feed"))
+    fresh = fetch_one(src, options)
+    unchanged = fetch_one(src, options)
+    offline = fetch_one(src, replace(options, offline=True))
+    for result in (fresh, unchanged, offline):
+        assert result.body == FEED
+        assert result.content_hash == hashlib.sha256(FEED).hexdigest()

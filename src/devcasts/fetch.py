@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = timedelta(days=1)  # a server cannot hide a feed for longer than this
+# How stale a stored last_success may grow before an unchanged feed's entry is written again.
+SUCCESS_PRECISION = timedelta(hours=1)
 _CACHE_VERSION = 1
 _KEPT_HEADERS = ("content-type", "content-language", "content-location", "etag", "last-modified")
 _ACCEPT = (
@@ -143,6 +145,7 @@ class HttpCache:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._stored: dict[Path, CacheEntry] = {}  # entries as load() read them from disk
 
     def paths(self, source: FeedSource) -> tuple[Path, Path]:
         key = slugify(source.slug)
@@ -158,6 +161,7 @@ class HttpCache:
         except (OSError, ValueError, TypeError, AttributeError) as error:
             log.warning("ignoring damaged cache file %s (%s); fetching afresh", meta_path, error)
             return CacheEntry(url=source.url), None
+        self._stored[meta_path] = entry
         body = self._load_body(body_path, entry.content_hash)
         if body is None and entry.content_hash is not None:
             entry = replace(entry, content_hash=None, etag=None, last_modified=None)
@@ -183,13 +187,29 @@ class HttpCache:
         return body
 
     def save(self, source: FeedSource, entry: CacheEntry, new_body: bytes | None) -> None:
-        """Write the body first (when it changed), then the entry that points at it."""
+        """Write the body first (when it changed), then the entry that points at it.
+
+        An entry that differs from the stored one only by a recent last_success is not written:
+        a build that finds nothing new leaves the cache as it was.
+        """
         meta_path, body_path = self.paths(source)
+        stored = self._stored.get(meta_path)
+        if new_body is None and stored is not None and _only_fresher(stored, entry):
+            return
         self.root.mkdir(parents=True, exist_ok=True)
         if new_body is not None:
             _write_atomically(body_path, new_body)
         text = json.dumps(_entry_to_json(entry), indent=1, sort_keys=True)
         _write_atomically(meta_path, text.encode("utf-8"))
+
+
+def _only_fresher(stored: CacheEntry, entry: CacheEntry) -> bool:
+    """Equal but for a last_success at most SUCCESS_PRECISION newer than the stored one."""
+    if stored.last_success is None or entry.last_success is None:
+        return stored == entry
+    newer_by = entry.last_success - stored.last_success
+    same = replace(entry, last_success=stored.last_success) == stored
+    return same and timedelta(0) <= newer_by <= SUCCESS_PRECISION
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -350,7 +370,7 @@ def _cached_result(
     return replace(result, error=error)
 
 
-def _result(
+def _result(  # `body` is the one whose hash entry.content_hash holds (checked when loaded)
     source: FeedSource,
     entry: CacheEntry,
     status: FetchStatus,
@@ -363,7 +383,7 @@ def _result(
         source=source,
         status=status,
         body=body,
-        content_hash=_sha256(body) if body is not None else None,
+        content_hash=None if body is None else entry.content_hash or _sha256(body),
         headers=headers if body is not None else {},
         url=url,
         moved_to=moved_to,

@@ -58,6 +58,10 @@ def allow_all(ip: IPAddress) -> str | None:
 
 async def system_resolve(host: str, port: int) -> list[str]:
     """The host's addresses, in the order the system resolver prefers, without duplicates."""
+    try:
+        return [str(ipaddress.ip_address(host))]  # a literal address: no lookup in a thread
+    except ValueError:
+        pass
     infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addresses = [str(info[4][0]) for info in infos]
     return list(dict.fromkeys(addresses))
@@ -141,11 +145,13 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         resolve: Resolver = system_resolve,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(trust_env=False, limits=limits)
+        ssl_context = ssl_context or _default_ssl_context()
+        # With the context given, httpx does not load the CA bundle a second time.
+        super().__init__(verify=ssl_context, trust_env=False, limits=limits)
         # httpx takes no network backend, so the pool it built is replaced by an equal one that
         # has ours (tests/test_fetch_netguard.py proves the guard engages through httpx).
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or _default_ssl_context(),
+            ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
