@@ -199,6 +199,7 @@ def test_topic_featured_and_url_changes_count_as_changes(catalog: Catalog, tmp_p
 def test_an_older_schema_version_is_rebuilt(catalog: Catalog, tmp_path: Path) -> None:
     update_index(catalog, tmp_path)
     (tmp_path / search_index.MARKER_NAME).write_text('{"schema_version": 0}', encoding="utf-8")
+    assert not search_index.index_exists(tmp_path)
     with pytest.raises(IndexMissingError, match="older version"):
         search(tmp_path, SearchRequest("caddy"))
     report = update_index(catalog, tmp_path)

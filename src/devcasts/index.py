@@ -367,7 +367,8 @@ def _write_marker(index_dir: Path) -> None:
 
 
 def index_exists(index_dir: Path) -> bool:
-    return _read_marker(index_dir) is not None and index.exists_in(
+    """True when an index of the current schema is there (a build may skip updating it)."""
+    return _read_marker(index_dir) == SCHEMA_VERSION and index.exists_in(
         str(index_dir), indexname=INDEX_NAME
     )
 
