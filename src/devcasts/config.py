@@ -35,6 +35,8 @@ _TOPIC_KEYS = {"slug", "name", "patterns", "description"}
 _FEED_KEYS = {"url", "include", "title", "slug", "weight"}
 _TOP_KEYS = {"site", "topics", "feeds"}
 _CONSTRUCTOR = yaml.SafeLoader("")  # turns one scalar node into its Python value
+# libyaml composes the same node tree, marks included, several times faster.
+_COMPOSER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +87,7 @@ def default_templates_dir() -> Path:
 
 def _compose(ctx: _Ctx, text: str) -> yaml.Node:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
