@@ -57,6 +57,14 @@ _FUNCTION_WORDS = {
         kan kunnen nog bij uit onze ons""",
 }  # fmt: skip
 _WORDS = {language: frozenset(words.split()) for language, words in _FUNCTION_WORDS.items()}
+# For each language, each of its words -> the other languages that have it too.
+_SHARED_WITH = {
+    language: {
+        word: tuple(other for other, w in _WORDS.items() if other != language and word in w)
+        for word in own
+    }
+    for language, own in _WORDS.items()
+}
 _FOREIGN_WORDS = {
     language: frozenset().union(*(w for other, w in _WORDS.items() if other != language)) - own
     for language, own in _WORDS.items()
@@ -114,23 +122,20 @@ def plainly_in(text: str, language: str) -> bool:
     """True when the text is full of `language`'s function words, nearly free of the other
     known languages', and holds enough of its own words that no close relative shares (French
     and Portuguese share "de", "a", "que", "se"). False for languages without a word list."""
-    own_words = _WORDS.get(language)
-    if own_words is None or len(_OTHER_SCRIPT.findall(text)) * 50 > len(text):
+    shared_with = _SHARED_WITH.get(language)
+    if shared_with is None or len(_OTHER_SCRIPT.findall(text)) * 50 > len(text):
         return False
     words = _WORD.findall(text.lower())
     if len(words) < _MIN_WORDS:
         return False
-    own = Counter(word for word in words if word in own_words)
-    total = own.total()
+    own = [word for word in words if word in shared_with]
     foreign_words = _FOREIGN_WORDS[language]
     foreign = sum(word in foreign_words for word in words)
-    if total < _MIN_OWN_SHARE * len(words) or foreign > _MAX_FOREIGN_TO_OWN * total:
+    if len(own) < _MIN_OWN_SHARE * len(words) or foreign > _MAX_FOREIGN_TO_OWN * len(own):
         return False
-    return all(
-        sum(count for word, count in own.items() if word not in other_words) >= _MIN_DISTINCT
-        for other, other_words in _WORDS.items()
-        if other != language
-    )
+    # Own words each other language lacks: all of them, less those it has too.
+    shared = Counter(other for word in own for other in shared_with[word])
+    return len(own) - max(shared.values(), default=0) >= _MIN_DISTINCT
 
 
 def _sample(text: str) -> str:

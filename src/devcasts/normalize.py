@@ -71,8 +71,8 @@ def normalize_feed(
         episode = _episode(item, context)
         if episode is not None and (source.include == "all" or episode.topics):
             kept.append(episode)
-    kept = _with_language(kept, podcast.language)
-    unique = _unique(_with_content_hash(kept))
+    kept = _finished(kept, podcast.language)
+    unique = _unique(kept)
     return NormalizedFeed(
         podcast=replace(podcast, language=podcast.language or _main_language(kept)),
         episodes=tuple(unique),
@@ -199,17 +199,23 @@ def _explicit(raw: str, podcast_explicit: bool | None) -> bool | None:
 # --- across the feed's episodes -------------------------------------------------------------
 
 
-def _with_language(episodes: list[Episode], feed_language: str | None) -> list[Episode]:
-    """Each episode's language: its own tag, else the feed's, unless the text is confidently in
-    another language (feeds that mix languages declare only one)."""
-    result: list[Episode] = []
+def _finished(episodes: list[Episode], feed_language: str | None) -> list[Episode]:
+    """The episodes with their language and content hash (one copy each: they are frozen)."""
+    finished: list[Episode] = []
     for episode in episodes:
-        language = episode.language
-        if language is None:
-            text = episode.title + "\n" + episode.text
-            language = detect_other_language(text, primary(feed_language)) or feed_language
-        result.append(replace(episode, language=language))
-    return result
+        language = _language(episode, feed_language)
+        digest = _content_hash(episode, language)
+        finished.append(replace(episode, language=language, content_hash=digest))
+    return finished
+
+
+def _language(episode: Episode, feed_language: str | None) -> str | None:
+    """The episode's own tag, else the feed's, unless the text is confidently in another
+    language (feeds that mix languages declare only one)."""
+    if episode.language is not None:
+        return episode.language
+    text = episode.title + "\n" + episode.text
+    return detect_other_language(text, primary(feed_language)) or feed_language
 
 
 def _main_language(episodes: Sequence[Episode]) -> str | None:
@@ -221,16 +227,16 @@ def _main_language(episodes: Sequence[Episode]) -> str | None:
     return None
 
 
-def _with_content_hash(episodes: list[Episode]) -> list[Episode]:
-    return [replace(episode, content_hash=content_hash(episode)) for episode in episodes]
-
-
 def content_hash(episode: Episode) -> str:
     """A hash of what readers see: tells an edit from no change.
 
     Identity, archive fields and a date that stands in for a missing or future one are left
     out, so the hash stays the same from one build to the next.
     """
+    return _content_hash(episode, episode.language)
+
+
+def _content_hash(episode: Episode, language: str | None) -> str:
     if episode.date_estimated:
         date = "estimated"
     elif episode.date_clamped:
@@ -240,7 +246,7 @@ def content_hash(episode: Episode) -> str:
     content = (
         episode.title, date, episode.link, episode.summary, episode.notes_html,
         episode.duration, episode.enclosure, episode.chapters, episode.chapters_url,
-        episode.people, episode.transcripts, episode.language, episode.topics,
+        episode.people, episode.transcripts, language, episode.topics,
         episode.categories, episode.image, episode.number, episode.season, episode.explicit,
     )  # fmt: skip
     return hashlib.sha256(repr(content).encode("utf-8", "surrogatepass")).hexdigest()[:32]
