@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .errors import BuildError
 from .model import (
     Catalog,
     Config,
@@ -136,8 +140,8 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
 
     report.health = _health(results, parse_errors, state, new_counts)
     state.health = _health_fingerprint(report.health)
-    site_exists = (options.out_dir / "index.html").is_file()
-    if not site_changed and site_exists and state.same_output_as(previous):
+    outputs_exist = (options.out_dir / "index.html").is_file() and _index_exists(options)
+    if not site_changed and outputs_exist and state.same_output_as(previous):
         # Nothing new: the archive was not even loaded, and no output file is touched.
         report.up_to_date = True
         report.episodes = previous.episodes
@@ -157,14 +161,52 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
         catalog = build_catalog(archive, config, overrides, _published_health(report.health))
     report.episodes = state.episodes = len(catalog.episodes)
 
-    with timer.stage("index"):
-        from .index import update_index
-
-        update_index(catalog, options.cache_dir / "index")
-
-    _write_site(config, options, catalog, report, timer)
+    # The search index is written by a forked child on the other core while this process
+    # renders; the child inherits the catalog, so nothing large crosses a pipe.
+    indexer = _start_indexer(catalog, options.cache_dir / "index")
+    try:
+        _write_site(config, options, catalog, report, timer)
+    finally:
+        with timer.stage("index (waiting)"):
+            _finish_indexer(indexer)
     state.save(state_path)
     return report
+
+
+def _index_exists(options: BuildOptions) -> bool:
+    from .index import index_exists
+
+    return bool(index_exists(options.cache_dir / "index"))
+
+
+def _start_indexer(catalog: Catalog, index_dir: Path) -> BaseProcess | None:
+    """Update the search index in a forked child; in this process (returning None) where
+    fork is unavailable or unsafe (other threads running, as in an embedding program)."""
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        _update_index(catalog, index_dir)
+        return None
+    child = multiprocessing.get_context("fork").Process(
+        target=_update_index, args=(catalog, index_dir), name="devcasts-index"
+    )
+    child.start()
+    return child
+
+
+def _update_index(catalog: Catalog, index_dir: Path) -> None:
+    from .index import update_index
+
+    update_index(catalog, index_dir)
+
+
+def _finish_indexer(child: BaseProcess | None) -> None:
+    if child is None:
+        return
+    child.join()
+    if child.exitcode != 0:
+        raise BuildError(
+            f"the search index could not be updated (exit code {child.exitcode}); "
+            "the error is printed above"
+        )
 
 
 def _fetch(config: Config, options: BuildOptions, now: datetime) -> list[FetchResult]:
@@ -260,7 +302,8 @@ def _write_site(
                 from .browser_index import build_browser_index
 
                 changed = [p for p in (*writer.changed, *writer.removed) if p.endswith(".html")]
-                build_browser_index(writer.out_dir, options.cache_dir, changed)
+                language = config.site.language
+                build_browser_index(writer.out_dir, options.cache_dir, changed, language)
     report.pages_written = len(writer.changed)
     report.pages_unchanged = len(writer.seen) - len(writer.changed)
     report.files_removed = len(writer.removed)
