@@ -27,19 +27,50 @@ from devcasts.template_filters import (
 def test_paginate_keeps_every_item_once_in_order(items: list[int], size: int) -> None:
     result = pages.paginate(items, "x/", size)
     assert [item for page in result for item in page.items] == items
-    assert [page.number for page in result] == list(range(1, len(result) + 1))
-    assert all(0 < len(page.items) <= size for page in result) or items == []
-    assert result[0].relpath == "x/" and all(p.count == len(result) for p in result)
-    if len(result) > 1:
-        assert result[1].relpath == "x/page/2/"
+    front, *older = result
+    assert front.relpath == "x/" and front.is_front
+    assert [p.relpath for p in older] == [f"x/page/{n}/" for n in range(len(older), 0, -1)]
+    assert all(len(page.items) == size for page in older)
+    assert len(front.items) == len(items) if not older else size <= len(front.items) < 2 * size
 
 
-@given(st.integers(min_value=1, max_value=500), st.integers(min_value=1, max_value=500))
-def test_page_numbers_include_ends_and_current(count: int, number: int) -> None:
-    number = min(number, count)
-    page = pages.Page((), number, count, "x/")
-    assert {1, count, number} <= set(page.numbers)
-    assert list(page.numbers) == sorted(set(page.numbers)) and len(page.numbers) <= 7
+@given(
+    st.lists(st.integers(), max_size=200),
+    st.integers(min_value=1, max_value=40),
+    st.integers(min_value=1, max_value=30),
+)
+def test_newer_items_leave_the_numbered_pages_as_they_were(
+    items: list[int], size: int, new: int
+) -> None:
+    """Only the first page and the newest three numbered pages can change."""
+    before = {p.relpath: p for p in pages.paginate(items, "x/", size)}
+    after = {p.relpath: p for p in pages.paginate([-1] * new + items, "x/", size)}
+    assert set(before) <= set(after)
+    numbered = [p for p in before.values() if not p.is_front]
+    for page in numbered:
+        assert after[page.relpath].items == page.items
+        if int(page.relpath.split("/")[2]) <= len(numbered) - 3:
+            assert after[page.relpath].nav == page.nav
+
+
+@given(st.integers(min_value=0, max_value=600), st.integers(min_value=1, max_value=40))
+def test_every_page_link_leads_to_a_page_of_the_listing(count: int, size: int) -> None:
+    for paginate in (pages.paginate, lambda i, b, s: pages.paginate_ranked(i, b, s, 5)):
+        result = paginate(list(range(count)), "x/", size)
+        paths = {page.relpath for page in result}
+        for page in result:
+            targets = {link.relpath for link in page.links} - {None}
+            assert targets <= paths and {page.newer, page.older} - {None} <= paths
+            current = [link.relpath for link in page.links if link.current]
+            assert current == ([page.relpath] if len(result) > 1 else [])
+            assert len(page.links) <= 11
+
+
+def test_ranked_pages_stop_at_the_top_ones() -> None:
+    result = pages.paginate_ranked(list(range(100)), "x/popular/", 10, 3)
+    assert [p.relpath for p in result] == ["x/popular/", "x/popular/page/2/", "x/popular/page/3/"]
+    assert result[1].items == tuple(range(10, 20)) and result[2].label == "page 3 of 3"
+    assert result[0].older == "x/popular/page/2/" and result[2].older is None
 
 
 def test_popularity_grows_with_carriers_and_weight_and_decays_with_age() -> None:

@@ -9,6 +9,10 @@ recreating every folder. A build killed at any moment leaves either the previous
 complete new one; the next transaction finishes the swap, and repairs the spare tree.
 """
 
+# Per-file operations use os and string paths: pathlib costs microseconds per call, which
+# adds up at 40,000 files a build.
+# ruff: noqa: PTH102, PTH103, PTH106, PTH108, PTH113, PTH116, PTH118
+
 from __future__ import annotations
 
 import contextlib
@@ -32,21 +36,30 @@ class SiteWriter:
     file that was neither written, kept, nor under an external folder.
     """
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, present: set[str] | None = None) -> None:
         self.out_dir = out_dir
         self.seen: set[str] = set()
         self.changed: list[str] = []
         self.removed: list[str] = []
         self.external: list[str] = []
+        # In a transaction: the staging tree's files when the build began (no reader sees the
+        # tree before the swap, so a file is written in place instead of renamed over), and
+        # the folders known to exist, so a page costs no stat or mkdir it does not need.
+        self._present = present
+        self._folders: set[str] = _parents(present) if present is not None else set()
 
     def write(self, relpath: str, data: bytes) -> bool:
         relpath = _safe_relpath(relpath)
         self.seen.add(relpath)
-        target = self.out_dir / relpath
-        if _has_bytes(target, data):
+        target = os.path.join(self.out_dir, relpath)
+        present = self._present
+        if (present is None or relpath in present) and _has_bytes(target, data):
             return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _replace_file(target, data)
+        self._make_folder(relpath)
+        if present is None:
+            _replace_file(Path(target), data)
+        else:
+            _write_unlinked(target, data)
         self.changed.append(relpath)
         return True
 
@@ -57,7 +70,19 @@ class SiteWriter:
         self.seen.add(_safe_relpath(relpath))
 
     def exists(self, relpath: str) -> bool:
-        return (self.out_dir / _safe_relpath(relpath)).is_file()
+        relpath = _safe_relpath(relpath)
+        if self._present is not None:
+            return relpath in self._present
+        return os.path.isfile(os.path.join(self.out_dir, relpath))
+
+    def _make_folder(self, relpath: str) -> None:
+        folder = relpath.rpartition("/")[0]
+        if not folder or folder in self._folders:
+            return
+        os.makedirs(os.path.join(self.out_dir, folder), exist_ok=True)
+        while folder and folder not in self._folders:
+            self._folders.add(folder)
+            folder = folder.rpartition("/")[0]
 
     def external_dir(self, relpath: str, keep_existing: bool = False) -> Path:
         """A folder for a tool that writes its own files (a search index, say).
@@ -73,12 +98,48 @@ class SiteWriter:
             _unshare_files(folder)
         elif folder.is_dir():
             shutil.rmtree(folder)
+            self._forget(relpath)
         folder.mkdir(parents=True, exist_ok=True)
         self.external.append(relpath)
         return folder
 
+    def _forget(self, folder: str) -> None:
+        """Files and folders under `folder` are gone: stop counting them as present."""
+        prefix = folder + "/"
+        if self._present is not None:
+            self._present = {rel for rel in self._present if not rel.startswith(prefix)}
+        self._folders = {rel for rel in self._folders if not rel.startswith(prefix)}
+
     def finish(self) -> list[str]:
         """Remove files this build did not produce, and emptied folders; return the files."""
+        if self._present is None:
+            removed = self._remove_unseen_by_walking()
+        else:
+            removed = self._remove_unseen(self._present)
+        removed.sort()
+        self.removed.extend(removed)
+        return removed
+
+    def _remove_unseen(self, present: set[str]) -> list[str]:
+        """The staging tree's files are known: no directory walk, only the unlinks needed."""
+        external = tuple(folder + "/" for folder in self.external)
+        removed = [r for r in present - self.seen if not (external and r.startswith(external))]
+        root = str(self.out_dir)
+        folders: set[str] = set()
+        for rel in removed:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(root, rel))
+            folders.update(_ancestors(rel))
+        present.difference_update(removed)  # a second finish() finds nothing more
+        for folder in sorted(folders, key=lambda f: f.count("/"), reverse=True):  # deepest first
+            try:
+                os.rmdir(os.path.join(root, folder))
+            except OSError:  # still holds something
+                continue
+            self._folders.discard(folder)
+        return removed
+
+    def _remove_unseen_by_walking(self) -> list[str]:
         removed: list[str] = []
         root = str(self.out_dir)
         emptied: set[str] = set()
@@ -95,8 +156,6 @@ class SiteWriter:
             if prefix and not kept and all(prefix + d in emptied for d in dirs):
                 Path(folder).rmdir()
                 emptied.add(prefix[:-1])
-        removed.sort()
-        self.removed.extend(removed)
         return removed
 
     def _is_external(self, rel: str) -> bool:
@@ -114,8 +173,7 @@ def site_transaction(out_dir: Path, prune: bool = True) -> Iterator[SiteWriter]:
     out_dir = out_dir.absolute()
     recover_site(out_dir)
     spare = _sibling(out_dir, "spare")
-    _mirror(out_dir, spare)
-    writer = SiteWriter(spare)
+    writer = SiteWriter(spare, present=_mirror(out_dir, spare))
     yield writer  # on an exception the spare tree is simply left for the next build to repair
     if prune:
         writer.finish()
@@ -187,17 +245,23 @@ def _same_contents(live: Path, new: Path) -> bool:
     return a.st_mtime_ns == b.st_mtime_ns or live.read_bytes() == new.read_bytes()
 
 
-def _mirror(source: Path, target: Path) -> None:
-    """Make `target` hold exactly the files of `source`, as hard links to them.
+def _mirror(source: Path, target: Path) -> set[str]:
+    """Make `target` hold exactly the files of `source`, as hard links to them; return them.
 
     Only differences are fixed: after the first build the spare tree is the previous site,
-    so this costs a directory scan and a few links, not a copy of the whole site.
+    so this costs a directory scan and a few links, not a copy of the whole site. Files are
+    compared by the inode number the directory listing already holds, so an unchanged file
+    costs no system call of its own.
     """
     target.mkdir(parents=True, exist_ok=True)
-    _mirror_dir(source, target)
+    files: set[str] = set()
+    if source.is_dir():
+        same_device = source.stat().st_dev == target.stat().st_dev
+        _mirror_dir(str(source), str(target), "", same_device, files)
+    return files
 
 
-def _mirror_dir(source: Path, target: Path) -> None:
+def _mirror_dir(source: str, target: str, prefix: str, same_device: bool, files: set[str]) -> None:
     wanted = _entries(source)
     present = _entries(target)
     for name, entry in present.items():
@@ -205,17 +269,19 @@ def _mirror_dir(source: Path, target: Path) -> None:
         if match is None or _is_dir(match) != _is_dir(entry):
             _remove_entry(entry)
     for name, entry in wanted.items():
-        there = target / name
+        there = os.path.join(target, name)
         current = present.get(name)
         if _is_dir(entry):
             if current is None or not _is_dir(current):
-                there.mkdir()
-            _mirror_dir(Path(entry.path), there)
-        elif current is None or _is_dir(current) or not _same_file(entry, current):
-            _link_over(Path(entry.path), there)
+                os.mkdir(there)
+            _mirror_dir(entry.path, there, f"{prefix}{name}/", same_device, files)
+            continue
+        if current is None or _is_dir(current) or not _same_file(entry, current, same_device):
+            _link_over(Path(entry.path), Path(there))
+        files.add(prefix + name)
 
 
-def _entries(folder: Path) -> dict[str, os.DirEntry[str]]:
+def _entries(folder: str) -> dict[str, os.DirEntry[str]]:
     try:
         with os.scandir(folder) as scan:
             return {entry.name: entry for entry in scan if not entry.is_symlink()}
@@ -227,7 +293,9 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
     return entry.is_dir(follow_symlinks=False)
 
 
-def _same_file(a: os.DirEntry[str], b: os.DirEntry[str]) -> bool:
+def _same_file(a: os.DirEntry[str], b: os.DirEntry[str], same_device: bool) -> bool:
+    if same_device:  # inode numbers are unique within one file system
+        return a.inode() == b.inode()
     first, second = a.stat(follow_symlinks=False), b.stat(follow_symlinks=False)
     return (first.st_ino, first.st_dev) == (second.st_ino, second.st_dev)
 
@@ -257,11 +325,32 @@ def _unshare_files(folder: Path) -> None:
             copy.replace(path)
 
 
-def _has_bytes(path: Path, data: bytes) -> bool:
+def _has_bytes(path: str, data: bytes) -> bool:
     try:
-        return path.stat().st_size == len(data) and path.read_bytes() == data
+        if os.stat(path).st_size != len(data):
+            return False
+        with open(path, "rb") as handle:
+            return handle.read() == data
     except FileNotFoundError:
         return False
+
+
+def _write_unlinked(target: str, data: bytes) -> None:
+    """Write a staging file as a new inode: the old name may be a hard link to a live file.
+
+    A build killed halfway leaves a file the next transaction's mirror replaces (its inode
+    differs from the live file's), so no temporary name and rename are needed here.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(target)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        os.fchmod(fd, 0o644)  # whatever the umask, as _replace_file does
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _replace_file(target: Path, data: bytes) -> None:
@@ -276,6 +365,21 @@ def _replace_file(target: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _parents(files: set[str]) -> set[str]:
+    folders: set[str] = set()
+    for rel in files:
+        folders.update(_ancestors(rel))
+    return folders
+
+
+def _ancestors(relpath: str) -> Iterator[str]:
+    """ "a/b/c.html" -> "a/b", "a"."""
+    folder = relpath.rpartition("/")[0]
+    while folder:
+        yield folder
+        folder = folder.rpartition("/")[0]
 
 
 def _sibling(out_dir: Path, role: str) -> Path:

@@ -64,8 +64,13 @@ class PageOutput:
             self.report.pages_unchanged += 1
 
     def finish(self) -> RenderReport:
-        manifest = {"version": 1, "pages": dict(sorted(self.fingerprints.items()))}
-        self.writer.write_text(MANIFEST, json.dumps(manifest, indent=0, sort_keys=True) + "\n")
+        """Keep the manifest as it is when no fingerprint changed, else write it compactly."""
+        if self.fingerprints == self.previous and self.writer.exists(MANIFEST):
+            self.writer.keep(MANIFEST)
+        else:
+            manifest = {"version": 1, "pages": self.fingerprints}
+            text = json.dumps(manifest, sort_keys=True, separators=(",", ":")) + "\n"
+            self.writer.write_text(MANIFEST, text)
         self.report.changed_pages.sort()
         return self.report
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -22,33 +22,116 @@ POPULAR_HALF_LIFE_DAYS = 180.0  # an episode's recency weight halves every six m
 
 
 @dataclass(frozen=True, slots=True)
+class PageLink:
+    """One entry of a listing's page navigation; `relpath` None stands for a gap (…)."""
+
+    label: str
+    relpath: str | None = None
+    current: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
-    """One page of a paginated listing whose first page lives at `base`."""
+    """One page of a paginated listing, with the navigation it shows.
+
+    `nav` is everything besides the items that the page shows about the listing, so a page's
+    fingerprint is `nav` plus its items: a page whose neighbors did not change is not rendered.
+    """
 
     items: tuple[T, ...]
-    number: int  # 1-based
-    count: int  # pages in the listing
-    base: str  # the listing's first page, relative to the site root, ending with "/"
-
-    def path(self, number: int) -> str:
-        return self.base if number == 1 else f"{self.base}page/{number}/"
-
-    @property
-    def relpath(self) -> str:
-        return self.path(self.number)
+    relpath: str  # relative to the site root, ending with "/"
+    label: str  # "" on the listing's first page, else "page 3" (for titles)
+    newer: str | None  # the page before this one in reading order (rel="prev")
+    older: str | None  # the page after it (rel="next")
+    links: tuple[PageLink, ...]  # empty when the listing has a single page
 
     @property
-    def numbers(self) -> tuple[int, ...]:
-        """Page numbers worth a link: the ends and a window around this page."""
-        window = {1, self.count, *range(self.number - 2, self.number + 3)}
-        return tuple(n for n in sorted(window) if 1 <= n <= self.count)
+    def is_front(self) -> bool:
+        return not self.label
+
+    @property
+    def nav(self) -> tuple[object, ...]:
+        return (self.relpath, self.label, self.newer, self.older, self.links)
 
 
 def paginate(items: Sequence[T], base: str, size: int) -> list[Page[T]]:
-    """Split `items` into pages of `size`; an empty listing still has its first page."""
+    """Stable pages of a newest-first listing, numbered from its oldest end (docs/site.md).
+
+    Page N (`page/N/`) holds the N-th `size` items counted from the oldest, so its contents
+    never change when a newer item arrives; the first page, at `base`, holds the rest: the
+    newest `size` to `2 * size - 1` items (or all of them, when there are fewer). An empty
+    listing still has its first page. Pages come in reading order, newest first.
+    """
     size = max(1, size)
-    count = max(1, math.ceil(len(items) / size))
-    return [Page(tuple(items[i * size : (i + 1) * size]), i + 1, count, base) for i in range(count)]
+    older_pages = max(0, len(items) // size - 1)
+    front_count = len(items) - older_pages * size
+
+    def path(number: int) -> str:
+        return base if number == 0 else f"{base}page/{number}/"
+
+    def nav(number: int) -> tuple[PageLink, ...]:
+        if not older_pages:
+            return ()
+        top = older_pages + 1  # the first page's place, counted from the oldest end
+        here = number or top
+        window = [n for n in range(here + 2, here - 3, -1) if 1 <= n <= older_pages]
+        return _links(
+            [top, *window, 1],
+            here,
+            lambda n: "Newest" if n == top else str(n),
+            lambda n: path(0 if n == top else n),
+        )
+
+    first_older = path(older_pages) if older_pages else None
+    pages = [Page(tuple(items[:front_count]), base, "", None, first_older, nav(0))]
+    for number in range(older_pages, 0, -1):
+        end = len(items) - (number - 1) * size
+        newer = path(number + 1) if number < older_pages else base
+        older = path(number - 1) if number > 1 else None
+        chunk = tuple(items[end - size : end])
+        pages.append(Page(chunk, path(number), f"page {number}", newer, older, nav(number)))
+    return pages
+
+
+def paginate_ranked(items: Sequence[T], base: str, size: int, max_pages: int) -> list[Page[T]]:
+    """The top `max_pages` pages of a ranked listing (popular), numbered from the top."""
+    size = max(1, size)
+    count = max(1, min(max_pages, math.ceil(len(items) / size)))
+
+    def path(number: int) -> str:
+        return base if number == 1 else f"{base}page/{number}/"
+
+    def nav(number: int) -> tuple[PageLink, ...]:
+        if count == 1:
+            return ()
+        window = [n for n in range(number - 2, number + 3) if 1 <= n <= count]
+        return _links([1, *window, count], number, str, path)
+
+    return [
+        Page(
+            tuple(items[(n - 1) * size : n * size]),
+            path(n),
+            f"page {n} of {count}" if n > 1 else "",
+            path(n - 1) if n > 1 else None,
+            path(n + 1) if n < count else None,
+            nav(n),
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def _links(
+    order: Sequence[int], here: int, label: Callable[[int], str], path: Callable[[int], str]
+) -> tuple[PageLink, ...]:
+    """Links to the page numbers in `order` (repeats dropped), a gap where numbers skip."""
+    links: list[PageLink] = []
+    previous: int | None = None
+    for n in dict.fromkeys(order):
+        if previous is not None and abs(previous - n) > 1:
+            links.append(PageLink("…"))
+        links.append(PageLink(label(n), path(n), n == here))
+        previous = n
+    return tuple(links)
 
 
 def popularity(episode: Episode, weight: float, built_at: datetime | None) -> float:

@@ -45,6 +45,7 @@ from devcasts.text import slugify
 NOTES_FOLD_CHARS = 6000  # show notes longer than this are folded into <details>
 HOME_TOPIC_SAMPLES = 3  # latest episodes shown per topic on the home page
 HOME_FEATURED = 5  # featured episodes (overrides) shown above the latest ones
+POPULAR_PAGES = 5  # a topic's popular ordering lists its top pages only
 # The renderer's own code is an input of every page, like the templates.
 _MODULES = (pages, discovery, template_filters, content_pages, page_output)
 _CODE = (Path(__file__), *(Path(str(module.__file__)) for module in _MODULES))
@@ -231,8 +232,8 @@ def _render_podcasts(site: _Site, out: PageOutput) -> None:
                 podcast_description=description,
                 jsonld_data=series,
             )
-            digest = site.listing_digest(podcast, page.number, page.count, episodes=page.items)
-            out.page(page.relpath, render, digest)
+            shown = (podcast, page.nav, len(episodes) if page.is_front else None)
+            out.page(page.relpath, render, site.listing_digest(*shown, episodes=page.items))
 
 
 def _render_topics(site: _Site, out: PageOutput) -> None:
@@ -241,13 +242,16 @@ def _render_topics(site: _Site, out: PageOutput) -> None:
     index = site.later("topics.html", "topics/", topics=counts)
     out.page("topics/", index, site.listing_digest("topics", counts))
     weights = {p.slug: p.weight for p in site.catalog.podcasts}
+    size, top = site.config.page_size, POPULAR_PAGES
     for topic in site.catalog.topics:
         newest = grouped[topic.slug]
         popular = pages.popular_order(newest, weights, site.catalog.built_at)
-        orders = (("newest", newest, ""), ("popular", popular, "popular/"))
-        for order, episodes, suffix in orders:
-            base = f"topics/{topic.slug}/{suffix}"
-            for page in pages.paginate(episodes, base, site.config.page_size):
+        listings = (
+            ("newest", pages.paginate(newest, f"topics/{topic.slug}/", size)),
+            ("popular", pages.paginate_ranked(popular, f"topics/{topic.slug}/popular/", size, top)),
+        )
+        for order, listing in listings:
+            for page in listing:
                 render = site.later(
                     "topic.html",
                     page.relpath,
@@ -256,7 +260,7 @@ def _render_topics(site: _Site, out: PageOutput) -> None:
                     order=order,
                     total=len(newest),
                 )
-                parts = (topic, order, len(newest), page.number, page.count)
+                parts = (topic, order, page.nav, len(newest) if page.is_front else None)
                 out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
 
 
@@ -269,14 +273,8 @@ def _render_people(site: _Site, out: PageOutput) -> None:
         base = f"people/{person.slug}/"
         for page in pages.paginate(person.episodes, base, site.config.page_size):
             render = site.later("person.html", page.relpath, person=person, page=page)
-            parts = (
-                person.name,
-                person.href,
-                person.roles,
-                len(person.episodes),
-                page.number,
-                page.count,
-            )
+            total = len(person.episodes) if page.is_front else None
+            parts = (person.name, person.href, person.roles, total, page.nav)
             out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
 
 
@@ -287,11 +285,12 @@ def _render_categories(site: _Site, out: PageOutput) -> None:
     out.page("categories/", index, site.listing_digest("categories", categories))
     for category in categories:
         members = [p.slug for p in category.podcasts]
+        category_digest = digest(category)  # once: it holds every member podcast
         episodes = pages.newest_first(e for s in members for e in grouped.get(s, []))
         base = f"categories/{category.slug}/"
         for page in pages.paginate(episodes, base, site.config.page_size):
             render = site.later("category.html", page.relpath, category=category, page=page)
-            parts = (category, page.number, page.count)
+            parts = (category_digest, page.nav)
             out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
 
 
@@ -302,7 +301,7 @@ def _render_archive(site: _Site, out: PageOutput) -> None:
     for year, episodes in years.items():
         for page in pages.paginate(episodes, f"archive/{year}/", site.config.page_size):
             render = site.later("archive_year.html", page.relpath, year=year, page=page)
-            parts = ("year", year, page.number, page.count)
+            parts = ("year", year, page.nav)
             out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
 
 
