@@ -1,0 +1,128 @@
+"""What makes the index fast keeps it correct: the quick term path, phrases on notes indexed
+without positions, the fingerprints side file and the two-worker bulk build."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_index import ids, load_test_catalog
+from whoosh import fields
+from whoosh.analysis.analyzers import StandardAnalyzer, StemmingAnalyzer
+
+from devcasts import index as search_index
+from devcasts.index import SearchRequest, search, update_index
+from devcasts.model import Catalog
+
+WORDS = st.sampled_from(
+    ["Deploying", "deploys", "the", "a", "I", "to", "Heroku's", "fly.io", "v1.2", "x*y", "İstanbul"]
+)
+TEXT = st.one_of(
+    st.text(max_size=120),
+    st.lists(WORDS, max_size=30).map(" ".join),
+)
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_test_catalog()
+
+
+@given(TEXT)
+@settings(max_examples=300, deadline=None)
+def test_fast_text_indexes_exactly_what_the_analyzer_would(text: str) -> None:
+    schema = search_index.build_schema()
+    references = {
+        "title": fields.TEXT(analyzer=StemmingAnalyzer()),
+        "notes": fields.TEXT(analyzer=StemmingAnalyzer(), phrase=False),
+        "people": fields.TEXT(analyzer=StandardAnalyzer(stoplist=None)),
+    }
+    for name, reference in references.items():
+        assert sorted(schema[name].index(text)) == sorted(reference.index(text)), name
+
+
+@pytest.fixture(scope="module")
+def phrase_index(catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    notes = (
+        "We moved the billing worker to a queue, then to the edge. "
+        "Later the team argued about queue depth alarms."
+    )
+    episodes = tuple(
+        dataclasses.replace(e, text=notes, summary="") if e.id == "so-07" else e
+        for e in catalog.episodes
+    )
+    index_dir = tmp_path_factory.mktemp("phrases") / "index"
+    update_index(dataclasses.replace(catalog, episodes=episodes), index_dir)
+    return index_dir
+
+
+@pytest.mark.parametrize(
+    ("phrase", "found"),
+    [
+        ('"billing worker"', True),
+        ('"billing workers"', True),  # stemmed, as whoosh phrases are
+        ('"worker billing"', False),
+        ('"queue depth alarms"', True),
+        ('"queue alarms"', False),
+        ('"queue alarms"~2', True),
+        ('"moved billing"', True),  # stop words between do not count, as in whoosh
+        ('notes:"the edge"', True),
+        ('"edge later team"', True),
+        ('"edge billing"', False),
+    ],
+)
+def test_phrases_on_notes_without_positions(phrase_index: Path, phrase: str, found: bool) -> None:
+    assert ("so-07" in ids(phrase_index, phrase, limit=100)) is found
+
+
+def test_a_phrase_snippet_marks_its_words(phrase_index: Path) -> None:
+    hit = search(phrase_index, SearchRequest('"billing worker"')).hits[0]
+    assert hit.id == "so-07"
+    assert {text.lower() for text, match in hit.snippet if match} == {"billing", "worker"}
+
+
+def test_missing_fingerprints_mean_a_rebuild(catalog: Catalog, tmp_path: Path) -> None:
+    update_index(catalog, tmp_path)
+    (tmp_path / search_index.PRINTS_NAME).unlink()
+    report = update_index(catalog, tmp_path)
+    assert report.rebuilt and report.added == len(catalog.episodes)
+    assert ids(tmp_path, "caddy") == ["so-07"]
+
+
+def test_fingerprints_that_disagree_with_the_index_mean_a_rebuild(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    update_index(catalog, tmp_path)
+    (tmp_path / search_index.PRINTS_NAME).write_text('{"so-07": "x"}', encoding="utf-8")
+    assert update_index(catalog, tmp_path).rebuilt
+    assert update_index(catalog, tmp_path).added == 0
+
+
+def test_an_update_rewrites_the_fingerprints(catalog: Catalog, tmp_path: Path) -> None:
+    update_index(catalog, tmp_path)
+    fewer = dataclasses.replace(catalog, episodes=catalog.episodes[1:])
+    assert update_index(fewer, tmp_path).removed == 1
+    report = update_index(fewer, tmp_path)
+    assert (report.added, report.updated, report.removed, report.rebuilt) == (0, 0, 0, False)
+
+
+def test_the_two_worker_build_finds_what_one_writer_finds(
+    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    update_index(catalog, tmp_path / "single")
+    monkeypatch.setattr(search_index, "BULK_DOCS", 10)
+    monkeypatch.setattr(search_index, "BULK_BATCH", 7)
+    report = update_index(catalog, tmp_path / "bulk")
+    assert report.rebuilt and report.added == len(catalog.episodes)
+    segments = {p.name for p in (tmp_path / "bulk").glob("*.seg")}
+    assert len(segments) >= 2  # written by the workers, not merged
+    for query in ("caddy", "kubernetes", '"deploy previews"', "heroku OR dokku", "topic:dokku"):
+        single = search(tmp_path / "single", SearchRequest(query, limit=100))
+        bulk = search(tmp_path / "bulk", SearchRequest(query, limit=100))
+        assert {h.id for h in bulk.hits} == {h.id for h in single.hits}, query
+        assert bulk.total == single.total
+    update = update_index(catalog, tmp_path / "bulk")
+    assert (update.added, update.updated, update.rebuilt) == (0, 0, False)
