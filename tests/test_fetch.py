@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import hashlib
 import io
@@ -22,7 +21,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from rich.console import Console
 
@@ -32,10 +30,9 @@ from devcasts.fetch import (
     _log_result,
     _reporter,
     fetch_all,
-    fetch_all_async,
 )
 from devcasts.model import FeedSource, FetchResult, FetchStatus
-from devcasts.netguard import GuardedTransport
+from devcasts.netguard import Guard
 
 DATA = Path(__file__).parent / "data" / "fetch"
 FEED = (DATA / "tiny-show.xml").read_bytes()
@@ -541,10 +538,7 @@ def test_a_redirect_to_a_refused_address_is_refused(server, options):
     def only_first(ip):
         return None if str(ip) == "127.0.0.1" else "private"
 
-    transport = GuardedTransport(only_first, httpx.Limits(max_connections=2))
-    [result] = asyncio.run(
-        fetch_all_async([source(server.url("/feed"))], options, T0, transport=transport)
-    )
+    [result] = fetch_all([source(server.url("/feed"))], options, T0, guard=Guard(only_first))
     assert result.status is FetchStatus.FAILED
     assert result.error is not None
     assert result.error.startswith("refused to connect to 127.0.0.2: 127.0.0.2 is a private")
@@ -553,17 +547,13 @@ def test_a_redirect_to_a_refused_address_is_refused(server, options):
 def test_dns_answers_are_vetted_at_connect_time(server, options):
     server.routes["/feed"] = serve(FEED)
 
-    async def rebinding_resolver(host: str, port: int) -> list[str]:
+    def rebinding_resolver(host: str, port: int) -> list[str]:
         return ["127.0.0.1"]  # a public-looking name that points home
 
-    transport = GuardedTransport(
-        lambda ip: "loopback" if ip.is_loopback else None,
-        httpx.Limits(max_connections=2),
-        resolve=rebinding_resolver,
-    )
+    guard = Guard(lambda ip: "loopback" if ip.is_loopback else None, resolve=rebinding_resolver)
     port = server.server_address[1]
     url = f"http://feeds.example.com:{port}/feed"
-    [result] = asyncio.run(fetch_all_async([source(url)], options, T0, transport=transport))
+    [result] = fetch_all([source(url)], options, T0, guard=guard)
     assert result.error is not None
     assert result.error.startswith("refused to connect to feeds.example.com: 127.0.0.1")
     assert server.hits["/feed"] == 0
@@ -702,14 +692,11 @@ def test_quiet_log_lines_when_not_on_a_terminal(server, options, caplog):
 
 
 def test_an_unknown_host_is_a_clear_failure(options):
-    async def no_such_host(host: str, port: int) -> list[str]:
+    def no_such_host(host: str, port: int) -> list[str]:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    transport = GuardedTransport(
-        lambda ip: None, httpx.Limits(max_connections=2), resolve=no_such_host
-    )
     src = source("https://no-such-show.example/feed.xml")
-    [result] = asyncio.run(fetch_all_async([src], options, T0, transport=transport))
+    [result] = fetch_all([src], options, T0, guard=Guard(lambda ip: None, resolve=no_such_host))
     assert (result.status, result.error) == (
         FetchStatus.FAILED,
         "could not connect: cannot resolve host no-such-show.example",
@@ -771,14 +758,12 @@ def test_https_verifies_the_name_while_connecting_to_the_vetted_address(
     server, trust = tls_server
     server.routes["/feed"] = serve(FEED)
 
-    async def resolve_home(name: str, port: int) -> list[str]:
+    def resolve_home(name: str, port: int) -> list[str]:
         return ["127.0.0.1"]
 
-    transport = GuardedTransport(
-        lambda ip: None, httpx.Limits(max_connections=2), resolve_home, ssl_context=trust
-    )
     src = source(f"https://{host}:{server.server_address[1]}/feed")
-    [result] = asyncio.run(fetch_all_async([src], options, T0, transport=transport))
+    guard = Guard(lambda ip: None, resolve_home, ssl_context=trust)
+    [result] = fetch_all([src], options, T0, guard=guard)
     assert result.status is status
     if status is FetchStatus.OK:
         assert result.body == FEED
