@@ -117,7 +117,7 @@ def test_the_two_worker_build_finds_what_one_writer_finds(
     monkeypatch.setattr(search_index, "BULK_BATCH", 7)
     report = update_index(catalog, tmp_path / "bulk")
     assert report.rebuilt and report.added == len(catalog.episodes)
-    segments = {p.name for p in (tmp_path / "bulk").glob("*.seg")}
+    segments = {p.stem for p in (tmp_path / "bulk").glob("*.trm")}
     assert len(segments) >= 2  # written by the workers, not merged
     for query in ("caddy", "kubernetes", '"deploy previews"', "heroku OR dokku", "topic:dokku"):
         single = search(tmp_path / "single", SearchRequest(query, limit=100))

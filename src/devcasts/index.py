@@ -75,7 +75,10 @@ QUERY_FIELDS = (*FIELD_BOOSTS, "lang")
 BULK_DOCS = 2000
 BULK_PROCS = 2
 BULK_BATCH = 250  # episodes handed to a worker at a time
-BULK_LIMIT_MB = 256  # per worker: postings held in memory before sorting runs to disk
+BULK_LIMIT_MB = 256
+#: Separate files per segment: whoosh copies a compound segment's whole term table into
+#: memory on every open, a cost each search command would pay.
+COMPOUND = False  # per worker: postings held in memory before sorting runs to disk
 
 MAX_QUERY_CHARS = 500
 MAX_NOTES_CHARS = 50_000  # hostile feeds can carry megabytes of notes; search needs far less
@@ -443,7 +446,7 @@ def _writer(ix: index.Index) -> Any:
     from whoosh.index import LockError
 
     try:
-        return ix.writer(limitmb=256)
+        return ix.writer(limitmb=256, compound=COMPOUND)
     except LockError as error:
         raise BuildError(f"the search index is locked by another process: {error}") from error
 
@@ -465,6 +468,7 @@ def _bulk_writer(ix: index.Index) -> Any:
         multisegment=True,
         start_method="fork",
         limitmb=BULK_LIMIT_MB,
+        compound=COMPOUND,
     )
 
 
