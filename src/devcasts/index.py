@@ -21,10 +21,9 @@ import warnings
 from collections import Counter
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dtime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from whoosh import fields, highlight, index, scoring, sorting
 from whoosh.analysis.analyzers import StandardAnalyzer, StemmingAnalyzer
@@ -37,17 +36,19 @@ from whoosh.qparser.plugins import FieldAliasPlugin, FuzzyTermPlugin
 from whoosh.query.compound import And
 from whoosh.query.positional import Phrase
 from whoosh.query.qcore import Every, Query
-from whoosh.query.ranges import DateRange
+from whoosh.query.ranges import NumericRange
 from whoosh.query.terms import FuzzyTerm, Term
 from whoosh.query.wrappers import Not
 from whoosh.system import pack_uint
 
 from devcasts.errors import BuildError, DevcastsError
-from devcasts.model import Catalog, Episode
 from devcasts.text import slugify
 
+if TYPE_CHECKING:  # the model's many dataclasses cost a search 20 ms to import
+    from devcasts.model import Catalog, Episode
+
 #: Bump when the schema or what goes into a document changes: older indexes are rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MARKER_NAME = "devcasts-index.json"
 #: id -> fingerprint of every indexed episode, so an update reads no stored fields.
 PRINTS_NAME = "devcasts-fingerprints.json"
@@ -245,6 +246,13 @@ def _positions(terms: list[tuple[str, int]]) -> dict[str, list[int]]:
     return positions
 
 
+class SortOnlyDatetime(fields.DATETIME):
+    """Stored and sortable, not indexed: each episode's time would add eight terms, most of
+    them found in that episode only; date filters use the `day` field instead."""
+
+    indexed = False
+
+
 def build_schema() -> fields.Schema:
     return fields.Schema(
         id=fields.ID(stored=True, unique=True, sortable=True),
@@ -261,7 +269,8 @@ def build_schema() -> fields.Schema:
         summary=fields.STORED(),
         lang=fields.ID(stored=True),
         language=fields.STORED(),
-        published=fields.DATETIME(stored=True, sortable=True),
+        published=SortOnlyDatetime(stored=True, sortable=True),
+        day=fields.NUMERIC(int, bits=32, shift_step=8),  # date.toordinal(), for --since/--until
         # One term per episode, not sixteen: durations are sorted on, never searched by range.
         duration=fields.NUMERIC(int, bits=64, stored=True, sortable=True, shift_step=0),
         url=fields.STORED(),
@@ -328,6 +337,7 @@ def _document(names: _Names, episode: Episode) -> dict[str, Any]:
         "lang": primary_language(episode.language),
         "language": episode.language or "",
         "published": _naive_utc(episode.published),
+        "day": _naive_utc(episode.published).date().toordinal(),
         "url": names.base_url + episode.path,
     }
     if episode.duration is not None and 0 <= episode.duration < 10**7:
@@ -692,14 +702,9 @@ def _filters(request: SearchRequest) -> Query | None:
     if request.lang:
         clauses.append(Term("lang", primary_language(request.lang)))
     if request.since or request.until:
-        start = datetime.combine(request.since, dtime.min) if request.since else None
-        end = (
-            datetime.combine(request.until + timedelta(days=1), dtime.min)
-            - timedelta(microseconds=1)
-            if request.until
-            else None
-        )
-        clauses.append(DateRange("published", start, end))
+        first = request.since.toordinal() if request.since else None
+        last = request.until.toordinal() if request.until else None
+        clauses.append(NumericRange("day", first, last))
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else And(clauses)
@@ -724,8 +729,11 @@ def _run(searcher: Any, parsed: Query, request: SearchRequest) -> tuple[list[Hit
     else:
         # A plain top-N search lets whoosh skip blocks that cannot make the cut.
         ranked = searcher.search(parsed, limit=limit + TIE_WINDOW, filter=only)
+        # Ties are ordered from the columns: reading stored fields would load the notes.
+        published = searcher.reader().column_reader("published", translate=False)
+        ids = searcher.reader().column_reader("id", translate=False)
         window = [(result, round(float(result.score), 4)) for result in ranked]
-        window.sort(key=lambda pair: (-pair[1], -_timestamp(pair[0]), pair[0]["id"]))
+        window.sort(key=lambda pair: (-pair[1], -published[pair[0].docnum], ids[pair[0].docnum]))
         picked = window[:limit]
     notes_terms = _field_terms(parsed, "notes")
     summary_terms = notes_terms | _field_terms(parsed, "title")
@@ -743,11 +751,6 @@ def _scores_of(searcher: Any, parsed: Query, docnums: list[int]) -> dict[int, fl
         return {}
     scored = searcher.search(parsed, limit=len(docnums), filter=set(docnums))
     return {result.docnum: round(float(result.score), 4) + 0.0 for result in scored}
-
-
-def _timestamp(result: Any) -> float:
-    published: datetime = result["published"]
-    return published.replace(tzinfo=UTC).timestamp()
 
 
 def _field_terms(parsed: Query, fieldname: str) -> frozenset[str]:
