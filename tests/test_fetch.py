@@ -5,11 +5,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import shutil
 import socket
 import ssl
 import struct
 import subprocess
+import sys
 import threading
 import time
 import zlib
@@ -830,3 +832,39 @@ def test_content_hash_is_the_hash_of_the_body_whatever_the_status(server, option
     for result in (fresh, unchanged, offline):
         assert result.body == FEED
         assert result.content_hash == hashlib.sha256(FEED).hexdigest()
+
+
+def trickle_headers(h: Handler) -> None:
+    """A status line, then a header byte now and then: each read comes well within the read
+    timeout, so only the overall deadline can end it."""
+    h.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    for _ in range(200):
+        if h.server.release.wait(0.05):
+            return
+        h.wfile.write(b"a")
+        h.wfile.flush()
+
+
+def test_a_server_trickling_its_headers_hits_the_overall_deadline(server, options):
+    server.routes["/slow-headers"] = trickle_headers
+    tight = replace(options, deadline=0.4)
+    started = time.monotonic()
+    result = fetch_one(source(server.url("/slow-headers")), tight)
+    assert (result.status, result.error) == (FetchStatus.FAILED, "timed out after 0.4 s")
+    assert time.monotonic() - started < 1.5
+
+
+def test_importing_fetch_loads_no_async_stack():
+    code = (
+        "import sys, devcasts.fetch; "
+        "print(sorted({'httpx', 'httpcore', 'anyio', 'asyncio', 'rich'} & set(sys.modules)))"
+    )
+    src = Path(__file__).resolve().parents[1] / "src"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(src)},
+    )
+    assert out.stdout.strip() == "[]"

@@ -738,6 +738,8 @@ def _exchange_once(
         if 200 <= response.status < 300:
             body = _read_body(response, answer.headers, sock, options, deadline)
             answer = replace(answer, body=body)
+        if deadline.expired:  # the socket was shut down: what came may be cut anywhere
+            raise _DeadlineExpired
         return answer
     finally:
         deadline.sock = None
