@@ -868,3 +868,12 @@ def test_importing_fetch_loads_no_async_stack():
         env={**os.environ, "PYTHONPATH": str(src)},
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth(server, options):
+    server.routes["/private"] = serve(FEED)
+    port = server.server_address[1]
+    result = fetch_one(source(f"http://listener:s%40cret@127.0.0.1:{port}/private"), options)
+    assert result.status is FetchStatus.OK
+    sent = server.request_headers["/private"][0]["authorization"]
+    assert sent == "Basic bGlzdGVuZXI6c0BjcmV0"  # listener:s@cret

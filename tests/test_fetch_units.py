@@ -445,3 +445,8 @@ def test_a_literal_address_is_not_looked_up(monkeypatch):
     assert system_resolve("::1", 80) == ["::1"]
     with pytest.raises(AssertionError):  # a name (or an odd spelling of an address) is resolved
         system_resolve("127.1", 80)
+
+
+def test_retry_after_with_digits_int_cannot_read_is_none():
+    assert parse_retry_after("²", T0) is None
+    assert parse_retry_after("١٢", T0) is None  # Arabic-Indic digits
