@@ -6,7 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from devcasts import output
 from devcasts.output import SiteWriter, recover_site, site_transaction
 
 
@@ -298,3 +301,81 @@ def test_a_kept_external_folder_left_alone_changes_nothing(tmp_path: Path) -> No
         rebuild(writer, SITE)
         writer.external_dir("search", keep_existing=True)
     assert snapshot(out) == before
+
+
+# --- the spare tree's journal ---------------------------------------------------------------
+
+
+def test_the_first_build_leaves_a_spare_tree_and_a_journal(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    with site_transaction(out) as writer:
+        rebuild(writer, SITE)
+    spare = tmp_path / "site.spare"
+    assert {p.relative_to(spare).as_posix() for p in spare.rglob("*") if p.is_file()} == {
+        *SITE,
+        output.JOURNAL,
+    }
+    assert (spare / "feed.xml").stat().st_ino == (out / "feed.xml").stat().st_ino
+
+
+def test_with_a_journal_the_spare_tree_is_caught_up_without_a_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    with site_transaction(out) as writer:
+        rebuild(writer, SITE)
+    monkeypatch.setattr(output, "_mirror", _no_full_scan)
+    edits = [
+        {**SITE, "feed.xml": "one"},
+        {**SITE, "feed.xml": "one", "podcasts/new/index.html": "new"},
+        {"index.html": "home", "feed.xml": "one"},  # a folder emptied
+        {"index.html": "home", "feed.xml": "one"},  # nothing changed: no swap
+        {"index.html": "home", "feed.xml": "two", "podcasts/harbour/index.html": "back"},
+    ]
+    for files in edits:
+        with site_transaction(out) as writer:
+            assert snapshot(writer.out_dir) == snapshot(out)
+            rebuild(writer, files)
+        assert contents(out) == files
+        assert_no_leftovers(out)
+    assert not (out / "podcasts/new").exists()
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "site replaced", "file added at the top"])
+def test_an_untrustworthy_journal_means_a_full_scan(tmp_path: Path, damage: str) -> None:
+    out = tmp_path / "site"
+    for text in ("one", "two"):
+        with site_transaction(out) as writer:
+            rebuild(writer, {**SITE, "feed.xml": text})
+    journal = tmp_path / "site.spare" / output.JOURNAL
+    if damage == "corrupt":
+        journal.write_text('{"version": 1, "live": [1')
+    elif damage == "site replaced":
+        (tmp_path / "copy").mkdir()
+        for rel, text in contents(out).items():
+            make_site(tmp_path / "copy", {rel: text})
+        os.rename(out, tmp_path / "gone")
+        os.rename(tmp_path / "copy", out)
+    else:
+        (out / "CNAME").write_text("casts.example.org")
+    with site_transaction(out) as writer:
+        assert contents(writer.out_dir) == contents(out)  # the spare tree was repaired
+        rebuild(writer, {**SITE, "feed.xml": "three"})
+    assert contents(out) == {**SITE, "feed.xml": "three"}
+
+
+def _no_full_scan(source: Path, target: Path) -> set[str]:
+    raise AssertionError("the journal should have spared the full scan")
+
+
+@given(st.lists(st.sampled_from(["a", "b.html", ".", "..", "", "...", ".x", "a\\b"]), max_size=6))
+def test_safe_paths_are_normalized_and_never_climb(parts: list[str]) -> None:
+    relpath = "/".join(parts)
+    kept = [p for p in relpath.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not kept or ".." in kept:
+        with pytest.raises(ValueError, match="unsafe"):
+            SiteWriter(Path("x")).keep(relpath)
+    else:
+        writer = SiteWriter(Path("x"))
+        writer.keep(relpath)
+        assert writer.seen == {"/".join(kept)}

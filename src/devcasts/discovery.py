@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from email.utils import format_datetime
 from urllib.parse import urlsplit
+from xml.sax.saxutils import escape as _xml_escape
 
 from markupsafe import Markup
 
@@ -121,13 +122,17 @@ def sitemap_files(
 
 
 def _urlset(site: SiteConfig, relpaths: Sequence[str], pages: Mapping[str, datetime | None]) -> str:
-    root = ET.Element(f"{_SITEMAP_NS}urlset")
+    """Written as text, not through ElementTree: 20,000 entries cost milliseconds this way."""
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<urlset xmlns="{_SITEMAP_NS[1:-1]}">']
+    base = site.base_url
     for relpath in relpaths:
-        entry = ET.SubElement(root, f"{_SITEMAP_NS}url")
-        ET.SubElement(entry, f"{_SITEMAP_NS}loc").text = site.base_url + relpath
+        lines.append("  <url>")
+        lines.append(f"    <loc>{_xml_escape(_NOT_XML.sub('', base + relpath))}</loc>")
         if (changed := pages[relpath]) is not None:
-            ET.SubElement(entry, f"{_SITEMAP_NS}lastmod").text = changed.date().isoformat()
-    return _xml_text(root)
+            lines.append(f"    <lastmod>{changed.date().isoformat()}</lastmod>")
+        lines.append("  </url>")
+    lines.append("</urlset>")
+    return "\n".join(lines) + "\n"
 
 
 def website_ld(site: SiteConfig) -> dict[str, object]:

@@ -16,10 +16,12 @@ complete new one; the next transaction finishes the swap, and repairs the spare 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .lock import build_lock
@@ -68,6 +70,13 @@ class SiteWriter:
 
     def keep(self, relpath: str) -> None:
         self.seen.add(_safe_relpath(relpath))
+
+    def record(self, relpath: str, changed: bool) -> None:
+        """A file another process wrote into this tree with `write`, and what it returned."""
+        relpath = _safe_relpath(relpath)
+        self.seen.add(relpath)
+        if changed:
+            self.changed.append(relpath)
 
     def exists(self, relpath: str) -> bool:
         relpath = _safe_relpath(relpath)
@@ -158,6 +167,20 @@ class SiteWriter:
                 emptied.add(prefix[:-1])
         return removed
 
+    def files(self) -> set[str]:
+        """Every file of the finished tree: those present at the start and those written
+        (minus the removed ones), and whatever the external folders hold now."""
+        present = self._present if self._present is not None else set()
+        files = (present | self.seen) - set(self.removed)
+        for folder in self.external:
+            prefix = folder + "/"
+            files = {rel for rel in files if not rel.startswith(prefix)}
+            root = self.out_dir / folder
+            files.update(
+                prefix + p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()
+            )
+        return files
+
     def _is_external(self, rel: str) -> bool:
         return any(rel.startswith(folder + "/") for folder in self.external)
 
@@ -173,7 +196,16 @@ def site_transaction(out_dir: Path, prune: bool = True) -> Iterator[SiteWriter]:
     out_dir = out_dir.absolute()
     recover_site(out_dir)
     spare = _sibling(out_dir, "spare")
-    writer = SiteWriter(spare, present=_mirror(out_dir, spare))
+    journal = _take_journal(out_dir, spare)  # gone before any write: a crash means full repair
+    present = None
+    if journal is not None:
+        try:
+            present = _catch_up(out_dir, spare, journal)
+        except OSError:  # a file became a folder, say: the full scan sorts it out
+            present = None
+    if present is None:
+        present = _mirror(out_dir, spare)
+    writer = SiteWriter(spare, present=present)
     yield writer  # on an exception the spare tree is simply left for the next build to repair
     if prune:
         writer.finish()
@@ -203,7 +235,9 @@ def _commit(out_dir: Path, spare: Path, writer: SiteWriter) -> None:
     complete, `old` only while the previous site steps aside. `recover_site` reads them.
     """
     external_changed = _settle_external(out_dir, spare, writer.external)
+    files = writer.files()
     if not (writer.changed or writer.removed or external_changed):
+        _write_journal(out_dir, spare, files, (), writer.external)  # still the same files
         return  # the spare tree already mirrors the live one: nothing to swap
     ready, old = _sibling(out_dir, "ready"), _sibling(out_dir, "old")
     spare.rename(ready)
@@ -212,6 +246,101 @@ def _commit(out_dir: Path, spare: Path, writer: SiteWriter) -> None:
     ready.rename(out_dir)
     if old.exists():
         old.rename(spare)
+        stale = sorted({*writer.changed, *writer.removed})
+    else:  # the first build: link a spare tree now, so the next build starts from one
+        _link_tree(out_dir, spare, files)
+        stale = []
+    _write_journal(out_dir, spare, files, stale, writer.external)
+
+
+# --- the spare tree's journal ---------------------------------------------------------------
+#
+# After a commit the spare tree (the previous site) differs from the live one only in the
+# files that build wrote or removed, and in folders other tools wrote. The journal lists
+# them, with every file of the live site, so the next build brings the spare tree up to date
+# without scanning 20,000 folders. It is deleted before the spare tree is touched, so a
+# killed build leaves none, and the next one repairs the spare tree by a full scan. It is
+# trusted only while the live folder is the one it was written for (same inode and mtime):
+# another program that replaces the site, or adds a file at its top, means a full scan.
+
+JOURNAL = ".spare-journal.json"
+
+
+def _root_stamp(out_dir: Path) -> list[int]:
+    status = out_dir.stat()
+    return [status.st_ino, status.st_mtime_ns]
+
+
+def _write_journal(
+    out_dir: Path, spare: Path, files: set[str], stale: Sequence[str], external: Sequence[str]
+) -> None:
+    document = {
+        "version": 1,
+        "live": _root_stamp(out_dir),
+        "stale": list(stale),
+        "external": sorted(set(external)),
+        "files": sorted(files),
+    }
+    _replace_file(spare / JOURNAL, json.dumps(document, separators=(",", ":")).encode())
+
+
+def _take_journal(out_dir: Path, spare: Path) -> dict[str, list[str]] | None:
+    """The journal the last build left in the spare tree, removed; None if not trustworthy."""
+    path = spare / JOURNAL
+    try:
+        document = json.loads(path.read_bytes())
+        path.unlink()
+        live = _root_stamp(out_dir)
+    except (OSError, ValueError):
+        path.unlink(missing_ok=True)
+        return None
+    if not isinstance(document, dict) or document.get("version") != 1:
+        return None
+    if document.get("live") != live:
+        return None
+    lists = {key: document.get(key) for key in ("stale", "external", "files")}
+    if not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in lists.values()):
+        return None
+    return {key: list(value) for key, value in lists.items() if isinstance(value, list)}
+
+
+def _catch_up(out_dir: Path, spare: Path, journal: dict[str, list[str]]) -> set[str]:
+    """Fix only what the journal names; return the files the spare tree now holds."""
+    for rel in journal["stale"]:
+        rel = _safe_relpath(rel)
+        live, there = out_dir / rel, spare / rel
+        if live.is_file():
+            there.parent.mkdir(parents=True, exist_ok=True)
+            _link_over(live, there)
+        else:
+            there.unlink(missing_ok=True)
+            _remove_empty_folders(spare, rel)
+    files = {_safe_relpath(rel) for rel in journal["files"]}
+    for folder in journal["external"]:
+        folder = _safe_relpath(folder)
+        prefix = folder + "/"
+        files = {rel for rel in files if not rel.startswith(prefix)}
+        (spare / folder).mkdir(parents=True, exist_ok=True)
+        same_device = out_dir.stat().st_dev == spare.stat().st_dev
+        _mirror_dir(str(out_dir / folder), str(spare / folder), prefix, same_device, files)
+    return files
+
+
+def _remove_empty_folders(root: Path, relpath: str) -> None:
+    for folder in _ancestors(relpath):
+        try:
+            (root / folder).rmdir()
+        except OSError:  # missing, or still holds something
+            return
+
+
+def _link_tree(source: Path, target: Path, files: set[str]) -> None:
+    """A new tree at `target` of hard links to the `files` of `source`."""
+    target.mkdir()
+    for folder in sorted(_parents(files)):
+        os.mkdir(os.path.join(target, folder))
+    for rel in files:
+        _link_over(source / rel, target / rel)
 
 
 def _settle_external(out_dir: Path, staging: Path, folders: list[str]) -> bool:
@@ -386,8 +515,14 @@ def _sibling(out_dir: Path, role: str) -> Path:
     return out_dir.with_name(f"{out_dir.name}.{role}")
 
 
+# A path already in normal form: no backslash, no empty, "." or ".." part (the common case).
+_NORMAL_RELPATH = re.compile(r"(?!\.\.?(?:/|$))[^/\\]+(?:/(?!\.\.?(?:/|$))[^/\\]+)*")
+
+
 def _safe_relpath(relpath: str) -> str:
     """Reject absolute paths and `..` so no feed-derived name escapes the output folder."""
+    if _NORMAL_RELPATH.fullmatch(relpath):
+        return relpath
     parts = [p for p in relpath.replace("\\", "/").split("/") if p not in ("", ".")]
     if not parts or any(p == ".." for p in parts):
         raise ValueError(f"unsafe output path: {relpath!r}")

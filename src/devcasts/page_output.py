@@ -8,16 +8,23 @@ every page is rendered again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import signal
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
+from devcasts.errors import BuildError
 from devcasts.output import SiteWriter
 
 MANIFEST = ".render-manifest.json"  # dotfile: left out of the GitHub Pages upload
+PARALLEL_MIN_PAGES = 2000  # fewer pages than this render faster than a fork is set up
 
 
 @dataclass(slots=True)
@@ -28,7 +35,13 @@ class RenderReport:
 
 
 class PageOutput:
-    """Writes pages, skips those whose fingerprint is unchanged, and keeps the manifest."""
+    """Writes pages, skips those whose fingerprint is unchanged, and keeps the manifest.
+
+    Pages given while `deferring` is set are queued; `start_deferred` renders the queue in a
+    forked second process when it is long enough to pay for one (the machine has a second
+    core, and the process no other thread), while this one goes on with the other pages;
+    `finish` collects what it wrote.
+    """
 
     def __init__(self, writer: SiteWriter, previous: Mapping[str, str]) -> None:
         self.writer = writer
@@ -36,6 +49,9 @@ class PageOutput:
         self.fingerprints: dict[str, str] = {}
         self.html_pages: dict[str, datetime | None] = {}  # for sitemap.xml
         self.report = RenderReport()
+        self.deferring = False
+        self._deferred: list[tuple[str, Callable[[], str]]] = []
+        self._helper: _Helper | None = None
 
     def page(
         self,
@@ -54,17 +70,47 @@ class PageOutput:
                 self.writer.keep(filename)
                 self.report.pages_unchanged += 1
                 return
-        self.data(filename, render().encode("utf-8"))
+        if self.deferring:
+            self._deferred.append((filename, render))
+        else:
+            self.data(filename, render().encode("utf-8"))
 
     def data(self, relpath: str, data: bytes) -> None:
-        if self.writer.write(relpath, data):
+        self._count(relpath, self.writer.write(relpath, data))
+
+    def _count(self, relpath: str, changed: bool) -> None:
+        if changed:
             self.report.pages_written += 1
             self.report.changed_pages.append(relpath)
         else:
             self.report.pages_unchanged += 1
 
+    def start_deferred(self) -> None:
+        """Render the queued pages: in a second process if there are enough of them."""
+        jobs, self._deferred = self._deferred, []
+        if len(jobs) >= PARALLEL_MIN_PAGES and _can_fork():
+            self._helper = _Helper.start(self.writer, jobs)
+            return
+        for filename, render in jobs:
+            self.data(filename, render().encode("utf-8"))
+
+    def join_deferred(self) -> None:
+        """Wait for the second process, if any, and count the files it wrote."""
+        helper, self._helper = self._helper, None
+        if helper is not None:
+            for relpath, changed in helper.join():
+                self.writer.record(relpath, changed)
+                self._count(relpath, changed)
+
+    def abandon(self) -> None:
+        """Stop the second process without waiting for its pages (the build failed)."""
+        helper, self._helper = self._helper, None
+        if helper is not None:
+            helper.stop()
+
     def finish(self) -> RenderReport:
         """Keep the manifest as it is when no fingerprint changed, else write it compactly."""
+        self.join_deferred()
         if self.fingerprints == self.previous and self.writer.exists(MANIFEST):
             self.writer.keep(MANIFEST)
         else:
@@ -73,6 +119,68 @@ class PageOutput:
             self.writer.write_text(MANIFEST, text)
         self.report.changed_pages.sort()
         return self.report
+
+
+def _can_fork() -> bool:
+    """fork() is only safe while no other thread might hold a lock the child needs."""
+    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and threading.active_count() == 1
+
+
+@dataclass(slots=True)
+class _Helper:
+    """A forked process that renders and writes pages, and reports what it wrote.
+
+    It shares the parent's memory as it was at the fork (catalog, templates, the writer's
+    view of the staging tree), so only the list of written paths travels back, as JSON
+    through a pipe. It leaves with os._exit: none of the parent's cleanup runs twice.
+    """
+
+    pid: int
+    reader: int
+
+    @classmethod
+    def start(cls, writer: SiteWriter, jobs: list[tuple[str, Callable[[], str]]]) -> _Helper:
+        reader, sender = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the second process
+            os.close(reader)
+            _serve(writer, jobs, sender)  # never returns
+        os.close(sender)
+        return cls(pid, reader)
+
+    def join(self) -> list[tuple[str, bool]]:
+        with os.fdopen(self.reader, "rb") as pipe:
+            payload = pipe.read()  # read to the end first: a full pipe would block the child
+        _, status = os.waitpid(self.pid, 0)
+        try:
+            document = json.loads(payload)
+        except ValueError:
+            document = None
+        if not isinstance(document, dict) or "written" not in document or status != 0:
+            reason = document.get("error") if isinstance(document, dict) else None
+            raise BuildError(f"rendering in a second process failed: {reason or status}")
+        return [(str(relpath), bool(changed)) for relpath, changed in document["written"]]
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        os.close(self.reader)
+
+
+def _serve(writer: SiteWriter, jobs: list[tuple[str, Callable[[], str]]], sender: int) -> NoReturn:
+    code = 1
+    try:
+        try:
+            written = [(f, writer.write(f, render().encode("utf-8"))) for f, render in jobs]
+            document: dict[str, object] = {"written": written}
+            code = 0
+        except Exception as error:  # reported by the parent, which raises it there
+            document = {"error": f"{type(error).__name__}: {error}"}
+        with os.fdopen(sender, "wb") as pipe:
+            pipe.write(json.dumps(document).encode())
+    finally:
+        os._exit(code)
 
 
 def read_manifest(writer: SiteWriter) -> dict[str, str]:

@@ -65,16 +65,22 @@ def render_site(
     site = _Site.build(catalog, config)
     previous = {} if changed is not None and changed.full else read_manifest(writer)
     out = PageOutput(writer, previous)
-    _write_static(config.templates_dir / "static", out)
-    _render_episodes(site, out)
-    _render_podcasts(site, out)
-    _render_topics(site, out)
-    _render_people(site, out)
-    _render_categories(site, out)
-    _render_archive(site, out)
-    _render_singletons(site, out)
-    _write_discovery(site, out)
-    return out.finish()
+    try:
+        _write_static(config.templates_dir / "static", out)
+        out.deferring = True  # episode pages: a second process renders them, when it pays
+        _render_episodes(site, out)
+        out.deferring = False
+        out.start_deferred()
+        _render_podcasts(site, out)
+        _render_topics(site, out)
+        _render_people(site, out)
+        _render_categories(site, out)
+        _render_archive(site, out)
+        _render_singletons(site, out)
+        _write_discovery(site, out)
+        return out.finish()
+    finally:
+        out.abandon()  # only a failed render still has a second process running here
 
 
 # --- what every page shares ----------------------------------------------------------------
@@ -171,13 +177,16 @@ def _write_static(static_dir: Path, out: PageOutput) -> None:
 
 def _render_episodes(site: _Site, out: PageOutput) -> None:
     neighbors = pages.podcast_neighbors(site.catalog.episodes)
+    podcast_digests: dict[str, str] = {}  # once per podcast, not once per episode
     for episode in site.catalog.episodes:
         podcast = site.podcasts.get(episode.podcast) or _unknown_podcast(episode.podcast)
         around = neighbors[episode.id]
+        if (podcast_digest := podcast_digests.get(podcast.slug)) is None:
+            podcast_digest = podcast_digests[podcast.slug] = digest(podcast)
         fingerprint = digest(
             site.shared_digest,
             site.episode_digests[episode.id],
-            podcast,
+            podcast_digest,
             [(e.title, e.path) if e else None for e in (around.older, around.newer)],
         )
         render = partial(_episode_html, site, episode, podcast, around)
