@@ -189,13 +189,16 @@ class FastText(fields.TEXT):
         boost: float = self.format.field_boost
         if isinstance(self.format, Positions):
             encode = self.format.encode
+            single = _single_position_bytes
             for term, positions in _positions(terms).items():
-                yield (
-                    term.encode("utf-8"),
-                    len(positions),
-                    len(positions) * boost,
-                    encode(positions),
-                )
+                # Most words occur once in an episode: their encoding is looked up, not pickled.
+                if len(positions) == 1:
+                    value = single.get(positions[0]) or single.setdefault(
+                        positions[0], encode(positions)
+                    )
+                else:
+                    value = encode(positions)
+                yield term.encode("utf-8"), len(positions), len(positions) * boost, value
         else:
             for term, count in Counter(term for term, _ in terms).items():
                 yield term.encode("utf-8"), count, count * boost, pack_uint(count)
@@ -204,6 +207,8 @@ class FastText(fields.TEXT):
 #: The word pattern of whoosh's RegexTokenizer, without its capturing group.
 _TOKEN = re.compile(r"[\w\*]+(?:\.?[\w\*]+)*")
 _TERM_CACHE_LIMIT = 200_000
+#: position -> whoosh's encoding of a list holding just that position.
+_single_position_bytes: dict[int, bytes] = {}
 _term_cache: dict[tuple[bool, frozenset[str] | None], dict[str, str | None]] = {}
 
 
