@@ -877,3 +877,13 @@ def test_credentials_in_the_url_are_sent_as_basic_auth(server, options):
     assert result.status is FetchStatus.OK
     sent = server.request_headers["/private"][0]["authorization"]
     assert sent == "Basic bGlzdGVuZXI6c0BjcmV0"  # listener:s@cret
+
+
+def test_a_content_length_of_odd_digits_is_no_length(server, options):
+    def odd_length(h: Handler) -> None:
+        h.respond(200, FEED, Content_Length="²")
+        h.close_connection = True
+
+    server.routes["/feed"] = odd_length
+    result = fetch_one(source(server.url("/feed")), options)
+    assert (result.status, result.body) == (FetchStatus.OK, FEED)

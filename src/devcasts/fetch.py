@@ -691,7 +691,8 @@ class _Watchdog:
                 self._thread = threading.Thread(target=self._run, name="fetch-deadlines")
                 self._thread.daemon = True
                 self._thread.start()
-            self._wakeup.notify()
+            elif self._heap[0][2] is deadline:  # sooner than what the thread waits for
+                self._wakeup.notify()
 
     def close(self) -> None:
         with self._wakeup:
@@ -712,7 +713,7 @@ class _Watchdog:
 
 
 class _DeadlineExpired(Exception):
-    pass
+    """The deadline passed between two steps of a fetch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -777,7 +778,8 @@ def _read_body(
     """Stream the body, decompressing by hand so the cap applies to the decompressed size."""
     encoding = headers.get("content-encoding", "")
     declared = headers.get("content-length", "")
-    if not encoding and declared.isdigit() and int(declared) > options.max_bytes:
+    known = declared.isascii() and declared.isdigit()
+    if not encoding and known and int(declared) > options.max_bytes:
         size = human_size(int(declared))
         raise BodyError(f"body larger than {human_size(options.max_bytes)} ({size})")
     decoder = BoundedDecoder(encoding, options.max_bytes)
