@@ -74,10 +74,10 @@ QUERY_FIELDS = (*FIELD_BOOSTS, "lang")
 BULK_DOCS = 2000
 BULK_PROCS = 2
 BULK_BATCH = 250  # episodes handed to a worker at a time
-BULK_LIMIT_MB = 256
+BULK_LIMIT_MB = 256  # per worker: postings held in memory before sorting runs to disk
 #: Separate files per segment: whoosh copies a compound segment's whole term table into
 #: memory on every open, a cost each search command would pay.
-COMPOUND = False  # per worker: postings held in memory before sorting runs to disk
+COMPOUND = False
 
 MAX_QUERY_CHARS = 500
 MAX_NOTES_CHARS = 50_000  # hostile feeds can carry megabytes of notes; search needs far less
