@@ -301,16 +301,26 @@ def episode_fingerprint(names: _Names, episode: Episode) -> str:
     """Changes whenever the episode's document would: its content hash covers the episode's
     own fields; the rest (URL, show title, topic names, featured) comes from the catalog."""
     if not episode.content_hash:  # no hash from upstream: hash the document itself
-        parts: list[Any] = sorted(_document(names, episode).items())
-    else:
-        parts = [
-            episode.content_hash,
-            names.base_url + episode.path,
-            names.podcast_titles.get(episode.podcast, episode.podcast),
-            [(t, names.topic_names.get(t, "")) for t in episode.topics],
-        ]
-    payload = json.dumps([SCHEMA_VERSION, parts, episode.featured], default=str)
+        payload = json.dumps(
+            [SCHEMA_VERSION, sorted(_document(names, episode).items()), episode.featured],
+            default=str,
+        )
+    else:  # joined, not JSON: an update computes this for every episode in the archive
+        topics = _SEP.join(f"{t}={names.topic_names.get(t, '')}" for t in episode.topics)
+        payload = _SEP.join(
+            (
+                str(SCHEMA_VERSION),
+                episode.content_hash,
+                names.base_url + episode.path,
+                names.podcast_titles.get(episode.podcast, episode.podcast),
+                topics,
+                "featured" if episode.featured else "",
+            )
+        )
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+_SEP = "\x1f"  # the unit separator: not expected in titles, URLs or topic names
 
 
 def episode_document(catalog: Catalog, episode: Episode) -> dict[str, Any]:
