@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # the model's many dataclasses cost a search 20 ms to import
     from devcasts.model import Catalog, Episode
 
 #: Bump when the schema or what goes into a document changes: older indexes are rebuilt.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 MARKER_NAME = "devcasts-index.json"
 #: id -> fingerprint of every indexed episode, so an update reads no stored fields.
 PRINTS_NAME = "devcasts-fingerprints.json"
