@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from conftest import BUILT_AT, build_catalog, make_episode
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import Markup
 
-from devcasts import discovery, pages
+from devcasts import discovery, page_output, pages
 from devcasts.content_pages import render_markdown
 from devcasts.model import Person, Podcast, SourceRef
 from devcasts.template_filters import (
@@ -190,3 +191,14 @@ def test_sitemap_splits_past_the_protocol_limit() -> None:
         and site.base_url + "sitemap-3.xml" in files["sitemap.xml"]
     )
     assert files["sitemap-3.xml"].count("<url>") == 1
+
+
+@given(st.text(max_size=5), st.text(max_size=5), st.text(max_size=5), st.text(max_size=5))
+def test_an_episode_fingerprint_tells_any_two_episodes_apart(
+    title_a: str, summary_a: str, title_b: str, summary_b: str
+) -> None:
+    a = make_episode("a", 1, title=title_a, summary=summary_a)
+    b = make_episode("a", 1, title=title_b, summary=summary_b)
+    same = (title_a, summary_a) == (title_b, summary_b)
+    assert (page_output.fields_digest(a) == page_output.fields_digest(b)) == same
+    assert page_output.fields_digest(a) != page_output.fields_digest(replace(a, duration=1))

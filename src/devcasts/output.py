@@ -71,6 +71,17 @@ class SiteWriter:
     def keep(self, relpath: str) -> None:
         self.seen.add(_safe_relpath(relpath))
 
+    def keep_existing(self, relpath: str) -> bool:
+        """`keep` the file if it exists; tell whether it did."""
+        relpath = _safe_relpath(relpath)
+        if self._present is not None:
+            found = relpath in self._present
+        else:
+            found = os.path.isfile(os.path.join(self.out_dir, relpath))
+        if found:
+            self.seen.add(relpath)
+        return found
+
     def record(self, relpath: str, changed: bool) -> None:
         """A file another process wrote into this tree with `write`, and what it returned."""
         relpath = _safe_relpath(relpath)

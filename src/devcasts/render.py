@@ -28,6 +28,7 @@ from devcasts.page_output import (
     PageOutput,
     RenderReport,
     digest,
+    fields_digest,
     files,
     files_digest,
     read_manifest,
@@ -95,6 +96,8 @@ class _Site:
     content: tuple[ContentPage, ...]
     shared_digest: str  # what every page depends on: templates, code, site config, nav, names
     episode_digests: Mapping[str, str]
+    by_podcast: Mapping[str, list[Episode]]  # newest first, grouped once for every listing
+    by_topic: Mapping[str, list[Episode]]
 
     @classmethod
     def build(cls, catalog: Catalog, config: Config) -> _Site:
@@ -111,8 +114,12 @@ class _Site:
             [(p.slug, p.title, p.language) for p in catalog.podcasts],
             [(c.slug, c.title) for c in content],
         )
-        episode_digests = {e.id: digest(e) for e in catalog.episodes}
-        return cls(catalog, env, podcasts, topics, content, shared, episode_digests)
+        episode_digests = {e.id: fields_digest(e) for e in catalog.episodes}
+        by_podcast = pages.episodes_by_podcast(catalog.episodes)
+        by_topic = pages.episodes_by_topic(catalog.topics, catalog.episodes)
+        return cls(
+            catalog, env, podcasts, topics, content, shared, episode_digests, by_podcast, by_topic
+        )
 
     @property
     def config(self) -> SiteConfig:
@@ -223,7 +230,7 @@ def _unknown_podcast(slug: str) -> Podcast:
 
 
 def _render_podcasts(site: _Site, out: PageOutput) -> None:
-    grouped = pages.episodes_by_podcast(site.catalog.episodes)
+    grouped = site.by_podcast
     listing = [(p, len(grouped.get(p.slug, []))) for p in site.catalog.podcasts]
     index = site.later("podcasts.html", "podcasts/", podcasts=listing)
     out.page("podcasts/", index, site.listing_digest("podcasts", listing))
@@ -246,7 +253,7 @@ def _render_podcasts(site: _Site, out: PageOutput) -> None:
 
 
 def _render_topics(site: _Site, out: PageOutput) -> None:
-    grouped = pages.episodes_by_topic(site.catalog.topics, site.catalog.episodes)
+    grouped = site.by_topic
     counts = [(t, len(grouped[t.slug])) for t in site.catalog.topics]
     index = site.later("topics.html", "topics/", topics=counts)
     out.page("topics/", index, site.listing_digest("topics", counts))
@@ -289,7 +296,7 @@ def _render_people(site: _Site, out: PageOutput) -> None:
 
 def _render_categories(site: _Site, out: PageOutput) -> None:
     categories = pages.category_index(site.catalog.podcasts)
-    grouped = pages.episodes_by_podcast(site.catalog.episodes)
+    grouped = site.by_podcast
     index = site.later("categories.html", "categories/", categories=categories)
     out.page("categories/", index, site.listing_digest("categories", categories))
     for category in categories:
@@ -317,7 +324,7 @@ def _render_archive(site: _Site, out: PageOutput) -> None:
 def _render_singletons(site: _Site, out: PageOutput) -> None:
     """Pages cheap enough to render on every build."""
     catalog = site.catalog
-    grouped = pages.episodes_by_topic(catalog.topics, catalog.episodes)
+    grouped = site.by_topic
     overview = [
         (t, len(grouped[t.slug]), grouped[t.slug][:HOME_TOPIC_SAMPLES]) for t in catalog.topics
     ]
