@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -114,6 +115,21 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+def _cpu_seconds() -> float:
+    """User and system time of this process and its finished children: on a shared machine
+    this moves less than wall time when others are busy."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _peak_rss_mb() -> int:
+    """The largest resident set of this process or any child it waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) // 1024
+
+
 def _size(directory: Path) -> int:
     return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
 
@@ -126,9 +142,10 @@ def run_search_benchmark(
     with tempfile.TemporaryDirectory(prefix="devcasts-bench-") as scratch:
         cache = Path(scratch)
         index_dir = cache / "index"
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), _cpu_seconds()
         update_index(catalog, index_dir)
         build = time.perf_counter() - started
+        build_cpu = _cpu_seconds() - cpu_started
 
         fresh = synthetic_catalog(new_episodes, start=episodes)
         grown = Catalog(
@@ -157,6 +174,8 @@ def run_search_benchmark(
         return {
             "episodes": episodes,
             "index_build_s": round(build, 2),
+            "index_build_cpu_s": round(build_cpu, 2),  # this process and its workers
+            "peak_rss_mb": _peak_rss_mb(),  # the largest process, workers included
             "update_new_s": round(update, 2),
             "new_episodes": new_episodes,
             "update_unchanged_s": round(noop, 2),
