@@ -556,7 +556,7 @@ def _damage_tolerated() -> Iterator[None]:
 
 def _open_for_search(index_dir: Path) -> index.Index:
     version = _read_marker(index_dir)
-    if version is None or not index.exists_in(str(index_dir), indexname=INDEX_NAME):
+    if version is None or not _has_toc(index_dir):
         raise IndexMissingError(
             f"no search index in {index_dir}; build the site first (python build.py)"
         )
@@ -572,6 +572,12 @@ def _open_for_search(index_dir: Path) -> index.Index:
             failure = type(error).__name__
         gc.collect()
     raise _unreadable(index_dir, failure)
+
+
+def _has_toc(index_dir: Path) -> bool:
+    """Whether whoosh wrote a table of contents; cheaper than index.exists_in, which opens
+    the whole index only to be opened again."""
+    return any(index_dir.glob(f"_{INDEX_NAME}_*.toc"))
 
 
 def _unreadable(index_dir: Path, failure: str) -> IndexMissingError:
@@ -695,12 +701,7 @@ def _run(searcher: Any, parsed: Query, request: SearchRequest) -> tuple[list[Hit
     else:
         # A plain top-N search lets whoosh skip blocks that cannot make the cut.
         ranked = searcher.search(parsed, limit=limit + TIE_WINDOW, filter=only)
-        # Ties are ordered from the columns: reading stored fields would load the notes.
-        published = searcher.reader().column_reader("published", translate=False)
-        ids = searcher.reader().column_reader("id", translate=False)
-        window = [(result, round(float(result.score), 4)) for result in ranked]
-        window.sort(key=lambda pair: (-pair[1], -published[pair[0].docnum], ids[pair[0].docnum]))
-        picked = window[:limit]
+        picked = _break_ties(searcher, ranked)[:limit]
     notes_terms = _field_terms(parsed, "notes")
     summary_terms = notes_terms | _field_terms(parsed, "title")
     hits = [_hit(result, score, notes_terms, summary_terms) for result, score in picked]
@@ -709,6 +710,19 @@ def _run(searcher: Any, parsed: Query, request: SearchRequest) -> tuple[list[Hit
     if ranked.has_exact_length() or len(hits) < limit or searcher.doc_count() <= EXACT_COUNT_UP_TO:
         return hits, len(ranked), True
     return hits, max(ranked.estimated_length(), len(hits)), False
+
+
+def _break_ties(searcher: Any, ranked: Any) -> list[tuple[Any, float]]:
+    """Hits by score, then newest first, then by id: the same order on every run. The date
+    comes from a column (stored fields would load the notes); the id, whose column costs a
+    read of every document's offset, only for hits tied on both."""
+    published = searcher.reader().column_reader("published", translate=False)
+    keyed = [
+        ((-round(float(result.score), 4), -published[result.docnum]), result) for result in ranked
+    ]
+    tied = Counter(key for key, _ in keyed)
+    keyed.sort(key=lambda pair: (pair[0], pair[1]["id"] if tied[pair[0]] > 1 else ""))
+    return [(result, -key[0] + 0.0) for key, result in keyed]
 
 
 def _scores_of(searcher: Any, parsed: Query, docnums: list[int]) -> dict[int, float]:
