@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import io
-import os
 import shutil
 import socket
 import ssl
 import struct
 import subprocess
-import sys
 import threading
 import time
 import zlib
@@ -23,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from rich.console import Console
 
@@ -32,9 +32,10 @@ from devcasts.fetch import (
     _log_result,
     _reporter,
     fetch_all,
+    fetch_all_async,
 )
 from devcasts.model import FeedSource, FetchResult, FetchStatus
-from devcasts.netguard import Guard
+from devcasts.netguard import GuardedTransport
 
 DATA = Path(__file__).parent / "data" / "fetch"
 FEED = (DATA / "tiny-show.xml").read_bytes()
@@ -540,7 +541,10 @@ def test_a_redirect_to_a_refused_address_is_refused(server, options):
     def only_first(ip):
         return None if str(ip) == "127.0.0.1" else "private"
 
-    [result] = fetch_all([source(server.url("/feed"))], options, T0, guard=Guard(only_first))
+    transport = GuardedTransport(only_first, httpx.Limits(max_connections=2))
+    [result] = asyncio.run(
+        fetch_all_async([source(server.url("/feed"))], options, T0, transport=transport)
+    )
     assert result.status is FetchStatus.FAILED
     assert result.error is not None
     assert result.error.startswith("refused to connect to 127.0.0.2: 127.0.0.2 is a private")
@@ -549,13 +553,17 @@ def test_a_redirect_to_a_refused_address_is_refused(server, options):
 def test_dns_answers_are_vetted_at_connect_time(server, options):
     server.routes["/feed"] = serve(FEED)
 
-    def rebinding_resolver(host: str, port: int) -> list[str]:
+    async def rebinding_resolver(host: str, port: int) -> list[str]:
         return ["127.0.0.1"]  # a public-looking name that points home
 
-    guard = Guard(lambda ip: "loopback" if ip.is_loopback else None, resolve=rebinding_resolver)
+    transport = GuardedTransport(
+        lambda ip: "loopback" if ip.is_loopback else None,
+        httpx.Limits(max_connections=2),
+        resolve=rebinding_resolver,
+    )
     port = server.server_address[1]
     url = f"http://feeds.example.com:{port}/feed"
-    [result] = fetch_all([source(url)], options, T0, guard=guard)
+    [result] = asyncio.run(fetch_all_async([source(url)], options, T0, transport=transport))
     assert result.error is not None
     assert result.error.startswith("refused to connect to feeds.example.com: 127.0.0.1")
     assert server.hits["/feed"] == 0
@@ -694,11 +702,14 @@ def test_quiet_log_lines_when_not_on_a_terminal(server, options, caplog):
 
 
 def test_an_unknown_host_is_a_clear_failure(options):
-    def no_such_host(host: str, port: int) -> list[str]:
+    async def no_such_host(host: str, port: int) -> list[str]:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
+    transport = GuardedTransport(
+        lambda ip: None, httpx.Limits(max_connections=2), resolve=no_such_host
+    )
     src = source("https://no-such-show.example/feed.xml")
-    [result] = fetch_all([src], options, T0, guard=Guard(lambda ip: None, resolve=no_such_host))
+    [result] = asyncio.run(fetch_all_async([src], options, T0, transport=transport))
     assert (result.status, result.error) == (
         FetchStatus.FAILED,
         "could not connect: cannot resolve host no-such-show.example",
@@ -760,12 +771,14 @@ def test_https_verifies_the_name_while_connecting_to_the_vetted_address(
     server, trust = tls_server
     server.routes["/feed"] = serve(FEED)
 
-    def resolve_home(name: str, port: int) -> list[str]:
+    async def resolve_home(name: str, port: int) -> list[str]:
         return ["127.0.0.1"]
 
+    transport = GuardedTransport(
+        lambda ip: None, httpx.Limits(max_connections=2), resolve_home, ssl_context=trust
+    )
     src = source(f"https://{host}:{server.server_address[1]}/feed")
-    guard = Guard(lambda ip: None, resolve_home, ssl_context=trust)
-    [result] = fetch_all([src], options, T0, guard=guard)
+    [result] = asyncio.run(fetch_all_async([src], options, T0, transport=transport))
     assert result.status is status
     if status is FetchStatus.OK:
         assert result.body == FEED
@@ -832,58 +845,3 @@ def test_content_hash_is_the_hash_of_the_body_whatever_the_status(server, option
     for result in (fresh, unchanged, offline):
         assert result.body == FEED
         assert result.content_hash == hashlib.sha256(FEED).hexdigest()
-
-
-def trickle_headers(h: Handler) -> None:
-    """A status line, then a header byte now and then: each read comes well within the read
-    timeout, so only the overall deadline can end it."""
-    h.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
-    for _ in range(200):
-        if h.server.release.wait(0.05):
-            return
-        h.wfile.write(b"a")
-        h.wfile.flush()
-
-
-def test_a_server_trickling_its_headers_hits_the_overall_deadline(server, options):
-    server.routes["/slow-headers"] = trickle_headers
-    tight = replace(options, deadline=0.4)
-    started = time.monotonic()
-    result = fetch_one(source(server.url("/slow-headers")), tight)
-    assert (result.status, result.error) == (FetchStatus.FAILED, "timed out after 0.4 s")
-    assert time.monotonic() - started < 1.5
-
-
-def test_importing_fetch_loads_no_async_stack():
-    code = (
-        "import sys, devcasts.fetch; "
-        "print(sorted({'httpx', 'httpcore', 'anyio', 'asyncio', 'rich'} & set(sys.modules)))"
-    )
-    src = Path(__file__).resolve().parents[1] / "src"
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(src)},
-    )
-    assert out.stdout.strip() == "[]"
-
-
-def test_credentials_in_the_url_are_sent_as_basic_auth(server, options):
-    server.routes["/private"] = serve(FEED)
-    port = server.server_address[1]
-    result = fetch_one(source(f"http://listener:s%40cret@127.0.0.1:{port}/private"), options)
-    assert result.status is FetchStatus.OK
-    sent = server.request_headers["/private"][0]["authorization"]
-    assert sent == "Basic bGlzdGVuZXI6c0BjcmV0"  # listener:s@cret
-
-
-def test_a_content_length_of_odd_digits_is_no_length(server, options):
-    def odd_length(h: Handler) -> None:
-        h.respond(200, FEED, Content_Length="²")
-        h.close_connection = True
-
-    server.routes["/feed"] = odd_length
-    result = fetch_one(source(server.url("/feed")), options)
-    assert (result.status, result.body) == (FetchStatus.OK, FEED)

@@ -3,6 +3,7 @@ the decisions taken from a server's answer, and the address classification of th
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import ipaddress
 import zlib
@@ -433,18 +434,18 @@ def test_decisions_over_any_history(kinds):
 
 
 def test_a_literal_address_is_not_looked_up(monkeypatch):
-    import socket
+    import anyio
 
     from devcasts.netguard import system_resolve
 
-    def refuse(*args: object, **kwargs: object) -> object:
+    async def refuse(*args: object, **kwargs: object) -> object:
         raise AssertionError("getaddrinfo called for a literal address")
 
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    assert system_resolve("127.0.0.7", 80) == ["127.0.0.7"]
-    assert system_resolve("::1", 80) == ["::1"]
+    monkeypatch.setattr(anyio, "getaddrinfo", refuse)
+    assert asyncio.run(system_resolve("127.0.0.7", 80)) == ["127.0.0.7"]
+    assert asyncio.run(system_resolve("::1", 80)) == ["::1"]
     with pytest.raises(AssertionError):  # a name (or an odd spelling of an address) is resolved
-        system_resolve("127.1", 80)
+        asyncio.run(system_resolve("127.1", 80))
 
 
 def test_retry_after_with_digits_int_cannot_read_is_none():

@@ -1,10 +1,9 @@
 """Refuse connections to the local machine and private networks, after DNS resolution.
 
-The check runs inside the connection itself: the host name is resolved once, every address is
-vetted, and the socket connects to a vetted address. A name that resolves to a public address
-for the check and to 127.0.0.1 for the connection (DNS rebinding) therefore cannot slip through,
-and every redirect target goes through the same door. HTTPS verifies the certificate against the
-host name while the socket is connected to the vetted address.
+The check runs inside the connection itself (an httpcore network backend): the host name is
+resolved once, every address is vetted, and the socket connects to a vetted address. A name that
+resolves to a public address for the check and to 127.0.0.1 for the connection (DNS rebinding)
+therefore cannot slip through, and every redirect target goes through the same door.
 """
 
 from __future__ import annotations
@@ -13,26 +12,21 @@ import functools
 import ipaddress
 import socket
 import ssl
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
+
+import anyio
+import httpcore
+import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 AddressPolicy = Callable[[IPAddress], str | None]  # None: allowed, else why not
-Resolver = Callable[[str, int], list[str]]
+Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 _HINT = "use --allow-private-network to allow it"
 
 
 class BlockedAddressError(Exception):
     """A connection to a refused address was attempted; str() says which and why."""
-
-
-class ConnectError(Exception):
-    """No connection could be made (unknown host, refused, TLS failure); str() says why."""
-
-
-class ConnectTimeoutError(ConnectError):
-    """The connection was not made within the connect timeout."""
 
 
 def address_problem(ip: IPAddress) -> str | None:
@@ -62,70 +56,68 @@ def allow_all(ip: IPAddress) -> str | None:
     return None
 
 
-def system_resolve(host: str, port: int) -> list[str]:
+async def system_resolve(host: str, port: int) -> list[str]:
     """The host's addresses, in the order the system resolver prefers, without duplicates."""
     try:
-        return [str(ipaddress.ip_address(host))]  # a literal address: no lookup
+        return [str(ipaddress.ip_address(host))]  # a literal address: no lookup in a thread
     except ValueError:
         pass
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addresses = [str(info[4][0]) for info in infos]
     return list(dict.fromkeys(addresses))
 
 
-@functools.cache
-def default_ssl_context() -> ssl.SSLContext:
-    """Loading the CA bundle takes a moment: one context, made when the first HTTPS host needs
-    it, shared by every connection (certifi's bundle, as browsers' own stores vary)."""
-    try:
-        import certifi
-    except ImportError:  # pragma: no cover - certifi comes with the dependencies
-        return ssl.create_default_context()
-    return ssl.create_default_context(cafile=certifi.where())
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves names itself and connects only to addresses the policy allows."""
 
+    def __init__(self, policy: AddressPolicy, resolve: Resolver = system_resolve) -> None:
+        self._policy = policy
+        self._resolve = resolve
+        self._inner = httpcore.AnyIOBackend()
 
-@dataclass(frozen=True, slots=True)
-class Guard:
-    """Opens the connections of a fetch: resolve, vet every address, connect to a vetted one."""
-
-    policy: AddressPolicy
-    resolve: Resolver = system_resolve
-    ssl_context: ssl.SSLContext | None = None  # None: default_ssl_context()
-
-    def connect(self, host: str, port: int, timeout: float) -> socket.socket:
-        """A connected TCP socket. Raises BlockedAddressError, ConnectError, ConnectTimeoutError."""
-        last_error: OSError | None = None
-        for address in self.vetted_addresses(host, port):
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await self._vetted_addresses(host, port, timeout)
+        last_error: Exception | None = None
+        for address in addresses:
             try:
-                return socket.create_connection((address, port), timeout)
-            except TimeoutError as error:
-                raise ConnectTimeoutError(f"{host}: connection timed out") from error
-            except OSError as error:  # try the next address of the host
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as error:  # try the next address of the host
                 last_error = error
         assert last_error is not None
-        raise ConnectError(last_error.strerror or str(last_error)) from last_error
+        raise last_error
 
-    def wrap_tls(self, sock: socket.socket, host: str) -> ssl.SSLSocket:
-        """TLS over a connected socket, the certificate checked against `host`."""
-        context = self.ssl_context or default_ssl_context()
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise BlockedAddressError("refused to connect to a Unix socket")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+    async def _vetted_addresses(self, host: str, port: int, timeout: float | None) -> list[str]:
         try:
-            return context.wrap_socket(sock, server_hostname=host)
+            with anyio.fail_after(timeout):
+                resolved = await self._resolve(host, port)
         except TimeoutError as error:
-            sock.close()
-            raise ConnectTimeoutError(f"{host}: TLS handshake timed out") from error
-        except (ssl.SSLError, OSError) as error:
-            sock.close()
-            raise ConnectError(str(error)) from error
-
-    def vetted_addresses(self, host: str, port: int) -> list[str]:
-        try:
-            resolved = self.resolve(host, port)
-        except (OSError, UnicodeError) as error:
-            raise ConnectError(f"cannot resolve host {host}") from error
+            raise httpcore.ConnectTimeout(f"DNS lookup for {host} timed out") from error
+        except OSError as error:
+            raise httpcore.ConnectError(f"cannot resolve host {host}") from error
         allowed: list[str] = []
         refusals: list[str] = []
         for address in resolved:
-            problem = self.policy(ipaddress.ip_address(address.split("%", 1)[0]))
+            problem = self._policy(ipaddress.ip_address(address.split("%", 1)[0]))
             if problem is None:
                 allowed.append(address)
             else:
@@ -133,5 +125,35 @@ class Guard:
         if allowed:
             return allowed
         if not refusals:
-            raise ConnectError(f"cannot resolve host {host}")
+            raise httpcore.ConnectError(f"cannot resolve host {host}")
         raise BlockedAddressError(f"refused to connect to {host}: {refusals[0]} ({_HINT})")
+
+
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """Loading the CA bundle takes a moment; the context is safe to share between builds."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport, with its connection pool built on a GuardedBackend and no proxy."""
+
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        limits: httpx.Limits,
+        resolve: Resolver = system_resolve,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        ssl_context = ssl_context or _default_ssl_context()
+        # With the context given, httpx does not load the CA bundle a second time.
+        super().__init__(verify=ssl_context, trust_env=False, limits=limits)
+        # httpx takes no network backend, so the pool it built is replaced by an equal one that
+        # has ours (the loopback and DNS-rebinding tests in tests/test_fetch.py prove it engages).
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=GuardedBackend(policy, resolve),
+        )
