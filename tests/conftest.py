@@ -90,7 +90,8 @@ def _episodes() -> list[Episode]:
             1,
             title=HOSTILE,
             summary=HOSTILE,
-            notes_html="<p>" + "Long notes. " * 800 + "</p>",
+            notes_html="<p>" + "Long notes. " * 1100 + "</p>",
+            text=("Long notes. " * 1100).strip(),  # past LONG_NOTES_CHARS: folded on its page
             people=(Person(HOSTILE, "hostile-person"),),
             topics=("heroku",),
             published=datetime(2023, 6, 1, 8, 0, tzinfo=UTC),

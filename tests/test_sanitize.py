@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -195,6 +196,79 @@ def test_sanitize_output_sanitizes_to_itself(html: str, base: str | None) -> Non
     assert sanitize_html(once, base) == once
     assert sanitize_html(once) == once
     assert "<script" not in once and "<h1" not in once and "<h6" not in once
+
+
+show_notes_fragments = st.lists(
+    st.one_of(
+        st.text(max_size=12),
+        st.sampled_from(
+            [
+                "<pre>", "</pre>", "<code>", "</code>", "<h1>", "</h1>", "<h3>", "</h3>", "<p>",
+                "</p>", "<ul><li>", "</li></ul>", "<blockquote>", "<img src='https://i.example/a.png'>",
+                "<img alt='Cover' src='https://i.example/b.png'>", "<a href='mailto:ada@example.org'>",
+                "<a href='mailto:Ada Lovelace <ada@example.org>'>", "<a href='mailto:write to us'>",
+                "<a href='mailto:ada@example.org?subject=Hi%20there'>", "</a>", "\n",
+            ]
+        ),
+    ),
+    max_size=12,
+).map("".join)  # fmt: skip
+
+
+@given(show_notes_fragments)
+@settings(max_examples=200)
+def test_show_notes_markup_is_valid_html(html: str) -> None:
+    """Images carry alt, mail links carry one address or more, <pre> holds no block."""
+    once = sanitize_html(html)
+    assert sanitize_html(once) == once
+    assert once.count("<img") == len(re.findall(r"<img [^>]*alt=", once))
+    for href in re.findall(r'href="mailto:([^"]*)"', once):
+        assert "@" in href and " " not in href and "<" not in href and "&lt;" not in href
+    for block in re.findall(r"<pre>(.*?)</pre>", once, re.DOTALL):
+        assert not re.search(r"<(?:h[1-6]|p|ul|ol|li|blockquote)>", block)
+    assert "<h1" not in once
+
+
+def test_an_image_without_alt_gets_an_empty_one() -> None:
+    assert sanitize_html('<img src="https://i.example/a.png">') == (
+        '<img src="https://i.example/a.png" alt="">'
+    )
+    kept = '<img src="https://i.example/a.png" alt="Our cover">'
+    assert sanitize_html(kept) == kept
+
+
+@pytest.mark.parametrize(
+    ("href", "kept"),
+    [
+        ("mailto:ada@example.org", True),
+        ("MAILTO:ada@example.org,grace@example.net", True),
+        ("mailto:ada@example.org?subject=Hi%20there", True),
+        ("mailto:ada lovelace@example.org", False),
+        ("mailto:Ada Lovelace <ada@example.org>", False),
+        ("mailto:Ada%20L%20%3Cada@example.org%3E", False),
+        ("mailto:send us a note", False),
+        ("mailto:", False),
+        ("mailto:ada@localhost", False),
+        ("mailto:ada@example.org?subject=two words", False),
+    ],
+)
+def test_mail_links_with_invalid_addresses_become_text(href: str, kept: bool) -> None:
+    html = sanitize_html(f'<p>Write <a href="{href}">to us</a>.</p>')
+    if kept:
+        assert f'href="mailto:{href.split(":", 1)[1]}"' in html
+    else:
+        assert html == "<p>Write to us.</p>"
+
+
+def test_headings_and_blocks_inside_pre_become_lines_of_text() -> None:
+    html = "<pre><h2>Setup</h2>pip install show\n<p>run it</p></pre>"
+    assert sanitize_html(html) == "<pre>Setup\npip install show\nrun it\n</pre>"
+    code = "<pre><code><h1>main.py</h1>print(1)</code></pre>"
+    assert sanitize_html(code) == "<pre><code>main.py\nprint(1)</code></pre>"
+
+
+def test_a_top_level_heading_in_notes_is_demoted() -> None:
+    assert sanitize_html("<h1>Episode 12</h1><p>x</p>") == "<h2>Episode 12</h2><p>x</p>"
 
 
 # --- notes_to_html --------------------------------------------------------------------------

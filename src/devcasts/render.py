@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from devcasts import content_pages, discovery, page_output, pages, template_filters
+from devcasts import content_pages, discovery, page_output, pages, sanitize, template_filters
 from devcasts.chapters import chapters_json
 from devcasts.content_pages import ContentPage, load_content_pages
 from devcasts.errors import BuildError
@@ -33,6 +33,7 @@ from devcasts.page_output import (
     files_digest,
     read_manifest,
 )
+from devcasts.sanitize import is_long_notes
 from devcasts.template_filters import (
     clock,
     foreign_language,
@@ -43,12 +44,11 @@ from devcasts.template_filters import (
 )
 from devcasts.text import slugify
 
-NOTES_FOLD_CHARS = 6000  # show notes longer than this are folded into <details>
 HOME_TOPIC_SAMPLES = 3  # latest episodes shown per topic on the home page
 HOME_FEATURED = 5  # featured episodes (overrides) shown above the latest ones
 POPULAR_PAGES = 5  # a topic's popular ordering lists its top pages only
 # The renderer's own code is an input of every page, like the templates.
-_MODULES = (pages, discovery, template_filters, content_pages, page_output)
+_MODULES = (pages, discovery, template_filters, content_pages, page_output, sanitize)
 _CODE = (Path(__file__), *(Path(str(module.__file__)) for module in _MODULES))
 
 
@@ -213,7 +213,7 @@ def _episode_html(site: _Site, episode: Episode, podcast: Podcast, around: pages
         older=around.older,
         newer=around.newer,
         notes=notes,
-        fold_notes=len(episode.notes_html) > NOTES_FOLD_CHARS,
+        fold_notes=is_long_notes(episode.text),  # a pasted transcript, say
         topics=[site.topics[s] for s in dict.fromkeys(episode.topics) if s in site.topics],
         jsonld_data=discovery.podcast_episode_ld(episode, podcast, site.config),
     )

@@ -153,6 +153,30 @@ def _is_tracking_pair(pair: str) -> bool:
     return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
 
 
+# One address: no spaces, quotes or brackets; a dotted domain of letters, digits and hyphens.
+_MAIL_ADDRESS = re.compile(
+    r"[^\s@<>()\[\]\\,;:\"]+@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}", re.UNICODE
+)
+_MAIL_QUERY = re.compile(r"[^\s<>\"\\]*")
+
+
+def clean_mailto(url: str) -> str | None:
+    """A mailto: URL whose addresses are all valid, or None (the link is then shown as text).
+
+    Feeds write "mailto:Ada Lovelace <ada@example.org>" or "mailto:send us a note": neither
+    is a valid URL, and a reader's mail program would not know what to do with it.
+    """
+    scheme, _, rest = url.strip().partition(":")
+    if scheme.lower() != "mailto" or not rest:
+        return None
+    addresses, question, query = rest.partition("?")
+    if not all(_MAIL_ADDRESS.fullmatch(unquote(a)) for a in addresses.split(",")):
+        return None
+    if question and not _MAIL_QUERY.fullmatch(query):
+        return None
+    return f"mailto:{rest}"
+
+
 # --- HTML -----------------------------------------------------------------------------------
 
 _HEADING_RENAMES = {"h1": "h2", "h5": "h4", "h6": "h4"}
@@ -195,12 +219,32 @@ def sanitize_html(html_text: str, base_url: str | None = None) -> str:
 _MAX_REPARSES = 3
 
 
+# An image with no alt at all is invalid HTML; alt="" says it is decoration.
+_IMAGE_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)([^>]*)>")
+# Block elements a <pre> cannot hold (it takes phrasing content only): flattened to their text.
+_BLOCK_IN_PRE = re.compile(r"<(/?)(?:p|ul|ol|li|blockquote|pre|h[1-6])>")
+
+
 def _tidy_markup(cleaned: str) -> str:
-    """Drop images without a source and links without a target; rename h1, h5, h6."""
+    """Drop images without a source and links without a target; rename h1, h5, h6; give
+    images an alt; flatten blocks inside <pre>."""
     tidy = _IMAGE_WITHOUT_SOURCE.sub("", cleaned)
+    tidy = _IMAGE_WITHOUT_ALT.sub(r'<img\1 alt="">', tidy)
     tidy = _LINK_WITHOUT_TARGET.sub(r"\1", tidy)
+    if "<pre>" in tidy:
+        tidy = _PRE_BLOCK.sub(_flatten_pre, tidy)
     tidy = _PRE_LEADING_NEWLINES.sub("<pre>", tidy)
     return _HEADING_TAG.sub(lambda m: f"<{m.group(1)}{_HEADING_RENAMES[m.group(2)]}>", tidy)
+
+
+def _flatten_pre(match: re.Match[str]) -> str:
+    """A heading (or list, paragraph) inside <pre> becomes its text, on a line of its own."""
+    block = match.group(0)
+    inner = block[len("<pre>") : -len("</pre>")]
+    if not _BLOCK_IN_PRE.search(inner):
+        return block
+    flat = _BLOCK_IN_PRE.sub(lambda m: "\n" if m.group(1) else "", inner)
+    return f"<pre>{flat}</pre>"
 
 
 def _attribute_filter(base_url: str | None) -> AttributeFilter:
@@ -208,7 +252,7 @@ def _attribute_filter(base_url: str | None) -> AttributeFilter:
         if attribute == "href":
             stripped = value.strip()
             if stripped.lower().startswith("mailto:"):
-                return stripped
+                return clean_mailto(stripped)
             return clean_url(value, base_url)
         if attribute == "src":
             return clean_url(value, base_url)
