@@ -14,7 +14,7 @@ from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
 from . import fields
-from .chapters import chapters_from_psc, chapters_from_text
+from .chapters import chapters_from_html, chapters_from_psc
 from .dates import parse_date, parse_duration, parse_explicit, parse_number
 from .dedupe import merge_across_feeds
 from .language import detect_other_language, normalize_language, primary
@@ -28,7 +28,14 @@ from .model import (
     Podcast,
     Topic,
 )
-from .sanitize import clean_text, clean_url, html_to_text, notes_to_html, summarize
+from .sanitize import (
+    clean_text,
+    clean_url,
+    html_to_text,
+    notes_summary,
+    notes_to_html,
+    summarize,
+)
 from .text import short_hash
 from .topics import TopicMatcher
 
@@ -143,12 +150,15 @@ def _episode(item: ParsedItem, context: _FeedContext) -> Episode | None:
         title=title,
         published=published,
         link=link,
-        summary=summarize(text[:SUMMARY_SOURCE_CHARS], SUMMARY_CHARS),
+        summary=notes_summary(text, SUMMARY_CHARS),
         notes_html=notes_html,
         text=text[:SEARCH_TEXT_CHARS],
         duration=duration,
         enclosure=enclosure,
-        chapters=chapters_from_psc(item.psc_chapters) or chapters_from_text(text, duration),
+        chapters=(
+            chapters_from_psc(item.psc_chapters, link or base)
+            or chapters_from_html(notes_html, duration)
+        ),
         chapters_url=clean_url(item.chapters_url, base) if item.chapters_url else None,
         people=fields.people(item.people or context.feed.people, item.author, base),
         transcripts=fields.transcripts(item.transcripts, base),
