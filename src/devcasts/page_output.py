@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import multiprocessing
 import os
 import signal
 import threading
@@ -51,7 +52,7 @@ class PageOutput:
         self.html_pages: dict[str, datetime | None] = {}  # for sitemap.xml
         self.report = RenderReport()
         self.deferring = False
-        self._deferred: list[tuple[str, Callable[[], str]]] = []
+        self._deferred: list[Job] = []
         self._helper: _Helper | None = None
 
     def page(
@@ -95,9 +96,16 @@ class PageOutput:
             self.data(filename, render().encode("utf-8"))
 
     def join_deferred(self) -> None:
-        """Wait for the second process, if any, and count the files it wrote."""
+        """Help the second process, if any, with the pages left; count the files it wrote."""
         helper, self._helper = self._helper, None
         if helper is not None:
+            try:
+                for chunk in helper.chunks.claim():
+                    for filename, render in chunk:
+                        self.data(filename, render().encode("utf-8"))
+            except BaseException:
+                helper.stop()
+                raise
             for relpath, changed in helper.join():
                 self.writer.record(relpath, changed)
                 self._count(relpath, changed)
@@ -127,6 +135,32 @@ def _can_fork() -> bool:
     return hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and threading.active_count() == 1
 
 
+Job = tuple[str, Callable[[], str]]  # a file to write, and how to render it
+_CHUNK = 200  # pages claimed at a time by either process
+
+
+class _Chunks:
+    """The queued pages in chunks, claimed one at a time by either process.
+
+    The counter lives in memory shared across the fork, so whichever process is free takes
+    the next chunk: the main process joins in once it has rendered its own pages.
+    """
+
+    def __init__(self, jobs: list[Job]) -> None:
+        self.jobs = jobs
+        self.count = (len(jobs) + _CHUNK - 1) // _CHUNK
+        self.claimed = multiprocessing.get_context("fork").Value("i", 0)
+
+    def claim(self) -> Iterator[list[Job]]:
+        while True:
+            with self.claimed.get_lock():
+                number = self.claimed.value
+                self.claimed.value = number + 1
+            if number >= self.count:
+                return
+            yield self.jobs[number * _CHUNK : (number + 1) * _CHUNK]
+
+
 @dataclass(slots=True)
 class _Helper:
     """A forked process that renders and writes pages, and reports what it wrote.
@@ -138,16 +172,18 @@ class _Helper:
 
     pid: int
     reader: int
+    chunks: _Chunks
 
     @classmethod
-    def start(cls, writer: SiteWriter, jobs: list[tuple[str, Callable[[], str]]]) -> _Helper:
+    def start(cls, writer: SiteWriter, jobs: list[Job]) -> _Helper:
+        chunks = _Chunks(jobs)
         reader, sender = os.pipe()
         pid = os.fork()
         if pid == 0:  # the second process
             os.close(reader)
-            _serve(writer, jobs, sender)  # never returns
+            _serve(writer, chunks, sender)  # never returns
         os.close(sender)
-        return cls(pid, reader)
+        return cls(pid, reader, chunks)
 
     def join(self) -> list[tuple[str, bool]]:
         with os.fdopen(self.reader, "rb") as pipe:
@@ -169,11 +205,15 @@ class _Helper:
         os.close(self.reader)
 
 
-def _serve(writer: SiteWriter, jobs: list[tuple[str, Callable[[], str]]], sender: int) -> NoReturn:
+def _serve(writer: SiteWriter, chunks: _Chunks, sender: int) -> NoReturn:
     code = 1
     try:
         try:
-            written = [(f, writer.write(f, render().encode("utf-8"))) for f, render in jobs]
+            written = [
+                (f, writer.write(f, render().encode("utf-8")))
+                for chunk in chunks.claim()
+                for f, render in chunk
+            ]
             document: dict[str, object] = {"written": written}
             code = 0
         except Exception as error:  # reported by the parent, which raises it there
