@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +16,7 @@ from whoosh.analysis.analyzers import StandardAnalyzer, StemmingAnalyzer
 from whoosh.analysis.filters import STOP_WORDS
 
 from devcasts import index as search_index
+from devcasts.errors import BuildError
 from devcasts.index import SearchRequest, search, update_index
 from devcasts.model import Catalog
 
@@ -117,7 +119,6 @@ def test_the_two_worker_build_finds_what_one_writer_finds(
 ) -> None:
     update_index(catalog, tmp_path / "single")
     monkeypatch.setattr(search_index, "BULK_DOCS", 10)
-    monkeypatch.setattr(search_index, "BULK_BATCH", 7)
     report = update_index(catalog, tmp_path / "bulk")
     assert report.rebuilt and report.added == len(catalog.episodes)
     segments = {p.stem for p in (tmp_path / "bulk").glob("*.trm")}
@@ -129,3 +130,24 @@ def test_the_two_worker_build_finds_what_one_writer_finds(
         assert bulk.total == single.total
     update = update_index(catalog, tmp_path / "bulk")
     assert (update.added, update.updated, update.rebuilt) == (0, 0, False)
+
+
+def test_a_failing_worker_fails_the_build_and_leaves_the_index_writable(
+    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_index, "BULK_DOCS", 10)
+    real_document = search_index._document
+
+    def failing_document(names: Any, episode: Any) -> dict[str, Any]:
+        if episode.id == "so-07":
+            raise ValueError("a document that cannot be written")
+        return real_document(names, episode)
+
+    monkeypatch.setattr(search_index, "_document", failing_document)
+    with pytest.raises(BuildError, match="index worker failed"):
+        update_index(catalog, tmp_path)
+    assert not (tmp_path / search_index.PRINTS_NAME).exists()
+    monkeypatch.setattr(search_index, "_document", real_document)
+    report = update_index(catalog, tmp_path)
+    assert report.rebuilt and report.added == len(catalog.episodes)
+    assert ids(tmp_path, "caddy") == ["so-07"]
