@@ -379,3 +379,21 @@ def test_safe_paths_are_normalized_and_never_climb(parts: list[str]) -> None:
         writer = SiteWriter(Path("x"))
         writer.keep(relpath)
         assert writer.seen == {"/".join(kept)}
+
+
+def test_a_staged_write_never_reaches_the_live_file_it_was_linked_to(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    with site_transaction(out) as writer:
+        rebuild(writer, SITE)
+    with site_transaction(out) as writer:
+        staged = writer.out_dir / "feed.xml"
+        assert staged.stat().st_ino == (out / "feed.xml").stat().st_ino  # linked, until written
+        writer.write_text("feed.xml", "<rss>new</rss>")
+        writer.write_text("podcasts/fresh/index.html", "fresh")
+        assert (out / "feed.xml").read_text() == "<rss/>"  # the live site is untouched
+        assert staged.stat().st_ino != (out / "feed.xml").stat().st_ino
+    assert contents(out) == {
+        **SITE,
+        "feed.xml": "<rss>new</rss>",
+        "podcasts/fresh/index.html": "fresh",
+    }

@@ -350,8 +350,12 @@ def _link_tree(source: Path, target: Path, files: set[str]) -> None:
     target.mkdir()
     for folder in sorted(_parents(files)):
         os.mkdir(os.path.join(target, folder))
+    source_root, target_root = str(source), str(target)
     for rel in files:
-        _link_over(source / rel, target / rel)
+        try:  # a new name: no unlink first, no Path objects (40,000 files)
+            os.link(os.path.join(source_root, rel), os.path.join(target_root, rel))
+        except OSError:
+            _link_over(source / rel, target / rel)
 
 
 def _settle_external(out_dir: Path, staging: Path, folders: list[str]) -> bool:
@@ -481,9 +485,12 @@ def _write_unlinked(target: str, data: bytes) -> None:
     A build killed halfway leaves a file the next transaction's mirror replaces (its inode
     differs from the live file's), so no temporary name and rename are needed here.
     """
-    with contextlib.suppress(FileNotFoundError):
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    try:
+        fd = os.open(target, flags, 0o644)
+    except FileExistsError:  # O_EXCL: never opens the existing (perhaps linked) file
         os.unlink(target)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        fd = os.open(target, flags, 0o644)
     try:
         os.fchmod(fd, 0o644)  # whatever the umask, as _replace_file does
         view = memoryview(data)
