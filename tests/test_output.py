@@ -388,8 +388,9 @@ def test_a_staged_write_never_reaches_the_live_file_it_was_linked_to(tmp_path: P
     with site_transaction(out) as writer:
         staged = writer.out_dir / "feed.xml"
         assert staged.stat().st_ino == (out / "feed.xml").stat().st_ino  # linked, until written
-        writer.write_text("feed.xml", "<rss>new</rss>")
-        writer.write_text("podcasts/fresh/index.html", "fresh")
+        rebuild(
+            writer, {**SITE, "feed.xml": "<rss>new</rss>", "podcasts/fresh/index.html": "fresh"}
+        )
         assert (out / "feed.xml").read_text() == "<rss/>"  # the live site is untouched
         assert staged.stat().st_ino != (out / "feed.xml").stat().st_ino
     assert contents(out) == {
