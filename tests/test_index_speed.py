@@ -151,3 +151,19 @@ def test_a_failing_worker_fails_the_build_and_leaves_the_index_writable(
     report = update_index(catalog, tmp_path)
     assert report.rebuilt and report.added == len(catalog.episodes)
     assert ids(tmp_path, "caddy") == ["so-07"]
+
+
+def test_many_small_updates_merge_segments_and_keep_every_episode(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    episodes = list(catalog.episodes)
+    update_index(dataclasses.replace(catalog, episodes=tuple(episodes[:20])), tmp_path)
+    for count in range(21, len(episodes) + 1, 3):
+        shown = dataclasses.replace(catalog, episodes=tuple(episodes[:count]))
+        assert not update_index(shown, tmp_path).rebuilt
+    update_index(catalog, tmp_path)
+    toc_segments = {p.stem for p in tmp_path.glob("*.trm")}
+    assert len(toc_segments) < len(range(21, len(episodes) + 1, 3))  # some were merged
+    everything = search(tmp_path, SearchRequest("", limit=1000, podcast=None, lang="en"))
+    assert {h.id for h in everything.hits} == {e.id for e in episodes if e.language == "en"}
+    assert ids(tmp_path, "caddy") == ["so-07"]
