@@ -167,3 +167,25 @@ def test_many_small_updates_merge_segments_and_keep_every_episode(
     everything = search(tmp_path, SearchRequest("", limit=1000, podcast=None, lang="en"))
     assert {h.id for h in everything.hits} == {e.id for e in episodes if e.language == "en"}
     assert ids(tmp_path, "caddy") == ["so-07"]
+
+
+def test_a_match_past_the_stored_notes_still_ranks_with_the_summary_as_snippet(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    filler = "plain words about nothing in particular " * 400  # past STORED_NOTES_CHARS
+    assert len(filler) > search_index.STORED_NOTES_CHARS
+    long_notes = dataclasses.replace(
+        catalog,
+        episodes=tuple(
+            dataclasses.replace(
+                e, text=filler + "the marmoset appears late", summary="A short summary."
+            )
+            if e.id == "so-07"
+            else e
+            for e in catalog.episodes
+        ),
+    )
+    update_index(long_notes, tmp_path)
+    hit = search(tmp_path, SearchRequest("marmoset")).hits[0]
+    assert hit.id == "so-07"
+    assert hit.snippet == (("A short summary.", False),)
