@@ -489,8 +489,9 @@ class _SegmentWriter(SegmentWriter):
 
     def __init__(self, ix: index.Index, **options: Any) -> None:
         super().__init__(ix, **options)  # type: ignore[no-untyped-call]
-        limitmb = options.get("limitmb", 128)
-        self.pool = _PostingPool(self._tempstorage, self.newsegment, limitmb=limitmb)  # type: ignore[no-untyped-call]
+        self.pool = _PostingPool(  # type: ignore[no-untyped-call]
+            self._tempstorage, self.newsegment, limitmb=options.get("limitmb", 128)
+        )
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
@@ -526,11 +527,16 @@ class _Lengths:
 
 
 def _can_fork() -> bool:
-    """Fork only where it exists and is safe: no other threads to leave in a bad state."""
+    """Fork only where it exists and is safe: no other threads to leave in a bad state, and
+    not from a daemon process, which may have no children."""
     import multiprocessing
     import threading
 
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+        and not multiprocessing.current_process().daemon
+    )
 
 
 def _write_in_workers(ix: index.Index, episodes: list[Episode], names: _Names) -> None:
