@@ -160,6 +160,7 @@ def _environment(
         podcasts_by_slug={p.slug: p for p in catalog.podcasts},
         topics_by_slug={t.slug: t for t in catalog.topics},
         jsonld=discovery.script_json,
+        episode_card=_card_renderer(env),
     )
     env.filters.update(
         human_date=human_date,
@@ -172,6 +173,22 @@ def _environment(
         lang=partial(foreign_language, site_language=site.language),
     )
     return env
+
+
+def _card_renderer(env: jinja2.Environment) -> Callable[[Episode, str, bool], Markup]:
+    """card.html for an episode, rendered once: an episode is listed on five pages or more."""
+    cards: dict[tuple[str, str, bool], Markup] = {}
+
+    def episode_card(episode: Episode, heading: str = "h3", show_podcast: bool = True) -> Markup:
+        key = (episode.id, heading, show_podcast)
+        card = cards.get(key)
+        if card is None:
+            context = {"episode": episode, "heading": heading, "show_podcast": show_podcast}
+            html = env.get_template("card.html").render(context)
+            card = cards[key] = Markup(html)  # noqa: S704 -- an autoescaped template's output
+        return card
+
+    return episode_card
 
 
 def _write_static(static_dir: Path, out: PageOutput) -> None:
