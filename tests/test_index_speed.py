@@ -189,3 +189,18 @@ def test_a_match_past_the_stored_notes_still_ranks_with_the_summary_as_snippet(
     hit = search(tmp_path, SearchRequest("marmoset")).hits[0]
     assert hit.id == "so-07"
     assert hit.snippet == (("A short summary.", False),)
+
+
+@pytest.mark.parametrize("bulk_docs", [10, 10_000])  # with and without forked workers
+def test_a_fresh_index_split_into_many_segments_finds_the_same(
+    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bulk_docs: int
+) -> None:
+    update_index(catalog, tmp_path / "one")
+    monkeypatch.setattr(search_index, "SEGMENT_BYTES", 30_000)
+    monkeypatch.setattr(search_index, "BULK_DOCS", bulk_docs)
+    update_index(catalog, tmp_path / "many")
+    assert len({p.stem for p in (tmp_path / "many").glob("*.trm")}) > 3
+    for query in ("caddy", "kubernetes NOT aws", '"deploy previews"', "topic:dokku"):
+        one = search(tmp_path / "one", SearchRequest(query, limit=100))
+        many = search(tmp_path / "many", SearchRequest(query, limit=100))
+        assert [h.id for h in many.hits] == [h.id for h in one.hits], query

@@ -71,10 +71,13 @@ FIELD_ALIASES: dict[str, list[str]] = {
 }
 QUERY_FIELDS = (*FIELD_BOOSTS, "lang")
 
-#: A fresh index of at least this many episodes is written by two forked workers.
+#: A fresh index of at least this many episodes is written by forked workers.
 BULK_DOCS = 2000
 BULK_PROCS = 2
-BULK_LIMIT_MB = 256  # per worker: postings held in memory before sorting runs to disk
+BULK_LIMIT_MB = 256  # per writer: postings held in memory before sorting runs to disk
+#: whoosh's estimate of the postings a segment holds in memory before a new one is started
+#: (about 6,000 episodes of 1.5 KB of notes); below BULK_LIMIT_MB, so nothing goes to disk.
+SEGMENT_BYTES = 160 * 1024 * 1024
 #: Separate files per segment: whoosh copies a compound segment's whole term table into
 #: memory on every open, a cost each search command would pay.
 COMPOUND = False
@@ -397,8 +400,8 @@ def update_index(catalog: Catalog, index_dir: Path) -> IndexReport:
     if wanted or removed:
         # A build killed while writing leaves no fingerprints: the next one rebuilds.
         (index_dir / PRINTS_NAME).unlink(missing_ok=True)
-        if rebuilt and len(wanted) >= BULK_DOCS and _can_fork():
-            _write_in_workers(ix, [episodes[i] for i in wanted], names)
+        if rebuilt:
+            _write_fresh(ix, [episodes[i] for i in wanted], names)
         else:
             writer = _writer(ix)
             for doc_id in removed:
@@ -539,46 +542,71 @@ def _can_fork() -> bool:
     )
 
 
-def _write_in_workers(ix: index.Index, episodes: list[Episode], names: _Names) -> None:
-    """Write a fresh index with BULK_PROCS forked workers, one segment each, not merged (a
-    search over two segments costs no more than over one). The episodes reach the workers
-    through the fork, not pickled; this process holds the lock and writes the table of
-    contents once every worker has sent back its segment."""
+def _write_fresh(ix: index.Index, episodes: list[Episode], names: _Names) -> None:
+    """Write a fresh index as segments that each fit in memory, not merged (a search over a
+    few segments costs about what it does over one). From BULK_DOCS episodes on, BULK_PROCS
+    forked workers share the work; the episodes reach them through the fork, not pickled.
+    This process holds the lock and writes the table of contents at the end."""
+    owner = _writer(ix)
+    try:
+        if len(episodes) >= BULK_DOCS and _can_fork():
+            segments = _segments_from_workers(ix, episodes, names)
+        else:
+            segments = _write_segments(ix, episodes, names)
+    except BaseException:
+        owner.cancel()
+        raise
+    owner._close_segment()  # the owner itself wrote no documents
+    owner._commit_toc([*owner.segments, *segments])
+    owner._finish()
+
+
+def _segments_from_workers(ix: index.Index, episodes: list[Episode], names: _Names) -> list[Any]:
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    owner = _writer(ix)
     workers = []
     try:
         for share in range(BULK_PROCS):
             receiving, sending = context.Pipe(duplex=False)
             worker = context.Process(
-                target=_write_share,
+                target=_send_segments,
                 args=(ix, episodes[share::BULK_PROCS], names, sending),
                 name="devcasts-index-worker",
             )
             worker.start()
             sending.close()
             workers.append((worker, receiving))
-        segments = [receiving.recv() for _, receiving in workers]
-    except (EOFError, OSError) as error:  # a worker died before sending its segment
-        owner.cancel()
+        return [segment for _, receiving in workers for segment in receiving.recv()]
+    except (EOFError, OSError) as error:  # a worker died before sending its segments
         raise BuildError(f"an index worker failed: {error or type(error).__name__}") from error
     finally:
         for worker, receiving in workers:
             worker.join()
             receiving.close()
-    owner._close_segment()  # the owner itself wrote no documents
-    owner._commit_toc([*owner.segments, *segments])
-    owner._finish()
 
 
-def _write_share(ix: index.Index, episodes: list[Episode], names: _Names, sending: Any) -> None:
-    writer = _SegmentWriter(ix, _lk=False, limitmb=BULK_LIMIT_MB, compound=COMPOUND)
-    for episode in episodes:
-        writer.add_document(**_document(names, episode))  # type: ignore[no-untyped-call]
-    sending.send(writer._finalize_segment())  # type: ignore[no-untyped-call]
+def _send_segments(ix: index.Index, episodes: list[Episode], names: _Names, sending: Any) -> None:
+    sending.send(_write_segments(ix, episodes, names))
     sending.close()
+
+
+def _write_segments(ix: index.Index, episodes: list[Episode], names: _Names) -> list[Any]:
+    """Segments holding `episodes`, a new one whenever the postings held in memory reach
+    SEGMENT_BYTES: whoosh would otherwise sort them to disk in runs and merge those, which
+    doubled the time of a 20,000-episode build when it happened."""
+    segments = []
+    writer = None
+    for episode in episodes:
+        if writer is None:
+            writer = _SegmentWriter(ix, _lk=False, limitmb=BULK_LIMIT_MB, compound=COMPOUND)
+        writer.add_document(**_document(names, episode))  # type: ignore[no-untyped-call]
+        if writer.pool.currentsize >= SEGMENT_BYTES:
+            segments.append(writer._finalize_segment())  # type: ignore[no-untyped-call]
+            writer = None
+    if writer is not None:
+        segments.append(writer._finalize_segment())  # type: ignore[no-untyped-call]
+    return segments
 
 
 def _read_marker(index_dir: Path) -> int | None:
