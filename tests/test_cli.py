@@ -70,6 +70,15 @@ def _report() -> BuildReport:
                 "https://c.example/f",
                 FetchStatus.OK,
                 moved_to="https://c.example/new",
+                moved_count=2,
+            ),
+            FeedHealth(
+                "d",
+                "Show D",
+                "https://d.example/f",
+                FetchStatus.OK,
+                moved_to="https://d.example/new",
+                moved_count=1,
             ),
         ],
         episodes=3,
@@ -92,8 +101,9 @@ def test_summary_names_failures_and_moves(tmp_path: Path) -> None:
     print_report(_report(), config, out=out)
     text = out.getvalue()
     assert "failed: Show | B <https://b.example/f>: HTTP 404 Not Found" in text
-    assert f"update its url in {tmp_path / 'feeds.yaml'}:7" in text
-    assert "3 feeds (2 ok, 1 failed); 3 episodes (1 new" in text
+    assert f"(2 builds in a row); update its url in {tmp_path / 'feeds.yaml'}:7" in text
+    assert "Show D redirects permanently to https://d.example/new (followed)" in text
+    assert "4 feeds (3 ok, 1 failed); 3 episodes (1 new" in text
 
 
 def test_summary_markdown_puts_problems_first() -> None:

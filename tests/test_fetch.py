@@ -229,6 +229,9 @@ def test_301_is_followed_and_reported(server, options):
     assert result.body == FEED
     assert result.url == server.url("/new")
     assert result.moved_to == server.url("/new")
+    assert result.moved_count == 1
+    again = fetch_one(source(server.url("/old")), options)
+    assert (again.moved_to, again.moved_count) == (server.url("/new"), 2)  # it repeats
 
 
 def test_308_then_302_reports_only_the_permanent_part(server, options):

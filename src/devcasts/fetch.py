@@ -387,6 +387,7 @@ def _result(  # `body` is the one whose hash entry.content_hash holds (checked w
         headers=headers if body is not None else {},
         url=url,
         moved_to=moved_to,
+        moved_count=entry.moved_count if moved_to else 0,
         failures=entry.failures,
         first_failure=entry.first_failure,
         last_failure=entry.last_failure,

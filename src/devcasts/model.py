@@ -99,6 +99,7 @@ class FetchResult:
     url: str = ""  # final URL after redirects
     error: str | None = None  # human-readable reason when FAILED / GONE / DEFERRED
     moved_to: str | None = None  # permanent redirect target, to suggest editing feeds.yaml
+    moved_count: int = 0  # consecutive fetches redirected permanently to moved_to
     elapsed: float = 0.0
     # The feed's history, kept by fetch in its cache:
     failures: int = 0  # consecutive failed fetches, this one included
@@ -315,6 +316,7 @@ class FeedHealth:
     last_failure: datetime | None = None
     last_success: datetime | None = None
     moved_to: str | None = None
+    moved_count: int = 0  # consecutive builds that saw the same permanent redirect
 
 
 @dataclass(frozen=True, slots=True)

@@ -276,6 +276,7 @@ def _health(
                 last_failure=r.last_failure,
                 last_success=r.last_success,
                 moved_to=r.moved_to,
+                moved_count=r.moved_count,
             )
         )
     return health

@@ -36,14 +36,21 @@ def print_report(
                 f"{health.status.value}: {health.title} <{health.url}>: {health.reason}", file=out
             )
         if health.moved_to:
-            line = next((f.line for f in config.feeds if f.slug == health.slug), 0)
-            print(
-                f"moved: {health.title} now lives at {health.moved_to}; "
-                f"update its url in {config.path}:{line}",
-                file=out,
-            )
+            print(_moved_message(health, config), file=out)
     if not quiet:
         print(summary_line(report), file=out)
+
+
+def _moved_message(health: FeedHealth, config: Config) -> str:
+    """A permanent redirect is followed quietly at first; once it repeats, the user is asked to
+    update feeds.yaml (a single 301 may be a mistake the publisher undoes)."""
+    if health.moved_count < 2:
+        return f"moved: {health.title} redirects permanently to {health.moved_to} (followed)"
+    line = next((f.line for f in config.feeds if f.slug == health.slug), 0)
+    return (
+        f"moved: {health.title} now lives at {health.moved_to} "
+        f"({health.moved_count} builds in a row); update its url in {config.path}:{line}"
+    )
 
 
 def summary_markdown(report: BuildReport) -> str:
