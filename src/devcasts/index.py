@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # the model's many dataclasses cost a search 20 ms to import
     from devcasts.model import Catalog, Episode
 
 #: Bump when the schema or what goes into a document changes: older indexes are rebuilt.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 MARKER_NAME = "devcasts-index.json"
 #: id -> fingerprint of every indexed episode, so an update reads no stored fields.
 PRINTS_NAME = "devcasts-fingerprints.json"
@@ -276,7 +276,7 @@ def build_schema() -> fields.Schema:
         # checking phrases against the stored text instead took 300 ms on common words.
         notes=FastText(stem=True, stoplist=STOP_WORDS, stored=True),
         summary=fields.STORED(),
-        lang=fields.ID(stored=True),
+        lang=fields.ID(),  # searched; the hit shows the stored `language`
         language=fields.STORED(),
         published=SortOnlyDatetime(stored=True, sortable=True),
         day=fields.NUMERIC(int, bits=32, shift_step=8),  # date.toordinal(), for --since/--until
