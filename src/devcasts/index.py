@@ -5,8 +5,9 @@ indexed document changed; it rebuilds from scratch when the index is missing, co
 written by an older schema. `search` answers a `SearchRequest` with BM25F ranking, filters,
 snippets and a "did you mean" taken from the index's own words.
 
-This module is on the search command's import path: it imports whoosh and the model only
-(no feedparser, jinja2, httpx or nh3), so `devcasts search` starts fast.
+This module is on the search command's import path: it imports whoosh only (the model just
+for type checking; no feedparser, jinja2, httpx or nh3), so `devcasts search` starts fast.
+Figures and what made them are in benchmarks/RESULTS.md, "Search index".
 """
 
 from __future__ import annotations
