@@ -20,6 +20,7 @@ from devcasts.index import (
     search,
     update_index,
 )
+from devcasts.index_marker import index_exists
 from devcasts.model import Catalog, Episode, Person, Podcast, SiteConfig, Topic
 from devcasts.text import slugify
 
@@ -138,7 +139,7 @@ def test_first_build_indexes_every_episode_and_writes_the_marker(
     report = update_index(catalog, tmp_path / "index")
     assert (report.added, report.updated, report.removed) == (len(catalog.episodes), 0, 0)
     assert report.rebuilt and report.total == len(catalog.episodes) == 64
-    assert search_index.index_exists(tmp_path / "index")
+    assert index_exists(tmp_path / "index")
 
 
 def test_an_unchanged_catalog_touches_nothing(catalog: Catalog, tmp_path: Path) -> None:
@@ -199,7 +200,7 @@ def test_topic_featured_and_url_changes_count_as_changes(catalog: Catalog, tmp_p
 def test_an_older_schema_version_is_rebuilt(catalog: Catalog, tmp_path: Path) -> None:
     update_index(catalog, tmp_path)
     (tmp_path / search_index.MARKER_NAME).write_text('{"schema_version": 0}', encoding="utf-8")
-    assert not search_index.index_exists(tmp_path)
+    assert not index_exists(tmp_path)
     with pytest.raises(IndexMissingError, match="older version"):
         search(tmp_path, SearchRequest("caddy"))
     report = update_index(catalog, tmp_path)

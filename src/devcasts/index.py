@@ -35,6 +35,12 @@ from whoosh.system import pack_uint
 from whoosh.writing import PostingPool, SegmentWriter
 
 from devcasts.errors import BuildError, DevcastsError
+from devcasts.index_marker import (
+    INDEX_NAME,
+    MARKER_NAME,
+    SCHEMA_VERSION,
+    read_marker,
+)
 from devcasts.text import slugify
 
 if TYPE_CHECKING:  # the model's many dataclasses cost a search 20 ms to import
@@ -47,11 +53,8 @@ if TYPE_CHECKING:  # the model's many dataclasses cost a search 20 ms to import
 # that only checks or updates the index saves their 20 ms.
 
 #: Bump when the schema or what goes into a document changes: older indexes are rebuilt.
-SCHEMA_VERSION = 8
-MARKER_NAME = "devcasts-index.json"
 #: id -> fingerprint of every indexed episode, so an update reads no stored fields.
 PRINTS_NAME = "devcasts-fingerprints.json"
-INDEX_NAME = "MAIN"
 
 #: Fields a query searches when it names none, with their BM25F weights.
 FIELD_BOOSTS: dict[str, float] = {
@@ -429,7 +432,7 @@ def update_index(catalog: Catalog, index_dir: Path) -> IndexReport:
 def _open_current(index_dir: Path) -> tuple[index.Index, dict[str, str]] | None:
     """The existing index and its fingerprints if it is ours, current and readable; None when
     it must be rebuilt."""
-    if _read_marker(index_dir) != SCHEMA_VERSION:
+    if read_marker(index_dir) != SCHEMA_VERSION:
         return None
     stored = _read_prints(index_dir)
     if stored is None:
@@ -609,15 +612,6 @@ def _write_segments(ix: index.Index, episodes: list[Episode], names: _Names) -> 
     return segments
 
 
-def _read_marker(index_dir: Path) -> int | None:
-    try:
-        data = json.loads((index_dir / MARKER_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    version = data.get("schema_version") if isinstance(data, dict) else None
-    return version if isinstance(version, int) else None
-
-
 def _write_marker(index_dir: Path) -> None:
     _write_json(index_dir / MARKER_NAME, {"schema_version": SCHEMA_VERSION})
 
@@ -629,13 +623,6 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 # --- searching ------------------------------------------------------------------------------
-
-
-def index_exists(index_dir: Path) -> bool:
-    """True when an index of the current schema is there (a build may skip updating it)."""
-    return _read_marker(index_dir) == SCHEMA_VERSION and index.exists_in(
-        str(index_dir), indexname=INDEX_NAME
-    )
 
 
 def search(index_dir: Path, request: SearchRequest) -> SearchResponse:
@@ -669,7 +656,7 @@ def _damage_tolerated() -> Iterator[None]:
 
 
 def _open_for_search(index_dir: Path) -> index.Index:
-    version = _read_marker(index_dir)
+    version = read_marker(index_dir)
     if version is None or not _has_toc(index_dir):
         raise IndexMissingError(
             f"no search index in {index_dir}; build the site first (python build.py)"

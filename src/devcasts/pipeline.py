@@ -174,9 +174,9 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
 
 
 def _index_exists(options: BuildOptions) -> bool:
-    from .index import index_exists
+    from .index_marker import index_exists
 
-    return bool(index_exists(options.cache_dir / "index"))
+    return index_exists(options.cache_dir / "index")
 
 
 def _start_indexer(catalog: Catalog, index_dir: Path) -> BaseProcess | None:
