@@ -2,11 +2,12 @@
 
 `site_transaction(out_dir)` builds the next site in `<out_dir>.spare`, a tree of hard links to
 the current one: unchanged files keep their inode and mtime, a changed file is written as a new
-file and renamed over its link (the live file is never touched). On success the tree is renamed
+file in place of its link (the live file is never touched). On success the tree is renamed
 to `<out_dir>.ready` (it is now complete) and swapped in with renames; the previous site
 becomes the spare tree of the next build, so a build re-links only what changed instead of
-recreating every folder. A build killed at any moment leaves either the previous site or the
-complete new one; the next transaction finishes the swap, and repairs the spare tree.
+recreating every folder, and a journal in the spare tree says what that is (no scan of the
+site). A build killed at any moment leaves either the previous site or the complete new one;
+the next transaction finishes the swap, and repairs the spare tree.
 """
 
 # Per-file operations use os and string paths: pathlib costs microseconds per call, which

@@ -3,7 +3,7 @@
 Each page's fingerprint (a hash of everything it shows) is kept in a manifest in the output
 folder. When a page's fingerprint matches the last build's and its file exists, the page is
 handed to `SiteWriter.keep` without being rendered; a missing or corrupt manifest only means
-every page is rendered again.
+every page is rendered again. Many pages to render are shared with a forked second process.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 render_site reads only the Catalog, the templates and content/*.md, and hands every file to
 the SiteWriter. Output is byte-deterministic: dates come from the data (catalog.built_at),
 every listing is sorted. Each page carries a fingerprint of its inputs, kept in a manifest in
-the output folder; a page whose fingerprint is unchanged is kept, not rendered again.
+the output folder; a page whose fingerprint is unchanged is kept, not rendered again. Listings
+are paginated from their oldest end (pages.paginate), so a new episode leaves older pages alone.
 """
 
 from __future__ import annotations
@@ -217,7 +218,7 @@ def _render_episodes(site: _Site, out: PageOutput) -> None:
         out.page(episode.path, render, fingerprint, lastmod=episode.published)
         if episode.chapters:
             chapters = partial(_chapters_text, episode)
-            out.page(episode.path + "chapters.json", chapters, digest(fingerprint, "chapters"))
+            out.page(episode.path + "chapters.json", chapters, fingerprint)  # same inputs
 
 
 def _episode_html(site: _Site, episode: Episode, podcast: Podcast, around: pages.Neighbors) -> str:
