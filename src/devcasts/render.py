@@ -150,6 +150,7 @@ def _environment(
         lstrip_blocks=True,
         keep_trailing_newline=True,
         finalize=printable,
+        auto_reload=False,  # templates do not change during a build: no stat per page
     )
     base = site.base_path
     env.globals.update(
