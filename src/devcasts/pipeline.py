@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -223,32 +224,83 @@ def _fetch(config: Config, options: BuildOptions, now: datetime) -> list[FetchRe
     return fetch_all(config.feeds, fetch_options, now)
 
 
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """One feed's parse and normalize, as it comes back from a worker."""
+
+    slug: str
+    feed: NormalizedFeed | None
+    error: str | None
+    parse_seconds: float
+    normalize_seconds: float
+
+
+# Fewer feeds than this are parsed in this process: a worker pool costs more than it saves.
+PARALLEL_MIN_FEEDS = 8
+_JOBS: tuple[Config, Sequence[FetchResult], datetime] | None = None  # read by forked workers
+
+
 def _parse_and_normalize(
     config: Config, results: Sequence[FetchResult], now: datetime, timer: _Timer
 ) -> tuple[list[NormalizedFeed], dict[str, str]]:
+    """Parse and normalize the feeds that changed, on both cores when there are many.
+
+    Workers are forked, so they inherit the fetched bodies; only the normalized feeds travel
+    back (about a tenth of the work's time in pickling). Output is in the order of `results`.
+    """
+    global _JOBS
     if not results:
         return [], {}
+    _JOBS = (config, results, now)
+    try:
+        with timer.stage("parse+normalize (wall)"):
+            workers = _worker_count(len(results))
+            if workers > 1:
+                context = multiprocessing.get_context("fork")
+                with context.Pool(workers) as pool:
+                    outcomes = pool.map(_parse_one, range(len(results)), chunksize=1)
+            else:
+                outcomes = [_parse_one(i) for i in range(len(results))]
+    finally:
+        _JOBS = None
+    timer.report.timings["parse"] = sum(o.parse_seconds for o in outcomes)
+    timer.report.timings["normalize"] = sum(o.normalize_seconds for o in outcomes)
+    errors = {o.slug: o.error for o in outcomes if o.error}
+    return [o.feed for o in outcomes if o.feed is not None], errors
+
+
+def _worker_count(feeds: int) -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    fork_is_safe = "fork" in multiprocessing.get_all_start_methods()
+    if feeds < PARALLEL_MIN_FEEDS or not fork_is_safe or threading.active_count() > 1:
+        return 1
+    return max(1, min(cores or 1, 4))
+
+
+def _parse_one(index: int) -> _Parsed:
     from .model import NotAFeedError
     from .normalize import normalize_feed
     from .parse import parse_feed
 
-    normalized: list[NormalizedFeed] = []
-    errors: dict[str, str] = {}
-    for result in results:
-        assert result.body is not None
-        try:
-            with timer.stage("parse"):
-                parsed = parse_feed(result.body, result.headers, result.url or result.source.url)
-            with timer.stage("normalize"):
-                feed_url = result.url or result.source.url
-                normalized.append(
-                    normalize_feed(result.source, parsed, config.topics, now, feed_url)
-                )
-        except NotAFeedError as exc:
-            errors[result.source.slug] = f"not a feed: {exc}"
-        except Exception as exc:  # one feed's surprise must not stop the others
-            errors[result.source.slug] = f"could not read the feed: {type(exc).__name__}: {exc}"
-    return normalized, errors
+    assert _JOBS is not None
+    config, results, now = _JOBS
+    result = results[index]
+    assert result.body is not None
+    url = result.url or result.source.url
+    started = time.perf_counter()
+    parsed_at = started
+    try:
+        parsed = parse_feed(result.body, result.headers, url)
+        parsed_at = time.perf_counter()
+        feed = normalize_feed(result.source, parsed, config.topics, now, url)
+        done = time.perf_counter()
+        return _Parsed(result.source.slug, feed, None, parsed_at - started, done - parsed_at)
+    except NotAFeedError as exc:
+        error = f"not a feed: {exc}"
+    except Exception as exc:  # one feed's surprise must not stop the others
+        error = f"could not read the feed: {type(exc).__name__}: {exc}"
+    done = time.perf_counter()
+    return _Parsed(result.source.slug, None, error, parsed_at - started, done - parsed_at)
 
 
 def _health(
