@@ -105,18 +105,24 @@ class SiteWriter:
             self._folders.add(folder)
             folder = folder.rpartition("/")[0]
 
-    def external_dir(self, relpath: str, keep_existing: bool = False) -> Path:
+    def external_dir(
+        self, relpath: str, keep_existing: bool = False, replaces_only: bool = False
+    ) -> Path:
         """A folder for a tool that writes its own files (a search index, say).
 
         The folder starts empty, or with `keep_existing` holds private copies of the current
         files, so the tool may rewrite them in place without touching the live site (in a
-        transaction the other files are hard links to it). The transaction compares the
-        folder with the live one when it commits; `finish` leaves it alone.
+        transaction the other files are hard links to it). A tool that never writes into an
+        existing file, only replaces files by renaming new ones over them or removes them,
+        says `replaces_only`: its files then stay linked, which saves copying them all. The
+        transaction compares the folder with the live one when it commits; `finish` leaves
+        it alone.
         """
         relpath = _safe_relpath(relpath)
         folder = self.out_dir / relpath
         if folder.is_dir() and keep_existing:
-            _unshare_files(folder)
+            if not replaces_only:
+                _unshare_files(folder)
         elif folder.is_dir():
             shutil.rmtree(folder)
             self._forget(relpath)

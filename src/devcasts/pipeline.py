@@ -341,14 +341,17 @@ def _write_site(
     from .output import site_transaction
     from .render import render_site
 
+    started = time.perf_counter()
     with site_transaction(options.out_dir) as writer:
+        report.timings["site staging"] = time.perf_counter() - started
         with timer.stage("render"):
             render_site(catalog, config, writer)
         with timer.stage("feeds"):
             for relpath, data in feed_documents(catalog):
                 writer.write(relpath, data)
-        # Pagefind updates its own folder; without --no-browser-index the last one stays.
-        writer.external_dir("pagefind", keep_existing=True)
+        # Pagefind's bundles live in their own folder; without --no-browser-index the last
+        # ones stay. browser_index only renames new files into it, never writes into one.
+        writer.external_dir("pagefind", keep_existing=True, replaces_only=True)
         if options.browser_index:
             writer.finish()  # so the removed pages are known too
             with timer.stage("browser index"):
@@ -357,6 +360,8 @@ def _write_site(
                 changed = [p for p in (*writer.changed, *writer.removed) if p.endswith(".html")]
                 language = config.site.language
                 build_browser_index(writer.out_dir, options.cache_dir, changed, language)
+        body_done = time.perf_counter()
+    report.timings["site swap"] = time.perf_counter() - body_done
     report.pages_written = len(writer.changed)
     report.pages_unchanged = len(writer.seen) - len(writer.changed)
     report.files_removed = len(writer.removed)
