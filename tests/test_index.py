@@ -108,22 +108,21 @@ def test_judged_queries_reach_a_mean_reciprocal_rank_of_at_least_0_9(built: Path
 
 
 def test_judged_queries_over_the_offline_example(tmp_path: Path) -> None:
-    examples = Path(__file__).resolve().parents[1] / "examples"
-    if not (examples / "content" / "archive").is_dir():
-        pytest.skip("the offline example has no archive")
-    from devcasts.archive import build_catalog, load_archive
-    from devcasts.config import load_config
-    from devcasts.overrides import load_overrides
+    """The example site built for real (a copy, so its archive starts empty), then searched."""
+    import shutil
 
-    config = load_config(examples / "feeds.yaml")
-    update_index(
-        build_catalog(load_archive(config.content_dir), config, load_overrides(config.content_dir)),
-        tmp_path,
-    )
+    from devcasts.cli import main
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    work = tmp_path / "examples"
+    shutil.copytree(examples, work, ignore=shutil.ignore_patterns("archive"))
+    flags = ["--out", str(tmp_path / "site"), "--cache", str(tmp_path / "cache")]
+    assert main(["--feeds", str(work / "feeds.yaml"), *flags, "--no-browser-index", "-q"]) == 0
+    index_dir = tmp_path / "cache" / "index"
     judged = yaml.safe_load((DATA / "judged.yaml").read_text(encoding="utf-8"))["examples"]
     ranks = {}
     for case in judged:
-        titles = [hit.title for hit in search(tmp_path, SearchRequest(case["query"])).hits]
+        titles = [hit.title for hit in search(index_dir, SearchRequest(case["query"])).hits]
         rank = titles.index(case["title"]) + 1 if case["title"] in titles else None
         ranks[case["query"]] = 1 / rank if rank else 0.0
     mrr = sum(ranks.values()) / len(ranks)
