@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.utils import format_datetime
 from urllib.parse import urlsplit
@@ -202,10 +202,6 @@ def _health_record(health: FeedHealth) -> dict[str, object]:
         "last_success": _iso(health.last_success),
         "moved_to": health.moved_to,
     }
-
-
-def sitemap_dates(episodes: Iterable[Episode]) -> dict[str, datetime]:
-    return {episode.path: episode.published for episode in episodes}
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -31,10 +31,6 @@ JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1.1", "https://jsonfeed.org/
 DESCRIPTION_LIMIT = 4000  # bytes; Apple's limit for channel and episode descriptions
 PERSON_NAME_LIMIT = 128  # characters; the podcast namespace's limit for podcast:person
 APPLE_DESCRIPTION_TAGS = frozenset({"p", "ol", "ul", "li", "a"})
-APPLE_MEDIA_TYPES = frozenset(
-    {"audio/mpeg", "audio/x-m4a", "audio/mp4", "video/mp4", "video/quicktime", "video/x-m4v"}
-)
-
 # Apple Podcasts categories: top level -> subcategories.
 APPLE_CATEGORIES: dict[str, frozenset[str]] = {
     "Arts": frozenset(

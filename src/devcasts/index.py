@@ -332,11 +332,6 @@ def episode_fingerprint(names: _Names, episode: Episode) -> str:
 _SEP = "\x1f"  # the unit separator: not expected in titles, URLs or topic names
 
 
-def episode_document(catalog: Catalog, episode: Episode) -> dict[str, Any]:
-    """The document indexed for one episode."""
-    return _document(_Names.of(catalog), episode)
-
-
 def _document(names: _Names, episode: Episode) -> dict[str, Any]:
     topic_names = names.topic_names
     doc: dict[str, Any] = {
