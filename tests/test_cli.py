@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +15,9 @@ from devcasts.cli import main
 from devcasts.model import FeedHealth, FeedSource, FetchStatus
 from devcasts.pipeline import BuildReport
 from devcasts.report import print_report, summary_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+SEARCH_MODULES = {"devcasts.search_cli", "devcasts.index", "whoosh"}
 
 CONFIG = """\
 site: {title: t, base_url: "https://example.github.io/t/"}
@@ -26,6 +32,42 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for command in ("build", "search", "serve", "check", "import-opml"):
         assert command in out
+
+
+def modules_loaded_by(*argv: str) -> set[str]:
+    """The modules a fresh `devcasts ARGV` process imported (its output is discarded)."""
+    probe = (
+        "import contextlib, io, sys; from devcasts.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):"
+        " main(sys.argv[1:])\n"
+        "print(' '.join(sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    result = subprocess.run(
+        [sys.executable, "-c", probe, *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=60,
+    )
+    return set(result.stdout.split())
+
+
+@pytest.mark.parametrize(
+    "argv", [("--help",), ("build", "--help"), ("check", "--feeds", "missing.yaml")]
+)
+def test_help_and_the_build_never_import_the_search(argv: tuple[str, ...]) -> None:
+    assert not SEARCH_MODULES & modules_loaded_by(*argv)
+
+
+def test_search_help_builds_only_the_search_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--since" in out and "--offline" not in out
+    assert main(["build", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--offline" in out and "--since" not in out
 
 
 def test_check_ok_and_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

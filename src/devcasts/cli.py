@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .errors import BuildError, ConfigError, DevcastsError
 
 EXIT_OK, EXIT_BUILD_FAILED, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("build", "search", "serve", "check", "import-opml")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in _TOP_FLAGS):
         args_list.insert(0, "build")  # `devcasts --offline` means `devcasts build --offline`
-    parser = _parser()
+    parser = _parser(args_list[0])
     try:
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
@@ -50,7 +50,9 @@ def _error(message: str) -> None:
     print(f"devcasts: error: {message}", file=sys.stderr)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str) -> argparse.ArgumentParser:
+    """The parser for `command`: every command is listed, but only that one gets its options,
+    so a search builds no build options and a build or `--help` never imports the search."""
     parser = argparse.ArgumentParser(
         prog="devcasts",
         description="Turn a list of podcast feeds into a browsable, searchable static site.",
@@ -58,8 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"devcasts {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name, (summary, add_command) in _COMMANDS.items():
+        if name == command:
+            add_command(commands, summary)
+        else:
+            commands.add_parser(name, help=summary)
+    return parser
 
-    build = commands.add_parser("build", help="fetch every feed and build the site (default)")
+
+def _add_build(commands: Any, summary: str) -> None:
+    build = commands.add_parser("build", help=summary)
     _add_common(build)
     build.add_argument("--out", type=Path, default=Path("site"), help="output folder (site)")
     build.add_argument("--offline", action="store_true", help="no network: cache and archive")
@@ -96,26 +106,44 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.set_defaults(run=_run_build)
 
-    from .search_cli import add_search_parser
 
-    add_search_parser(commands)
+def _add_search(commands: Any, summary: str) -> None:
+    from .search_cli import add_search_parser  # the search command owns its options
 
-    serve = commands.add_parser("serve", help="preview the built site on 127.0.0.1")
+    add_search_parser(commands, summary)
+
+
+def _add_serve(commands: Any, summary: str) -> None:
+    serve = commands.add_parser("serve", help=summary)
     _add_common(serve)
     serve.add_argument("--out", type=Path, default=Path("site"), help="the built site (site)")
     serve.add_argument("--port", type=int, default=8000, help="port (8000)")
     serve.add_argument("--base-url", help="override site.base_url")
     serve.set_defaults(run=_run_serve)
 
-    check = commands.add_parser("check", help="validate feeds.yaml without fetching")
+
+def _add_check(commands: Any, summary: str) -> None:
+    check = commands.add_parser("check", help=summary)
     _add_common(check)
     check.set_defaults(run=_run_check)
 
-    opml = commands.add_parser("import-opml", help="add the feeds of an OPML file to feeds.yaml")
+
+def _add_import_opml(commands: Any, summary: str) -> None:
+    opml = commands.add_parser("import-opml", help=summary)
     opml.add_argument("file", type=Path, help="OPML subscription list")
     opml.add_argument("--feeds", type=Path, default=Path("feeds.yaml"), help="feeds.yaml")
     opml.set_defaults(run=_run_import_opml)
-    return parser
+
+
+#: Each command's one-line help, and what adds it with its options to the subparsers.
+_COMMANDS: dict[str, tuple[str, Callable[[Any, str], None]]] = {
+    "build": ("fetch every feed and build the site (default)", _add_build),
+    "search": ("search the archived episodes", _add_search),
+    "serve": ("preview the built site on 127.0.0.1", _add_serve),
+    "check": ("validate feeds.yaml without fetching", _add_check),
+    "import-opml": ("add the feeds of an OPML file to feeds.yaml", _add_import_opml),
+}
+COMMANDS = tuple(_COMMANDS)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:

@@ -26,11 +26,11 @@ EXIT_OK, EXIT_NO_INDEX, EXIT_USAGE = 0, 1, 2
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 
 
-def add_search_parser(subparsers: Any) -> None:
+def add_search_parser(subparsers: Any, summary: str = "search the archived episodes") -> None:
     """Register `search` on an argparse subparsers object (from add_subparsers())."""
     parser = subparsers.add_parser(
         "search",
-        help="search the archived episodes",
+        help=summary,
         description=(
             "Search the archived episodes. Words must all match; use OR, NOT, "
             '"exact phrases", parentheses and fields such as title:, podcast:, topic:, '
