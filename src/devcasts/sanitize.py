@@ -15,7 +15,7 @@ import html
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
+from contextvars import ContextVar
 from urllib.parse import unquote, urljoin, urlsplit
 
 import nh3
@@ -43,7 +43,6 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}}
 LINK_REL = "nofollow noopener ugc"
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 WEB_SCHEMES = ("http", "https")
-AttributeFilter = Callable[[str, str, str], str | None]
 
 # Query parameters that only track the reader. Exact names, plus every name with a prefix below.
 TRACKING_PARAMS = frozenset(
@@ -128,6 +127,11 @@ def _resolve_relative(url: str, base: str | None) -> str | None:
 
 
 def _has_host(url: str) -> bool:
+    # A plain host is what nearly every feed links to; urlsplit is the slow way to find it.
+    return _PLAIN_HOST.match(url) is not None or _has_parsed_host(url)
+
+
+def _has_parsed_host(url: str) -> bool:
     if not url.split(":", 1)[1].startswith("//"):
         return False  # "http:example.com" is relative to nothing
     try:
@@ -137,6 +141,11 @@ def _has_host(url: str) -> bool:
     except ValueError:
         return False
     return bool(hostname)
+
+
+# A host of letters, digits, dots and hyphens (no user, port or brackets): urlsplit would find
+# it and raise nothing.
+_PLAIN_HOST = re.compile(r"[a-z]+://[A-Za-z0-9.-]+(?:[/?#]|$)")
 
 
 def _strip_tracking(url: str) -> str:
@@ -196,15 +205,14 @@ def sanitize_html(html_text: str, base_url: str | None = None) -> str:
     an http(s) src. Relative URLs are resolved against `base_url` and dropped when they cannot
     be. h1 becomes h2, h5 and h6 become h4 (the page owns h1). The result sanitizes to itself.
     """
-    cleaner = nh3.Cleaner(
-        tags=set(ALLOWED_TAGS),
-        clean_content_tags=set(DROPPED_WITH_CONTENT),
-        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
-        attribute_filter=_attribute_filter(base_url),
-        link_rel=LINK_REL,
-        url_schemes=set(LINK_SCHEMES),
-        strip_comments=True,
-    )
+    token = _LINK_BASE.set(base_url)
+    try:
+        return _sanitized(html_text, _cleaner())
+    finally:
+        _LINK_BASE.reset(token)
+
+
+def _sanitized(html_text: str, cleaner: nh3.Cleaner) -> str:
     cleaned = cleaner.clean(html_text)
     for _ in range(_MAX_REPARSES):
         tidy = _tidy_markup(cleaned)
@@ -217,6 +225,24 @@ def sanitize_html(html_text: str, base_url: str | None = None) -> str:
 
 
 _MAX_REPARSES = 3
+
+# The base URL of the notes being sanitized, read by the one shared Cleaner's attribute filter
+# (building a Cleaner per call cost about a tenth of normalize). A context variable keeps
+# threads that sanitize at the same time apart.
+_LINK_BASE: ContextVar[str | None] = ContextVar("_LINK_BASE", default=None)
+
+
+@functools.cache
+def _cleaner() -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(DROPPED_WITH_CONTENT),
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        attribute_filter=_keep_attribute,
+        link_rel=LINK_REL,
+        url_schemes=set(LINK_SCHEMES),
+        strip_comments=True,
+    )
 
 
 # An image with no alt at all is invalid HTML; alt="" says it is decoration.
@@ -247,18 +273,16 @@ def _flatten_pre(match: re.Match[str]) -> str:
     return f"<pre>{flat}</pre>"
 
 
-def _attribute_filter(base_url: str | None) -> AttributeFilter:
-    def keep(tag: str, attribute: str, value: str) -> str | None:
-        if attribute == "href":
-            stripped = value.strip()
-            if stripped.lower().startswith("mailto:"):
-                return clean_mailto(stripped)
-            return clean_url(value, base_url)
-        if attribute == "src":
-            return clean_url(value, base_url)
-        return value
-
-    return keep
+def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """nh3's attribute filter: links and image sources cleaned against the current base."""
+    if attribute == "href":
+        stripped = value.strip()
+        if stripped.lower().startswith("mailto:"):
+            return clean_mailto(stripped)
+        return clean_url(value, _LINK_BASE.get())
+    if attribute == "src":
+        return clean_url(value, _LINK_BASE.get())
+    return value
 
 
 # --- plain text and notes -------------------------------------------------------------------
@@ -443,8 +467,19 @@ def html_to_text(html_text: str) -> str:
 
 
 def _tidy_lines(text: str) -> str:
-    lines = (line.strip() for line in _SPACES.sub(" ", text.replace("\r", "")).split("\n"))
+    lines = (line.strip() for line in _collapse_spaces(text.replace("\r", "")).split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+def _collapse_spaces(text: str) -> str:
+    """Runs of _SPACES as one space. The regex replaces every single space too (slow on long
+    notes), so text with nothing to collapse is checked with cheaper string tests first."""
+    if text.isascii() and not any(run in text for run in _ASCII_SPACE_RUNS):
+        return text
+    return _SPACES.sub(" ", text)
+
+
+_ASCII_SPACE_RUNS = ("  ", "\t", "\f", "\v")  # what _SPACES finds to change in ASCII text
 
 
 # --- summaries and long notes ---------------------------------------------------------------
@@ -456,7 +491,6 @@ def _tidy_lines(text: str) -> str:
 LONG_NOTES_CHARS = 12_000
 ELLIPSIS = "…"
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s)")
-_WHITESPACE = re.compile(r"\s+")
 
 
 def is_long_notes(text: str) -> bool:
@@ -513,7 +547,7 @@ def summarize(text: str, limit: int = 300) -> str:
     When the text is longer, it is cut after the last sentence that ends in the final third of
     the allowance; failing that, at the last word boundary, followed by an ellipsis.
     """
-    line = _WHITESPACE.sub(" ", text).strip()
+    line = " ".join(text.split())  # str.split() and \s agree on what whitespace is
     if len(line) <= limit:
         return line
     if limit <= 1:
@@ -553,17 +587,23 @@ def clean_text(value: str, limit: int = 1000) -> str:
     """A plain-text field: entities decoded (twice-escaped ones too), tags stripped, control
     and direction-override characters removed, whitespace collapsed, at most `limit` characters
     (cut at a word boundary, with an ellipsis). Escaping is left to whoever writes it out."""
+    text = _without_markup(value) if "<" in value or "&" in value else value
+    text = _REMOVED_CHARS.sub("", text)
+    text = unicodedata.normalize("NFC", " ".join(text.split())).strip()
+    if len(text) <= limit:
+        return text
+    return _cut_at_word(text, limit)
+
+
+def _without_markup(value: str) -> str:
+    """Entities decoded and tags stripped (text without "<" or "&" has neither)."""
     text = value
     for _ in range(4):  # "&amp;lt;b&amp;gt;" needs two rounds of decoding, then a strip
         previous = text
         text = _FIELD_TAG.sub(_tag_separator, _drop_invisible(html.unescape(text)))
         if text == previous:
             break
-    text = _REMOVED_CHARS.sub("", text)
-    text = unicodedata.normalize("NFC", _WHITESPACE.sub(" ", text)).strip()
-    if len(text) <= limit:
-        return text
-    return _cut_at_word(text, limit)
+    return text
 
 
 def _tag_separator(match: re.Match[str]) -> str:
