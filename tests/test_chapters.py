@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from devcasts.chapters import (
+    _longest_increasing_run,
     chapters_from_html,
     chapters_from_psc,
     chapters_from_text,
@@ -277,3 +278,32 @@ def test_chapters_json_times_are_ints_when_whole(starts: list[float]) -> None:
         time = entry["startTime"]
         assert time == pytest.approx(start, abs=0.001)
         assert isinstance(time, int) == (round(start, 3) == int(round(start, 3)))
+
+
+# --- the longest increasing run -------------------------------------------------------------
+
+
+def longest_run_the_long_way(chapters: list[Chapter]) -> list[Chapter]:
+    best: list[Chapter] = []
+    run: list[Chapter] = []
+    for chapter in chapters:
+        if run and chapter.start <= run[-1].start:
+            run = []
+        run.append(chapter)
+        if len(run) > len(best):
+            best = list(run)
+    return best
+
+
+@given(st.lists(st.integers(min_value=0, max_value=6), max_size=12))
+def test_longest_increasing_run_is_the_first_longest(starts: list[int]) -> None:
+    chapters = [Chapter(float(start), f"c{index}", None) for index, start in enumerate(starts)]
+    assert _longest_increasing_run(chapters) == longest_run_the_long_way(chapters)
+
+
+def test_chapters_after_prose_with_and_without_colons() -> None:
+    text = "Intro: what we cover\nNo colon here\n00:00 Start\nmore prose\n05:10 - Middle: part 2"
+    assert chapters_from_text(text, None) == (
+        Chapter(0.0, "Start", None),
+        Chapter(310.0, "Middle: part 2", None),
+    )

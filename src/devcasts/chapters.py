@@ -9,7 +9,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .model import Chapter, RawChapter
 from .sanitize import clean_text, clean_url, html_to_text
@@ -61,8 +61,7 @@ _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
 _TITLE_EDGES = " \t-–—:|·•,;"
 
 
-@dataclass(frozen=True, slots=True)
-class _Stamp:
+class _Stamp(NamedTuple):  # a tuple: made for every chapter line, so cheap to build
     parts: tuple[int, ...]
     fraction: float
     title: str
@@ -88,7 +87,8 @@ def chapters_from_text(text: str, duration: int | None) -> tuple[Chapter, ...]:
     """
     if _ANY_STAMP.search(text) is None:
         return ()
-    stamps = [stamp for line in text.splitlines() if (stamp := _stamp_from_line(line))]
+    # Every stamp has a colon: most lines of prose are passed over without the regex.
+    stamps = [s for line in text.splitlines() if ":" in line and (s := _stamp_from_line(line))]
     if len(stamps) < 2 or _is_transcript(stamps):
         return ()
     hours_minutes = _reads_as_hours_minutes(stamps, duration)
@@ -144,8 +144,10 @@ _SPEAKER_LABEL = re.compile(r"([^:]{1,40}):\s")
 
 
 def _brackets_unbalanced(opening: str, closing: str) -> bool:
-    pairs = {"(": ")", "[": "]", "{": "}"}
-    return pairs.get(opening, "") != closing
+    return _CLOSING_BRACKET.get(opening, "") != closing
+
+
+_CLOSING_BRACKET = {"(": ")", "[": "]", "{": "}"}
 
 
 def _title_and_url(rest: str) -> tuple[str, str | None]:
@@ -176,15 +178,14 @@ def _reads_as_hours_minutes(stamps: Sequence[_Stamp], duration: int | None) -> b
 
 
 def _longest_increasing_run(chapters: Sequence[Chapter]) -> list[Chapter]:
-    best: list[Chapter] = []
-    run: list[Chapter] = []
-    for chapter in chapters:
-        if run and chapter.start <= run[-1].start:
-            run = []
-        run.append(chapter)
-        if len(run) > len(best):
-            best = list(run)
-    return best
+    """The longest run of consecutive chapters with rising starts (the first, on a tie)."""
+    best_start = best_length = run_start = 0
+    for index, chapter in enumerate(chapters):
+        if index > run_start and chapter.start <= chapters[index - 1].start:
+            run_start = index
+        if index + 1 - run_start > best_length:
+            best_start, best_length = run_start, index + 1 - run_start
+    return list(chapters[best_start : best_start + best_length])
 
 
 def _rounded(seconds: float) -> float:
