@@ -23,8 +23,9 @@ from devcasts.model import (
     RawTranscript,
     Topic,
 )
-from devcasts.normalize import content_hash, normalize_feed
+from devcasts.normalize import content_hash, normalize_feed, page_link
 from devcasts.parse import parse_feed
+from devcasts.sanitize import clean_url
 from devcasts.text import short_hash
 
 DATA = Path(__file__).parent / "data" / "parse"
@@ -512,3 +513,14 @@ def test_author_names_never_raise_and_give_valid_slugs(author: str) -> None:
     slugs = [person.slug for person in people((), author, None)]
     assert len(slugs) == len(set(slugs))
     assert all(re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug) for slug in slugs)
+
+
+@given(st.text(st.sampled_from("ab/:.\t \u00a0\u2003\x1c\x85\u200b"), max_size=12))
+def test_a_page_link_with_any_space_inside_is_none(raw: str) -> None:
+    text = raw.strip()
+    expected = (
+        None
+        if not text or any(char.isspace() for char in text)
+        else clean_url(text, "https://example.org/")
+    )
+    assert page_link(raw, "https://example.org/") == expected

@@ -128,9 +128,8 @@ def plainly_in(text: str, language: str) -> bool:
     words = _WORD.findall(text.lower())
     if len(words) < _MIN_WORDS:
         return False
-    own = [word for word in words if word in shared_with]
-    foreign_words = _FOREIGN_WORDS[language]
-    foreign = sum(word in foreign_words for word in words)
+    own = list(filter(shared_with.__contains__, words))
+    foreign = sum(map(_FOREIGN_WORDS[language].__contains__, words))
     if len(own) < _MIN_OWN_SHARE * len(words) or foreign > _MAX_FOREIGN_TO_OWN * len(own):
         return False
     # Own words each other language lacks: all of them, less those it has too.

@@ -112,7 +112,7 @@ def normalize_podcast(source: FeedSource, feed: ParsedFeed, feed_url: str) -> Po
 def page_link(raw: str, base: str | None) -> str | None:
     """A web page link, cleaned; text with spaces inside ("THIS LINK IS INVALID") is none."""
     text = raw.strip()
-    if not text or any(char.isspace() for char in text):
+    if not text or len(text.split(maxsplit=1)) > 1:  # a space inside splits it in two
         return None
     return clean_url(text, base)
 

@@ -467,8 +467,8 @@ def html_to_text(html_text: str) -> str:
 
 
 def _tidy_lines(text: str) -> str:
-    lines = (line.strip() for line in _collapse_spaces(text.replace("\r", "")).split("\n"))
-    return "\n".join(line for line in lines if line)
+    lines = map(str.strip, _collapse_spaces(text.replace("\r", "")).split("\n"))
+    return "\n".join([line for line in lines if line])
 
 
 def _collapse_spaces(text: str) -> str:
