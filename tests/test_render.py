@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from devcasts import page_output
 from devcasts import render as render_module
 from devcasts.errors import BuildError, ConfigError
-from devcasts.model import Catalog, Config, Episode, Person, SourceRef
+from devcasts.model import Catalog, Chapter, Config, Episode, Person, SourceRef
+from devcasts.normalize import content_hash
 from devcasts.output import SiteWriter
 from devcasts.page_output import MANIFEST
 from devcasts.render import RenderHints, RenderReport, render_site
@@ -505,6 +506,17 @@ def _edits() -> dict[str, Callable[[Catalog], Catalog]]:
         return dataclasses.replace(catalog, episodes=tuple(map(change, catalog.episodes)))
 
     def when(episode_id: str, **fields: object) -> Callable[[Episode], Episode]:
+        """The edit as normalize makes it: a changed field changes the content hash too."""
+
+        def change(episode: Episode) -> Episode:
+            if episode.id != episode_id:
+                return episode
+            edited = dataclasses.replace(episode, **fields)  # type: ignore[arg-type]
+            return dataclasses.replace(edited, content_hash=content_hash(edited))
+
+        return change
+
+    def same_hash(episode_id: str, **fields: object) -> Callable[[Episode], Episode]:
         return lambda e: dataclasses.replace(e, **fields) if e.id == episode_id else e  # type: ignore[arg-type]
 
     def podcast(catalog: Catalog, slug: str, **fields: object) -> Catalog:
@@ -528,6 +540,14 @@ def _edits() -> dict[str, Callable[[Catalog], Catalog]]:
             c, when("cloud-corner-0002", also_in=(SourceRef("ship-it-weekly"),))
         ),
         "person website": lambda c: episodes(c, when("ship-it-weekly-0001", people=(guest,))),
+        "chapter renamed": lambda c: episodes(
+            c, when("cloud-corner-0004", chapters=(Chapter(0.0, "Intro"), Chapter(65.0, "Fog")))
+        ),
+        # Overrides and merging change these after normalize hashed the episode:
+        "title overridden": lambda c: episodes(
+            c, same_hash("ship-it-weekly-0002", title="Curated")
+        ),
+        "topics overridden": lambda c: episodes(c, same_hash("cloud-corner-0001", topics=())),
         "podcast renamed": lambda c: podcast(c, "cloud-corner", title="Cloud Nook"),
         "podcast weight": lambda c: podcast(c, "ship-it-weekly", weight=0.01),
         "topic renamed": lambda c: dataclasses.replace(

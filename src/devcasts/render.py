@@ -29,7 +29,7 @@ from devcasts.page_output import (
     PageOutput,
     RenderReport,
     digest,
-    fields_digest,
+    episode_digest,
     files,
     files_digest,
     read_manifest,
@@ -115,7 +115,7 @@ class _Site:
             [(p.slug, p.title, p.language) for p in catalog.podcasts],
             [(c.slug, c.title) for c in content],
         )
-        episode_digests = {e.id: fields_digest(e) for e in catalog.episodes}
+        episode_digests = {e.id: episode_digest(e) for e in catalog.episodes}
         by_podcast = pages.episodes_by_podcast(catalog.episodes)
         by_topic = pages.episodes_by_topic(catalog.topics, catalog.episodes)
         return cls(
