@@ -1,9 +1,10 @@
 """The feeds devcasts publishes: RSS 2.0 podcast feeds and a JSON Feed 1.1.
 
 Everything comes from the Catalog and nothing reads the clock, so an unchanged archive gives
-byte-identical feeds. Every feed field is treated as hostile: characters XML 1.0 forbids are
-stripped from every string, URLs are kept only when they are absolute http(s), and HTML is
-re-sanitized with nh3 before it is written.
+byte-identical feeds; `write_feeds` keeps a fingerprint of each feed's inputs beside the site
+and builds again only the feeds whose inputs changed. Every feed field is treated as hostile:
+characters XML 1.0 forbids are stripped from every string, URLs are kept only when they are
+absolute http(s), and HTML is re-sanitized with nh3 before it is written.
 """
 
 from __future__ import annotations
@@ -15,15 +16,19 @@ import json
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import nh3
 
+from devcasts import text
 from devcasts.model import Catalog, Episode, Podcast, SiteConfig, Topic
+from devcasts.output import SiteWriter
+from devcasts.page_output import digest, episode_digest, files_digest
 from devcasts.text import slugify
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -126,13 +131,65 @@ def feed_documents(catalog: Catalog) -> list[tuple[str, bytes]]:
 
     "feed.xml" (all episodes), "topics/<slug>/feed.xml" (one per topic) and "feed.json".
     """
+    return [(feed.path, feed.build()) for feed in _feeds(catalog)]
+
+
+FEEDS_MANIFEST = ".feeds-manifest.json"  # dotfile, like the pages' manifest
+_CODE = (Path(__file__), Path(text.__file__))
+
+
+def write_feeds(catalog: Catalog, writer: SiteWriter) -> None:
+    """`feed_documents` into `writer`; a feed whose inputs are unchanged since the last build
+    (its fingerprint is in the manifest and its file exists) is kept, not built again."""
+    previous = _read_manifest(writer)
+    shared = digest(
+        files_digest(*_CODE),
+        getattr(nh3, "__version__", ""),  # the sanitizer shapes every item
+        catalog.site,
+        catalog.topics,
+        catalog.podcasts,
+        catalog.built_at,
+    )
+    fingerprints: dict[str, str] = {}
+    for feed in _feeds(catalog):
+        fingerprint = digest(shared, feed.path, [episode_digest(e) for e in feed.episodes])
+        fingerprints[feed.path] = fingerprint
+        if previous.get(feed.path) != fingerprint or not writer.keep_existing(feed.path):
+            writer.write(feed.path, feed.build())
+    if fingerprints == previous and writer.exists(FEEDS_MANIFEST):
+        writer.keep(FEEDS_MANIFEST)
+    else:
+        writer.write_text(FEEDS_MANIFEST, json.dumps({"version": 1, "feeds": fingerprints}))
+
+
+@dataclass(frozen=True, slots=True)
+class _Feed:
+    path: str
+    episodes: Sequence[Episode]  # what it lists, in order
+    build: Callable[[], bytes]
+
+
+def _feeds(catalog: Catalog) -> Iterator[_Feed]:
     catalog = dataclasses.replace(catalog, episodes=newest_first(catalog.episodes))
-    documents = [("feed.xml", rss_feed(catalog, main_feed_spec(catalog.site)))]
-    for topic in catalog.topics:
-        spec = topic_feed_spec(catalog.site, topic)
-        documents.append((spec.path, rss_feed(catalog, spec)))
-    documents.append(("feed.json", json_feed(catalog)))
-    return documents
+    specs = [main_feed_spec(catalog.site)]
+    specs += [topic_feed_spec(catalog.site, topic) for topic in catalog.topics]
+    for spec in specs:
+        episodes = select_episodes(catalog, spec.topic, need_enclosure=True)
+        yield _Feed(spec.path, episodes, functools.partial(rss_feed, catalog, spec))
+    episodes = select_episodes(catalog, None, need_enclosure=False)
+    yield _Feed("feed.json", episodes, functools.partial(json_feed, catalog))
+
+
+def _read_manifest(writer: SiteWriter) -> dict[str, str]:
+    """The last build's fingerprints; missing or corrupt means "build every feed"."""
+    try:
+        document = json.loads((writer.out_dir / FEEDS_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    feeds = document.get("feeds") if isinstance(document, dict) else None
+    if not isinstance(feeds, dict):
+        return {}
+    return {str(path): str(fingerprint) for path, fingerprint in feeds.items()}
 
 
 @dataclass(frozen=True, slots=True)

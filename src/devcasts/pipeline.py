@@ -337,7 +337,7 @@ def _health(
 def _write_site(
     config: Config, options: BuildOptions, catalog: Catalog, report: BuildReport, timer: _Timer
 ) -> None:
-    from .feeds_out import feed_documents
+    from .feeds_out import write_feeds
     from .output import site_transaction
     from .render import render_site
 
@@ -347,8 +347,7 @@ def _write_site(
         with timer.stage("render"):
             render_site(catalog, config, writer)
         with timer.stage("feeds"):
-            for relpath, data in feed_documents(catalog):
-                writer.write(relpath, data)
+            write_feeds(catalog, writer)
         # Pagefind's bundles live in their own folder; without --no-browser-index the last
         # ones stay. browser_index only renames new files into it, never writes into one.
         writer.external_dir("pagefind", keep_existing=True, replaces_only=True)

@@ -1,0 +1,226 @@
+"""Fingerprints that let a build skip pages and feeds: they must change whenever the output would."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, make_episode
+from test_feeds_out import sample_catalog
+
+from devcasts import feeds_out
+from devcasts.feeds_out import FEEDS_MANIFEST, feed_documents, write_feeds
+from devcasts.model import (
+    Catalog,
+    Chapter,
+    Enclosure,
+    Episode,
+    Person,
+    Podcast,
+    SourceRef,
+    Transcript,
+)
+from devcasts.normalize import content_hash
+from devcasts.output import SiteWriter
+from devcasts.page_output import HASHED_BY_NORMALIZE, NEVER_SHOWN, episode_digest, fields_digest
+
+# A different value for every field the content hash is trusted with.
+_EDITS: dict[str, object] = {
+    "link": "https://elsewhere.example.org/",
+    "summary": "Another summary.",
+    "notes_html": "<p>Other notes.</p>",
+    "text": "Other notes, long enough to be folded. " * 400,
+    "duration": 99,
+    "enclosure": Enclosure("https://media.example.org/other.mp3", "audio/mpeg", 1),
+    "chapters": (Chapter(0.0, "Intro"), Chapter(60.0, "Renamed chapter")),
+    "chapters_url": "https://example.org/chapters.json",
+    "people": (Person("Grace Sample", "grace-sample", "guest"),),
+    "transcripts": (Transcript("https://example.org/1.vtt", "text/vtt"),),
+    "language": "de",
+    "categories": ("Other",),
+    "image": "https://example.org/cover.png",
+    "number": 7,
+    "season": 2,
+    "explicit": True,
+}
+
+
+def _hashed(episode: Episode) -> Episode:
+    """The episode as normalize leaves it: its content hash matches its fields."""
+    return dataclasses.replace(episode, content_hash=content_hash(episode))
+
+
+def test_every_field_trusted_to_the_content_hash_has_an_edit_here() -> None:
+    assert set(_EDITS) == HASHED_BY_NORMALIZE
+
+
+@pytest.mark.parametrize("name", sorted(HASHED_BY_NORMALIZE - {"text"}))
+def test_the_content_hash_covers_every_field_it_is_trusted_with(name: str) -> None:
+    episode = _hashed(make_episode("show", 1))
+    edited = _hashed(dataclasses.replace(episode, **{name: _EDITS[name]}))  # type: ignore[arg-type]
+    assert edited.content_hash != episode.content_hash
+    assert episode_digest(edited) != episode_digest(episode)
+
+
+def test_the_plain_text_counts_by_its_length_the_only_thing_pages_show_of_it() -> None:
+    episode = _hashed(make_episode("show", 1))
+    longer = dataclasses.replace(episode, text=str(_EDITS["text"]))
+    assert episode_digest(longer) != episode_digest(episode)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("title", "Curated title"),  # overrides
+        ("topics", ("kubernetes",)),  # overrides, merging across feeds
+        ("also_in", ()),  # merging across feeds
+        ("featured", True),  # overrides
+        ("slug", "another-slug"),
+        ("podcast", "another-show"),
+        ("published", make_episode("show", 9).published),  # an undated episode's kept date
+        ("date_estimated", True),
+        ("content_hash", "edited"),
+    ],
+)
+def test_fields_changed_after_normalize_change_the_fingerprint_on_their_own(
+    name: str, value: object
+) -> None:
+    other = SourceRef("other-show", "https://other.example.org/1")
+    episode = _hashed(make_episode("show", 1, topics=("heroku",), also_in=(other,)))
+    edited = dataclasses.replace(episode, **{name: value})  # type: ignore[arg-type]
+    assert episode_digest(edited) != episode_digest(episode)
+
+
+def test_an_episode_without_a_content_hash_is_hashed_whole() -> None:
+    episode = make_episode("show", 1, content_hash="")
+    edited = dataclasses.replace(episode, notes_html="<p>Fixed by hand.</p>")
+    assert episode_digest(episode) == fields_digest(episode)
+    assert episode_digest(edited) != episode_digest(episode)
+
+
+def test_fields_never_shown_stay_out_of_pages_and_feeds() -> None:
+    """guid, first_seen and last_seen are left out of fingerprints: nothing may show them."""
+    sources = [*(ROOT / "templates").rglob("*.html")]
+    sources += [ROOT / "src" / "devcasts" / f"{name}.py" for name in _RENDERING_MODULES]
+    pattern = re.compile(r"\.(?:" + "|".join(sorted(NEVER_SHOWN)) + r")\b")  # episode.guid
+    shown = {str(path.relative_to(ROOT)) for path in sources if pattern.search(path.read_text())}
+    assert shown == set()
+
+
+# The modules whose code shapes a page or a feed (render.py's _MODULES, feeds_out's own).
+_RENDERING_MODULES = (
+    "render", "pages", "discovery", "template_filters", "content_pages", "feeds_out", "chapters",
+)  # fmt: skip
+
+
+def test_never_shown_fields_do_not_change_the_fingerprint() -> None:
+    episode = _hashed(make_episode("show", 1))
+    moved = dataclasses.replace(episode, last_seen=episode.published, guid="urn:other")
+    assert episode_digest(moved) == episode_digest(episode)
+
+
+# --- feeds ---------------------------------------------------------------------------------
+
+
+def _write(catalog: Catalog, out: Path) -> SiteWriter:
+    writer = SiteWriter(out)
+    write_feeds(catalog, writer)
+    return writer
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return dict(feed_documents_on_disk(out))
+
+
+def feed_documents_on_disk(out: Path) -> list[tuple[str, bytes]]:
+    return sorted(
+        (p.relative_to(out).as_posix(), p.read_bytes())
+        for p in out.rglob("*")
+        if p.is_file() and p.name != FEEDS_MANIFEST
+    )
+
+
+def test_written_feeds_are_the_feed_documents(tmp_path: Path) -> None:
+    catalog = sample_catalog()
+    _write(catalog, tmp_path)
+    assert _files(tmp_path) == dict(feed_documents(catalog))
+
+
+def test_unchanged_feeds_are_kept_without_being_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = sample_catalog()
+    _write(catalog, tmp_path)
+    built: list[object] = []
+    real_rss, real_json = feeds_out.rss_feed, feeds_out.json_feed
+    monkeypatch.setattr(feeds_out, "rss_feed", lambda *a: built.append(a) or real_rss(*a))
+    monkeypatch.setattr(feeds_out, "json_feed", lambda *a: built.append(a) or real_json(*a))
+    writer = _write(catalog, tmp_path)
+    assert built == [] and writer.changed == []
+    assert set(writer.seen) == {path for path, _ in feed_documents(catalog)} | {FEEDS_MANIFEST}
+
+
+def _edit_newest(catalog: Catalog, **fields: object) -> Catalog:
+    newest, *rest = catalog.episodes
+    edited = _hashed(dataclasses.replace(newest, **fields))  # type: ignore[arg-type]
+    return dataclasses.replace(catalog, episodes=(edited, *rest))
+
+
+def _renamed(podcast: Podcast) -> Podcast:
+    return dataclasses.replace(podcast, title=podcast.title + " renamed")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda c: _edit_newest(c, notes_html="<p>New notes</p>"),
+        lambda c: _edit_newest(c, chapters=(Chapter(0.0, "Only chapter"),)),
+        lambda c: dataclasses.replace(c, episodes=c.episodes[1:]),
+        lambda c: dataclasses.replace(c, podcasts=tuple(map(_renamed, c.podcasts))),
+        lambda c: dataclasses.replace(c, site=dataclasses.replace(c.site, title="Renamed")),
+        lambda c: dataclasses.replace(c, built_at=None),
+    ],
+)
+def test_a_changed_input_rebuilds_the_feeds_it_shows_in(tmp_path: Path, edit: object) -> None:
+    catalog = sample_catalog()
+    _write(catalog, tmp_path)
+    changed = edit(catalog)  # type: ignore[operator]
+    writer = _write(changed, tmp_path)
+    assert writer.changed  # something did change
+    assert _files(tmp_path) == dict(feed_documents(changed))
+
+
+@pytest.mark.parametrize("damage", ["file missing", "manifest corrupt", "manifest stale"])
+def test_a_damaged_manifest_or_feed_only_costs_a_rebuild(tmp_path: Path, damage: str) -> None:
+    catalog = sample_catalog()
+    _write(catalog, tmp_path)
+    manifest = tmp_path / FEEDS_MANIFEST
+    if damage == "file missing":
+        (tmp_path / "feed.xml").unlink()
+    elif damage == "manifest corrupt":
+        manifest.write_text("{not json")
+        (tmp_path / "feed.json").write_text("from an older build")
+    else:  # another build's fingerprints
+        fingerprints = json.loads(manifest.read_text())["feeds"]
+        manifest.write_text(json.dumps({"version": 1, "feeds": dict.fromkeys(fingerprints, "x")}))
+        (tmp_path / "feed.xml").write_text("from an older build")
+    writer = _write(catalog, tmp_path)
+    assert writer.changed
+    assert _files(tmp_path) == dict(feed_documents(catalog))
+
+
+def test_feed_code_is_an_input_of_every_feed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog, out = sample_catalog(), tmp_path / "site"
+    out.mkdir()
+    _write(catalog, out)
+    code = tmp_path / "code.py"
+    code.write_text("# another version of feeds_out\n")
+    monkeypatch.setattr(feeds_out, "_CODE", (code,))
+    (out / "feed.xml").write_text("from an older version")
+    _write(catalog, out)
+    assert _files(out) == dict(feed_documents(catalog))
