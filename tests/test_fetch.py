@@ -848,3 +848,87 @@ def test_content_hash_is_the_hash_of_the_body_whatever_the_status(server, option
     for result in (fresh, unchanged, offline):
         assert result.body == FEED
         assert result.content_hash == hashlib.sha256(FEED).hexdigest()
+
+
+# --- a build that finds nothing new reads no kept body -----------------------------------
+
+
+def etag_route(body: bytes, etag: str = '"v1"') -> Route:
+    def route(h: Handler) -> None:
+        if h.headers.get("If-None-Match") == etag:
+            h.respond(304, ETag=etag)
+        else:
+            h.respond(200, body, ETag=etag, Content_Type="application/rss+xml")
+
+    return route
+
+
+def test_a_304_leaves_the_kept_body_unread(server: FeedServer, options: FetchOptions, caplog):
+    server.routes["/feed"] = etag_route(FEED)
+    src = source(server.url("/feed"))
+    fetch_one(src, options)
+    (options.cache_dir / "show.body").write_bytes(b"<rss>tampered</rss>")
+    again = fetch_one(src, options, T0 + timedelta(minutes=5))
+    assert again.status is FetchStatus.UNCHANGED
+    assert again.content_hash == hashlib.sha256(FEED).hexdigest()
+    assert "does not match its hash" not in caplog.text  # nothing was read yet
+
+
+def test_a_kept_body_that_fails_its_check_is_fetched_whole_next_time(
+    server: FeedServer, options: FetchOptions, caplog
+):
+    server.routes["/feed"] = etag_route(FEED)
+    src = source(server.url("/feed"))
+    fetch_one(src, options)
+    (options.cache_dir / "show.body").write_bytes(b"<rss>tampered</rss>")
+    stale = fetch_one(src, options, T0 + timedelta(minutes=5))
+    assert stale.body is None  # never the tampered bytes
+    assert "does not match its hash" in caplog.text
+    healed = fetch_one(src, options, T0 + timedelta(minutes=10))
+    assert "if-none-match" not in server.request_headers["/feed"][2]
+    assert (healed.body, healed.content_hash) == (FEED, hashlib.sha256(FEED).hexdigest())
+    assert (options.cache_dir / "show.body").read_bytes() == FEED
+
+
+def test_a_missing_kept_body_means_a_whole_request_at_once(
+    server: FeedServer, options: FetchOptions, caplog
+):
+    server.routes["/feed"] = etag_route(FEED)
+    src = source(server.url("/feed"))
+    fetch_one(src, options)
+    (options.cache_dir / "show.body").unlink()
+    result = fetch_one(src, options, T0 + timedelta(minutes=5))
+    assert "if-none-match" not in server.request_headers["/feed"][1]
+    assert result.body == FEED
+    assert "cached body" in caplog.text and "is missing" in caplog.text
+
+
+def test_a_kept_body_is_read_once_and_then_held(server: FeedServer, options: FetchOptions):
+    server.routes["/feed"] = etag_route(FEED)
+    src = source(server.url("/feed"))
+    fetch_one(src, options)
+    result = fetch_one(src, options, T0 + timedelta(minutes=5))
+    assert result.body == FEED
+    (options.cache_dir / "show.body").write_bytes(FEED_V2)  # a later change is not seen
+    assert result.body == FEED
+
+
+def test_a_changed_feed_carries_its_fresh_bytes(server: FeedServer, options: FetchOptions):
+    server.routes["/feed"] = etag_route(FEED)
+    src = source(server.url("/feed"))
+    fetch_one(src, options)
+    server.routes["/feed"] = etag_route(FEED_V2, '"v2"')
+    changed = fetch_one(src, options, T0 + timedelta(minutes=5))
+    assert (changed.status, changed.body) == (FetchStatus.OK, FEED_V2)
+    assert changed.content_hash == hashlib.sha256(FEED_V2).hexdigest()
+
+
+def test_no_cookie_is_kept_or_sent(server: FeedServer, options: FetchOptions):
+    server.routes["/a"] = serve(FEED, Set_Cookie="session=abc; Path=/")
+    server.routes["/b"] = serve(FEED)
+    fetch_one(source(server.url("/a"), "a"), options)
+    [first] = server.request_headers["/a"]
+    fetch_all([source(server.url("/a"), "a2"), source(server.url("/b"), "b")], options, T0)
+    assert "cookie" not in first
+    assert all("cookie" not in h for h in server.request_headers["/b"])
+    assert all("cookie" not in h for h in server.request_headers["/a"])

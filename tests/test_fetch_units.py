@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import ipaddress
+import socket
+import ssl
 import zlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -31,7 +33,12 @@ from devcasts.fetch import (
     url_fingerprint,
 )
 from devcasts.model import FeedSource, FetchStatus
-from devcasts.netguard import address_problem
+from devcasts.netguard import (
+    _default_ssl_context,
+    _is_readable,
+    _TrustOnFirstUse,
+    address_problem,
+)
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FEED = (Path(__file__).parent / "data" / "fetch" / "tiny-show.xml").read_bytes()
@@ -261,10 +268,11 @@ def test_cache_keeps_body_and_forgets_validators_when_the_url_changes(tmp_path):
     cache = HttpCache(tmp_path)
     entry = CacheEntry(url=SOURCE.url, etag='"a"', content_hash=_hash(FEED), gone="x")
     cache.save(SOURCE, entry, FEED)
-    assert cache.load(SOURCE) == (entry, FEED)
+    loaded, body = cache.load(SOURCE)
+    assert body is not None and (loaded, body()) == (entry, FEED)
     moved = replace(SOURCE, url="https://pipeline-weather.example/new.xml")
     loaded, body = cache.load(moved)
-    assert body == FEED
+    assert body is not None and body() == FEED
     assert (loaded.url, loaded.etag, loaded.gone) == (moved.url, None, None)
 
 
@@ -451,3 +459,44 @@ def test_a_literal_address_is_not_looked_up(monkeypatch):
 def test_retry_after_with_digits_int_cannot_read_is_none():
     assert parse_retry_after("²", T0) is None
     assert parse_retry_after("١٢", T0) is None  # Arabic-Indic digits
+
+
+# --- the TLS context ---------------------------------------------------------------------------
+
+
+def test_the_default_context_verifies_like_ssl_default_context():
+    ours, reference = _TrustOnFirstUse(ssl.PROTOCOL_TLS_CLIENT), ssl.create_default_context()
+    for setting in ("verify_mode", "check_hostname", "options", "minimum_version", "verify_flags"):
+        assert getattr(ours, setting) == getattr(reference, setting), setting
+
+
+def test_the_ca_bundle_is_loaded_for_the_first_tls_connection_only():
+    context = _TrustOnFirstUse(ssl.PROTOCOL_TLS_CLIENT)
+    assert context.cert_store_stats()["x509_ca"] == 0
+    context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="feeds.example")
+    loaded = context.cert_store_stats()["x509_ca"]
+    assert loaded > 0
+    context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="feeds.example")
+    assert context.cert_store_stats()["x509_ca"] == loaded  # not loaded twice
+    assert _default_ssl_context() is _default_ssl_context()
+
+
+# --- the plain connection -------------------------------------------------------------------
+
+
+@pytest.fixture
+def pair():
+    ours, theirs = socket.socketpair()
+    yield ours, theirs
+    ours.close()
+    theirs.close()
+
+
+def test_an_idle_connection_is_readable_once_the_server_closes_or_talks(pair):
+    ours, theirs = pair
+    assert not _is_readable(ours)  # idle and open: fit to be reused
+    theirs.sendall(b"HTTP/1.1 200 OK\r\n")
+    assert _is_readable(ours)  # unasked bytes: not reused
+    ours.recv(100)
+    theirs.close()
+    assert _is_readable(ours)  # closed by the server: not reused

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from . import USER_AGENT
-from .model import FeedSource, FetchResult, FetchStatus
+from .model import FeedSource, FetchResult, FetchStatus, StoredBodyReader
 from .netguard import BlockedAddressError, GuardedTransport, allow_all, public_only
 from .text import slugify
 
@@ -140,6 +140,10 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+# The last good body as fetch hands it on: bytes, or a reader of the copy in the cache.
+CachedBody = bytes | StoredBodyReader | None
+
+
 class HttpCache:
     """`<root>/<slug>.json` (CacheEntry) and `<slug>.body` (the last good body)."""
 
@@ -151,8 +155,9 @@ class HttpCache:
         key = slugify(source.slug)
         return self.root / f"{key}.json", self.root / f"{key}.body"
 
-    def load(self, source: FeedSource) -> tuple[CacheEntry, bytes | None]:
-        """The entry and the last good body; a damaged cache is logged and treated as empty."""
+    def load(self, source: FeedSource) -> tuple[CacheEntry, StoredBody | None]:
+        """The entry and a reader of the last good body (read and checked only when called);
+        a damaged cache is logged and treated as empty."""
         meta_path, body_path = self.paths(source)
         try:
             entry = _entry_from_json(json.loads(meta_path.read_bytes()))
@@ -162,9 +167,13 @@ class HttpCache:
             log.warning("ignoring damaged cache file %s (%s); fetching afresh", meta_path, error)
             return CacheEntry(url=source.url), None
         self._stored[meta_path] = entry
-        body = self._load_body(body_path, entry.content_hash)
-        if body is None and entry.content_hash is not None:
-            entry = replace(entry, content_hash=None, etag=None, last_modified=None)
+        body = None
+        if entry.content_hash is not None:
+            if body_path.is_file():  # a missing copy is caught here; a damaged one when read
+                body = StoredBody(self, source, body_path, entry.content_hash)
+            else:
+                log.warning("cached body %s is missing; fetching afresh", body_path)
+                entry = _without_body(entry)
         if entry.url != source.url:  # feeds.yaml entry changed: forget what the old URL said
             entry = replace(
                 entry, url=source.url, etag=None, last_modified=None, gone=None,
@@ -173,18 +182,16 @@ class HttpCache:
             )  # fmt: skip
         return entry, body
 
-    def _load_body(self, path: Path, expected_hash: str | None) -> bytes | None:
-        if expected_hash is None:
-            return None
+    def forget_body(self, source: FeedSource, content_hash: str) -> None:
+        """The copy of `content_hash` failed its check: the entry forgets it and its validators,
+        so the next fetch asks for the whole body."""
+        meta_path, _ = self.paths(source)
         try:
-            body = path.read_bytes()
-        except OSError as error:
-            log.warning("cached body %s is unreadable (%s); fetching afresh", path, error)
-            return None
-        if _sha256(body) != expected_hash:
-            log.warning("cached body %s does not match its hash; fetching afresh", path)
-            return None
-        return body
+            entry = _entry_from_json(json.loads(meta_path.read_bytes()))
+            if entry.content_hash == content_hash:
+                _write_entry(meta_path, _without_body(entry))
+        except (OSError, ValueError, TypeError, AttributeError) as error:
+            log.warning("could not update the cache of %s: %s", source.slug, error)
 
     def save(self, source: FeedSource, entry: CacheEntry, new_body: bytes | None) -> None:
         """Write the body first (when it changed), then the entry that points at it.
@@ -199,8 +206,52 @@ class HttpCache:
         self.root.mkdir(parents=True, exist_ok=True)
         if new_body is not None:
             _write_atomically(body_path, new_body)
-        text = json.dumps(_entry_to_json(entry), indent=1, sort_keys=True)
-        _write_atomically(meta_path, text.encode("utf-8"))
+        _write_entry(meta_path, entry)
+
+
+class StoredBody:
+    """The last good body in the cache, read and checked against its hash on the first call.
+
+    A no-change build never calls it for feeds it does not parse, so their bodies stay unread.
+    """
+
+    __slots__ = ("_body", "_cache", "_hash", "_path", "_read", "_source")
+
+    def __init__(self, cache: HttpCache, source: FeedSource, path: Path, content_hash: str) -> None:
+        self._cache = cache
+        self._source = source
+        self._path = path
+        self._hash = content_hash
+        self._body: bytes | None = None
+        self._read = False
+
+    def __call__(self) -> bytes | None:
+        if not self._read:
+            self._body = self._checked_read()
+            self._read = True
+        return self._body
+
+    def _checked_read(self) -> bytes | None:
+        try:
+            body = self._path.read_bytes()
+        except OSError as error:
+            log.warning("cached body %s is unreadable (%s); fetching afresh", self._path, error)
+            body = None
+        if body is not None and _sha256(body) == self._hash:
+            return body
+        if body is not None:
+            log.warning("cached body %s does not match its hash; fetching afresh", self._path)
+        self._cache.forget_body(self._source, self._hash)
+        return None
+
+
+def _without_body(entry: CacheEntry) -> CacheEntry:
+    return replace(entry, content_hash=None, etag=None, last_modified=None)
+
+
+def _write_entry(path: Path, entry: CacheEntry) -> None:
+    text = json.dumps(_entry_to_json(entry), indent=1, sort_keys=True)
+    _write_atomically(path, text.encode("utf-8"))
 
 
 def _only_fresher(stored: CacheEntry, entry: CacheEntry) -> bool:
@@ -246,7 +297,7 @@ class Exchange:
 
 
 def precheck(
-    source: FeedSource, entry: CacheEntry, body: bytes | None, options: FetchOptions, now: datetime
+    source: FeedSource, entry: CacheEntry, body: CachedBody, options: FetchOptions, now: datetime
 ) -> FetchResult | None:
     """A result that needs no request (gone, offline, Retry-After pending), or None."""
     if entry.gone is not None and entry.gone == url_fingerprint(source.url):
@@ -265,7 +316,7 @@ def precheck(
 def decide(
     source: FeedSource,
     entry: CacheEntry,
-    cached_body: bytes | None,
+    cached_body: CachedBody,
     exchange: Exchange,
     now: datetime,
 ) -> tuple[FetchResult, CacheEntry, bytes | None]:
@@ -297,7 +348,7 @@ def decide(
 
 
 def _decide_body(
-    source: FeedSource, entry: CacheEntry, cached_body: bytes | None, ex: Exchange, now: datetime
+    source: FeedSource, entry: CacheEntry, cached_body: CachedBody, ex: Exchange, now: datetime
 ) -> tuple[FetchResult, CacheEntry, bytes | None]:
     assert ex.body is not None
     digest = _sha256(ex.body)
@@ -310,7 +361,11 @@ def _decide_body(
 
 
 def _decide_not_modified(
-    source: FeedSource, entry: CacheEntry, cached_body: bytes, ex: Exchange, now: datetime
+    source: FeedSource,
+    entry: CacheEntry,
+    cached_body: bytes | StoredBodyReader,
+    ex: Exchange,
+    now: datetime,
 ) -> tuple[FetchResult, CacheEntry, bytes | None]:
     headers = {**entry.headers, **_kept(ex.headers)}
     entry = replace(_note_success(entry, ex, now), headers=headers)
@@ -361,7 +416,7 @@ def _kept(headers: dict[str, str]) -> dict[str, str]:
 def _cached_result(
     source: FeedSource,
     entry: CacheEntry,
-    body: bytes | None,
+    body: CachedBody,
     status: FetchStatus,
     error: str | None,
 ) -> FetchResult:
@@ -370,20 +425,23 @@ def _cached_result(
     return replace(result, error=error)
 
 
-def _result(  # `body` is the one whose hash entry.content_hash holds (checked when loaded)
+def _result(  # `body` is the one whose hash entry.content_hash holds (checked when read)
     source: FeedSource,
     entry: CacheEntry,
     status: FetchStatus,
-    body: bytes | None,
+    body: CachedBody,
     headers: dict[str, str],
     url: str,
     moved_to: str | None,
 ) -> FetchResult:
+    content_hash = entry.content_hash
+    if content_hash is None and isinstance(body, bytes):
+        content_hash = _sha256(body)
     return FetchResult(
         source=source,
         status=status,
-        body=body,
-        content_hash=None if body is None else entry.content_hash or _sha256(body),
+        body_or_reader=body,
+        content_hash=None if body is None else content_hash,
         headers=headers if body is not None else {},
         url=url,
         moved_to=moved_to,
@@ -591,14 +649,13 @@ def _request_headers(entry: CacheEntry, has_body: bool) -> dict[str, str]:
 
 async def _download(
     client: httpx.AsyncClient,
-    source: FeedSource,
+    url: httpx.URL,
     entry: CacheEntry,
     has_body: bool,
     options: FetchOptions,
     now: datetime,
 ) -> Exchange:
     """GET the feed, following at most max_redirects redirects by hand (to report them)."""
-    url = httpx.URL(source.url)
     visited = {str(url)}
     moved_to: str | None = None
     permanent_so_far = True
@@ -669,16 +726,17 @@ async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
     return bytes(body)
 
 
-def _url_problem(url: str) -> str | None:
-    """Why a feeds.yaml entry cannot be fetched at all, or None (local paths are fine)."""
-    if not url.startswith(("http://", "https://")):
-        return None
+def _parse_url(url: str) -> tuple[httpx.URL, str] | str:
+    """A feeds.yaml http(s) URL, parsed once, and the host its requests queue on; or why it
+    cannot be fetched at all."""
     try:
         parsed = httpx.URL(url)
-        urlsplit(url)  # stricter about brackets, and used for the per-host lock
+        host = urlsplit(url).hostname  # stricter about brackets than httpx
     except (httpx.InvalidURL, ValueError) as error:
         return f"invalid URL: {_clean(str(error))}"
-    return None if parsed.host else "invalid URL: no host"
+    if not parsed.host:
+        return "invalid URL: no host"
+    return parsed, (host or "").lower()
 
 
 def _read_local(source: FeedSource, max_bytes: int) -> Exchange:
@@ -787,30 +845,54 @@ class _Fetcher:
     ) -> tuple[Exchange, float]:
         """What the server or the disk answered, and how long that took (queueing excluded)."""
         started = time.monotonic()
-        url_problem = _url_problem(source.url)
-        if url_problem is not None:
-            exchange = Exchange("failed", source.url, error=url_problem)
-        elif source.is_local:
+        if source.is_local:
             exchange = await asyncio.to_thread(_read_local, source, self.options.max_bytes)
-        else:
-            async with self._host_lock(source.url), self.slots:
-                started = time.monotonic()
-                exchange = await self._download(source, entry, has_body)
+            return exchange, time.monotonic() - started
+        parsed = _parse_url(source.url)
+        if isinstance(parsed, str):
+            return Exchange("failed", source.url, error=parsed), time.monotonic() - started
+        url, host = parsed
+        async with self._host_lock(host), self.slots:
+            started = time.monotonic()
+            exchange = await self._download(source, url, entry, has_body)
         return exchange, time.monotonic() - started
 
-    async def _download(self, source: FeedSource, entry: CacheEntry, has_body: bool) -> Exchange:
+    async def _download(
+        self, source: FeedSource, url: httpx.URL, entry: CacheEntry, has_body: bool
+    ) -> Exchange:
         try:
             async with asyncio.timeout(self.options.deadline):
-                return await _download(self.client, source, entry, has_body, self.options, self.now)
+                return await _download(self.client, url, entry, has_body, self.options, self.now)
         except TimeoutError:
             error = f"timed out after {self.options.deadline:g} s"
             return Exchange("failed", source.url, error=error)
         except (httpx.HTTPError, BodyError, BlockedAddressError, ValueError, OSError) as exc:
             return Exchange("failed", source.url, error=describe_error(exc, self.options))
 
-    def _host_lock(self, url: str) -> asyncio.Lock:
-        host = (urlsplit(url).hostname or "").lower()
+    def _host_lock(self, host: str) -> asyncio.Lock:
         return self.host_locks.setdefault(host, asyncio.Lock())
+
+
+class _NoCookies(httpx.Cookies):
+    """Feeds are fetched without cookies: none is kept, so none is ever sent. (Keeping them
+    would also cost a urllib request object per response.)"""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        pass
+
+
+class _CookielessClient(httpx.AsyncClient):
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self._no_cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise TypeError("feeds are fetched without cookies")
 
 
 def _client(options: FetchOptions, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
@@ -827,7 +909,7 @@ def _client(options: FetchOptions, transport: httpx.AsyncBaseTransport | None) -
         write=options.read_timeout,
         pool=options.deadline,
     )
-    return httpx.AsyncClient(
+    return _CookielessClient(
         transport=transport,
         timeout=timeout,
         follow_redirects=False,

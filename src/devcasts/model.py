@@ -8,6 +8,7 @@ Times are timezone-aware UTC datetimes everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -48,6 +49,8 @@ class FeedSource:
 
 @dataclass(frozen=True, slots=True)
 class SiteConfig:
+    """The `site:` section of feeds.yaml."""
+
     title: str
     base_url: str  # absolute, always ends with "/"
     description: str = ""
@@ -70,6 +73,8 @@ class SiteConfig:
 
 @dataclass(frozen=True, slots=True)
 class Config:
+    """feeds.yaml, validated: what a build reads."""
+
     site: SiteConfig
     topics: tuple[Topic, ...]
     feeds: tuple[FeedSource, ...]
@@ -89,11 +94,19 @@ class FetchStatus(StrEnum):
     DEFERRED = "deferred"  # offline, or waiting out a Retry-After; body is the last good copy
 
 
+# Reads the last good copy kept by fetch, checked against its hash: None if it fails the check.
+StoredBodyReader = Callable[[], bytes | None]
+
+
 @dataclass(frozen=True, slots=True)
 class FetchResult:
+    """One feed's fetch: its status, its bytes (fresh or kept) and its history."""
+
     source: FeedSource
     status: FetchStatus
-    body: bytes | None  # the bytes to use: fresh, or the last good copy; None if never fetched
+    # The bytes, or for a copy kept from an earlier build a reader of it: a build that finds
+    # nothing new never reads the bodies it does not parse. `body` gives the bytes either way.
+    body_or_reader: bytes | StoredBodyReader | None
     content_hash: str | None  # sha256 hex of body
     headers: dict[str, str] = field(default_factory=dict)  # response headers (lower-case names)
     url: str = ""  # final URL after redirects
@@ -107,12 +120,21 @@ class FetchResult:
     last_failure: datetime | None = None
     last_success: datetime | None = None
 
+    @property
+    def body(self) -> bytes | None:
+        """The bytes to use: fresh, or the last good copy; None if never fetched (or the kept
+        copy failed its check: fetch then asks for the whole body next time)."""
+        body = self.body_or_reader
+        return body() if callable(body) else body
+
 
 # --- parse (feedparser output, converted at once) ------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class RawEnclosure:
+    """An enclosure as the feed wrote it."""
+
     url: str
     type: str = ""
     length: str = ""
@@ -120,6 +142,8 @@ class RawEnclosure:
 
 @dataclass(frozen=True, slots=True)
 class RawPerson:
+    """A podcast:person as the feed wrote it."""
+
     name: str
     role: str = ""
     group: str = ""
@@ -129,6 +153,8 @@ class RawPerson:
 
 @dataclass(frozen=True, slots=True)
 class RawTranscript:
+    """A podcast:transcript as the feed wrote it."""
+
     url: str
     type: str = ""
     language: str = ""
@@ -137,6 +163,8 @@ class RawTranscript:
 
 @dataclass(frozen=True, slots=True)
 class RawChapter:
+    """A Podlove Simple Chapter as the feed wrote it."""
+
     start: str  # as written: "00:01:02.5" or seconds
     title: str
     href: str = ""
@@ -172,6 +200,8 @@ class ParsedItem:
 
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
+    """The channel as strings, untrusted, with its items."""
+
     title: str = ""
     link: str = ""
     description: str = ""
@@ -198,6 +228,8 @@ class NotAFeedError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Enclosure:
+    """The episode's media file."""
+
     url: str  # http(s) only
     type: str  # MIME type, guessed from the extension when missing
     length: int | None = None  # bytes
@@ -205,6 +237,8 @@ class Enclosure:
 
 @dataclass(frozen=True, slots=True)
 class Chapter:
+    """One chapter of an episode."""
+
     start: float  # seconds from the start
     title: str
     url: str | None = None
@@ -212,6 +246,8 @@ class Chapter:
 
 @dataclass(frozen=True, slots=True)
 class Person:
+    """A host or guest of a show or an episode."""
+
     name: str
     slug: str
     role: str = "host"  # podcast:person roles: host, guest, ...
@@ -221,6 +257,8 @@ class Person:
 
 @dataclass(frozen=True, slots=True)
 class Transcript:
+    """A transcript of an episode."""
+
     url: str
     type: str
     language: str | None = None
@@ -236,6 +274,8 @@ class SourceRef:
 
 @dataclass(frozen=True, slots=True)
 class Podcast:
+    """A show, normalized from its feed and feeds.yaml."""
+
     slug: str
     title: str
     feed_url: str  # the URL (or path) in feeds.yaml
@@ -253,6 +293,8 @@ class Podcast:
 
 @dataclass(frozen=True, slots=True)
 class Episode:
+    """One episode, normalized; the archive fills in the fields after content_hash."""
+
     id: str  # stable: hash of podcast slug + identity (guid, else enclosure, link, title+date)
     podcast: str  # podcast slug
     guid: str  # the identity string the id came from, as the feed gave it
@@ -293,6 +335,8 @@ class Episode:
 
 @dataclass(frozen=True, slots=True)
 class NormalizedFeed:
+    """What normalize makes of one feed."""
+
     podcast: Podcast
     episodes: tuple[Episode, ...]
     dropped: int = 0  # items left out (off-topic with include: topics, or unusable)
@@ -304,6 +348,8 @@ class NormalizedFeed:
 
 @dataclass(frozen=True, slots=True)
 class FeedHealth:
+    """How one feed fared, as the health page and the build summary show it."""
+
     slug: str
     title: str
     url: str
