@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devcasts import index as search_index
+from devcasts import index_writer
 from devcasts.index import (
     IndexMissingError,
     QuerySyntaxError,
@@ -162,7 +163,7 @@ def test_only_changed_new_and_removed_episodes_are_written(
         episodes=(newcomer, *(e for e in changed.episodes if e.id != "cb-07")),
     )
     written: list[str] = []
-    real_writer = search_index._writer
+    real_writer = index_writer._writer
 
     def spying_writer(ix: Any) -> Any:
         writer = real_writer(ix)
@@ -175,7 +176,7 @@ def test_only_changed_new_and_removed_episodes_are_written(
         writer.add_document = spy
         return writer
 
-    monkeypatch.setattr(search_index, "_writer", spying_writer)
+    monkeypatch.setattr(index_writer, "_writer", spying_writer)
     report = update_index(changed, tmp_path)
     assert (report.added, report.updated, report.removed) == (1, 1, 1)
     assert sorted(written) == ["new-1", "so-03"]
@@ -198,7 +199,7 @@ def test_topic_featured_and_url_changes_count_as_changes(catalog: Catalog, tmp_p
 
 def test_an_older_schema_version_is_rebuilt(catalog: Catalog, tmp_path: Path) -> None:
     update_index(catalog, tmp_path)
-    (tmp_path / search_index.MARKER_NAME).write_text('{"schema_version": 0}', encoding="utf-8")
+    (tmp_path / index_writer.MARKER_NAME).write_text('{"schema_version": 0}', encoding="utf-8")
     assert not index_exists(tmp_path)
     with pytest.raises(IndexMissingError, match="older version"):
         search(tmp_path, SearchRequest("caddy"))

@@ -16,6 +16,7 @@ from whoosh.analysis.analyzers import StandardAnalyzer, StemmingAnalyzer
 from whoosh.analysis.filters import STOP_WORDS
 
 from devcasts import index as search_index
+from devcasts import index_writer
 from devcasts.errors import BuildError
 from devcasts.index import SearchRequest, search, update_index
 from devcasts.model import Catalog
@@ -91,7 +92,7 @@ def test_a_phrase_snippet_marks_its_words(phrase_index: Path) -> None:
 
 def test_missing_fingerprints_mean_a_rebuild(catalog: Catalog, tmp_path: Path) -> None:
     update_index(catalog, tmp_path)
-    (tmp_path / search_index.PRINTS_NAME).unlink()
+    (tmp_path / index_writer.PRINTS_NAME).unlink()
     report = update_index(catalog, tmp_path)
     assert report.rebuilt and report.added == len(catalog.episodes)
     assert ids(tmp_path, "caddy") == ["so-07"]
@@ -101,7 +102,7 @@ def test_fingerprints_that_disagree_with_the_index_mean_a_rebuild(
     catalog: Catalog, tmp_path: Path
 ) -> None:
     update_index(catalog, tmp_path)
-    (tmp_path / search_index.PRINTS_NAME).write_text('{"so-07": "x"}', encoding="utf-8")
+    (tmp_path / index_writer.PRINTS_NAME).write_text('{"so-07": "x"}', encoding="utf-8")
     assert update_index(catalog, tmp_path).rebuilt
     assert update_index(catalog, tmp_path).added == 0
 
@@ -118,7 +119,7 @@ def test_the_two_worker_build_finds_what_one_writer_finds(
     catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     update_index(catalog, tmp_path / "single")
-    monkeypatch.setattr(search_index, "BULK_DOCS", 10)
+    monkeypatch.setattr(index_writer, "BULK_DOCS", 10)
     report = update_index(catalog, tmp_path / "bulk")
     assert report.rebuilt and report.added == len(catalog.episodes)
     segments = {p.stem for p in (tmp_path / "bulk").glob("*.trm")}
@@ -135,19 +136,19 @@ def test_the_two_worker_build_finds_what_one_writer_finds(
 def test_a_failing_worker_fails_the_build_and_leaves_the_index_writable(
     catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(search_index, "BULK_DOCS", 10)
-    real_document = search_index._document
+    monkeypatch.setattr(index_writer, "BULK_DOCS", 10)
+    real_document = index_writer._document
 
     def failing_document(names: Any, episode: Any) -> dict[str, Any]:
         if episode.id == "so-07":
             raise ValueError("a document that cannot be written")
         return real_document(names, episode)
 
-    monkeypatch.setattr(search_index, "_document", failing_document)
+    monkeypatch.setattr(index_writer, "_document", failing_document)
     with pytest.raises(BuildError, match="index worker failed"):
         update_index(catalog, tmp_path)
-    assert not (tmp_path / search_index.PRINTS_NAME).exists()
-    monkeypatch.setattr(search_index, "_document", real_document)
+    assert not (tmp_path / index_writer.PRINTS_NAME).exists()
+    monkeypatch.setattr(index_writer, "_document", real_document)
     report = update_index(catalog, tmp_path)
     assert report.rebuilt and report.added == len(catalog.episodes)
     assert ids(tmp_path, "caddy") == ["so-07"]
@@ -173,7 +174,7 @@ def test_a_match_past_the_stored_notes_still_ranks_with_the_summary_as_snippet(
     catalog: Catalog, tmp_path: Path
 ) -> None:
     filler = "plain words about nothing in particular " * 400  # past STORED_NOTES_CHARS
-    assert len(filler) > search_index.STORED_NOTES_CHARS
+    assert len(filler) > index_writer.STORED_NOTES_CHARS
     long_notes = dataclasses.replace(
         catalog,
         episodes=tuple(
@@ -196,8 +197,8 @@ def test_a_fresh_index_split_into_many_segments_finds_the_same(
     catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bulk_docs: int
 ) -> None:
     update_index(catalog, tmp_path / "one")
-    monkeypatch.setattr(search_index, "SEGMENT_BYTES", 30_000)
-    monkeypatch.setattr(search_index, "BULK_DOCS", bulk_docs)
+    monkeypatch.setattr(index_writer, "SEGMENT_BYTES", 30_000)
+    monkeypatch.setattr(index_writer, "BULK_DOCS", bulk_docs)
     update_index(catalog, tmp_path / "many")
     assert len({p.stem for p in (tmp_path / "many").glob("*.trm")}) > 3
     for query in ("caddy", "kubernetes NOT aws", '"deploy previews"', "topic:dokku"):

@@ -143,11 +143,13 @@ def test_control_characters_never_reach_the_terminal() -> None:
     )
 
 
-def test_a_search_process_loads_none_of_the_build_libraries(cache: Path) -> None:
+def test_a_search_process_loads_neither_the_build_libraries_nor_the_index_writer(
+    cache: Path,
+) -> None:
     probe = (
         "import sys; from devcasts.search_cli import main; code = main(sys.argv[1:]);"
         "heavy = {'feedparser', 'jinja2', 'httpx', 'nh3', 'markdown_it', 'yaml', 'rich',"
-        " 'devcasts.model', 'dataclasses'};"
+        " 'devcasts.model', 'devcasts.index_writer', 'whoosh.writing', 'dataclasses'};"
         "print(sorted(heavy & set(sys.modules))); sys.exit(code)"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
