@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -81,6 +82,12 @@ def parse_length(raw: str) -> int | None:
 
 def people(persons: Sequence[RawPerson], author: str, base: str | None) -> tuple[Person, ...]:
     """podcast:person entries, then the names in itunes:author / author; one per slug."""
+    return _people(tuple(persons), author, base)
+
+
+# A feed names the same hosts on every episode: their cleaned names and slugs are kept.
+@functools.lru_cache(maxsize=1024)
+def _people(persons: tuple[RawPerson, ...], author: str, base: str | None) -> tuple[Person, ...]:
     found: dict[str, Person] = {}
     for raw in persons:
         person = _person(raw, base)
