@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,23 @@ def test_every_repeated_podcast_person_and_transcript_survives() -> None:
     assert item.transcripts[0].language == "en"
     assert item.chapters_url == "https://example.com/people/3.chapters.json"
     assert feed.items[1].people == ()
+
+
+def test_the_second_pass_changes_only_the_items_it_adds_to() -> None:
+    ns = 'xmlns:podcast="https://podcastindex.org/namespace/1.0"'
+    body = (
+        f'<?xml version="1.0"?><rss version="2.0" {ns}><channel><title>Show</title>'
+        "<item><title>Plain</title><guid>a</guid></item>"
+        '<item><title>Extras</title><guid>b</guid><podcast:person role="guest">Ada</podcast:person>'
+        "<podcast:person>Bo</podcast:person></item>"
+        "</channel></rss>"
+    ).encode()
+    result = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    plain, extras = parse._convert(result).items
+    merged = parse_feed(body, XML_HEADERS, "https://example.com/feed.xml").items
+    assert merged[0] == plain
+    assert [p.name for p in merged[1].people] == ["Ada", "Bo"]
+    assert merged[1] == replace(extras, people=merged[1].people)
 
 
 def test_channel_level_podcast_elements_and_raw_explicit() -> None:
