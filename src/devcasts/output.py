@@ -35,8 +35,9 @@ class SiteWriter:
 
     `write` puts a file's bytes in place only when they differ from what is there, so an
     unchanged page keeps its mtime. `keep` marks a file the build did not need to regenerate.
-    `external_dir` hands a folder to a tool that writes files itself. `finish` removes every
-    file that was neither written, kept, nor under an external folder.
+    `external_dir` hands a folder to a tool that writes files itself, and `external_changes`
+    lets the tool say which files it changed there. `finish` removes every file that was
+    neither written, kept, nor under an external folder.
     """
 
     def __init__(self, out_dir: Path, present: set[str] | None = None) -> None:
@@ -45,6 +46,10 @@ class SiteWriter:
         self.changed: list[str] = []
         self.removed: list[str] = []
         self.external: list[str] = []
+        # External folders whose tool said what it changed: folder -> changed files (written
+        # or removed). Only these files can differ from the live site, so no scan is needed.
+        self.external_reports: dict[str, set[str]] = {}
+        self._linked_external: set[str] = set()  # opened with keep_existing and replaces_only
         # In a transaction: the staging tree's files when the build began (no reader sees the
         # tree before the swap, so a file is written in place instead of renamed over), and
         # the folders known to exist, so a page costs no stat or mkdir it does not need.
@@ -128,7 +133,29 @@ class SiteWriter:
             self._forget(relpath)
         folder.mkdir(parents=True, exist_ok=True)
         self.external.append(relpath)
+        if keep_existing and replaces_only:
+            self._linked_external.add(relpath)
         return folder
+
+    def external_changes(
+        self, relpath: str, written: Sequence[str] = (), removed: Sequence[str] = ()
+    ) -> None:
+        """What the tool did in an external folder: site-relative files added or replaced,
+        and removed (files whose bytes did not change need not be listed). Empty lists say
+        the folder was left alone. With such a report the commit compares only those files;
+        without one it compares the whole folder with the live one.
+
+        Only for a folder opened with `keep_existing` and `replaces_only`: its other files
+        are then still hard links to the live ones.
+        """
+        folder = _safe_relpath(relpath)
+        if folder not in self._linked_external:
+            raise ValueError(f"{folder!r} was not opened with keep_existing and replaces_only")
+        changed = {_safe_relpath(rel) for rel in (*written, *removed)}
+        outside = sorted(rel for rel in changed if not rel.startswith(folder + "/"))
+        if outside:
+            raise ValueError(f"files outside the external folder {folder!r}: {outside[:3]}")
+        self.external_reports.setdefault(folder, set()).update(changed)
 
     def _forget(self, folder: str) -> None:
         """Files and folders under `folder` are gone: stop counting them as present."""
@@ -187,10 +214,17 @@ class SiteWriter:
 
     def files(self) -> set[str]:
         """Every file of the finished tree: those present at the start and those written
-        (minus the removed ones), and whatever the external folders hold now."""
+        (minus the removed ones), and whatever the external folders hold now (for a folder
+        with a report, only the files it names can have come or gone)."""
         present = self._present if self._present is not None else set()
         files = (present | self.seen) - set(self.removed)
-        for folder in self.external:
+        root_dir = str(self.out_dir)
+        for rel in sorted(self.reported_external_files()):
+            if os.path.isfile(os.path.join(root_dir, rel)):
+                files.add(rel)
+            else:
+                files.discard(rel)
+        for folder in self.scanned_external_folders():
             prefix = folder + "/"
             files = {rel for rel in files if not rel.startswith(prefix)}
             root = self.out_dir / folder
@@ -201,6 +235,18 @@ class SiteWriter:
 
     def _is_external(self, rel: str) -> bool:
         return any(rel.startswith(folder + "/") for folder in self.external)
+
+    def reported_external_files(self) -> set[str]:
+        """The files of reported external folders that may differ from the live site."""
+        if self._present is None:  # no staging tree known file by file: nothing to trust
+            return set()
+        return set().union(*self.external_reports.values())
+
+    def scanned_external_folders(self) -> list[str]:
+        """External folders compared in full with the live ones: those without a report."""
+        if self._present is None:
+            return sorted(set(self.external))
+        return sorted(set(self.external) - set(self.external_reports))
 
 
 @contextlib.contextmanager
@@ -252,10 +298,12 @@ def _commit(out_dir: Path, spare: Path, writer: SiteWriter) -> None:
     The names say how far a killed commit got: `ready` exists only once the new tree is
     complete, `old` only while the previous site steps aside. `recover_site` reads them.
     """
-    external_changed = _settle_external(out_dir, spare, writer.external)
+    reported, scanned = writer.reported_external_files(), writer.scanned_external_folders()
+    external_changed = _settle_reported(out_dir, spare, reported)
+    external_changed |= _settle_external(out_dir, spare, scanned)
     files = writer.files()
     if not (writer.changed or writer.removed or external_changed):
-        _write_journal(out_dir, spare, files, (), writer.external)  # still the same files
+        _write_journal(out_dir, spare, files, (), scanned)  # still the same files
         return  # the spare tree already mirrors the live one: nothing to swap
     ready, old = _sibling(out_dir, "ready"), _sibling(out_dir, "old")
     spare.rename(ready)
@@ -264,19 +312,20 @@ def _commit(out_dir: Path, spare: Path, writer: SiteWriter) -> None:
     ready.rename(out_dir)
     if old.exists():
         old.rename(spare)
-        stale = sorted({*writer.changed, *writer.removed})
+        stale = sorted({*writer.changed, *writer.removed, *reported})
     else:  # the first build: link a spare tree now, so the next build starts from one
         _link_tree(out_dir, spare, files)
         stale = []
-    _write_journal(out_dir, spare, files, stale, writer.external)
+    _write_journal(out_dir, spare, files, stale, scanned)
 
 
 # --- the spare tree's journal ---------------------------------------------------------------
 #
 # After a commit the spare tree (the previous site) differs from the live one only in the
-# files that build wrote or removed, and in folders other tools wrote. The journal lists
-# them, with every file of the live site, so the next build brings the spare tree up to date
-# without scanning 20,000 folders. It is deleted before the spare tree is touched, so a
+# files that build wrote or removed (external folders' reported files among them), and in
+# the external folders whose tool reported nothing. The journal lists them, with every file
+# of the live site, so the next build brings the spare tree up to date without scanning
+# 20,000 folders. It is deleted before the spare tree is touched, so a
 # killed build leaves none, and the next one repairs the spare tree by a full scan. It is
 # trusted only while the live folder is the one it was written for (same inode and mtime):
 # another program that replaces the site, or adds a file at its top, means a full scan.
@@ -383,6 +432,20 @@ def _settle_external(out_dir: Path, staging: Path, folders: list[str]) -> bool:
                 _link_over(live, new)
             else:
                 changed = True
+    return changed
+
+
+def _settle_reported(out_dir: Path, staging: Path, reported: set[str]) -> bool:
+    """Like `_settle_external`, for only the files a tool reported; the others are still
+    links to the live files. Tell whether any differs from the live site."""
+    changed = False
+    for rel in sorted(reported):
+        live, new = out_dir / rel, staging / rel
+        live_there, new_there = live.is_file(), new.is_file()
+        if live_there and new_there and _same_contents(live, new):
+            _link_over(live, new)
+        elif live_there or new_there:
+            changed = True
     return changed
 
 
@@ -524,7 +587,10 @@ def _replace_file(target: Path, data: bytes) -> None:
 def _parents(files: set[str]) -> set[str]:
     folders: set[str] = set()
     for rel in files:
-        folders.update(_ancestors(rel))
+        folder = rel.rpartition("/")[0]
+        while folder and folder not in folders:  # a known folder's parents are known too
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
     return folders
 
 
