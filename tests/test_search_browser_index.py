@@ -137,3 +137,78 @@ def test_a_pagefind_failure_is_a_build_error(
     monkeypatch.setattr(browser_index, "pagefind_executable", lambda: Path("/bin/false"))
     with pytest.raises(BuildError, match="Pagefind failed on the 2023 shard"):
         build_browser_index(site, tmp_path / "cache", None)
+
+
+def bundle_files(site: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file of the browser index: bytes and inode."""
+    return {
+        rel: ((site / rel).read_bytes(), (site / rel).stat().st_ino)
+        for rel in browser_index_files(site)
+    }
+
+
+def test_the_report_names_exactly_the_files_written_and_removed(site: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = build_browser_index(site, cache, None)
+    assert set(first.written) == set(browser_index_files(site)) and first.removed == ()
+    assert build_browser_index(site, cache, []).written == ()
+    steps = [
+        lambda: write(site, "podcasts/ops/k8s-spring/index.html", page("K8s, again", "2024-03-03")),
+        lambda: write(site, "podcasts/ops/new-year/index.html", page("New year", "2025-01-02")),
+        lambda: (site / "podcasts/ops/k8s-spring/index.html").unlink(),  # 2024 goes
+    ]
+    for step in steps:
+        before = bundle_files(site)
+        step()
+        report = build_browser_index(site, cache, None)
+        after = bundle_files(site)
+        assert set(report.written) == {
+            rel for rel, (_, inode) in after.items() if before.get(rel, (b"", -1))[1] != inode
+        }
+        assert set(report.removed) == set(before) - set(after)
+        assert report.written and all(rel.startswith("pagefind/") for rel in report.written)
+    assert report.removed and all(rel.startswith("pagefind/2024/") for rel in report.removed)
+
+
+def test_in_a_site_transaction_one_shard_swaps_in_and_the_spare_tree_keeps_step(
+    site: Path, tmp_path: Path
+) -> None:
+    from devcasts.output import site_transaction
+
+    pages = {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*.html")}
+    out, cache = tmp_path / "live", tmp_path / "cache"
+
+    def transaction(edits: dict[str, bytes]) -> None:
+        with site_transaction(out) as writer:
+            for rel, data in {**pages, **edits}.items():
+                writer.write(rel, data)
+            writer.external_dir(OUTPUT, keep_existing=True, replaces_only=True)
+            writer.finish()
+            changed = [rel for rel in (*writer.changed, *writer.removed) if rel.endswith(".html")]
+            report = build_browser_index(writer.out_dir, cache, changed)
+            writer.external_changes(OUTPUT, written=report.written, removed=report.removed)
+        pages.update(edits)
+
+    transaction({})
+    before = bundle_files(out)
+    edited = page("Dyno day, corrected", "2023-04-01").encode()
+    transaction({"podcasts/ship-it/dyno-day/index.html": edited})
+    after = bundle_files(out)
+    assert {rel for rel in after if rel.startswith("pagefind/2024/")} == {
+        rel for rel in before if rel.startswith("pagefind/2024/")
+    }
+    assert all(after[rel] == before[rel] for rel in after if rel.startswith("pagefind/2024/"))
+    assert any(after.get(rel) != before[rel] for rel in before if rel.startswith("pagefind/2023/"))
+    with site_transaction(out) as writer:  # the spare tree caught up: every file the same
+        spare = {
+            p.relative_to(writer.out_dir).as_posix(): p.read_bytes()
+            for p in writer.out_dir.rglob("*")
+            if p.is_file()
+        }
+        live = {
+            p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()
+        }
+        assert spare == live
+
+
+OUTPUT = browser_index.OUTPUT_DIR

@@ -22,6 +22,7 @@ each page's content hash and shard, so the next build knows which shards changed
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -62,6 +63,26 @@ class BrowserIndexReport:
     total_pages: int = 0  # pages in the whole browser index
     shards: tuple[str, ...] = ()  # every shard
     rebuilt: tuple[str, ...] = ()  # shards Pagefind indexed this run
+    # Site-relative files under pagefind/ this run added or replaced, and removed; a file
+    # whose bytes did not change is in neither (SiteWriter.external_changes takes them).
+    written: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class _Changes:
+    """Files of the site's pagefind/ folder written or removed so far (site-relative)."""
+
+    written: set[str]
+    removed: set[str]
+
+    def wrote(self, relpath: str) -> None:
+        self.written.add(relpath)
+        self.removed.discard(relpath)
+
+    def dropped(self, relpath: str) -> None:
+        self.removed.add(relpath)
+        self.written.discard(relpath)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +124,12 @@ def build_browser_index(
         if previous.get(name) != fingerprints[name]
         or not (site_dir / OUTPUT_DIR / name / "pagefind-entry.json").is_file()
     )
+    changes = _Changes(set(), set())
     for name in stale:
-        _index_shard(site_dir, cache_dir, name, shards[name], language)
-    _remove_old_shards(site_dir, cache_dir, set(shards))
-    _write_if_changed(shards_path, _shards_json(sorted(shards)))
+        _index_shard(site_dir, cache_dir, name, shards[name], language, changes)
+    _remove_old_shards(site_dir, cache_dir, set(shards), changes)
+    if _write_if_changed(shards_path, _shards_json(sorted(shards))):
+        changes.wrote(f"{OUTPUT_DIR}/{SHARDS_FILE}")
     _save_state(cache_dir, pages, fingerprints)
     return BrowserIndexReport(
         skipped=not stale,
@@ -115,6 +138,8 @@ def build_browser_index(
         total_pages=sum(len(members) for members in shards.values()),
         shards=tuple(sorted(shards)),
         rebuilt=tuple(stale),
+        written=tuple(sorted(changes.written)),
+        removed=tuple(sorted(changes.removed)),
     )
 
 
@@ -199,7 +224,12 @@ def _fingerprint(pages: Sequence[_Page]) -> str:
 
 
 def _index_shard(
-    site_dir: Path, cache_dir: Path, name: str, pages: Sequence[_Page], language: str
+    site_dir: Path,
+    cache_dir: Path,
+    name: str,
+    pages: Sequence[_Page],
+    language: str,
+    changes: _Changes,
 ) -> None:
     """Index a shard's pages alone: link them into a staging folder, run Pagefind on it."""
     stage = cache_dir / "pagefind-stage" / name
@@ -227,7 +257,7 @@ def _index_shard(
         raise BuildError(
             f"Pagefind failed on the {name} shard (exit {result.returncode}): {detail}"
         )
-    _publish(output, site_dir / OUTPUT_DIR / name)
+    _publish(output, site_dir / OUTPUT_DIR / name, f"{OUTPUT_DIR}/{name}/", changes)
     shutil.rmtree(output, ignore_errors=True)
 
 
@@ -267,26 +297,42 @@ def _same_file(source: Path, target: Path) -> bool:
         return False
 
 
-def _publish(output: Path, target: Path) -> None:
+def _publish(output: Path, target: Path, prefix: str, changes: _Changes) -> None:
     """Move Pagefind's output into the site. A file whose bytes did not change keeps the old
-    copy (and its mtime); files Pagefind no longer writes are removed."""
-    fresh: set[str] = set()
-    for root, _dirs, files in os.walk(output):
-        for file_name in files:
-            if UNUSED_OUTPUT.match(file_name):
-                continue
-            source = Path(root) / file_name
-            relpath = source.relative_to(output).as_posix()
-            fresh.add(relpath)
-            destination = target / relpath
-            if not _same_bytes(source, destination):
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                source.replace(destination)
-    for path in sorted(target.rglob("*"), reverse=True):
-        if path.is_file() and path.relative_to(target).as_posix() not in fresh:
-            path.unlink()
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
+    copy (and its mtime); files Pagefind no longer writes are removed. `changes` learns
+    both, as `prefix` + the path under `target`.
+
+    Files are moved in by rename, never written into: in a site transaction the old ones
+    are hard links to the live site.
+    """
+    fresh = {rel for rel in _files_under(output) if not UNUSED_OUTPUT.match(rel.rpartition("/")[2])}
+    for relpath in sorted(fresh):
+        source, destination = output / relpath, target / relpath
+        if not _same_bytes(source, destination):
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            source.replace(destination)
+            changes.wrote(prefix + relpath)
+    for relpath in sorted(_files_under(target) - fresh):
+        (target / relpath).unlink()
+        changes.dropped(prefix + relpath)
+    _remove_empty_folders(target)
+
+
+def _files_under(root: Path) -> set[str]:
+    """Paths of the files under `root`, relative to it (os.walk: no stat per file)."""
+    found: set[str] = set()
+    for folder, _dirs, files in os.walk(root):
+        rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
+        prefix = "" if rel_folder == "." else rel_folder + "/"
+        found.update(prefix + name for name in files)
+    return found
+
+
+def _remove_empty_folders(root: Path) -> None:
+    for folder, _dirs, _files in os.walk(root, topdown=False):  # children before parents
+        if folder != str(root):
+            with contextlib.suppress(OSError):  # still holds something
+                Path(folder).rmdir()
 
 
 def _same_bytes(source: Path, destination: Path) -> bool:
@@ -298,12 +344,15 @@ def _same_bytes(source: Path, destination: Path) -> bool:
     return source.read_bytes() == destination.read_bytes()
 
 
-def _remove_old_shards(site_dir: Path, cache_dir: Path, keep: set[str]) -> None:
+def _remove_old_shards(site_dir: Path, cache_dir: Path, keep: set[str], changes: _Changes) -> None:
     """Shards with no page left: their bundle and their staging folder go."""
     for root in (site_dir / OUTPUT_DIR, cache_dir / "pagefind-stage"):
         if root.is_dir():
             for path in root.iterdir():
                 if path.is_dir() and path.name not in keep:
+                    if root.parent == site_dir:
+                        for relpath in _files_under(path):
+                            changes.dropped(f"{OUTPUT_DIR}/{path.name}/{relpath}")
                     shutil.rmtree(path)
 
 
@@ -314,13 +363,17 @@ def _shards_json(names: Sequence[str]) -> bytes:
     return (json.dumps({"version": 1, "shards": ordered}, indent=1) + "\n").encode()
 
 
-def _write_if_changed(path: Path, data: bytes) -> None:
+def _write_if_changed(path: Path, data: bytes) -> bool:
+    """Replace the file by rename when its bytes differ (the old one may be a hard link to
+    the live site); tell whether it did."""
     if path.is_file() and path.read_bytes() == data:
-        return
+        return False
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)  # a leftover might be a link: never write through one
     tmp.write_bytes(data)
     tmp.replace(path)
+    return True
 
 
 # --- what the last build saw ----------------------------------------------------------------
