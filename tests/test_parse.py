@@ -243,6 +243,28 @@ def test_strip_doctype(document: str, expected: str) -> None:
     assert strip_doctype(document.encode()) == expected.encode()
 
 
+def strip_doctype_the_long_way(body: bytes) -> bytes:
+    """strip_doctype without its quick look for "<!doctype" first."""
+    for codec in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
+        root = parse._element_start(codec).search(body)
+        prolog_end = root.start() if root else len(body)
+        match = parse._doctype_start(codec).search(body, 0, prolog_end)
+        if match:
+            return body[: match.start()] + body[parse._doctype_end(body, match.end(), codec) :]
+    return body
+
+
+@given(
+    st.lists(st.sampled_from(["<!DOCTYPE x [", "<!dOcTyPe r>", "]>", "<rss>", "<", "!", "d", " "]))
+    .map("".join)
+    .flatmap(
+        lambda text: st.sampled_from([text.encode(c) for c in ("utf-8", "utf-16-le", "utf-32-be")])
+    )
+)
+def test_strip_doctype_looks_only_where_a_doctype_is(body: bytes) -> None:
+    assert strip_doctype(body) == strip_doctype_the_long_way(body)
+
+
 def test_doctype_with_a_subset_still_yields_the_items() -> None:
     feed = load("doctype-subset.xml")
     assert feed.title.startswith("Declared")

@@ -74,7 +74,9 @@ def strip_doctype(body: bytes) -> bytes:
     feedparser's loose parser expands entities declared there: one large entity repeated makes a
     gigabyte string. Without the DOCTYPE, such references stay undefined and harmless.
     """
-    for codec in _CODECS:
+    # UTF-16 and UTF-32 write "<!" with NUL bytes: without any, only UTF-8 needs a look (the
+    # others would each scan the whole document for a root element they cannot find).
+    for codec in _CODECS if b"\x00" in body else _CODECS[:1]:
         root = _element_start(codec).search(body)
         prolog_end = root.start() if root else len(body)  # a DOCTYPE only counts before it
         match = _doctype_start(codec).search(body, 0, prolog_end)
