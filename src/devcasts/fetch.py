@@ -150,10 +150,17 @@ class HttpCache:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._stored: dict[Path, CacheEntry] = {}  # entries as load() read them from disk
+        self._paths: dict[str, tuple[Path, Path]] = {}  # by slug: load and save both ask
 
     def paths(self, source: FeedSource) -> tuple[Path, Path]:
-        key = slugify(source.slug)
-        return self.root / f"{key}.json", self.root / f"{key}.body"
+        paths = self._paths.get(source.slug)
+        if paths is None:
+            key = slugify(source.slug)
+            paths = self._paths[source.slug] = (
+                self.root / f"{key}.json",
+                self.root / f"{key}.body",
+            )
+        return paths
 
     def load(self, source: FeedSource) -> tuple[CacheEntry, StoredBody | None]:
         """The entry and a reader of the last good body (read and checked only when called);

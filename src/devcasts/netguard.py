@@ -210,7 +210,8 @@ async def _connect(
 ) -> httpcore.AsyncNetworkStream:
     """A TCP connection to one vetted address (a literal: nothing is looked up here)."""
     numeric, stream = socket.AI_NUMERICHOST, socket.SOCK_STREAM
-    family, _, proto, _, target = socket.getaddrinfo(address, port, type=stream, flags=numeric)[0]
+    host = address.encode("ascii")  # as bytes: a str would load the idna codec for nothing
+    family, _, proto, _, target = socket.getaddrinfo(host, port, type=stream, flags=numeric)[0]
     sock = socket.socket(family, stream, proto)
     try:
         sock.setblocking(False)
