@@ -5,13 +5,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, make_episode
+from conftest import BUILT_AT, ROOT, make_episode
+from hypothesis import given
+from hypothesis import strategies as st
 from test_feeds_out import sample_catalog
 
-from devcasts import feeds_out
+from devcasts import feeds_out, pages
 from devcasts.feeds_out import FEEDS_MANIFEST, feed_documents, write_feeds
 from devcasts.model import (
     Catalog,
@@ -224,3 +227,25 @@ def test_feed_code_is_an_input_of_every_feed(
     (out / "feed.xml").write_text("from an older version")
     _write(catalog, out)
     assert _files(out) == dict(feed_documents(catalog))
+
+
+# --- orderings ---------------------------------------------------------------------------
+
+_MOMENTS = st.sampled_from([BUILT_AT - timedelta(hours=h) for h in (0, 0, 1, 5, 24)])
+
+
+@given(st.lists(st.tuples(st.sampled_from("abcde"), _MOMENTS), max_size=12))
+def test_newest_first_is_by_date_then_id(items: list[tuple[str, datetime]]) -> None:
+    episodes = [make_episode("show", 1, id=id_, published=moment) for id_, moment in items]
+    expected = sorted(episodes, key=lambda e: (-e.published.timestamp(), e.id))
+    assert pages.newest_first(episodes) == expected
+    assert list(feeds_out.newest_first(episodes)) == expected
+
+
+def test_popular_ranks_shared_across_listings_give_the_same_order() -> None:
+    episodes = [make_episode("a", n, featured=n == 3) for n in range(1, 9)]
+    weights: dict[str, float] = {"a": 1.5}
+    ranks: dict[str, pages.PopularRank] = {}
+    for listing in (episodes[:5], episodes[2:], episodes[::-1]):
+        shared = pages.popular_order(listing, weights, BUILT_AT, ranks)
+        assert shared == pages.popular_order(listing, weights, BUILT_AT)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from operator import attrgetter
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -121,6 +122,8 @@ _MEDIA_TYPES = {
 }
 DEFAULT_MEDIA_TYPE = "audio/mpeg"
 _EMPTY: tuple[object, ...] = (None, "", [], {})
+_PUBLISHED = attrgetter("published")
+_ID = attrgetter("id")
 
 
 # --- public interface -----------------------------------------------------------------------
@@ -294,7 +297,12 @@ def select_episodes(catalog: Catalog, topic: str | None, *, need_enclosure: bool
 def newest_first(episodes: Sequence[Episode]) -> tuple[Episode, ...]:
     """The catalog's order, restored whatever order the episodes came in: newest first,
     ties by id."""
-    return tuple(sorted(episodes, key=lambda episode: (-_timestamp(episode.published), episode.id)))
+    ordered = sorted(episodes, key=_ID)  # two stable sorts on C-level keys: the cheapest way
+    try:
+        ordered.sort(key=_PUBLISHED, reverse=True)  # reverse keeps equal keys in their order
+    except TypeError:  # naive and aware dates mixed: a naive one is taken as UTC
+        ordered.sort(key=lambda episode: _timestamp(episode.published), reverse=True)
+    return tuple(ordered)
 
 
 def item_description(episode: Episode, page_url: str, limit: int = DESCRIPTION_LIMIT) -> str:

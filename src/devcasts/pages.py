@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Generic, TypeVar
 
 from devcasts.model import Episode, Podcast, Topic
@@ -51,7 +52,8 @@ class Page(Generic[T]):
 
     @property
     def nav(self) -> tuple[object, ...]:
-        return (self.relpath, self.label, self.newer, self.older, self.links)
+        links = tuple((link.label, link.relpath, link.current) for link in self.links)
+        return (self.relpath, self.label, self.newer, self.older, links)  # plain: cheap to repr
 
 
 def paginate(items: Sequence[T], base: str, size: int) -> list[Page[T]]:
@@ -149,19 +151,43 @@ def popularity(episode: Episode, weight: float, built_at: datetime | None) -> fl
 
 
 def popular_order(
-    episodes: Iterable[Episode], weights: Mapping[str, float], built_at: datetime | None
+    episodes: Iterable[Episode],
+    weights: Mapping[str, float],
+    built_at: datetime | None,
+    ranks: dict[str, PopularRank] | None = None,
 ) -> list[Episode]:
-    """Featured first, then by score; ties go to the newer episode, then to the id."""
+    """Featured first, then by score; ties go to the newer episode, then to the id.
 
-    def rank(episode: Episode) -> tuple[bool, float, float, str]:
-        score = popularity(episode, weights.get(episode.podcast, 1.0), built_at)
-        return (not episode.featured, -score, -episode.published.timestamp(), episode.id)
+    `ranks` keeps each episode's sort key by id, for a caller that orders many listings
+    of the same episodes (every topic's).
+    """
+    known = {} if ranks is None else ranks
+
+    def rank(episode: Episode) -> PopularRank:
+        key = known.get(episode.id)
+        if key is None:
+            score = popularity(episode, weights.get(episode.podcast, 1.0), built_at)
+            key = (not episode.featured, -score, -episode.published.timestamp(), episode.id)
+            known[episode.id] = key
+        return key
 
     return sorted(episodes, key=rank)
 
 
+PopularRank = tuple[bool, float, float, str]
+_PUBLISHED = attrgetter("published")
+_ID = attrgetter("id")
+
+
 def newest_first(episodes: Iterable[Episode]) -> list[Episode]:
-    return sorted(episodes, key=lambda e: (-e.published.timestamp(), e.id))
+    """By publication time, newest first; ties by id. Two stable sorts on C-level keys: a
+    key built in Python for each episode cost more than the sorting."""
+    ordered = sorted(episodes, key=_ID)
+    try:
+        ordered.sort(key=_PUBLISHED, reverse=True)  # reverse keeps equal keys in their order
+    except TypeError:  # naive and aware dates mixed
+        ordered.sort(key=lambda e: e.published.timestamp(), reverse=True)
+    return ordered
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,12 +198,13 @@ class Neighbors:
 
 def podcast_neighbors(episodes: Iterable[Episode]) -> dict[str, Neighbors]:
     """The previous (older) and next (newer) episode of the same podcast, by episode id."""
-    by_podcast: dict[str, list[Episode]] = defaultdict(list)
-    for episode in episodes:
-        by_podcast[episode.podcast].append(episode)
+    return neighbors_in(episodes_by_podcast(episodes).values())
+
+
+def neighbors_in(groups: Iterable[Sequence[Episode]]) -> dict[str, Neighbors]:
+    """podcast_neighbors from the podcasts' episodes, each group newest first."""
     result: dict[str, Neighbors] = {}
-    for group in by_podcast.values():
-        ordered = newest_first(group)
+    for ordered in groups:
         for i, episode in enumerate(ordered):
             newer = ordered[i - 1] if i > 0 else None
             older = ordered[i + 1] if i + 1 < len(ordered) else None
@@ -226,9 +253,13 @@ def people_index(episodes: Iterable[Episode]) -> list[PersonEntry]:
     roles: dict[str, set[str]] = defaultdict(set)
     links: dict[str, str] = {}
     appearances: dict[str, dict[str, Episode]] = defaultdict(dict)
+    slugs: dict[str, str] = {}  # the same few people are credited on many episodes
     for episode in newest_first(episodes):
         for person in episode.people:
-            slug = slugify(person.slug or person.name)
+            key = person.slug or person.name
+            slug = slugs.get(key)
+            if slug is None:
+                slug = slugs[key] = slugify(key)
             names.setdefault(slug, person.name)  # the newest spelling wins
             roles[slug].add(person.role or "host")
             if person.href:

@@ -202,7 +202,7 @@ def _write_static(static_dir: Path, out: PageOutput) -> None:
 
 
 def _render_episodes(site: _Site, out: PageOutput) -> None:
-    neighbors = pages.podcast_neighbors(site.catalog.episodes)
+    neighbors = pages.neighbors_in(site.by_podcast.values())
     podcast_digests: dict[str, str] = {}  # once per podcast, not once per episode
     for episode in site.catalog.episodes:
         podcast = site.podcasts.get(episode.podcast) or _unknown_podcast(episode.podcast)
@@ -278,9 +278,10 @@ def _render_topics(site: _Site, out: PageOutput) -> None:
     out.page("topics/", index, site.listing_digest("topics", counts))
     weights = {p.slug: p.weight for p in site.catalog.podcasts}
     size, top = site.config.page_size, POPULAR_PAGES
+    ranks: dict[str, pages.PopularRank] = {}  # an episode with two topics is ranked once
     for topic in site.catalog.topics:
         newest = grouped[topic.slug]
-        popular = pages.popular_order(newest, weights, site.catalog.built_at)
+        popular = pages.popular_order(newest, weights, site.catalog.built_at, ranks)
         listings = (
             ("newest", pages.paginate(newest, f"topics/{topic.slug}/", size)),
             ("popular", pages.paginate_ranked(popular, f"topics/{topic.slug}/popular/", size, top)),
