@@ -6,8 +6,8 @@ resolves to a public address for the check and to 127.0.0.1 for the connection (
 therefore cannot slip through, and every redirect target goes through the same door.
 
 Plain connections are driven by asyncio's own socket calls: httpcore's anyio streams cost a
-cancel scope per read and write and a task group per connect, most of the CPU time of a build
-whose 200 feeds all answer 304. TLS is still anyio's TLSStream, as httpcore's own backend uses.
+cancel scope per read and write and a task group per connect: a fifth of the fetch CPU of a
+build whose 200 feeds all answer 304. TLS is still anyio's TLSStream, as in httpcore's backend.
 """
 
 from __future__ import annotations
