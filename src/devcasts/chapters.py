@@ -117,14 +117,16 @@ def _markdown_link(match: re.Match[str]) -> str:
 
 def _stamp_from_line(line: str) -> _Stamp | None:
     match = _CHAPTER_LINE.match(line)
-    if match is None or _brackets_unbalanced(match.group("open"), match.group("close")):
+    if match is None:
         return None
-    stamp = match.group("stamp").replace(",", ".")
-    clock, _, fraction = stamp.partition(".")
-    parts = tuple(int(p) for p in clock.split(":"))
-    if any(p >= 60 for p in parts[1:]):
+    opening, stamp, closing, rest = match.group("open", "stamp", "close", "rest")
+    if _brackets_unbalanced(opening, closing):
         return None
-    title, url = _title_and_url(match.group("rest"))
+    clock, _, fraction = stamp.replace(",", ".").partition(".")
+    parts = tuple(map(int, clock.split(":")))
+    if max(parts[1:]) >= 60:  # a stamp has two or three parts
+        return None
+    title, url = _title_and_url(rest)
     if not title:
         return None
     return _Stamp(parts, float("0." + fraction) if fraction else 0.0, title, url)
