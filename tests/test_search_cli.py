@@ -172,3 +172,35 @@ def test_through_the_devcasts_command_line(cache: Path, capsys: pytest.CaptureFi
     assert json.loads(capsys.readouterr().out)[0]["podcast_slug"] == "buildpack-hour"
     assert main(["search", "heroku", "AND", "--cache", str(cache)]) == 2
     assert "on its right" in capsys.readouterr().err
+
+
+def test_the_search_program_prints_what_an_in_process_search_returns(
+    cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """build.py runs a search without the garbage collector; its output is whole all the same."""
+    from devcasts.cli import main
+
+    argv = ["search", "deploy OR kubernetes", "--json", "--limit", "500", "--cache", str(cache)]
+    assert main(argv) == 0
+    in_process = capsys.readouterr().out
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == in_process
+    assert len(json.loads(result.stdout)) > 10
+
+
+def test_an_in_process_search_keeps_the_garbage_collector(cache: Path) -> None:
+    import gc
+
+    from devcasts.cli import main
+
+    frozen = gc.get_freeze_count()
+    assert main(["search", "kubernetes", "--json", "--cache", str(cache)]) == 0
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen

