@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +84,28 @@ def test_an_unreadable_length_column_leaves_whoosh_to_read_lengths(two_segments:
     with ix.reader() as reader:  # type: ignore[no-untyped-call]
         leaf, _ = reader.leaf_readers()[0]  # type: ignore[no-untyped-call]
         assert search_index._field_lengths(leaf, leaf.segment(), "no_such_field") is None
+
+
+def test_updating_the_index_loads_none_of_the_search_modules(tmp_path: Path) -> None:
+    """A build writes the index with the schema alone: no query parser, searcher or
+    highlighter (they cost a build's index update a few milliseconds to import)."""
+    probe = (
+        "import sys; from pathlib import Path; from test_index import load_test_catalog;"
+        "from devcasts.index_writer import update_index;"
+        "update_index(load_test_catalog(), Path(sys.argv[1]));"
+        "print(' '.join(sys.modules))"
+    )
+    tests = Path(__file__).parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests.parent / "src"), str(tests)])}
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "index")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    loaded = set(result.stdout.split())
+    search_only = {"whoosh.qparser", "whoosh.searching", "whoosh.highlight", "whoosh.sorting"}
+    assert "whoosh.writing" in loaded
+    assert not search_only & loaded

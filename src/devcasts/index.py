@@ -22,8 +22,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from whoosh import fields, highlight, index, scoring, sorting
-from whoosh.analysis.analyzers import StandardAnalyzer, StemmingAnalyzer
+from whoosh import fields, index, scoring
+from whoosh.analysis.analyzers import Analyzer, StandardAnalyzer, StemmingAnalyzer
 from whoosh.analysis.filters import STOP_WORDS
 from whoosh.formats import Positions
 from whoosh.lang.porter import stem as porter_stem
@@ -489,9 +489,14 @@ def _filters(request: SearchRequest) -> Query | None:
     return clauses[0] if len(clauses) == 1 else And(clauses)
 
 
-_NEWEST = sorting.MultiFacet(
-    [sorting.FieldFacet("published", reverse=True), sorting.FieldFacet("id")]
-)
+def _newest_first() -> Any:
+    from whoosh import sorting
+
+    return sorting.MultiFacet(
+        [sorting.FieldFacet("published", reverse=True), sorting.FieldFacet("id")]
+    )
+
+
 TIE_WINDOW = 20  # extra hits fetched so equal scores can be ordered by date, then id
 EXACT_COUNT_UP_TO = 5000  # episodes; in bigger indexes broad queries report an estimate
 
@@ -503,7 +508,7 @@ def _run(searcher: Any, parsed: Query, request: SearchRequest) -> tuple[list[Hit
     limit = max(1, min(request.limit, 1000))
     only = _filters(request)
     if request.sort == "newest" or isinstance(parsed, Every):
-        ranked = searcher.search(parsed, limit=limit, filter=only, sortedby=_NEWEST)
+        ranked = searcher.search(parsed, limit=limit, filter=only, sortedby=_newest_first())
         docnums = [result.docnum for result in ranked]
         scores = _scores_of(searcher, parsed, docnums)
         picked = [(result, scores.get(result.docnum, 0.0)) for result in ranked]
@@ -573,38 +578,43 @@ def _hit(
     )
 
 
-class _SegmentFormatter(highlight.Formatter):
-    """Formats fragments as (text, is_match) segments instead of markup."""
+def _as_segments(text: str, fragments: Iterable[Any]) -> list[Segment]:
+    """Formats fragments as (text, is_match) segments instead of markup (a whoosh formatter
+    is called with the text and the fragments; a function does not import whoosh.highlight,
+    which a build that updates the index never needs)."""
+    segments: list[Segment] = []
+    for number, fragment in enumerate(fragments):
+        if number:
+            segments.append((" … ", False))
+        position = fragment.startchar
+        for token in sorted(fragment.matches, key=lambda t: t.startchar):
+            if token.startchar < position:
+                continue
+            segments.append((fragment.text[position : token.startchar], False))
+            segments.append((fragment.text[token.startchar : token.endchar], True))
+            position = token.endchar
+        segments.append((fragment.text[position : fragment.endchar], False))
+    return segments
 
-    def format(self, fragments: Iterable[Any], replace: bool = False) -> Any:
-        segments: list[Segment] = []
-        for number, fragment in enumerate(fragments):
-            if number:
-                segments.append((" … ", False))
-            position = fragment.startchar
-            for token in sorted(fragment.matches, key=lambda t: t.startchar):
-                if token.startchar < position:
-                    continue
-                segments.append((fragment.text[position : token.startchar], False))
-                segments.append((fragment.text[token.startchar : token.endchar], True))
-                position = token.endchar
-            segments.append((fragment.text[position : fragment.endchar], False))
-        return segments
 
-
-_ANALYZER = StemmingAnalyzer()
+@functools.cache
+def _analyzer() -> Analyzer:
+    """The analyzer of the stemmed fields, for snippets and suggestions."""
+    return StemmingAnalyzer()
 
 
 def make_snippet(text: str, fallback: str, terms: frozenset[str]) -> tuple[Segment, ...]:
     """Up to two passages of `text` around the query's words; else the start of `fallback`."""
+    from whoosh import highlight
+
     segments: list[Segment] = []
     if text and terms:
         segments = highlight.highlight(  # type: ignore[assignment]
             text,
             terms,
-            _ANALYZER,
+            _analyzer(),
             highlight.ContextFragmenter(maxchars=SNIPPET_CHARS // 2, surround=50),
-            _SegmentFormatter(),
+            _as_segments,
             top=2,
         )
     if not segments and fallback:
@@ -681,7 +691,7 @@ _SUGGEST_FIELDS = ("title", "notes")
 
 
 def _stem(word: str) -> str:
-    tokens = [t.text for t in _ANALYZER(word, mode="query", removestops=False)]
+    tokens = [t.text for t in _analyzer()(word, mode="query", removestops=False)]
     return tokens[0] if len(tokens) == 1 else word.lower()
 
 
