@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_feeds_out import sample_catalog
 
-from devcasts import feeds_out, pages
+from devcasts import feeds_out, pages, render
 from devcasts.feeds_out import FEEDS_MANIFEST, feed_documents, write_feeds
 from devcasts.model import (
     Catalog,
@@ -249,3 +249,16 @@ def test_popular_ranks_shared_across_listings_give_the_same_order() -> None:
     for listing in (episodes[:5], episodes[2:], episodes[::-1]):
         shared = pages.popular_order(listing, weights, BUILT_AT, ranks)
         assert shared == pages.popular_order(listing, weights, BUILT_AT)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_JSON)
+def test_indented_json_is_the_text_json_dumps_writes(value: object) -> None:
+    expected = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
+    assert render._indented_json(value) == expected

@@ -10,9 +10,11 @@ are paginated from their oldest end (pages.paginate), so a new episode leaves ol
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -239,8 +241,30 @@ def _episode_html(site: _Site, episode: Episode, podcast: Podcast, around: pages
 
 
 def _chapters_text(episode: Episode) -> str:
-    document = chapters_json(episode.chapters, title=episode.title)
-    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    return _indented_json(chapters_json(episode.chapters, title=episode.title)) + "\n"
+
+
+def _indented_json(value: object, indent: str = "") -> str:
+    """json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) for string keys: the
+    same text in half the time. With an indent, json encodes every value in Python; here
+    strings and numbers go to json's C functions and only the containers are walked."""
+    inner = indent + "  "
+    if isinstance(value, dict) and value:
+        members = (
+            f"{inner}{encode_basestring(k)}: {_indented_json(value[k], inner)}"
+            for k in sorted(value)
+        )
+        return "{\n" + ",\n".join(members) + "\n" + indent + "}"
+    if isinstance(value, list | tuple) and value:
+        items = (inner + _indented_json(item, inner) for item in value)
+        return "[\n" + ",\n".join(items) + "\n" + indent + "]"
+    if type(value) is str:
+        return encode_basestring(value)
+    if type(value) is int:
+        return int.__repr__(value)
+    if type(value) is float and math.isfinite(value):
+        return float.__repr__(value)
+    return json.dumps(value, ensure_ascii=False)  # empty containers, booleans, None, NaN
 
 
 def _unknown_podcast(slug: str) -> Podcast:
