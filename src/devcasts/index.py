@@ -323,7 +323,7 @@ def _field_lengths(reader: Any, segment: Any, fieldname: str) -> Callable[[int],
             stored = column.read(storage.file_length(name))
         finally:
             column.close()
-    except (AttributeError, OSError):
+    except (AttributeError, KeyError, OSError):  # no such column here (KeyError: compound)
         return None
     decoded = _decoded_lengths()
 
