@@ -34,9 +34,9 @@ from devcasts.fetch import (
 )
 from devcasts.model import FeedSource, FetchStatus
 from devcasts.netguard import (
+    _CaLoadedOnFirstUse,
     _default_ssl_context,
     _is_readable,
-    _TrustOnFirstUse,
     address_problem,
 )
 
@@ -465,13 +465,13 @@ def test_retry_after_with_digits_int_cannot_read_is_none():
 
 
 def test_the_default_context_verifies_like_ssl_default_context():
-    ours, reference = _TrustOnFirstUse(ssl.PROTOCOL_TLS_CLIENT), ssl.create_default_context()
+    ours, reference = _CaLoadedOnFirstUse(ssl.PROTOCOL_TLS_CLIENT), ssl.create_default_context()
     for setting in ("verify_mode", "check_hostname", "options", "minimum_version", "verify_flags"):
         assert getattr(ours, setting) == getattr(reference, setting), setting
 
 
 def test_the_ca_bundle_is_loaded_for_the_first_tls_connection_only():
-    context = _TrustOnFirstUse(ssl.PROTOCOL_TLS_CLIENT)
+    context = _CaLoadedOnFirstUse(ssl.PROTOCOL_TLS_CLIENT)
     assert context.cert_store_stats()["x509_ca"] == 0
     context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="feeds.example")
     loaded = context.cert_store_stats()["x509_ca"]

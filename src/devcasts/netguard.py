@@ -292,7 +292,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         raise BlockedAddressError(f"refused to connect to {host}: {refusals[0]} ({_HINT})")
 
 
-class _TrustOnFirstUse(ssl.SSLContext):
+class _CaLoadedOnFirstUse(ssl.SSLContext):
     """httpx's default client context (certifi's CA bundle, names checked), except that the
     bundle, which takes tens of milliseconds to load, is loaded for the first TLS connection:
     a build whose feeds are all plain http never loads it."""
@@ -318,7 +318,7 @@ class _TrustOnFirstUse(ssl.SSLContext):
 @functools.cache
 def _default_ssl_context() -> ssl.SSLContext:
     """The context is safe to share between builds (and loads its CA bundle once)."""
-    return _TrustOnFirstUse(ssl.PROTOCOL_TLS_CLIENT)  # verifies certificates and host names
+    return _CaLoadedOnFirstUse(ssl.PROTOCOL_TLS_CLIENT)  # verifies certificates and host names
 
 
 class GuardedTransport(httpx.AsyncHTTPTransport):
