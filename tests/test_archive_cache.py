@@ -1,0 +1,364 @@
+"""The decoded-archive cache: only ever faster, never different from decoding the JSON files."""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from test_archive import NOW, make_config, make_episode, make_feed, nested
+
+from devcasts import archive
+from devcasts.archive import (
+    ArchiveError,
+    ArchiveState,
+    archive_dir,
+    build_catalog,
+    load_archive,
+    merge_feeds,
+    save_archive,
+)
+from devcasts.model import Chapter, Enclosure, Person
+from devcasts.overrides import Overrides
+
+CACHE = "cache"
+
+
+@pytest.fixture
+def settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files count as settled at once; otherwise a file younger than 3 s is never cached."""
+    monkeypatch.setattr(archive, "SETTLED_NS", -1)
+
+
+def save_two_podcasts(content: Path, extra: int = 0) -> ArchiveState:
+    rich = make_episode(
+        7,
+        title="Ünïcode \u2028 and a lone \ud800 surrogate",
+        enclosure=Enclosure(url="https://example.test/7.mp3", type="audio/mpeg", length=12),
+        chapters=(Chapter(0.0, "Intro"), Chapter(62.5, "Fog", "https://example.test")),
+        people=(Person("Ada Keeper", "ada-keeper"),),
+    )
+    lighthouse = [rich, *(make_episode(n) for n in range(1, 4 + extra))]
+    keeper = [make_episode(n, podcast="keeper") for n in range(3)]
+    feeds = [make_feed(lighthouse), make_feed(keeper, slug="keeper")]
+    state, _ = merge_feeds(ArchiveState(), feeds, NOW)
+    save_archive(content, state)
+    return state
+
+
+def entries(cache: Path) -> list[str]:
+    folder = cache / archive.DECODED_CACHE_FOLDER
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def refuse_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on, decoding an archive file fails the test: every file must be a hit."""
+
+    def refuse(path: Path, data: bytes) -> None:
+        raise AssertionError(f"{path.name} was decoded again")
+
+    monkeypatch.setattr(archive, "_decode_podcast_file", refuse)
+
+
+def refuse_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on, even reading an archive file's bytes fails the test."""
+
+    def refuse(path: Path) -> None:
+        raise AssertionError(f"{path.name} was read")
+
+    monkeypatch.setattr(archive, "_archive_bytes", refuse)
+
+
+def count_decoding(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    decoded: list[str] = []
+    decode = archive._decode_podcast_file
+
+    def counting(path: Path, data: bytes) -> archive.PodcastArchive:
+        decoded.append(path.name)
+        return decode(path, data)
+
+    monkeypatch.setattr(archive, "_decode_podcast_file", counting)
+    return decoded
+
+
+def test_a_cache_hit_gives_what_decoding_gives(
+    tmp_path: Path, settled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = save_two_podcasts(tmp_path)
+    fresh = load_archive(tmp_path)
+    assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == fresh == state
+    assert entries(tmp_path / CACHE) == ["keeper.pickle", "lighthouse.pickle"]
+    refuse_reading(monkeypatch)
+    cached = load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    assert cached == fresh
+    assert [type(e) for e in cached.episodes()] == [type(e) for e in fresh.episodes()]
+    config = make_config("lighthouse", "keeper")
+    assert build_catalog(cached, config, Overrides()) == build_catalog(fresh, config, Overrides())
+
+
+def _edit_keeping_the_size(path: Path) -> None:
+    data = path.read_bytes()
+    edited = data.replace(b"Keeper's log 2", b"Keeper's log Z", 1)
+    assert edited != data and len(edited) == len(data)
+    path.write_bytes(edited)
+
+
+def test_a_hand_edit_of_the_same_size_is_read(tmp_path: Path, settled: None) -> None:
+    save_two_podcasts(tmp_path)
+    load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    path = archive_dir(tmp_path) / "lighthouse.json"
+    before = path.stat()
+    _edit_keeping_the_size(path)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+    loaded = load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    assert "Keeper's log Z" in {e.title for e in loaded.episodes()}
+    assert loaded == load_archive(tmp_path)
+
+
+def test_an_edit_that_puts_the_old_mtime_back_is_read(tmp_path: Path, settled: None) -> None:
+    """Same size, same mtime (a coarse clock, or touch -d): the ctime still tells."""
+    save_two_podcasts(tmp_path)
+    load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    path = archive_dir(tmp_path) / "lighthouse.json"
+    before = path.stat()
+    time.sleep(0.05)  # past the kernel's coarse clock tick, so the ctime moves
+    _edit_keeping_the_size(path)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    loaded = load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    assert "Keeper's log Z" in {e.title for e in loaded.episodes()}
+
+
+def test_a_replaced_file_is_read_even_with_its_old_size_and_mtime(
+    tmp_path: Path, settled: None
+) -> None:
+    """A git checkout of an older version: the cache holds the newer one."""
+    old_state = save_two_podcasts(tmp_path)
+    path = archive_dir(tmp_path) / "lighthouse.json"
+    old_bytes, old_stat = path.read_bytes(), path.stat()
+    load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    new_state = save_two_podcasts(tmp_path, extra=2)
+    assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == new_state != old_state
+
+    checkout = path.with_name("checkout.tmp")
+    checkout.write_bytes(old_bytes)
+    os.utime(checkout, ns=(old_stat.st_atime_ns, old_stat.st_mtime_ns))
+    checkout.replace(path)
+    assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == old_state
+
+
+def test_a_file_written_moments_ago_is_checked_by_its_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where file times tick slowly, an edit right after a check can leave the stat as it was:
+    then only the file's hash can tell. Here the stat shows nothing but the size."""
+    monkeypatch.setattr(archive, "_stat_key", lambda stat: (stat.st_size,))
+    save_two_podcasts(tmp_path)
+    load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    assert entries(tmp_path / CACHE) == ["keeper.pickle", "lighthouse.pickle"]
+    _edit_keeping_the_size(archive_dir(tmp_path) / "lighthouse.json")
+    loaded = load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    assert "Keeper's log Z" in {e.title for e in loaded.episodes()}
+
+
+def test_records_saved_with_a_cache_are_not_decoded_again(
+    tmp_path: Path, settled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first build writes the archive; the next one finds it decoded already, checks the
+    bytes once, and after that the stat alone."""
+    state, _ = merge_feeds(ArchiveState(), [make_feed([make_episode(n) for n in range(4)])], NOW)
+    save_archive(tmp_path, state, cache_dir=tmp_path / CACHE)
+    assert entries(tmp_path / CACHE) == ["lighthouse.pickle"]
+    with monkeypatch.context() as patch:
+        refuse_decoding(patch)
+        assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
+    refuse_reading(monkeypatch)
+    assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
+
+
+@settings(max_examples=60, deadline=None)
+@given(fields=nested)
+def test_records_kept_when_saved_are_exactly_what_decoding_gives(
+    tmp_path_factory: pytest.TempPathFactory, fields: dict[str, object]
+) -> None:
+    """Same values of the same types (repr tells 1 from 1.0, -0.0 from 0.0, time zones)."""
+    episodes = [make_episode(1, **fields), make_episode(2)]
+    state, _ = merge_feeds(ArchiveState(), [make_feed(episodes)], NOW)
+    content = tmp_path_factory.mktemp("content")
+    save_archive(content, state, cache_dir=content / CACHE)
+    with pytest.MonkeyPatch.context() as patch:
+        refuse_decoding(patch)
+        cached = load_archive(content, cache_dir=content / CACHE)
+    assert repr(cached) == repr(load_archive(content))
+
+
+def test_a_copied_archive_is_checked_by_its_bytes_not_decoded(
+    tmp_path: Path, settled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy (cp, a fresh clone) changes every inode and ctime, not a byte."""
+    state = save_two_podcasts(tmp_path)
+    load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    for path in archive_dir(tmp_path).glob("*.json"):
+        copy = path.with_name("copy.tmp")
+        copy.write_bytes(path.read_bytes())
+        copy.replace(path)
+    refuse_decoding(monkeypatch)
+    assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
+
+
+def _garbage(entry: Path, json_file: Path) -> None:
+    entry.write_bytes(b"\x80\x05not a pickle at all")
+
+
+def _empty(entry: Path, json_file: Path) -> None:
+    entry.write_bytes(b"")
+
+
+def _truncated(entry: Path, json_file: Path) -> None:
+    entry.write_bytes(entry.read_bytes()[:-40])
+
+
+def _other_code(entry: Path, json_file: Path) -> None:
+    first, fingerprint, rest = entry.read_bytes().split(b"\n", 2)
+    entry.write_bytes(b"\n".join([first, fingerprint[::-1], rest]))
+
+
+def _header_and_body(data: bytes) -> tuple[bytes, bytes]:
+    *header, body = data.split(b"\n", 4)
+    return b"\n".join([*header, b""]), body
+
+
+def _another_object(entry: Path, json_file: Path) -> None:
+    header, _ = _header_and_body(entry.read_bytes())
+    entry.write_bytes(header + pickle.dumps({"podcast": "lighthouse"}))
+
+
+def _another_podcast(entry: Path, json_file: Path) -> None:
+    header, _ = _header_and_body(entry.read_bytes())
+    _, body = _header_and_body(entry.with_name("keeper.pickle").read_bytes())
+    entry.write_bytes(header + body)
+
+
+def _a_bad_stat_line(entry: Path, json_file: Path) -> None:
+    magic, code, digest, _, body = entry.read_bytes().split(b"\n", 4)
+    entry.write_bytes(b"\n".join([magic, code, digest, b"12 x", body]))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _garbage,
+        _empty,
+        _truncated,
+        _other_code,
+        _another_object,
+        _another_podcast,
+        _a_bad_stat_line,
+    ],
+)
+def test_a_damaged_or_foreign_entry_is_ignored_then_rewritten(
+    tmp_path: Path,
+    settled: None,
+    monkeypatch: pytest.MonkeyPatch,
+    damage: Callable[[Path, Path], None],
+) -> None:
+    content, cache = tmp_path / "content", tmp_path / CACHE
+    state = save_two_podcasts(content)
+    load_archive(content, cache_dir=cache)
+    entry = cache / archive.DECODED_CACHE_FOLDER / "lighthouse.pickle"
+    damage(entry, archive_dir(content) / "lighthouse.json")
+    assert load_archive(content, cache_dir=cache) == state
+    refuse_decoding(monkeypatch)
+    assert load_archive(content, cache_dir=cache) == state
+
+
+_UNPICKLED: list[str] = []
+
+
+def _record_unpickling() -> None:
+    _UNPICKLED.append("unpickled")
+
+
+class _Trap:
+    def __reduce__(self) -> tuple[Callable[[], None], tuple[()]]:
+        return _record_unpickling, ()
+
+
+@pytest.mark.parametrize("header", [b"", b"devcasts decoded archive\nsomething else\n(1,)\n"])
+def test_a_foreign_pickle_is_never_unpickled(tmp_path: Path, settled: None, header: bytes) -> None:
+    content, cache = tmp_path / "content", tmp_path / CACHE
+    state = save_two_podcasts(content)
+    folder = cache / archive.DECODED_CACHE_FOLDER
+    folder.mkdir(parents=True)
+    (folder / "lighthouse.pickle").write_bytes(header + pickle.dumps(_Trap()))
+    _UNPICKLED.clear()
+    assert load_archive(content, cache_dir=cache) == state
+    assert _UNPICKLED == []
+
+
+def test_entries_written_by_other_code_are_not_trusted(
+    tmp_path: Path, settled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another model or decoder (a new field, a changed default) means decoding again."""
+    state = save_two_podcasts(tmp_path)
+    load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    monkeypatch.setattr(archive, "_code_fingerprint", lambda: "another version")
+    decoded = count_decoding(monkeypatch)
+    assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
+    assert sorted(decoded) == ["keeper.json", "lighthouse.json"]
+
+
+def test_only_changed_files_are_decoded_again(
+    tmp_path: Path, settled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save_two_podcasts(tmp_path)
+    load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    new_state = save_two_podcasts(tmp_path, extra=1)
+    decoded = count_decoding(monkeypatch)
+    assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == new_state
+    assert decoded == ["lighthouse.json"]
+
+
+def test_entries_of_removed_files_and_leftover_temp_files_go(tmp_path: Path, settled: None) -> None:
+    save_two_podcasts(tmp_path)
+    load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    folder = tmp_path / CACHE / archive.DECODED_CACHE_FOLDER
+    (folder / ".lighthouse.pickle.x1y2.tmp").write_bytes(b"killed mid-write")
+    (archive_dir(tmp_path) / "keeper.json").unlink()
+    loaded = load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    assert [record.podcast.slug for record in loaded.podcasts] == ["lighthouse"]
+    assert entries(tmp_path / CACHE) == ["lighthouse.pickle"]
+
+
+def test_an_unusable_cache_dir_costs_only_time(tmp_path: Path, settled: None) -> None:
+    state = save_two_podcasts(tmp_path / "content")
+    not_a_folder = tmp_path / "cache-is-a-file"
+    not_a_folder.write_text("")
+    assert load_archive(tmp_path / "content", cache_dir=not_a_folder) == state
+
+
+def test_a_broken_archive_file_is_an_error_even_when_cached(tmp_path: Path, settled: None) -> None:
+    save_two_podcasts(tmp_path)
+    load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    (archive_dir(tmp_path) / "keeper.json").write_text('{"format": 1, "podcast": ')
+    with pytest.raises(ArchiveError, match=r"keeper\.json.*not valid JSON"):
+        load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+
+
+def test_the_collector_is_left_as_it_was(tmp_path: Path) -> None:
+    save_two_podcasts(tmp_path)
+    assert gc.isenabled()
+    load_archive(tmp_path)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_archive(tmp_path)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
