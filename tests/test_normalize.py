@@ -524,3 +524,14 @@ def test_a_page_link_with_any_space_inside_is_none(raw: str) -> None:
         else clean_url(text, "https://example.org/")
     )
     assert page_link(raw, "https://example.org/") == expected
+
+
+def test_each_build_matches_its_own_topics() -> None:
+    parsed = feed(item(title="Moving to Render"), item(guid="ep-2", title="Why Heroku"))
+    render = (Topic("render", "Render", ("Render",)),)
+    heroku = (Topic("heroku", "Heroku", ("Heroku",)),)
+    for _ in range(2):  # the matchers are kept between feeds: each set keeps its own
+        assert [e.topics for e in normalize(parsed, topics=render).episodes] == [("render",), ()]
+        assert [e.topics for e in normalize(parsed, topics=heroku).episodes] == [(), ("heroku",)]
+        from_list = normalize_feed(SOURCE, parsed, list(render), NOW, FEED_URL)
+        assert from_list.episodes[0].topics == ("render",)

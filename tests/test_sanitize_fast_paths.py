@@ -32,6 +32,18 @@ def test_collapse_spaces_is_the_regex(text: str) -> None:
     assert sanitize._collapse_spaces(text) == sanitize._SPACES.sub(" ", text)
 
 
+OTHER_SPACES = "\t\f\v\u00a0\u202f\u205f\u3000" + "".join(map(chr, range(0x2000, 0x200B)))
+
+
+@pytest.mark.parametrize("space", list(OTHER_SPACES), ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("context", ["a{}b", "\u00e9{}b", "a {}b"])
+def test_every_space_becomes_one_plain_space(space: str, context: str) -> None:
+    text = context.format(space)
+    assert sanitize._collapse_spaces(text) == sanitize._SPACES.sub(" ", text)
+    assert " " in sanitize._collapse_spaces(text)
+    assert space not in sanitize._collapse_spaces(text)
+
+
 def clean_text_the_long_way(value: str, limit: int) -> str:
     """clean_text as it was written before its shortcuts."""
     text = value

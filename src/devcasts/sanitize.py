@@ -473,13 +473,17 @@ def _tidy_lines(text: str) -> str:
 
 def _collapse_spaces(text: str) -> str:
     """Runs of _SPACES as one space. The regex replaces every single space too (slow on long
-    notes), so text with nothing to collapse is checked with cheaper string tests first."""
-    if text.isascii() and not any(run in text for run in _ASCII_SPACE_RUNS):
-        return text
-    return _SPACES.sub(" ", text)
+    notes), so text with nothing to collapse is checked with cheaper tests first."""
+    if "  " in text:
+        return _SPACES.sub(" ", text)
+    if text.isascii():
+        other_spaces = "\t" in text or "\f" in text or "\v" in text
+    else:
+        other_spaces = _SPACE_NOT_SPACE.search(text) is not None
+    return _SPACES.sub(" ", text) if other_spaces else text
 
 
-_ASCII_SPACE_RUNS = ("  ", "\t", "\f", "\v")  # what _SPACES finds to change in ASCII text
+_SPACE_NOT_SPACE = re.compile(r"[\t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]")  # _SPACES less " "
 
 
 # --- summaries and long notes ---------------------------------------------------------------
