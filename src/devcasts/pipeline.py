@@ -8,9 +8,9 @@ Heavy libraries are imported inside the stage that needs them, so a build with n
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
-import multiprocessing
 import os
 import threading
 import time
@@ -18,7 +18,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,12 +27,15 @@ from .model import (
     Catalog,
     Config,
     FeedHealth,
+    FeedSource,
     FetchResult,
     FetchStatus,
     NormalizedFeed,
 )
 
 if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+
     from .archive import ArchiveState
 
 STATE_VERSION = 1
@@ -107,12 +109,17 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
         else {},
         episode_counts=dict(previous.episode_counts),
         titles=dict(previous.titles),
+        browser_index_current=previous.browser_index_current,
     )
 
     with timer.stage("fetch"):
         results = _fetch(config, options, now)
 
     to_parse = [r for r in results if state.parsed.get(r.source.slug) != r.content_hash]
+    # A kept body is read (and checked) only here; a copy that fails its check is fetched again.
+    unreadable = [r.source for r in to_parse if r.body is None and r.content_hash]
+    again = {r.source.slug: r for r in _fetch(config, options, now, unreadable)}
+    to_parse = [again.get(r.source.slug, r) for r in to_parse]
     to_parse = [r for r in to_parse if r.body is not None]
     normalized, parse_errors = _parse_and_normalize(config, to_parse, now, timer)
     report.parsed_feeds = len(to_parse)
@@ -124,12 +131,17 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
         with timer.stage("archive"):
             from .archive import load_archive, merge_feeds, save_archive
 
-            archive = load_archive(config.content_dir)
+            archive = load_archive(config.content_dir, cache_dir=options.cache_dir)
             archive, changes = merge_feeds(archive, normalized, now)
             if changes.any:
                 # Until the site shows these changes, the next build must not think it does.
                 state_path.unlink(missing_ok=True)
-                save_archive(config.content_dir, archive, only=changes.touched_podcasts)
+                save_archive(
+                    config.content_dir,
+                    archive,
+                    only=changes.touched_podcasts,
+                    cache_dir=options.cache_dir,
+                )
             state.remember(archive)
         site_changed = not changes.is_empty
         report.new_episodes = changes.new_count
@@ -150,14 +162,41 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
         state.save(state_path)
         return report
 
-    with timer.stage("catalog"):
-        from .archive import build_catalog, load_archive, load_overrides
+    if archive is None:
+        with timer.stage("catalog"):
+            from .archive import load_archive
 
-        if archive is None:
-            archive = load_archive(config.content_dir)
+            archive = load_archive(config.content_dir, cache_dir=options.cache_dir)
             state.remember(archive)
             report.health = _health(results, parse_errors, state, new_counts)
             state.health = _health_fingerprint(report.health)
+    # From here the archive lives until the build ends. Frozen, its objects are left out of
+    # garbage collections (a quarter of the catalog's time), whose walks would also copy the
+    # pages a forked child shares (gc.freeze's documented use before a fork).
+    gc.freeze()
+    try:
+        _write_outputs(config, options, report, timer, archive, state)
+    finally:
+        gc.unfreeze()
+    # Pages written while Pagefind was off are unknown to the browser index until it compares
+    # the whole site again.
+    state.browser_index_current = options.browser_index
+    state.save(state_path)
+    return report
+
+
+def _write_outputs(
+    config: Config,
+    options: BuildOptions,
+    report: BuildReport,
+    timer: _Timer,
+    archive: ArchiveState,
+    state: BuildState,
+) -> None:
+    """The catalog, then the search index (in a child), the site and the browser index."""
+    with timer.stage("catalog"):
+        from .archive import build_catalog, load_overrides
+
         overrides = load_overrides(config.content_dir)
         catalog = build_catalog(archive, config, overrides, _published_health(report.health))
     report.episodes = state.episodes = len(catalog.episodes)
@@ -166,12 +205,11 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
     # renders; the child inherits the catalog, so nothing large crosses a pipe.
     indexer = _start_indexer(catalog, options.cache_dir / "index")
     try:
-        _write_site(config, options, catalog, report, timer)
+        whole_site = not state.browser_index_current  # still the previous build's word
+        _write_site(config, options, catalog, report, timer, whole_site)
     finally:
         with timer.stage("index (waiting)"):
             _finish_indexer(indexer)
-    state.save(state_path)
-    return report
 
 
 def _index_exists(options: BuildOptions) -> bool:
@@ -183,6 +221,8 @@ def _index_exists(options: BuildOptions) -> bool:
 def _start_indexer(catalog: Catalog, index_dir: Path) -> BaseProcess | None:
     """Update the search index in a forked child; in this process (returning None) where
     fork is unavailable or unsafe (other threads running, as in an embedding program)."""
+    import multiprocessing
+
     if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         _update_index(catalog, index_dir)
         return None
@@ -210,7 +250,15 @@ def _finish_indexer(child: BaseProcess | None) -> None:
         )
 
 
-def _fetch(config: Config, options: BuildOptions, now: datetime) -> list[FetchResult]:
+def _fetch(
+    config: Config,
+    options: BuildOptions,
+    now: datetime,
+    sources: Sequence[FeedSource] | None = None,
+) -> list[FetchResult]:
+    """Fetch every feed of the config, or only `sources`."""
+    if sources is not None and not sources:
+        return []
     from .fetch import FetchOptions, fetch_all
 
     fetch_options = FetchOptions(
@@ -221,7 +269,7 @@ def _fetch(config: Config, options: BuildOptions, now: datetime) -> list[FetchRe
         concurrency=options.concurrency,
         progress=options.progress,
     )
-    return fetch_all(config.feeds, fetch_options, now)
+    return fetch_all(config.feeds if sources is None else sources, fetch_options, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +304,8 @@ def _parse_and_normalize(
         with timer.stage("parse+normalize (wall)"):
             workers = _worker_count(len(results))
             if workers > 1:
+                import multiprocessing
+
                 context = multiprocessing.get_context("fork")
                 with context.Pool(workers) as pool:
                     outcomes = pool.map(_parse_one, range(len(results)), chunksize=1)
@@ -271,6 +321,8 @@ def _parse_and_normalize(
 
 def _worker_count(feeds: int) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    import multiprocessing
+
     fork_is_safe = "fork" in multiprocessing.get_all_start_methods()
     if feeds < PARALLEL_MIN_FEEDS or not fork_is_safe or threading.active_count() > 1:
         return 1
@@ -335,8 +387,14 @@ def _health(
 
 
 def _write_site(
-    config: Config, options: BuildOptions, catalog: Catalog, report: BuildReport, timer: _Timer
+    config: Config,
+    options: BuildOptions,
+    catalog: Catalog,
+    report: BuildReport,
+    timer: _Timer,
+    whole_site: bool = False,
 ) -> None:
+    """Render and swap in the site; `whole_site`: the browser index compares every page."""
     from .feeds_out import write_feeds
     from .output import site_transaction
     from .render import render_site
@@ -348,8 +406,9 @@ def _write_site(
             render_site(catalog, config, writer)
         with timer.stage("feeds"):
             write_feeds(catalog, writer)
-        # Pagefind's bundles live in their own folder; without --no-browser-index the last
-        # ones stay. browser_index only renames new files into it, never writes into one.
+        # Pagefind's bundles live in their own folder; with --no-browser-index the last ones
+        # stay. browser_index only renames new files into it, never writes into one, and
+        # says which files it changed, so the swap compares only those.
         writer.external_dir("pagefind", keep_existing=True, replaces_only=True)
         if options.browser_index:
             writer.finish()  # so the removed pages are known too
@@ -358,7 +417,12 @@ def _write_site(
 
                 changed = [p for p in (*writer.changed, *writer.removed) if p.endswith(".html")]
                 language = config.site.language
-                build_browser_index(writer.out_dir, options.cache_dir, changed, language)
+                index = build_browser_index(
+                    writer.out_dir, options.cache_dir, None if whole_site else changed, language
+                )
+            writer.external_changes("pagefind", written=index.written, removed=index.removed)
+        else:
+            writer.external_changes("pagefind")  # left alone
         body_done = time.perf_counter()
     report.timings["site swap"] = time.perf_counter() - body_done
     report.pages_written = len(writer.changed)
@@ -423,6 +487,7 @@ class BuildState:
     episode_counts: dict[str, int] = field(default_factory=dict)
     parsed: dict[str, str] = field(default_factory=dict)  # podcast slug -> body hash
     titles: dict[str, str] = field(default_factory=dict)  # podcast slug -> title, for reports
+    browser_index_current: bool = False  # the last site written was indexed by Pagefind
 
     def remember(self, archive: ArchiveState) -> None:
         """Keep what reports need from the archive, so a build with nothing new skips it."""
@@ -452,6 +517,7 @@ class BuildState:
             "episode_counts": dict(sorted(self.episode_counts.items())),
             "parsed": dict(sorted(self.parsed.items())),
             "titles": dict(sorted(self.titles.items())),
+            "browser_index_current": self.browser_index_current,
         }
         text = json.dumps(data, indent=1) + "\n"
         if path.is_file() and path.read_text(encoding="utf-8") == text:

@@ -1,0 +1,66 @@
+"""Pages written while the browser index was off are compared again by the next build that
+runs it, even when that build itself changes no page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from test_pipeline import START, FeedServer, feed
+
+from devcasts import browser_index
+from devcasts.browser_index import BrowserIndexReport
+from devcasts.config import load_config
+from devcasts.pipeline import BuildOptions, build
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    srv = FeedServer()
+    yield srv
+    srv.close()
+
+
+def test_the_browser_index_catches_up_after_builds_without_it(
+    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[Sequence[str] | None] = []
+
+    def fake_index(
+        site: Path, cache: Path, changed: Sequence[str] | None, language: str = "en"
+    ) -> BrowserIndexReport:
+        asked.append(None if changed is None else list(changed))
+        return BrowserIndexReport(skipped=False, seconds=0.0, pages=0)
+
+    monkeypatch.setattr(browser_index, "build_browser_index", fake_index)
+    (tmp_path / "feeds.yaml").write_text(
+        "site:\n  title: Catch-up\n  base_url: https://example.github.io/c/\n"
+        f"feeds:\n  - url: {server.url}\n    title: Deploy Diary\n",
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path / "feeds.yaml")
+
+    def run(weeks: int, with_index: bool) -> None:
+        options = BuildOptions(
+            out_dir=tmp_path / "site",
+            cache_dir=tmp_path / "cache",
+            allow_private_network=True,
+            progress=False,
+            browser_index=with_index,
+        )
+        build(config, options, now=START + timedelta(weeks=weeks))
+
+    run(30, with_index=True)  # the first build: nothing is known yet, every page compared
+    server.body = feed(range(31))
+    run(31, with_index=True)  # one new episode: only the changed pages are named
+    server.body = feed(range(32))
+    run(32, with_index=False)  # a new episode page Pagefind never saw
+    run(32, with_index=True)  # changes no page, yet must compare them all
+    run(32, with_index=True)  # up to date again: nothing to do
+
+    assert asked[0] is None
+    assert asked[1] is not None and any("/index.html" in page for page in asked[1])
+    assert asked[2] is None
+    assert len(asked) == 3  # the last build was up to date and ran no index
