@@ -17,6 +17,7 @@ from devcasts import archive
 from devcasts.archive import (
     ArchiveError,
     ArchiveState,
+    DecodedCacheWrites,
     archive_dir,
     build_catalog,
     load_archive,
@@ -180,6 +181,32 @@ def test_records_saved_with_a_cache_are_not_decoded_again(
         assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
     refuse_reading(monkeypatch)
     assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
+
+
+def test_entries_stamped_when_saved_are_written_when_committed(
+    tmp_path: Path, settled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipeline leaves the pickling to a forked child: nothing is kept before commit."""
+    state, _ = merge_feeds(ArchiveState(), [make_feed([make_episode(n) for n in range(4)])], NOW)
+    writes = DecodedCacheWrites(tmp_path / CACHE)
+    save_archive(tmp_path, state, cache_writes=writes)
+    assert entries(tmp_path / CACHE) == []
+    writes.commit()
+    assert entries(tmp_path / CACHE) == ["lighthouse.pickle"]
+    refuse_decoding(monkeypatch)
+    assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
+
+
+def test_a_file_edited_between_its_stamp_and_the_commit_is_read_again(
+    tmp_path: Path, settled: None
+) -> None:
+    state, _ = merge_feeds(ArchiveState(), [make_feed([make_episode(n) for n in range(4)])], NOW)
+    writes = DecodedCacheWrites(tmp_path / CACHE)
+    save_archive(tmp_path, state, cache_writes=writes)
+    _edit_keeping_the_size(archive_dir(tmp_path) / "lighthouse.json")
+    writes.commit()
+    loaded = load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    assert "Keeper's log Z" in {e.title for e in loaded.episodes()}
 
 
 @settings(max_examples=60, deadline=None)

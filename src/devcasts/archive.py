@@ -54,6 +54,7 @@ __all__ = [
     "ArchiveChanges",
     "ArchiveError",
     "ArchiveState",
+    "DecodedCacheWrites",
     "PodcastArchive",
     "archive_dir",
     "build_catalog",
@@ -396,13 +397,14 @@ def save_archive(
     only: Iterable[str] | None = None,
     *,
     cache_dir: Path | None = None,
+    cache_writes: DecodedCacheWrites | None = None,
 ) -> list[Path]:
     """Write each podcast's file atomically, only when its bytes changed; return those paths.
 
     `only` limits the work to some podcasts (ArchiveChanges.touched_podcasts, say). Files of
     podcasts not in `state` are left alone: the archive never deletes history. With
     `cache_dir`, the records written are kept there for load_archive, which then need not
-    decode the files again.
+    decode the files again; with `cache_writes`, they are kept there once it commits.
     """
     cache = None if cache_dir is None else _DecodedCache(cache_dir / DECODED_CACHE_FOLDER)
     folder = archive_dir(content_dir)
@@ -420,6 +422,8 @@ def save_archive(
             written.append(path)
             if cache is not None:
                 cache.remember(path, data, record)
+            if cache_writes is not None:
+                cache_writes.add(path, data, record)
     if written:
         _fsync_dir(folder)
     return written
@@ -596,13 +600,15 @@ class _DecodedCache:
 
     def remember(self, path: Path, data: bytes, record: PodcastArchive) -> None:
         """`record` was just written to `path` as `data`."""
-        checked_at = time.time_ns()
-        try:
-            stat = path.stat()
-        except OSError:
-            return
-        digest = hashlib.sha256(data).hexdigest()
-        self._write(path, _Entry(digest, _stat_key(stat), checked_at, _pickled(record)))
+        stamp = _stamp(path, data)
+        if stamp is not None:
+            self.store(path, stamp, record)
+
+    def store(
+        self, path: Path, stamp: tuple[str, tuple[int, ...], int], record: PodcastArchive
+    ) -> None:
+        digest, stat_key, checked_at = stamp
+        self._write(path, _Entry(digest, stat_key, checked_at, _pickled(record)))
 
     def forget_all_but(self, stems: set[str]) -> None:
         """Drop entries of archive files that are gone, and temp files of a killed build."""
@@ -644,6 +650,36 @@ class _DecodedCache:
             _replace_file(self._entry_path(path), entry.header(code) + entry.body)
         except OSError:
             pass  # a cache that cannot be written costs time, not a build
+
+
+def _stamp(path: Path, data: bytes) -> tuple[str, tuple[int, ...], int] | None:
+    """What an entry says of the file `data` was just written to: its hash, stat, and when."""
+    checked_at = time.time_ns()
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return hashlib.sha256(data).hexdigest(), _stat_key(stat), checked_at
+
+
+class DecodedCacheWrites:
+    """Entries for the archive files a build just wrote, stamped at once and pickled later
+    (`commit`): the pipeline leaves the pickling to a forked child while it renders. An
+    edit of a file after its stamp makes the entry a miss, never a wrong hit."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self._cache = _DecodedCache(cache_dir / DECODED_CACHE_FOLDER)
+        self._pending: list[tuple[Path, tuple[str, tuple[int, ...], int], PodcastArchive]] = []
+
+    def add(self, path: Path, data: bytes, record: PodcastArchive) -> None:
+        stamp = _stamp(path, data)
+        if stamp is not None:
+            self._pending.append((path, stamp, record))
+
+    def commit(self) -> None:
+        for path, stamp, record in self._pending:
+            self._cache.store(path, stamp, record)
+        self._pending.clear()
 
 
 @dataclass(frozen=True, slots=True)

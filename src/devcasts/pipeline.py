@@ -36,7 +36,7 @@ from .model import (
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
-    from .archive import ArchiveState
+    from .archive import ArchiveState, DecodedCacheWrites
 
 STATE_VERSION = 1
 
@@ -125,22 +125,24 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
     report.parsed_feeds = len(to_parse)
 
     archive = None
+    cache_writes = None
     site_changed = False
     new_counts: dict[str, int] = {}
     if normalized:
         with timer.stage("archive"):
-            from .archive import load_archive, merge_feeds, save_archive
+            from .archive import DecodedCacheWrites, load_archive, merge_feeds, save_archive
 
             archive = load_archive(config.content_dir, cache_dir=options.cache_dir)
             archive, changes = merge_feeds(archive, normalized, now)
             if changes.any:
                 # Until the site shows these changes, the next build must not think it does.
                 state_path.unlink(missing_ok=True)
+                cache_writes = DecodedCacheWrites(options.cache_dir)
                 save_archive(
                     config.content_dir,
                     archive,
                     only=changes.touched_podcasts,
-                    cache_dir=options.cache_dir,
+                    cache_writes=cache_writes,  # pickled by the indexer's child, not here
                 )
             state.remember(archive)
         site_changed = not changes.is_empty
@@ -175,7 +177,7 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
     # pages a forked child shares (gc.freeze's documented use before a fork).
     gc.freeze()
     try:
-        _write_outputs(config, options, report, timer, archive, state)
+        _write_outputs(config, options, report, timer, archive, state, cache_writes)
     finally:
         gc.unfreeze()
     # Pages written while Pagefind was off are unknown to the browser index until it compares
@@ -192,6 +194,7 @@ def _write_outputs(
     timer: _Timer,
     archive: ArchiveState,
     state: BuildState,
+    cache_writes: DecodedCacheWrites | None,
 ) -> None:
     """The catalog, then the search index (in a child), the site and the browser index."""
     with timer.stage("catalog"):
@@ -201,9 +204,10 @@ def _write_outputs(
         catalog = build_catalog(archive, config, overrides, _published_health(report.health))
     report.episodes = state.episodes = len(catalog.episodes)
 
-    # The search index is written by a forked child on the other core while this process
-    # renders; the child inherits the catalog, so nothing large crosses a pipe.
-    indexer = _start_indexer(catalog, options.cache_dir / "index")
+    # The search index (and the archive's decoded cache) is written by a forked child on the
+    # other core while this process renders; the child inherits the catalog, so nothing large
+    # crosses a pipe.
+    indexer = _start_indexer(catalog, options.cache_dir / "index", cache_writes)
     try:
         whole_site = not state.browser_index_current  # still the previous build's word
         _write_site(config, options, catalog, report, timer, whole_site)
@@ -218,25 +222,31 @@ def _index_exists(options: BuildOptions) -> bool:
     return index_exists(options.cache_dir / "index")
 
 
-def _start_indexer(catalog: Catalog, index_dir: Path) -> BaseProcess | None:
+def _start_indexer(
+    catalog: Catalog, index_dir: Path, cache_writes: DecodedCacheWrites | None = None
+) -> BaseProcess | None:
     """Update the search index in a forked child; in this process (returning None) where
     fork is unavailable or unsafe (other threads running, as in an embedding program)."""
     import multiprocessing
 
     if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
-        _update_index(catalog, index_dir)
+        _update_index(catalog, index_dir, cache_writes)
         return None
     child = multiprocessing.get_context("fork").Process(
-        target=_update_index, args=(catalog, index_dir), name="devcasts-index"
+        target=_update_index, args=(catalog, index_dir, cache_writes), name="devcasts-index"
     )
     child.start()
     return child
 
 
-def _update_index(catalog: Catalog, index_dir: Path) -> None:
+def _update_index(
+    catalog: Catalog, index_dir: Path, cache_writes: DecodedCacheWrites | None
+) -> None:
     from .index import update_index
 
     update_index(catalog, index_dir)
+    if cache_writes is not None:
+        cache_writes.commit()
 
 
 def _finish_indexer(child: BaseProcess | None) -> None:

@@ -1,5 +1,5 @@
-"""Pages written while the browser index was off are compared again by the next build that
-runs it, even when that build itself changes no page."""
+"""What one build leaves for the next: the browser index catches up on pages written while it
+was off, and the archive's decoded cache is written (by the indexer's child) and used."""
 
 from __future__ import annotations
 
@@ -64,3 +64,34 @@ def test_the_browser_index_catches_up_after_builds_without_it(
     assert asked[1] is not None and any("/index.html" in page for page in asked[1])
     assert asked[2] is None
     assert len(asked) == 3  # the last build was up to date and ran no index
+
+
+def test_the_archive_cache_is_written_by_a_build_and_used_by_the_next(
+    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from devcasts import archive
+
+    monkeypatch.setattr(archive, "SETTLED_NS", -1)  # files count as settled at once
+    (tmp_path / "feeds.yaml").write_text(
+        "site:\n  title: Cache\n  base_url: https://example.github.io/c/\n"
+        f"feeds:\n  - url: {server.url}\n    title: Deploy Diary\n",
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path / "feeds.yaml")
+    options = BuildOptions(
+        out_dir=tmp_path / "site",
+        cache_dir=tmp_path / "cache",
+        allow_private_network=True,
+        progress=False,
+        browser_index=False,
+    )
+    build(config, options, now=START + timedelta(weeks=30))
+    assert [p.name for p in (tmp_path / "cache" / "archive").iterdir()] == ["deploy-diary.pickle"]
+
+    def refuse(path: Path, data: bytes) -> None:
+        raise AssertionError(f"{path.name} was decoded again")
+
+    monkeypatch.setattr(archive, "_decode_podcast_file", refuse)
+    server.body = feed(range(31))
+    report = build(config, options, now=START + timedelta(weeks=31))
+    assert report.new_episodes == 1
