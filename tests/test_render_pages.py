@@ -180,6 +180,17 @@ def test_printable_drops_code_points_html_forbids_and_keeps_markup() -> None:
     assert printable(3) == 3
 
 
+FORBIDDEN = "\x00\x01\x08\x0b\x0e\x1f\x7f\x80\x9f\ufdd0\ufdef\ufffe\uffff"
+
+
+@given(st.text(alphabet=st.sampled_from([*"ab <&\t\n\r\x0c~", "é", "\u2028", *FORBIDDEN])))
+def test_printable_removes_exactly_the_forbidden_code_points(text: str) -> None:
+    """The ASCII shortcut and the search agree: nothing else is removed, nothing forbidden stays."""
+    cleaned = printable(text)
+    assert cleaned == "".join(c for c in text if c not in FORBIDDEN)
+    assert printable(Markup(text)) == Markup(cleaned)
+
+
 def test_sitemap_splits_past_the_protocol_limit() -> None:
     site = build_catalog().site
     pages_ = {f"p/{n}/": None for n in range(5)}

@@ -15,7 +15,9 @@ _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 
 def printable(value: object) -> object:
     """Every {{ value }} without the code points HTML forbids; markup stays markup."""
-    if isinstance(value, str) and _FORBIDDEN_IN_HTML.search(value):
+    if not isinstance(value, str) or (value.isascii() and value.isprintable()):
+        return value  # printable ASCII (most of a page's values): nothing to look for
+    if _FORBIDDEN_IN_HTML.search(value):
         cleaned = _FORBIDDEN_IN_HTML.sub("", value)
         return Markup(cleaned) if isinstance(value, Markup) else cleaned  # noqa: S704 -- was markup
     return value
