@@ -23,7 +23,6 @@ import os
 import pickle
 import re
 import sys
-import tempfile
 import time
 import types
 import typing
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from . import model
+from .atomic import replace_file
 from .errors import DevcastsError
 from .model import (
     Catalog,
@@ -418,7 +418,7 @@ def save_archive(
         path = folder / f"{_checked_slug(record.podcast.slug)}.json"
         data = encode_podcast_archive(record)
         if _current_bytes(path) != data:
-            _atomic_write(path, data)
+            replace_file(path, data, durable=True)
             written.append(path)
             if cache is not None:
                 cache.remember(path, data, record)
@@ -523,22 +523,6 @@ def _current_bytes(path: Path) -> bytes | None:
         return path.read_bytes()
     except FileNotFoundError:
         return None
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: readers see the old or the new file."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.chmod(0o644)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -647,7 +631,7 @@ class _DecodedCache:
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            _replace_file(self._entry_path(path), entry.header(code) + entry.body)
+            replace_file(self._entry_path(path), entry.header(code) + entry.body)
         except OSError:
             pass  # a cache that cannot be written costs time, not a build
 
@@ -772,19 +756,6 @@ def _pickled(record: PodcastArchive) -> bytes:
     except pickle.PicklingError:
         return b""
     return buffer.getvalue()
-
-
-def _replace_file(path: Path, data: bytes) -> None:
-    """Temp file and rename, no fsync: a torn entry after a crash is a miss, not an error."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 _Reducer = Callable[[Any], Any]  # instance -> (class, field values)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devcasts.atomic import replace_file
 from devcasts.errors import BuildError
 
 OUTPUT_DIR = "pagefind"
@@ -369,10 +370,7 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
     if path.is_file() and path.read_bytes() == data:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)  # a leftover might be a link: never write through one
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    replace_file(path, data)
     return True
 
 

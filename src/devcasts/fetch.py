@@ -16,10 +16,8 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import re
 import sys
-import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from . import USER_AGENT
+from .atomic import replace_file
 from .model import FeedSource, FetchResult, FetchStatus, StoredBodyReader
 from .netguard import BlockedAddressError, GuardedTransport, allow_all, public_only
 from .text import slugify
@@ -212,7 +211,7 @@ class HttpCache:
             return
         self.root.mkdir(parents=True, exist_ok=True)
         if new_body is not None:
-            _write_atomically(body_path, new_body)
+            replace_file(body_path, new_body)
         _write_entry(meta_path, entry)
 
 
@@ -258,7 +257,7 @@ def _without_body(entry: CacheEntry) -> CacheEntry:
 
 def _write_entry(path: Path, entry: CacheEntry) -> None:
     text = json.dumps(_entry_to_json(entry), indent=1, sort_keys=True)
-    _write_atomically(path, text.encode("utf-8"))
+    replace_file(path, text.encode("utf-8"))
 
 
 def _only_fresher(stored: CacheEntry, entry: CacheEntry) -> bool:
@@ -268,17 +267,6 @@ def _only_fresher(stored: CacheEntry, entry: CacheEntry) -> bool:
     newer_by = entry.last_success - stored.last_success
     same = replace(entry, last_success=stored.last_success) == stored
     return same and timedelta(0) <= newer_by <= SUCCESS_PRECISION
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as tmp:
-            tmp.write(data)
-        Path(tmp_name).replace(path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def _sha256(data: bytes) -> str:

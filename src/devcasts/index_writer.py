@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from whoosh import index
 from whoosh.writing import PostingPool, SegmentWriter
 
+from devcasts.atomic import replace_file
 from devcasts.errors import BuildError
 from devcasts.index import build_schema, damage_tolerated, primary_language
 from devcasts.index_marker import INDEX_NAME, MARKER_NAME, SCHEMA_VERSION, read_marker
@@ -374,6 +375,4 @@ def _write_marker(index_dir: Path) -> None:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    replace_file(path, (json.dumps(data, separators=(",", ":")) + "\n").encode("utf-8"))

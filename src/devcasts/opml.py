@@ -16,6 +16,7 @@ from xml.parsers import expat
 
 import yaml
 
+from .atomic import replace_file
 from .errors import ConfigError, DevcastsError
 
 MAX_OPML_BYTES = 20_000_000
@@ -196,7 +197,7 @@ def import_opml(opml: bytes, feeds_yaml: Path) -> OpmlImportReport:
     if report.added:
         new_text = append_feeds(text, list(report.added), feeds_yaml)
         _check_appended(text, new_text, list(report.added), feeds_yaml)
-        _write_atomically(feeds_yaml, bom + new_text)
+        replace_file(feeds_yaml, (bom + new_text).encode("utf-8"))
     return replace(report, skipped_without_url=tuple(without_url))
 
 
@@ -349,9 +350,3 @@ def _check_appended(old_text: str, new_text: str, added: list[OpmlFeed], path: P
 def _as_entry(feed: OpmlFeed) -> dict[str, str]:
     entry = {"url": feed.url, "title": feed.title, "include": "all"}
     return {key: value for key, value in entry.items() if value}
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(text.encode("utf-8"))
-    tmp.replace(path)

@@ -21,10 +21,10 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from .atomic import replace_file
 from .lock import build_lock
 
 __all__ = ["SiteWriter", "build_lock", "recover_site", "site_transaction"]
@@ -65,7 +65,7 @@ class SiteWriter:
             return False
         self._make_folder(relpath)
         if present is None:
-            _replace_file(Path(target), data)
+            replace_file(Path(target), data)
         else:
             _write_unlinked(target, data)
         self.changed.append(relpath)
@@ -348,7 +348,7 @@ def _write_journal(
         "external": sorted(set(external)),
         "files": sorted(files),
     }
-    _replace_file(spare / JOURNAL, json.dumps(document, separators=(",", ":")).encode())
+    replace_file(spare / JOURNAL, json.dumps(document, separators=(",", ":")).encode())
 
 
 def _take_journal(out_dir: Path, spare: Path) -> dict[str, list[str]] | None:
@@ -562,26 +562,12 @@ def _write_unlinked(target: str, data: bytes) -> None:
         os.unlink(target)
         fd = os.open(target, flags, 0o644)
     try:
-        os.fchmod(fd, 0o644)  # whatever the umask, as _replace_file does
+        os.fchmod(fd, 0o644)  # whatever the umask, as replace_file does
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
-
-
-def _replace_file(target: Path, data: bytes) -> None:
-    """A new file renamed over the target: a hard-linked original is never written to."""
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        tmp.chmod(0o644)
-        tmp.replace(target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _parents(files: set[str]) -> set[str]:

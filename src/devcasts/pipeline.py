@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .atomic import replace_file
 from .errors import BuildError
 from .model import (
     Catalog,
@@ -532,6 +533,4 @@ class BuildState:
         text = json.dumps(data, indent=1) + "\n"
         if path.is_file() and path.read_text(encoding="utf-8") == text:
             return
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        replace_file(path, text.encode("utf-8"))
