@@ -52,6 +52,13 @@ def save_two_podcasts(content: Path, extra: int = 0) -> ArchiveState:
     return state
 
 
+def saved_with_cache(content: Path, state: ArchiveState, cache: Path) -> None:
+    """As a build saves: entries stamped with the writes, kept once committed."""
+    writes = DecodedCacheWrites(cache)
+    save_archive(content, state, cache_writes=writes)
+    writes.commit()
+
+
 def entries(cache: Path) -> list[str]:
     folder = cache / archive.DECODED_CACHE_FOLDER
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
@@ -174,7 +181,7 @@ def test_records_saved_with_a_cache_are_not_decoded_again(
     """The first build writes the archive; the next one finds it decoded already, checks the
     bytes once, and after that the stat alone."""
     state, _ = merge_feeds(ArchiveState(), [make_feed([make_episode(n) for n in range(4)])], NOW)
-    save_archive(tmp_path, state, cache_dir=tmp_path / CACHE)
+    saved_with_cache(tmp_path, state, tmp_path / CACHE)
     assert entries(tmp_path / CACHE) == ["lighthouse.pickle"]
     with monkeypatch.context() as patch:
         refuse_decoding(patch)
@@ -218,7 +225,7 @@ def test_records_kept_when_saved_are_exactly_what_decoding_gives(
     episodes = [make_episode(1, **fields), make_episode(2)]
     state, _ = merge_feeds(ArchiveState(), [make_feed(episodes)], NOW)
     content = tmp_path_factory.mktemp("content")
-    save_archive(content, state, cache_dir=content / CACHE)
+    saved_with_cache(content, state, content / CACHE)
     with pytest.MonkeyPatch.context() as patch:
         refuse_decoding(patch)
         cached = load_archive(content, cache_dir=content / CACHE)

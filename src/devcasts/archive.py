@@ -396,17 +396,15 @@ def save_archive(
     state: ArchiveState,
     only: Iterable[str] | None = None,
     *,
-    cache_dir: Path | None = None,
     cache_writes: DecodedCacheWrites | None = None,
 ) -> list[Path]:
     """Write each podcast's file atomically, only when its bytes changed; return those paths.
 
     `only` limits the work to some podcasts (ArchiveChanges.touched_podcasts, say). Files of
     podcasts not in `state` are left alone: the archive never deletes history. With
-    `cache_dir`, the records written are kept there for load_archive, which then need not
-    decode the files again; with `cache_writes`, they are kept there once it commits.
+    `cache_writes`, the records written are kept in the decoded cache once it commits, so
+    load_archive need not decode those files again.
     """
-    cache = None if cache_dir is None else _DecodedCache(cache_dir / DECODED_CACHE_FOLDER)
     folder = archive_dir(content_dir)
     folder.mkdir(parents=True, exist_ok=True)
     _remove_stale_temp_files(folder)
@@ -420,8 +418,6 @@ def save_archive(
         if _current_bytes(path) != data:
             replace_file(path, data, durable=True)
             written.append(path)
-            if cache is not None:
-                cache.remember(path, data, record)
             if cache_writes is not None:
                 cache_writes.add(path, data, record)
     if written:
@@ -581,12 +577,6 @@ class _DecodedCache:
         record = _decode_podcast_file(path, data)
         self._write(path, _Entry(digest, _stat_key(stat), checked_at, _pickled(record)))
         return record
-
-    def remember(self, path: Path, data: bytes, record: PodcastArchive) -> None:
-        """`record` was just written to `path` as `data`."""
-        stamp = _stamp(path, data)
-        if stamp is not None:
-            self.store(path, stamp, record)
 
     def store(
         self, path: Path, stamp: tuple[str, tuple[int, ...], int], record: PodcastArchive
