@@ -371,6 +371,18 @@ def test_decide_counts_a_repeated_permanent_redirect():
     assert (third.moved_to, third.moved_count) == (None, 0)
 
 
+def test_a_redirected_feed_that_answers_304_still_counts_its_moves():
+    """The report asks to update feeds.yaml once a move repeats; a feed whose new home answers
+    304 Not Modified must count as repeating too."""
+    moved = Exchange("body", SOURCE.url, body=FEED, moved_to="https://new.example/feed")
+    first_result, first, _ = decide(SOURCE, CacheEntry(url=SOURCE.url), None, moved, T0)
+    same = Exchange("not_modified", "https://new.example/feed", moved_to=moved.moved_to)
+    second_result, second, _ = decide(SOURCE, first, FEED, same, T0)
+    assert (first_result.moved_count, second_result.moved_count) == (1, 2)
+    assert (second_result.moved_to, second.moved_count) == (moved.moved_to, 2)
+    assert second_result.status is FetchStatus.UNCHANGED
+
+
 # --- address classification ---------------------------------------------------------------------
 
 
