@@ -145,3 +145,68 @@ def test_project_configs_are_valid() -> None:
         if (root / name).is_file():
             config = load_config(root / name)
             assert config.feeds
+
+
+# --- the memo of the validated file ------------------------------------------------------------
+
+
+def test_an_unchanged_file_is_answered_from_the_memo(tmp_path: Path, monkeypatch) -> None:
+    path, cache = write(tmp_path, GOOD), tmp_path / "cache"
+    first = load_config(path, cache_dir=cache)
+    assert (cache / "config.pickle").is_file()
+    from devcasts import config_yaml
+
+    monkeypatch.setattr(config_yaml, "parse_config", None)  # any call would fail
+    assert load_config(path, cache_dir=cache) == first
+
+
+def test_any_change_to_the_file_is_validated_again(tmp_path: Path) -> None:
+    path, cache = write(tmp_path, GOOD), tmp_path / "cache"
+    load_config(path, cache_dir=cache)
+    path.write_text(GOOD.replace("weight: 2.5", "weight: 3"), encoding="utf-8")
+    assert load_config(path, cache_dir=cache).feeds[1].weight == 3.0
+    path.write_text(GOOD.replace("weight: 2.5", "weight: -1"), encoding="utf-8")
+    for _ in range(2):  # a file with an error is never memoized: reported every time
+        with pytest.raises(ConfigError, match=r"feeds.yaml:16: feeds\[1\]\.weight"):
+            load_config(path, cache_dir=cache)
+
+
+def test_the_arguments_are_part_of_the_key(tmp_path: Path) -> None:
+    path, cache = write(tmp_path, GOOD), tmp_path / "cache"
+    load_config(path, cache_dir=cache)
+    other = load_config(path, base_url="https://other.example/casts", cache_dir=cache)
+    assert other.site.base_url == "https://other.example/casts/"
+    assert load_config(path, cache_dir=cache).site.base_url.startswith("https://example.github")
+
+
+def test_a_vanished_local_feed_is_reported_despite_the_memo(tmp_path: Path) -> None:
+    path, cache = write(tmp_path, GOOD), tmp_path / "cache"
+    load_config(path, cache_dir=cache)
+    (tmp_path / "local.xml").unlink()
+    with pytest.raises(ConfigError, match=r"feeds.yaml:12: feeds\[0\]\.url: no such file"):
+        load_config(path, cache_dir=cache)
+
+
+@pytest.mark.parametrize("memo", [b"", b"torn", b"0" * 64 + b"\nnot a pickle", b"\x80\x05N."])
+def test_a_damaged_memo_is_a_miss_and_is_rewritten(tmp_path: Path, memo: bytes) -> None:
+    path, cache = write(tmp_path, GOOD), tmp_path / "cache"
+    expected = load_config(path)
+    cache.mkdir()
+    (cache / "config.pickle").write_bytes(memo)
+    assert load_config(path, cache_dir=cache) == expected
+    assert (cache / "config.pickle").read_bytes() != memo
+
+
+def test_a_memo_of_another_working_folder_is_not_used(tmp_path: Path, monkeypatch) -> None:
+    """Two folders, each with the same feeds.yaml beside its own local.xml: a relative path
+    names a different file in each, so the working folder is part of the key."""
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        write(tmp_path / name, GOOD)
+    cache = tmp_path / "cache"
+    monkeypatch.chdir(tmp_path / "a")
+    first = load_config(Path("feeds.yaml"), cache_dir=cache)
+    monkeypatch.chdir(tmp_path / "b")
+    second = load_config(Path("feeds.yaml"), cache_dir=cache)
+    assert first.feeds[0].url == str((tmp_path / "a" / "local.xml").resolve())
+    assert second.feeds[0].url == str((tmp_path / "b" / "local.xml").resolve())

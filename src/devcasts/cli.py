@@ -202,7 +202,7 @@ def _run_build(args: argparse.Namespace) -> int:
     from .pipeline import BuildOptions, build
     from .report import print_report, write_report_json, write_summary_markdown
 
-    config = load_config(args.feeds, base_url=args.base_url)
+    config = load_config(args.feeds, base_url=args.base_url, cache_dir=args.cache)
     options = BuildOptions(
         out_dir=args.out,
         cache_dir=args.cache,
