@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from devcasts.index import SearchRequest, search, update_index  # noqa: E402
-from devcasts.model import Catalog, Episode, Person, Podcast, SiteConfig, Topic  # noqa: E402
+from devcasts.model import SiteConfig, Topic  # noqa: E402
+from devcasts.records import Catalog, Episode, Person, Podcast  # noqa: E402
 
 _PLATFORM_TEXT = """
 heroku fly render railway vercel netlify kubernetes dokku aws lambda postgres redis deploy

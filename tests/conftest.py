@@ -15,20 +15,15 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from devcasts.model import (
+from devcasts.model import Config, FeedHealth, FeedSource, FetchStatus, SiteConfig, Topic
+from devcasts.records import (
     Catalog,
     Chapter,
-    Config,
     Enclosure,
     Episode,
-    FeedHealth,
-    FeedSource,
-    FetchStatus,
     Person,
     Podcast,
-    SiteConfig,
     SourceRef,
-    Topic,
     Transcript,
 )
 

@@ -24,22 +24,17 @@ from devcasts.archive import (
     merge_feeds,
     save_archive,
 )
-from devcasts.model import (
+from devcasts.model import Config, FeedHealth, FeedSource, FetchStatus, SiteConfig, Topic
+from devcasts.overrides import Overrides
+from devcasts.records import (
     Chapter,
-    Config,
     Enclosure,
     Episode,
-    FeedHealth,
-    FeedSource,
-    FetchStatus,
     NormalizedFeed,
     Person,
     Podcast,
-    SiteConfig,
-    Topic,
     Transcript,
 )
-from devcasts.overrides import Overrides
 
 DATA = Path(__file__).parent / "data" / "archive"
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)

@@ -24,8 +24,8 @@ from devcasts.archive import (
     merge_feeds,
     save_archive,
 )
-from devcasts.model import Chapter, Enclosure, Person
 from devcasts.overrides import Overrides
+from devcasts.records import Chapter, Enclosure, Person
 
 CACHE = "cache"
 

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from conftest import ROOT, build_catalog, npm_file, start_server
 
-from devcasts.model import Catalog, Config, Enclosure
+from devcasts.model import Config
 from devcasts.output import SiteWriter
+from devcasts.records import Catalog, Enclosure
 from devcasts.render import render_site
 
 CHROMIUM = Path("/usr/bin/chromium")

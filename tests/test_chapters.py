@@ -17,7 +17,7 @@ from devcasts.chapters import (
     chapters_json,
     parse_timestamp,
 )
-from devcasts.model import Chapter, RawChapter
+from devcasts.records import Chapter, RawChapter
 from devcasts.sanitize import notes_to_html
 
 DATA = Path(__file__).parent / "data" / "sanitize"

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from devcasts.model import Episode, FeedSource, NormalizedFeed, NotAFeedError, Topic
+from devcasts.model import FeedSource, Topic
 from devcasts.normalize import merge_across_feeds, normalize_feed
 from devcasts.parse import parse_feed
+from devcasts.records import Episode, NormalizedFeed, NotAFeedError
 from devcasts.text import slugify
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"

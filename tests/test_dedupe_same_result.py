@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from devcasts import dedupe
 from devcasts.dedupe import enclosure_key, merge_across_feeds, title_key
-from devcasts.model import Enclosure, Episode, SourceRef
+from devcasts.records import Enclosure, Episode, SourceRef
 
 DAY = datetime(2024, 9, 2, 8, tzinfo=UTC)
 

@@ -33,17 +33,8 @@ from devcasts.feeds_out import (
     podcast_guid,
     top_level_pieces,
 )
-from devcasts.model import (
-    Catalog,
-    Chapter,
-    Enclosure,
-    Episode,
-    Person,
-    Podcast,
-    SiteConfig,
-    Topic,
-    Transcript,
-)
+from devcasts.model import SiteConfig, Topic
+from devcasts.records import Catalog, Chapter, Enclosure, Episode, Person, Podcast, Transcript
 
 BASE = "https://example.org/devcasts/"
 ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"

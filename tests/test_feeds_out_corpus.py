@@ -14,9 +14,10 @@ import pytest
 
 from devcasts.feedcheck import check_feed, errors
 from devcasts.feeds_out import feed_documents, newest_first
-from devcasts.model import Catalog, FeedSource, SiteConfig, Topic
+from devcasts.model import FeedSource, SiteConfig, Topic
 from devcasts.normalize import normalize_feed
 from devcasts.parse import parse_feed
+from devcasts.records import Catalog
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

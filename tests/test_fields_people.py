@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from devcasts import fields
-from devcasts.model import RawPerson
+from devcasts.records import RawPerson
 
 names = st.text(st.sampled_from("Ada Lovelace&,<b>éΩ ()@x.org"), max_size=30)
 persons = st.lists(

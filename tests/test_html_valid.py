@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from conftest import npm_file
 
-from devcasts.model import Catalog, Config
+from devcasts.model import Config
 from devcasts.output import SiteWriter
+from devcasts.records import Catalog
 from devcasts.render import render_site
 
 

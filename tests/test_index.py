@@ -22,7 +22,8 @@ from devcasts.index import (
     update_index,
 )
 from devcasts.index_marker import index_exists
-from devcasts.model import Catalog, Episode, Person, Podcast, SiteConfig, Topic
+from devcasts.model import SiteConfig, Topic
+from devcasts.records import Catalog, Episode, Person, Podcast
 from devcasts.text import slugify
 
 DATA = Path(__file__).parent / "data" / "search"

@@ -15,7 +15,7 @@ from whoosh.reading import SegmentReader
 
 from devcasts import index as search_index
 from devcasts.index import SearchRequest, search, update_index
-from devcasts.model import Catalog
+from devcasts.records import Catalog
 
 QUERIES = [
     "kubernetes",

@@ -19,7 +19,7 @@ from devcasts import index as search_index
 from devcasts import index_writer
 from devcasts.errors import BuildError
 from devcasts.index import SearchRequest, search, update_index
-from devcasts.model import Catalog
+from devcasts.records import Catalog
 
 WORDS = st.sampled_from(
     ["Deploying", "deploys", "the", "a", "I", "to", "Heroku's", "fly.io", "v1.2", "x*y", "İstanbul"]

@@ -11,9 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devcasts.model import (
+from devcasts.model import FeedSource, Topic
+from devcasts.normalize import content_hash, normalize_feed, page_link
+from devcasts.parse import parse_feed
+from devcasts.records import (
     Episode,
-    FeedSource,
     NormalizedFeed,
     ParsedFeed,
     ParsedItem,
@@ -21,10 +23,7 @@ from devcasts.model import (
     RawEnclosure,
     RawPerson,
     RawTranscript,
-    Topic,
 )
-from devcasts.normalize import content_hash, normalize_feed, page_link
-from devcasts.parse import parse_feed
 from devcasts.sanitize import clean_url
 from devcasts.text import short_hash
 

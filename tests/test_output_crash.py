@@ -28,7 +28,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from devcasts.archive import ArchiveState, PodcastArchive, load_archive, save_archive
-from devcasts.model import Episode, Podcast
+from devcasts.records import Episode, Podcast
 from devcasts.output import site_transaction
 
 root, runs = Path(sys.argv[1]), int(sys.argv[2])

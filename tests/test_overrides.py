@@ -14,17 +14,9 @@ from hypothesis import strategies as st
 
 from devcasts.archive import ArchiveState, build_catalog, merge_feeds
 from devcasts.errors import ConfigError
-from devcasts.model import (
-    Catalog,
-    Config,
-    Episode,
-    FeedSource,
-    NormalizedFeed,
-    Podcast,
-    SiteConfig,
-    Topic,
-)
+from devcasts.model import Config, FeedSource, SiteConfig, Topic
 from devcasts.overrides import KNOWN_KEYS, Overrides, load_overrides
+from devcasts.records import Catalog, Episode, NormalizedFeed, Podcast
 
 PROJECT = Path(__file__).resolve().parents[1]
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)

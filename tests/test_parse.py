@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from devcasts import parse
 from devcasts.limits import NOTES_LIMIT, TITLE_LIMIT
-from devcasts.model import NotAFeedError, ParsedFeed
 from devcasts.parse import parse_feed, strip_doctype
+from devcasts.records import NotAFeedError, ParsedFeed
 
 DATA = Path(__file__).parent / "data" / "parse"
 XML_HEADERS = {"Content-Type": "application/rss+xml"}

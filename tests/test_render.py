@@ -23,10 +23,11 @@ from hypothesis import strategies as st
 from devcasts import page_output
 from devcasts import render as render_module
 from devcasts.errors import BuildError, ConfigError
-from devcasts.model import Catalog, Chapter, Config, Episode, Person, SourceRef
+from devcasts.model import Config
 from devcasts.normalize import content_hash
 from devcasts.output import SiteWriter
 from devcasts.page_output import MANIFEST
+from devcasts.records import Catalog, Chapter, Episode, Person, SourceRef
 from devcasts.render import RenderHints, RenderReport, render_site
 from devcasts.template_filters import printable
 

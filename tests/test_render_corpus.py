@@ -14,10 +14,11 @@ from conftest import ROOT, TOPICS, npm_file
 from test_html_valid import vnu_errors
 from test_render import broken_links, html_files
 
-from devcasts.model import Catalog, Config, Episode, FeedSource, NotAFeedError, Podcast, SiteConfig
+from devcasts.model import Config, FeedSource, SiteConfig
 from devcasts.normalize import normalize_feed
 from devcasts.output import SiteWriter
 from devcasts.parse import parse_feed
+from devcasts.records import Catalog, Episode, NotAFeedError, Podcast
 from devcasts.render import render_site
 from devcasts.text import slugify
 

@@ -16,7 +16,10 @@ from test_feeds_out import sample_catalog
 
 from devcasts import feeds_out, pages, render
 from devcasts.feeds_out import FEEDS_MANIFEST, feed_documents, write_feeds
-from devcasts.model import (
+from devcasts.normalize import content_hash
+from devcasts.output import SiteWriter
+from devcasts.page_output import HASHED_BY_NORMALIZE, NEVER_SHOWN, episode_digest, fields_digest
+from devcasts.records import (
     Catalog,
     Chapter,
     Enclosure,
@@ -26,9 +29,6 @@ from devcasts.model import (
     SourceRef,
     Transcript,
 )
-from devcasts.normalize import content_hash
-from devcasts.output import SiteWriter
-from devcasts.page_output import HASHED_BY_NORMALIZE, NEVER_SHOWN, episode_digest, fields_digest
 
 # A different value for every field the content hash is trusted with.
 _EDITS: dict[str, object] = {

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from devcasts import discovery, page_output, pages
 from devcasts.content_pages import render_markdown
-from devcasts.model import Person, Podcast, SourceRef
+from devcasts.records import Person, Podcast, SourceRef
 from devcasts.template_filters import (
     clock,
     foreign_language,

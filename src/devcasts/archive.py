@@ -34,20 +34,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from . import model
+from . import model, records
 from .atomic import replace_file
 from .errors import DevcastsError
-from .model import (
-    Catalog,
-    Config,
-    Episode,
-    FeedHealth,
-    FeedSource,
-    NormalizedFeed,
-    Podcast,
-)
+from .model import Config, FeedHealth, FeedSource
 from .normalize import merge_across_feeds
 from .overrides import Overrides, apply_override, load_overrides, resolve_overrides
+from .records import Catalog, Episode, NormalizedFeed, Podcast
 from .text import short_hash, slugify
 
 __all__ = [
@@ -729,7 +722,7 @@ def _code_fingerprint() -> str | None:
     """The Python and the sources of the model and of this decoder: entries written by any
     other code are never trusted. None (no cache) if the sources cannot be read."""
     digest = hashlib.sha256(sys.version.encode())
-    for module_file in (__file__, model.__file__):
+    for module_file in (__file__, model.__file__, records.__file__):
         try:
             digest.update(Path(module_file).read_bytes())
         except (OSError, TypeError):

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from .model import Chapter, RawChapter
+from .records import Chapter, RawChapter
 from .sanitize import clean_text, clean_url, html_to_text
 
 CHAPTERS_VERSION = "1.2.0"

@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from .model import Episode, SourceRef
+from .records import Episode, SourceRef
 
 SAME_TITLE_WINDOW = timedelta(days=1)
 _NON_WORD = re.compile(r"[\W_]+")

@@ -15,7 +15,8 @@ from xml.sax.saxutils import escape as _xml_escape
 
 from markupsafe import Markup
 
-from devcasts.model import Catalog, Episode, FeedHealth, Podcast, SiteConfig
+from devcasts.model import FeedHealth, SiteConfig
+from devcasts.records import Catalog, Episode, Podcast
 
 # "<" and friends must never appear raw inside <script>: "</script>" in a title would end it.
 _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})

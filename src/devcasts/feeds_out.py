@@ -27,9 +27,10 @@ from urllib.parse import urlsplit
 import nh3
 
 from devcasts import text
-from devcasts.model import Catalog, Episode, Podcast, SiteConfig, Topic
+from devcasts.model import SiteConfig, Topic
 from devcasts.output import SiteWriter
 from devcasts.page_output import digest, episode_digest, files_digest
+from devcasts.records import Catalog, Episode, Podcast
 from devcasts.text import slugify
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"

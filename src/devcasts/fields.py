@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from .language import normalize_language
 from .limits import MAX_CATEGORIES, MAX_PEOPLE
-from .model import Enclosure, Person, RawEnclosure, RawPerson, RawTranscript, Transcript
+from .records import Enclosure, Person, RawEnclosure, RawPerson, RawTranscript, Transcript
 from .sanitize import clean_text, clean_url
 from .text import slugify
 

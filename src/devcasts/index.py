@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # the model's many dataclasses cost a search 20 ms to import
     from whoosh.query.qcore import Query
 
     from devcasts.index_writer import IndexReport
-    from devcasts.model import Catalog
+    from devcasts.records import Catalog
 
 # whoosh's query parser and query classes are imported where a search needs them: a build
 # that only checks or updates the index saves their 20 ms.

@@ -25,7 +25,7 @@ from devcasts.index import build_schema, damage_tolerated, primary_language
 from devcasts.index_marker import INDEX_NAME, MARKER_NAME, SCHEMA_VERSION, read_marker
 
 if TYPE_CHECKING:
-    from devcasts.model import Catalog, Episode
+    from devcasts.records import Catalog, Episode
 
 #: id -> fingerprint of every indexed episode, so an update reads no stored fields.
 PRINTS_NAME = "devcasts-fingerprints.json"

@@ -16,7 +16,7 @@ from .limits import (
     URL_LIMIT,
     clip,
 )
-from .model import NotAFeedError, ParsedFeed, ParsedItem, RawEnclosure
+from .records import NotAFeedError, ParsedFeed, ParsedItem, RawEnclosure
 
 
 def looks_like_json_feed(body: bytes) -> bool:

@@ -19,16 +19,8 @@ from .chapters import chapters_from_html, chapters_from_psc
 from .dates import parse_date, parse_duration, parse_explicit, parse_number
 from .dedupe import merge_across_feeds
 from .language import detect_other_language, normalize_language, primary
-from .model import (
-    Enclosure,
-    Episode,
-    FeedSource,
-    NormalizedFeed,
-    ParsedFeed,
-    ParsedItem,
-    Podcast,
-    Topic,
-)
+from .model import FeedSource, Topic
+from .records import Enclosure, Episode, NormalizedFeed, ParsedFeed, ParsedItem, Podcast
 from .sanitize import (
     clean_text,
     clean_url,

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from .errors import ConfigError
-from .model import Episode
+from .records import Episode
 
 __all__ = [
     "OVERRIDES_FILE",

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from devcasts.errors import BuildError
-from devcasts.model import Episode
 from devcasts.output import SiteWriter
+from devcasts.records import Episode
 
 MANIFEST = ".render-manifest.json"  # dotfile: left out of the GitHub Pages upload
 PARALLEL_MIN_PAGES = 2000  # fewer pages than this render faster than a fork is set up

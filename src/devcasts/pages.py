@@ -14,7 +14,8 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Generic, TypeVar
 
-from devcasts.model import Episode, Podcast, Topic
+from devcasts.model import Topic
+from devcasts.records import Episode, Podcast
 from devcasts.text import slugify
 
 T = TypeVar("T")

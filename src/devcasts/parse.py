@@ -29,14 +29,7 @@ from .limits import (
     URL_LIMIT,
     clip,
 )
-from .model import (
-    NotAFeedError,
-    ParsedFeed,
-    ParsedItem,
-    RawChapter,
-    RawEnclosure,
-    RawTranscript,
-)
+from .records import NotAFeedError, ParsedFeed, ParsedItem, RawChapter, RawEnclosure, RawTranscript
 
 _CODECS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 _HTML_START = re.compile(

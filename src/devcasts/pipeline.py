@@ -24,20 +24,13 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .atomic import replace_file
 from .errors import BuildError
-from .model import (
-    Catalog,
-    Config,
-    FeedHealth,
-    FeedSource,
-    FetchResult,
-    FetchStatus,
-    NormalizedFeed,
-)
+from .model import Config, FeedHealth, FeedSource, FetchResult, FetchStatus
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
     from .archive import ArchiveState, DecodedCacheWrites
+    from .records import Catalog, NormalizedFeed  # loaded by the stages that make them
 
 STATE_VERSION = 1
 
@@ -341,9 +334,9 @@ def _worker_count(feeds: int) -> int:
 
 
 def _parse_one(index: int) -> _Parsed:
-    from .model import NotAFeedError
     from .normalize import normalize_feed
     from .parse import parse_feed
+    from .records import NotAFeedError
 
     assert _JOBS is not None
     config, results, now = _JOBS

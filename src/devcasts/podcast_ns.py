@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from xml.parsers import expat
 
 from .limits import MAX_PEOPLE, MAX_TRANSCRIPTS, SHORT_LIMIT, TITLE_LIMIT, URL_LIMIT, clip
-from .model import ParsedFeed, ParsedItem, RawChapter, RawPerson, RawTranscript
+from .records import ParsedFeed, ParsedItem, RawChapter, RawPerson, RawTranscript
 
 MAX_CHAPTERS = 500
 _PODCAST_MARK = "podcastindex"  # https://podcastindex.org/namespace/1.0 and its variants

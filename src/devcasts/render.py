@@ -25,7 +25,7 @@ from devcasts import content_pages, discovery, page_output, pages, sanitize, tem
 from devcasts.chapters import chapters_json
 from devcasts.content_pages import ContentPage, load_content_pages
 from devcasts.errors import BuildError
-from devcasts.model import Catalog, Config, Episode, FetchStatus, Podcast, SiteConfig, Topic
+from devcasts.model import Config, FetchStatus, SiteConfig, Topic
 from devcasts.output import SiteWriter
 from devcasts.page_output import (
     PageOutput,
@@ -36,6 +36,7 @@ from devcasts.page_output import (
     files_digest,
     read_manifest,
 )
+from devcasts.records import Catalog, Episode, Podcast
 from devcasts.sanitize import is_long_notes
 from devcasts.template_filters import (
     clock,

@@ -1,0 +1,242 @@
+"""Podcasts and episodes as parse, normalize, the archive and the sinks hand them on: frozen
+dataclasses, no I/O. The rest of the model, which every build handles, is in model.py.
+
+parse -> normalize -> archive -> {index, render, feeds_out}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+# Catalog's field types, resolved at run time (the archive's codec reads the type hints).
+from .model import FeedHealth, Include, SiteConfig, Topic
+
+# --- parse (feedparser output, converted at once) -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RawEnclosure:
+    """An enclosure as the feed wrote it."""
+
+    url: str
+    type: str = ""
+    length: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RawPerson:
+    """A podcast:person as the feed wrote it."""
+
+    name: str
+    role: str = ""
+    group: str = ""
+    href: str = ""
+    img: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RawTranscript:
+    """A podcast:transcript as the feed wrote it."""
+
+    url: str
+    type: str = ""
+    language: str = ""
+    rel: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RawChapter:
+    """A Podlove Simple Chapter as the feed wrote it."""
+
+    start: str  # as written: "00:01:02.5" or seconds
+    title: str
+    href: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedItem:
+    """One <item>/<entry> as strings, untrusted, length-bounded, nothing sanitized yet."""
+
+    guid: str = ""
+    title: str = ""
+    link: str = ""
+    published: str = ""  # the date as written
+    published_parsed: datetime | None = None  # feedparser's reading of it, UTC
+    description: str = ""  # summary / itunes:summary / description (HTML or text)
+    content: str = ""  # content:encoded (HTML), preferred over description when present
+    enclosures: tuple[RawEnclosure, ...] = ()
+    duration: str = ""  # itunes:duration as written
+    episode: str = ""
+    season: str = ""
+    episode_type: str = ""
+    explicit: str = ""
+    image: str = ""
+    author: str = ""
+    language: str = ""
+    categories: tuple[str, ...] = ()
+    people: tuple[RawPerson, ...] = ()  # podcast:person, every one of them
+    transcripts: tuple[RawTranscript, ...] = ()  # podcast:transcript, every one
+    chapters_url: str = ""  # podcast:chapters url
+    chapters_type: str = ""
+    psc_chapters: tuple[RawChapter, ...] = ()  # Podlove Simple Chapters
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """The channel as strings, untrusted, with its items."""
+
+    title: str = ""
+    link: str = ""
+    description: str = ""
+    language: str = ""
+    image: str = ""
+    author: str = ""
+    owner_email: str = ""
+    categories: tuple[str, ...] = ()
+    explicit: str = ""
+    generator: str = ""
+    podcast_guid: str = ""
+    people: tuple[RawPerson, ...] = ()
+    items: tuple[ParsedItem, ...] = ()
+    bozo: bool = False  # not well-formed; parsed by the loose fallback
+    bozo_reason: str = ""
+
+
+class NotAFeedError(ValueError):
+    """The bytes are not a feed (HTML page, empty, binary): a per-feed failure, not a crash."""
+
+
+# --- normalize ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Enclosure:
+    """The episode's media file."""
+
+    url: str  # http(s) only
+    type: str  # MIME type, guessed from the extension when missing
+    length: int | None = None  # bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Chapter:
+    """One chapter of an episode."""
+
+    start: float  # seconds from the start
+    title: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A host or guest of a show or an episode."""
+
+    name: str
+    slug: str
+    role: str = "host"  # podcast:person roles: host, guest, ...
+    href: str | None = None
+    img: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """A transcript of an episode."""
+
+    url: str
+    type: str
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Where a (possibly merged) episode was published: podcast slug and the item's own link."""
+
+    podcast: str
+    link: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Podcast:
+    """A show, normalized from its feed and feeds.yaml."""
+
+    slug: str
+    title: str
+    feed_url: str  # the URL (or path) in feeds.yaml
+    link: str | None = None  # the show's website
+    description_html: str = ""  # sanitized
+    summary: str = ""  # plain text, <= ~300 chars
+    image: str | None = None
+    language: str | None = None
+    author: str = ""
+    categories: tuple[str, ...] = ()
+    explicit: bool | None = None
+    include: Include = "all"
+    weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One episode, normalized; the archive fills in the fields after content_hash."""
+
+    id: str  # stable: hash of podcast slug + identity (guid, else enclosure, link, title+date)
+    podcast: str  # podcast slug
+    guid: str  # the identity string the id came from, as the feed gave it
+    title: str
+    published: datetime  # UTC
+    link: str | None = None  # the original web page, cleaned
+    summary: str = ""  # plain text, <= ~300 chars, for lists and search results
+    notes_html: str = ""  # sanitized show notes
+    text: str = ""  # plain text of the notes, for search
+    duration: int | None = None  # seconds
+    enclosure: Enclosure | None = None
+    chapters: tuple[Chapter, ...] = ()
+    chapters_url: str | None = None  # the feed's own podcast:chapters link
+    people: tuple[Person, ...] = ()
+    transcripts: tuple[Transcript, ...] = ()
+    language: str | None = None
+    topics: tuple[str, ...] = ()  # topic slugs
+    categories: tuple[str, ...] = ()
+    image: str | None = None  # falls back to the show's image
+    number: int | None = None
+    season: int | None = None
+    explicit: bool | None = None
+    date_estimated: bool = False  # no usable date: first-seen time used
+    date_clamped: bool = False  # date was in the future: clamped to the build time
+    content_hash: str = ""  # hash of the fields above; tells an edit from no change
+    # Filled in by the archive:
+    slug: str = ""  # permalink segment, fixed at first archive
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    also_in: tuple[SourceRef, ...] = ()  # other places the same episode was published
+    featured: bool = False
+
+    @property
+    def path(self) -> str:
+        """The episode page's path relative to the site root (with trailing slash)."""
+        return f"podcasts/{self.podcast}/{self.slug}/"
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedFeed:
+    """What normalize makes of one feed."""
+
+    podcast: Podcast
+    episodes: tuple[Episode, ...]
+    dropped: int = 0  # items left out (off-topic with include: topics, or unusable)
+    merged: int = 0  # duplicates merged inside the feed
+
+
+# --- archive -> sinks -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """Everything the sinks need, read-only: the archive after merging and curation."""
+
+    site: SiteConfig
+    topics: tuple[Topic, ...]
+    podcasts: tuple[Podcast, ...]  # sorted by title
+    episodes: tuple[Episode, ...]  # visible episodes, newest first, ties by id
+    health: tuple[FeedHealth, ...] = ()
+    built_at: datetime | None = None  # newest episode date: output never depends on the clock
