@@ -82,7 +82,7 @@ class _Timer:
 
 def build(config: Config, options: BuildOptions, now: datetime | None = None) -> BuildReport:
     """Fetch, normalize and archive every feed, then write the index, the site and the feeds."""
-    from .output import build_lock
+    from .lock import build_lock
 
     now = now or datetime.now(UTC).replace(microsecond=0)
     options.cache_dir.mkdir(parents=True, exist_ok=True)
