@@ -176,6 +176,23 @@ def test_rebuild_with_nothing_new_writes_nothing(tmp_path: Path, server: FeedSer
     assert snapshot(archive) == before_archive
 
 
+def test_an_edited_content_page_is_a_change_a_file_in_the_archive_is_not(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    site_config(tmp_path, server.url)
+    page = tmp_path / "content" / "about.md"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text("# About\n\nFirst words.\n", encoding="utf-8")
+    run_build(tmp_path, START + timedelta(weeks=40))
+    page.write_text("# About\n\nSecond words.\n", encoding="utf-8")
+    report = run_build(tmp_path, START + timedelta(weeks=40, hours=1))
+    assert not report.up_to_date  # type: ignore[attr-defined]
+    assert "Second words." in (tmp_path / "site" / "about" / "index.html").read_text("utf-8")
+    (tmp_path / "content" / "archive" / "notes.txt").write_text("kept by hand", "utf-8")
+    report = run_build(tmp_path, START + timedelta(weeks=40, hours=2))
+    assert report.up_to_date  # type: ignore[attr-defined]
+
+
 def test_one_new_episode_rewrites_only_the_pages_that_show_it(
     tmp_path: Path, server: FeedServer
 ) -> None:

@@ -450,13 +450,19 @@ def _inputs_fingerprint(config: Config, options: BuildOptions) -> str:
     digest.update(f"{__version__}\n{options.browser_index}\n{options.out_dir}\n".encode())
     digest.update(config.path.read_bytes())
     for root in (config.templates_dir, config.content_dir):
-        if not root.is_dir():
-            continue
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and "archive" not in path.relative_to(root).parts[:1]:
-                digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-                digest.update(path.read_bytes())
+        for path in sorted(_hand_written_files(root)):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _hand_written_files(root: Path) -> Iterator[Path]:
+    """The regular files under `root`, but not in its archive/ folder (the build's own output,
+    which the walk does not even enter); symbolic links to folders are not followed."""
+    for folder, subfolders, files in os.walk(root):
+        if folder == str(root) and "archive" in subfolders:
+            subfolders.remove("archive")
+        yield from (path for name in files if (path := Path(folder, name)).is_file())
 
 
 def _published_health(health: Sequence[FeedHealth]) -> list[FeedHealth]:
