@@ -7,7 +7,9 @@ server on 127.0.0.1 that answers conditional GETs. Every build runs as a whole p
     python benchmarks/run.py                      # 200 feeds x 100 episodes (about 43 MB)
     python benchmarks/run.py --feeds 20 --episodes 50 --queries 20   # a quick look
 
-Figures are printed beside their targets; the exit code is 0 whatever they are.
+Figures are printed beside their targets; the exit code is 0 whatever they are. Each run
+builds in a new folder under --work (benchmarks/out), and removes the earlier runs' folders
+once it has measured everything.
 """
 
 from __future__ import annotations
@@ -169,7 +171,12 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=200)
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--queries", type=int, default=100)
-    parser.add_argument("--work", type=Path, default=HERE / "out")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=HERE / "out",
+        help="each run builds in a new folder under this one; older runs are removed at the end",
+    )
     parser.add_argument("--skip-browser-index", action="store_true")
     parser.add_argument(
         "--no-bytecode-cache",
@@ -182,8 +189,12 @@ def main() -> None:
     else:
         CHILD_ENV.pop("PYTHONDONTWRITEBYTECODE", None)
 
-    work: Path = args.work
-    shutil.rmtree(work, ignore_errors=True)
+    # A new folder for every run, and the old runs deleted only once this one is measured: on
+    # ext4, files created right after tens of thousands were deleted nearby allocate their
+    # inodes slowly (the kernel skips recently freed ones), which made a cold build that
+    # followed the deletion of the last run's tree up to twice as slow (RESULTS.md).
+    work = args.work / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    earlier_runs = sorted(args.work.glob("run-*")) if args.work.is_dir() else []
     feeds_dir = work / "feeds"
     paths = generate(feeds_dir, args.feeds, args.episodes)
     megabytes = sum(p.stat().st_size for p in paths) / 1e6
@@ -283,6 +294,9 @@ def main() -> None:
     print(f"search p95:                 {p95:7.0f} ms (target <= 300 ms: {verdict(p95, 300)})")
     for server, _ in servers:
         server.shutdown()
+    for earlier in earlier_runs:
+        shutil.rmtree(earlier, ignore_errors=True)
+    print(f"this run's files: {work}")
 
 
 if __name__ == "__main__":
