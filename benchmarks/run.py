@@ -238,12 +238,17 @@ def main() -> None:
             f"peak RSS {full.peak_rss_mb:.0f} MB (reported apart, no target)"
         )
 
-    again = build(work, *flags)
+    # A process of a third of a second: one run is noise on a shared machine, so five, judged
+    # on the median.
+    agains = [build(work, *flags) for _ in range(5)]
+    again = sorted(agains, key=lambda run: run.seconds)[len(agains) // 2]
+    up_to_date = all(run.report.get("up_to_date") for run in agains)
     print(
         f"no-change rebuild:          {again.seconds:7.2f} s  (target <= 0.3 s: "
-        f"{verdict(again.seconds, 0.3)})  up to date: {again.report.get('up_to_date')}"
+        f"{verdict(again.seconds, 0.3)})  median of five "
+        f"({', '.join(f'{run.seconds:.2f}' for run in agains)}); up to date: {up_to_date}"
     )
-    print(f"  stages: {stage_line(again.report)}")
+    print(f"  stages (the median run): {stage_line(again.report)}")
 
     # Three days of a scheduled site: each build finds one new episode in feed 0. The first
     # also re-links the spare tree to the browser index built just before (a one-off); the
