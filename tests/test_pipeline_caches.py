@@ -95,3 +95,39 @@ def test_the_archive_cache_is_written_by_a_build_and_used_by_the_next(
     server.body = feed(range(31))
     report = build(config, options, now=START + timedelta(weeks=31))
     assert report.new_episodes == 1
+
+
+def test_archive_files_rewritten_by_an_up_to_date_build_keep_their_cache(
+    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A feed read again whose episodes only gain a later last_seen rewrites the archive but
+    changes no page; the next build must still find the rewritten file in the cache."""
+    from devcasts import archive
+
+    monkeypatch.setattr(archive, "SETTLED_NS", -1)  # files count as settled at once
+    (tmp_path / "feeds.yaml").write_text(
+        "site:\n  title: Cache\n  base_url: https://example.github.io/c/\n"
+        f"feeds:\n  - url: {server.url}\n    title: Deploy Diary\n",
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path / "feeds.yaml")
+    options = BuildOptions(
+        out_dir=tmp_path / "site",
+        cache_dir=tmp_path / "cache",
+        allow_private_network=True,
+        progress=False,
+        browser_index=False,
+    )
+    build(config, options, now=START + timedelta(weeks=30))
+    stored = tmp_path / "content" / "archive" / "deploy-diary.json"
+    before = stored.read_bytes()
+    server.body = feed(range(30)) + b"<!-- the same episodes, other bytes -->"
+    report = build(config, options, now=START + timedelta(weeks=30, days=1))
+    assert report.up_to_date and stored.read_bytes() != before
+
+    def refuse(path: Path, data: bytes) -> None:
+        raise AssertionError(f"{path.name} was decoded again")
+
+    monkeypatch.setattr(archive, "_decode_podcast_file", refuse)
+    server.body = feed(range(31))
+    assert build(config, options, now=START + timedelta(weeks=31)).new_episodes == 1

@@ -151,7 +151,10 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
     state.health = _health_fingerprint(report.health)
     outputs_exist = (options.out_dir / "index.html").is_file() and _index_exists(options)
     if not site_changed and outputs_exist and state.same_output_as(previous):
-        # Nothing new: the archive was not even loaded, and no output file is touched.
+        # Nothing new to show: no output file is touched. Archive files rewritten for what the
+        # site does not show (a later last_seen) still get their decoded-cache entries.
+        if cache_writes is not None:
+            cache_writes.commit()
         report.up_to_date = True
         report.episodes = previous.episodes
         state.episodes = previous.episodes
