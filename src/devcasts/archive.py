@@ -22,7 +22,6 @@ import operator
 import os
 import pickle
 import re
-import sys
 import time
 import types
 import typing
@@ -41,7 +40,7 @@ from .model import Config, FeedHealth, FeedSource
 from .normalize import merge_across_feeds
 from .overrides import Overrides, apply_override, load_overrides, resolve_overrides
 from .records import Catalog, Episode, NormalizedFeed, Podcast
-from .text import short_hash, slugify
+from .text import short_hash, slugify, source_fingerprint
 
 __all__ = [
     "ArchiveChanges",
@@ -721,13 +720,7 @@ def _settled(stat: os.stat_result, checked_at: int) -> bool:
 def _code_fingerprint() -> str | None:
     """The Python and the sources of the model and of this decoder: entries written by any
     other code are never trusted. None (no cache) if the sources cannot be read."""
-    digest = hashlib.sha256(sys.version.encode())
-    for module_file in (__file__, model.__file__, records.__file__):
-        try:
-            digest.update(Path(module_file).read_bytes())
-        except (OSError, TypeError):
-            return None
-    return digest.hexdigest()
+    return source_fingerprint((__file__, str(model.__file__), str(records.__file__)))
 
 
 def _pickled(record: PodcastArchive) -> bytes:

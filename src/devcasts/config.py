@@ -12,14 +12,13 @@ the truth; a file with an error is never memoized, so its error is reported ever
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
-import sys
 from pathlib import Path
 
 from .atomic import replace_file
 from .errors import ConfigError
 from .model import Config
+from .text import source_fingerprint
 
 MEMO_FILE = "config.pickle"
 _MEMO_FORMAT = b"devcasts config memo 1"
@@ -40,9 +39,8 @@ def load_config(
     path = Path(path)
     data = _read(path)
     templates = templates_dir or default_templates_dir()
-    memo = None
-    if cache_dir is not None:
-        memo = _Memo(Path(cache_dir) / MEMO_FILE, _memo_key(path, data, base_url, templates))
+    memo = None if cache_dir is None else _memo(Path(cache_dir), path, data, base_url, templates)
+    if memo is not None:
         config = memo.recall()
         if config is not None:
             return config
@@ -83,26 +81,21 @@ def _decode(path: Path, data: bytes) -> str:
     return decoded.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _memo_key(path: Path, data: bytes, base_url: str | None, templates: Path) -> bytes:
-    """Everything the validated Config depends on. Local feed paths are resolved against the
-    working folder, so it is part of the key."""
-    digest = hashlib.sha256(_MEMO_FORMAT)
-    for part in (sys.version, str(Path.cwd()), str(path), str(base_url), str(templates)):
-        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    digest.update(_code_fingerprint())
-    digest.update(data)
-    return digest.hexdigest().encode("ascii")
-
-
-def _code_fingerprint() -> bytes:
+def _memo(
+    cache_dir: Path, path: Path, data: bytes, base_url: str | None, templates: Path
+) -> _Memo | None:
+    """The memo under the key of everything the validated Config depends on; None when the
+    validator's source cannot be read. Local feed paths are resolved against the working
+    folder, so it is part of the key."""
     here = Path(__file__).parent
-    digest = hashlib.sha256()
-    for file in (here / f"{name}.py" for name in _CODE_MODULES):
-        try:
-            digest.update(file.read_bytes())
-        except OSError:
-            digest.update(os.urandom(16))  # unreadable source: a key nothing will match
-    return digest.digest()
+    code = source_fingerprint(here / f"{name}.py" for name in _CODE_MODULES)
+    if code is None:
+        return None
+    digest = hashlib.sha256(_MEMO_FORMAT)
+    for part in (code, str(Path.cwd()), str(path), str(base_url), str(templates)):
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    digest.update(data)
+    return _Memo(cache_dir / MEMO_FILE, digest.hexdigest().encode("ascii"))
 
 
 class _Memo:
