@@ -186,9 +186,13 @@ def test_only_changed_new_and_removed_episodes_are_written(
     assert ids(tmp_path, "finops") == []
 
 
-def test_topic_featured_and_url_changes_count_as_changes(catalog: Catalog, tmp_path: Path) -> None:
+def test_topic_and_url_changes_count_as_changes_featured_does_not(
+    catalog: Catalog, tmp_path: Path
+) -> None:
     update_index(catalog, tmp_path)
-    retagged = replace_episode(catalog, "so-03", topics=("dokku",), featured=True)
+    featured = replace_episode(catalog, "so-03", featured=True)
+    assert update_index(featured, tmp_path).updated == 0  # not a field of the document
+    retagged = replace_episode(featured, "so-03", topics=("dokku",))
     assert update_index(retagged, tmp_path).updated == 1
     assert "so-03" in ids(tmp_path, "", topic="dokku")
     moved = dataclasses.replace(
@@ -196,6 +200,22 @@ def test_topic_featured_and_url_changes_count_as_changes(catalog: Catalog, tmp_p
     )
     assert update_index(moved, tmp_path).updated == len(catalog.episodes)
     assert search(tmp_path, SearchRequest("systemd")).hits[0].url.startswith("https://ex.org/")
+
+
+def test_a_retitle_that_keeps_the_content_hash_is_indexed(catalog: Catalog, tmp_path: Path) -> None:
+    """overrides.yaml retitles an episode after its content hash was taken."""
+    update_index(catalog, tmp_path)
+    retitled = dataclasses.replace(
+        catalog,
+        episodes=tuple(
+            dataclasses.replace(e, title="Caddy and a capybara") if e.id == "so-07" else e
+            for e in catalog.episodes
+        ),
+    )
+    report = update_index(retitled, tmp_path)
+    assert (report.added, report.updated, report.removed, report.rebuilt) == (0, 1, 0, False)
+    hits = search(tmp_path, SearchRequest("capybara")).hits
+    assert [(hit.id, hit.title) for hit in hits] == [("so-07", "Caddy and a capybara")]
 
 
 def test_an_older_schema_version_is_rebuilt(catalog: Catalog, tmp_path: Path) -> None:

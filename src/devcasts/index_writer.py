@@ -75,12 +75,12 @@ class _Names:
 
 
 def episode_fingerprint(names: _Names, episode: Episode) -> str:
-    """Changes whenever the episode's document would: its content hash covers the episode's
-    own fields; the rest (URL, show title, topic names, featured) comes from the catalog."""
+    """Changes whenever the episode's document would: its content hash covers the feed's
+    fields; the rest (URL, show title, topic names) comes from the catalog, and the title
+    and topics may be curated by overrides after the hash was taken."""
     if not episode.content_hash:  # no hash from upstream: hash the document itself
         payload = json.dumps(
-            [SCHEMA_VERSION, sorted(_document(names, episode).items()), episode.featured],
-            default=str,
+            [SCHEMA_VERSION, sorted(_document(names, episode).items())], default=str
         )
     else:  # joined, not JSON: an update computes this for every episode in the archive
         topics = _SEP.join(f"{t}={names.topic_names.get(t, '')}" for t in episode.topics)
@@ -88,10 +88,10 @@ def episode_fingerprint(names: _Names, episode: Episode) -> str:
             (
                 str(SCHEMA_VERSION),
                 episode.content_hash,
+                episode.title,
                 names.base_url + episode.path,
                 names.podcast_titles.get(episode.podcast, episode.podcast),
                 topics,
-                "featured" if episode.featured else "",
             )
         )
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
