@@ -31,7 +31,7 @@ from whoosh.reading import SegmentReader
 from whoosh.system import pack_uint
 
 from devcasts.errors import DevcastsError
-from devcasts.index_marker import INDEX_NAME, SCHEMA_VERSION, read_marker
+from devcasts.index_marker import INDEX_NAME, SCHEMA_VERSION, has_toc, read_marker
 from devcasts.text import slugify
 
 if TYPE_CHECKING:  # the model's many dataclasses cost a search 20 ms to import
@@ -354,7 +354,7 @@ def _open_for_search(index_dir: Path, schema: fields.Schema) -> index.Index:
     """The index, read with `schema` (the marker vouches that it is the one the index was
     written with) rather than unpickling the copy whoosh keeps in its table of contents."""
     version = read_marker(index_dir)
-    if version is None or not _has_toc(index_dir):
+    if version is None or not has_toc(index_dir):
         raise IndexMissingError(
             f"no search index in {index_dir}; build the site first (python build.py)"
         )
@@ -370,12 +370,6 @@ def _open_for_search(index_dir: Path, schema: fields.Schema) -> index.Index:
             failure = type(error).__name__
         gc.collect()
     raise _unreadable(index_dir, failure)
-
-
-def _has_toc(index_dir: Path) -> bool:
-    """Whether whoosh wrote a table of contents; cheaper than index.exists_in, which opens
-    the whole index only to be opened again."""
-    return any(index_dir.glob(f"_{INDEX_NAME}_*.toc"))
 
 
 def _unreadable(index_dir: Path, failure: str) -> IndexMissingError:

@@ -23,10 +23,11 @@ def read_marker(index_dir: Path) -> int | None:
 
 
 def index_exists(index_dir: Path) -> bool:
-    """True when an index of the current schema is there (a build may skip updating it).
+    """True when an index of the current schema is there (a build may skip updating it)."""
+    return read_marker(index_dir) == SCHEMA_VERSION and has_toc(index_dir)
 
-    whoosh keeps an index's table of contents in `_<name>_<generation>.toc`.
-    """
-    if read_marker(index_dir) != SCHEMA_VERSION:
-        return False
+
+def has_toc(index_dir: Path) -> bool:
+    """Whether whoosh wrote the index's table of contents, `_<name>_<generation>.toc`;
+    cheaper than whoosh's index.exists_in, which opens the whole index to tell."""
     return any(index_dir.glob(f"_{INDEX_NAME}_*.toc"))
