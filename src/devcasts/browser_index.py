@@ -70,22 +70,6 @@ class BrowserIndexReport:
     removed: tuple[str, ...] = ()
 
 
-@dataclass(slots=True)
-class _Changes:
-    """Files of the site's pagefind/ folder written or removed so far (site-relative)."""
-
-    written: set[str]
-    removed: set[str]
-
-    def wrote(self, relpath: str) -> None:
-        self.written.add(relpath)
-        self.removed.discard(relpath)
-
-    def dropped(self, relpath: str) -> None:
-        self.removed.add(relpath)
-        self.written.discard(relpath)
-
-
 @dataclass(frozen=True, slots=True)
 class _Page:
     relpath: str
@@ -125,12 +109,17 @@ def build_browser_index(
         if previous.get(name) != fingerprints[name]
         or not (site_dir / OUTPUT_DIR / name / "pagefind-entry.json").is_file()
     )
-    changes = _Changes(set(), set())
+    # Site-relative; never overlapping: a shard is published once, and only shards that
+    # are no longer wanted are removed.
+    written: set[str] = set()
+    removed: set[str] = set()
     for name in stale:
-        _index_shard(site_dir, cache_dir, name, shards[name], language, changes)
-    _remove_old_shards(site_dir, cache_dir, set(shards), changes)
+        wrote, dropped = _index_shard(site_dir, cache_dir, name, shards[name], language)
+        written |= wrote
+        removed |= dropped
+    removed |= _remove_old_shards(site_dir, cache_dir, set(shards))
     if _write_if_changed(shards_path, _shards_json(sorted(shards))):
-        changes.wrote(f"{OUTPUT_DIR}/{SHARDS_FILE}")
+        written.add(f"{OUTPUT_DIR}/{SHARDS_FILE}")
     _save_state(cache_dir, pages, fingerprints)
     return BrowserIndexReport(
         skipped=not stale,
@@ -139,8 +128,8 @@ def build_browser_index(
         total_pages=sum(len(members) for members in shards.values()),
         shards=tuple(sorted(shards)),
         rebuilt=tuple(stale),
-        written=tuple(sorted(changes.written)),
-        removed=tuple(sorted(changes.removed)),
+        written=tuple(sorted(written)),
+        removed=tuple(sorted(removed)),
     )
 
 
@@ -230,9 +219,9 @@ def _index_shard(
     name: str,
     pages: Sequence[_Page],
     language: str,
-    changes: _Changes,
-) -> None:
-    """Index a shard's pages alone: link them into a staging folder, run Pagefind on it."""
+) -> tuple[set[str], set[str]]:
+    """Index a shard's pages alone: link them into a staging folder, run Pagefind on it.
+    Returns the site's files written and removed, as _publish does."""
     stage = cache_dir / "pagefind-stage" / name
     output = cache_dir / "pagefind-out" / name
     shutil.rmtree(output, ignore_errors=True)
@@ -258,8 +247,9 @@ def _index_shard(
         raise BuildError(
             f"Pagefind failed on the {name} shard (exit {result.returncode}): {detail}"
         )
-    _publish(output, site_dir / OUTPUT_DIR / name, f"{OUTPUT_DIR}/{name}/", changes)
+    changes = _publish(output, site_dir / OUTPUT_DIR / name, f"{OUTPUT_DIR}/{name}/")
     shutil.rmtree(output, ignore_errors=True)
+    return changes
 
 
 def _stage(site_dir: Path, stage: Path, relpaths: Sequence[str]) -> None:
@@ -298,25 +288,27 @@ def _same_file(source: Path, target: Path) -> bool:
         return False
 
 
-def _publish(output: Path, target: Path, prefix: str, changes: _Changes) -> None:
+def _publish(output: Path, target: Path, prefix: str) -> tuple[set[str], set[str]]:
     """Move Pagefind's output into the site. A file whose bytes did not change keeps the old
-    copy (and its mtime); files Pagefind no longer writes are removed. `changes` learns
-    both, as `prefix` + the path under `target`.
+    copy (and its mtime); files Pagefind no longer writes are removed. Returns the files
+    written and those removed, as `prefix` + the path under `target`.
 
     Files are moved in by rename, never written into: in a site transaction the old ones
     are hard links to the live site.
     """
     fresh = {rel for rel in _files_under(output) if not UNUSED_OUTPUT.match(rel.rpartition("/")[2])}
+    written: set[str] = set()
     for relpath in sorted(fresh):
         source, destination = output / relpath, target / relpath
         if not _same_bytes(source, destination):
             destination.parent.mkdir(parents=True, exist_ok=True)
             source.replace(destination)
-            changes.wrote(prefix + relpath)
-    for relpath in sorted(_files_under(target) - fresh):
+            written.add(prefix + relpath)
+    stale = _files_under(target) - fresh
+    for relpath in sorted(stale):
         (target / relpath).unlink()
-        changes.dropped(prefix + relpath)
     _remove_empty_folders(target)
+    return written, {prefix + relpath for relpath in stale}
 
 
 def _files_under(root: Path) -> set[str]:
@@ -345,16 +337,22 @@ def _same_bytes(source: Path, destination: Path) -> bool:
     return source.read_bytes() == destination.read_bytes()
 
 
-def _remove_old_shards(site_dir: Path, cache_dir: Path, keep: set[str], changes: _Changes) -> None:
-    """Shards with no page left: their bundle and their staging folder go."""
-    for root in (site_dir / OUTPUT_DIR, cache_dir / "pagefind-stage"):
-        if root.is_dir():
-            for path in root.iterdir():
-                if path.is_dir() and path.name not in keep:
-                    if root.parent == site_dir:
-                        for relpath in _files_under(path):
-                            changes.dropped(f"{OUTPUT_DIR}/{path.name}/{relpath}")
-                    shutil.rmtree(path)
+def _remove_old_shards(site_dir: Path, cache_dir: Path, keep: set[str]) -> set[str]:
+    """Shards with no page left: their bundle and their staging folder go. Returns the
+    site's files removed."""
+    removed: set[str] = set()
+    for folder in _folders_not_in(site_dir / OUTPUT_DIR, keep):
+        removed.update(f"{OUTPUT_DIR}/{folder.name}/{rel}" for rel in _files_under(folder))
+        shutil.rmtree(folder)
+    for folder in _folders_not_in(cache_dir / "pagefind-stage", keep):
+        shutil.rmtree(folder)
+    return removed
+
+
+def _folders_not_in(root: Path, keep: set[str]) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return [path for path in root.iterdir() if path.is_dir() and path.name not in keep]
 
 
 def _shards_json(names: Sequence[str]) -> bytes:
