@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import gzip
 import ipaddress
+import select
 import socket
 import ssl
+import struct
 import zlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpcore
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -34,10 +37,12 @@ from devcasts.fetch import (
 )
 from devcasts.model import FeedSource, FetchStatus
 from devcasts.netguard import (
+    GuardedBackend,
     _CaLoadedOnFirstUse,
     _default_ssl_context,
     _is_readable,
     address_problem,
+    allow_all,
 )
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -512,3 +517,21 @@ def test_an_idle_connection_is_readable_once_the_server_closes_or_talks(pair):
     ours.recv(100)
     theirs.close()
     assert _is_readable(ours)  # closed by the server: not reused
+
+
+def test_a_connection_reset_before_the_tls_handshake_is_a_connect_error():
+    async def reset_then_start_tls(listener: socket.socket) -> socket.socket:
+        port = listener.getsockname()[1]
+        stream = await GuardedBackend(allow_all).connect_tcp("127.0.0.1", port, timeout=2)
+        sock = stream.get_extra_info("socket")
+        accepted, _ = listener.accept()
+        accepted.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        accepted.close()  # linger 0: the server answers with a reset
+        select.select([sock], [], [], 2)  # the reset has arrived
+        with pytest.raises(httpcore.ConnectError, match="before the TLS handshake"):
+            await stream.start_tls(ssl.create_default_context(), "feeds.example", timeout=2)
+        return sock
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        sock = asyncio.run(reset_then_start_tls(listener))
+    assert sock.fileno() == -1  # closed, not left to the garbage collector

@@ -126,7 +126,15 @@ class _SocketStream(httpcore.AsyncNetworkStream):
         from anyio.abc import SocketStream
         from anyio.streams.tls import TLSStream  # imported only when a feed is on https
 
-        plain = await SocketStream.from_socket(self._sock)
+        try:
+            plain = await SocketStream.from_socket(self._sock)
+        except BaseException as error:
+            self._sock.close()
+            # anyio refuses a socket the peer has already reset (ValueError, "not connected")
+            if isinstance(error, ValueError | OSError):
+                message = "the connection closed before the TLS handshake"
+                raise httpcore.ConnectError(message) from error
+            raise
         try:
             with anyio.fail_after(timeout):
                 tls = await TLSStream.wrap(
