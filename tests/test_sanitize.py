@@ -270,6 +270,24 @@ def test_headings_and_blocks_inside_pre_become_lines_of_text() -> None:
     assert sanitize_html(code) == "<pre><code>main.py\nprint(1)</code></pre>"
 
 
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("<pre>Show notes:<h3>Links</h3>more</pre>", "<pre>Show notes:\nLinks\nmore</pre>"),
+        ("<pre>intro<p>para</p></pre>", "<pre>intro\npara\n</pre>"),
+        ("<pre><b>intro</b><p>para</p></pre>", "<pre><b>intro</b>\npara\n</pre>"),
+        # already on a line of its own: no blank line is added
+        ("<pre>intro\n<p>para</p></pre>", "<pre>intro\npara\n</pre>"),
+        ("<pre>intro\n  <p>para</p></pre>", "<pre>intro\n  para\n</pre>"),
+        ("<pre><p>one</p><p>two</p></pre>", "<pre>one\ntwo\n</pre>"),
+        ("<pre> <code><h3>main.py</h3></code></pre>", "<pre> <code>main.py\n</code></pre>"),
+    ],
+)
+def test_text_before_a_block_inside_pre_stays_on_its_own_line(html: str, expected: str) -> None:
+    assert sanitize_html(html) == expected
+    assert sanitize_html(expected) == expected
+
+
 def test_a_top_level_heading_in_notes_is_demoted() -> None:
     assert sanitize_html("<h1>Episode 12</h1><p>x</p>") == "<h2>Episode 12</h2><p>x</p>"
 

@@ -269,8 +269,22 @@ def _flatten_pre(match: re.Match[str]) -> str:
     inner = block[len("<pre>") : -len("</pre>")]
     if not _BLOCK_IN_PRE.search(inner):
         return block
-    flat = _BLOCK_IN_PRE.sub(lambda m: "\n" if m.group(1) else "", inner)
-    return f"<pre>{flat}</pre>"
+    pieces: list[str] = []
+    at_line_start = True  # no text yet since the start of the block or the last newline
+    position = 0
+    for tag in _BLOCK_IN_PRE.finditer(inner):
+        between = inner[position : tag.start()]
+        pieces.append(between)
+        # Inline tags and trailing indentation do not move the text off its line start.
+        visible = _ANY_TAG.sub("", between).rstrip(" \t")
+        if visible:
+            at_line_start = visible.endswith("\n")
+        if tag.group(1) or not at_line_start:
+            pieces.append("\n")
+            at_line_start = True
+        position = tag.end()
+    pieces.append(inner[position:])
+    return f"<pre>{''.join(pieces)}</pre>"
 
 
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
