@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 from devcasts import parse
 from devcasts.limits import NOTES_LIMIT, TITLE_LIMIT
 from devcasts.parse import parse_feed, strip_doctype
-from devcasts.records import NotAFeedError, ParsedFeed
+from devcasts.podcast_ns import ItemExtras, _merge_item
+from devcasts.records import NotAFeedError, ParsedFeed, ParsedItem, RawPerson
 
 DATA = Path(__file__).parent / "data" / "parse"
 XML_HEADERS = {"Content-Type": "application/rss+xml"}
+ITUNES = b"http://www.itunes.com/dtds/podcast-1.0.dtd"
 
 
 def load(name: str, headers: dict[str, str] | None = None) -> ParsedFeed:
@@ -119,6 +121,23 @@ def test_channel_level_podcast_elements_and_raw_explicit() -> None:
     assert [p.name for p in feed.people] == ["Ada Example"]
     assert feed.explicit == "true"  # feedparser alone would have lost it
     assert feed.items[0].explicit == "no"
+
+
+def test_merging_copies_an_item_only_when_the_second_pass_changes_it() -> None:
+    item = ParsedItem(guid="a", title="Plain", explicit="clean", people=(RawPerson(name="Ada"),))
+    assert _merge_item(item, ItemExtras()) is item
+    same = ItemExtras(guid="a", people=[RawPerson(name="Ada")], explicit="clean")
+    assert _merge_item(item, same) is item
+    unread = ParsedItem(guid="a", explicit="")  # feedparser's reading of "false"
+    assert _merge_item(unread, ItemExtras(guid="a", explicit="false")) == replace(
+        unread, explicit="false"
+    )
+    body = rss(
+        "<item><title>A</title><guid>a</guid><itunes:explicit>false</itunes:explicit></item>"
+    )
+    body = body.replace(b'version="2.0"', b'version="2.0" xmlns:itunes="' + ITUNES + b'"')
+    feed = parse_feed(body, XML_HEADERS, "https://example.com/feed.xml")
+    assert feed.items[0].explicit == "false"
 
 
 def test_psc_chapters_are_read_in_order() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict, deque
 from dataclasses import dataclass, field, replace
+from typing import Any
 from xml.parsers import expat
 
 from .limits import MAX_PEOPLE, MAX_TRANSCRIPTS, SHORT_LIMIT, TITLE_LIMIT, URL_LIMIT, clip
@@ -123,32 +124,19 @@ def _title_key(title: str) -> str:
 
 
 def _merge_item(item: ParsedItem, extra: ItemExtras) -> ParsedItem:
-    guid = extra.guid or item.guid  # as written: feedparser may have resolved it as a URL
-    people = tuple(extra.people) or item.people
-    transcripts = tuple(extra.transcripts) or item.transcripts
-    chapters = tuple(extra.psc_chapters) or item.psc_chapters
-    chapters_link = (
-        extra.chapters_url or item.chapters_url,
-        extra.chapters_type or item.chapters_type,
-    )
-    explicit = extra.explicit or item.explicit
-    merged = (guid, people, transcripts, chapters, chapters_link, explicit)
-    current = (
-        item.guid, item.people, item.transcripts, item.psc_chapters,
-        (item.chapters_url, item.chapters_type), item.explicit,
-    )  # fmt: skip
-    if merged == current:
-        return item  # most items gain nothing: no copy of the whole item for no change
-    return replace(
-        item,
-        guid=guid,
-        people=people,
-        transcripts=transcripts,
-        chapters_url=chapters_link[0],
-        chapters_type=chapters_link[1],
-        psc_chapters=chapters,
-        explicit=explicit,
-    )
+    merged: dict[str, Any] = {
+        "guid": extra.guid or item.guid,  # as written: feedparser may have resolved it as a URL
+        "people": tuple(extra.people) or item.people,
+        "transcripts": tuple(extra.transcripts) or item.transcripts,
+        "psc_chapters": tuple(extra.psc_chapters) or item.psc_chapters,
+        "chapters_url": extra.chapters_url or item.chapters_url,
+        "chapters_type": extra.chapters_type or item.chapters_type,
+        # feedparser reads "false" or "no" as nothing (""): the raw word is a real change.
+        "explicit": extra.explicit or item.explicit,
+    }
+    changes = {name: value for name, value in merged.items() if value != getattr(item, name)}
+    # Most items gain nothing: no copy of the whole item for no change.
+    return replace(item, **changes) if changes else item
 
 
 class _Collector:
