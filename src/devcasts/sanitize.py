@@ -190,12 +190,14 @@ def clean_mailto(url: str) -> str | None:
 
 _HEADING_RENAMES = {"h1": "h2", "h5": "h4", "h6": "h4"}
 _HEADING_TAG = re.compile(r"<(/?)(h1|h5|h6)>")
-# nh3 escapes "<" and ">" inside attribute values, so [^>] cannot run past the tag's end.
-_IMAGE_WITHOUT_SOURCE = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")
+# nh3 escapes "<" and ">" inside attribute values, so [^>] cannot run past the tag's end, and
+# writes every attribute as name="value" with '"' escaped inside, so its names can be read
+# without mistaking a value such as title="x alt=y" for an attribute.
+_IMAGE = re.compile(r"<img\b([^>]*)>")
+_LINK = re.compile(r"<a\b([^>]*)>(.*?)</a>", re.DOTALL)  # links never nest in parsed HTML
+_ATTRIBUTE_NAME = re.compile(r'\s([^\s="]+)(?:="[^"]*")?')
 # A parser drops one newline right after <pre>, so leading ones would shrink on every pass.
 _PRE_LEADING_NEWLINES = re.compile(r"<pre>(?:\r?\n)+")
-# A link whose href was dropped is just its text (links never nest in parsed HTML).
-_LINK_WITHOUT_TARGET = re.compile(r"<a(?![^>]*\shref=)[^>]*>(.*?)</a>", re.DOTALL)
 
 
 def sanitize_html(html_text: str, base_url: str | None = None) -> str:
@@ -245,8 +247,6 @@ def _cleaner() -> nh3.Cleaner:
     )
 
 
-# An image with no alt at all is invalid HTML; alt="" says it is decoration.
-_IMAGE_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)([^>]*)>")
 # Block elements a <pre> cannot hold (it takes phrasing content only): flattened to their text.
 _BLOCK_IN_PRE = re.compile(r"<(/?)(?:p|ul|ol|li|blockquote|pre|h[1-6])>")
 
@@ -254,13 +254,29 @@ _BLOCK_IN_PRE = re.compile(r"<(/?)(?:p|ul|ol|li|blockquote|pre|h[1-6])>")
 def _tidy_markup(cleaned: str) -> str:
     """Drop images without a source and links without a target; rename h1, h5, h6; give
     images an alt; flatten blocks inside <pre>."""
-    tidy = _IMAGE_WITHOUT_SOURCE.sub("", cleaned)
-    tidy = _IMAGE_WITHOUT_ALT.sub(r'<img\1 alt="">', tidy)
-    tidy = _LINK_WITHOUT_TARGET.sub(r"\1", tidy)
+    tidy = _IMAGE.sub(_tidy_image, cleaned) if "<img" in cleaned else cleaned
+    tidy = _LINK.sub(_tidy_link, tidy) if "<a" in tidy else tidy
     if "<pre>" in tidy:
         tidy = _PRE_BLOCK.sub(_flatten_pre, tidy)
     tidy = _PRE_LEADING_NEWLINES.sub("<pre>", tidy)
     return _HEADING_TAG.sub(lambda m: f"<{m.group(1)}{_HEADING_RENAMES[m.group(2)]}>", tidy)
+
+
+def _attribute_names(attributes: str) -> set[str]:
+    return set(_ATTRIBUTE_NAME.findall(attributes))
+
+
+def _tidy_image(match: re.Match[str]) -> str:
+    """No source: gone. No alt at all is invalid HTML; alt="" says the image is decoration."""
+    names = _attribute_names(match.group(1))
+    if "src" not in names:
+        return ""
+    return match.group(0) if "alt" in names else f'<img{match.group(1)} alt="">'
+
+
+def _tidy_link(match: re.Match[str]) -> str:
+    """A link whose href was dropped is just its text."""
+    return match.group(0) if "href" in _attribute_names(match.group(1)) else match.group(2)
 
 
 def _flatten_pre(match: re.Match[str]) -> str:
