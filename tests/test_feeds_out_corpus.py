@@ -13,9 +13,10 @@ import podcastparser
 import pytest
 
 from devcasts.feedcheck import check_feed, errors
-from devcasts.feeds_out import feed_documents, newest_first
+from devcasts.feeds_out import feed_documents
 from devcasts.model import FeedSource, SiteConfig, Topic
 from devcasts.normalize import normalize_feed
+from devcasts.pages import newest_first
 from devcasts.parse import parse_feed
 from devcasts.records import Catalog
 
@@ -47,7 +48,7 @@ def republish(name: str) -> tuple[Catalog, dict[str, bytes]]:
     parsed = parse_feed(path.read_bytes(), {}, source.url)
     normalized = normalize_feed(source, parsed, TOPICS, NOW, source.url)
     # The archive gives each episode its permanent slug; the id stands in for it here.
-    episodes = newest_first([dataclasses.replace(e, slug=e.id) for e in normalized.episodes])
+    episodes = tuple(newest_first([dataclasses.replace(e, slug=e.id) for e in normalized.episodes]))
     catalog = Catalog(
         site=SITE,
         topics=TOPICS,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 import re
-from datetime import datetime, timedelta
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from conftest import BUILT_AT, ROOT, make_episode
@@ -119,6 +123,45 @@ _RENDERING_MODULES = (
 )  # fmt: skip
 
 
+# Modules whose code is not fingerprinted: errors, the writer and the fork check shape no byte.
+_PLUMBING = frozenset({"errors", "output", "forking"})
+
+
+def _devcasts_imports(name: str) -> set[str]:
+    """The devcasts modules that devcasts/<name>.py imports."""
+    tree = ast.parse((ROOT / "src" / "devcasts" / f"{name}.py").read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.module == "devcasts" or (node.level == 1 and not node.module):
+            found.update(alias.name for alias in node.names)
+        elif node.level == 1 and node.module:
+            found.add(node.module.split(".")[0])
+        elif node.module and node.module.startswith("devcasts."):
+            found.add(node.module.split(".")[1])
+    return found
+
+
+@pytest.mark.parametrize(
+    ("module", "digest_only"),
+    [(render, frozenset()), (feeds_out, frozenset({"page_output"}))],  # feeds use its digest()
+)
+def test_the_code_of_every_module_that_shapes_the_output_is_fingerprinted(
+    module: ModuleType, digest_only: frozenset[str]
+) -> None:
+    fingerprinted = {path.stem for path in module._CODE}
+    shaping: set[str] = set()
+    todo = [module.__name__.rpartition(".")[2]]
+    while todo:
+        name = todo.pop()
+        if name not in shaping and name not in _PLUMBING | digest_only:
+            shaping.add(name)
+            todo += _devcasts_imports(name)
+    assert {"render", "feeds_out"} & shaping  # the walk found the module itself
+    assert shaping - fingerprinted == set()
+
+
 def test_never_shown_fields_do_not_change_the_fingerprint() -> None:
     episode = _hashed(make_episode("show", 1))
     moved = dataclasses.replace(episode, last_seen=episode.published, guid="urn:other")
@@ -164,6 +207,25 @@ def test_unchanged_feeds_are_kept_without_being_built(
     writer = _write(catalog, tmp_path)
     assert built == [] and writer.changed == []
     assert set(writer.seen) == {path for path, _ in feed_documents(catalog)} | {FEEDS_MANIFEST}
+
+
+def test_each_built_feed_selects_its_episodes_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = sample_catalog()
+    selections: list[tuple[str | None, bool]] = []
+    select = feeds_out.select_episodes
+
+    def counted(catalog: Catalog, topic: str | None, *, need_enclosure: bool) -> list[Episode]:
+        selections.append((topic, need_enclosure))
+        return select(catalog, topic, need_enclosure=need_enclosure)
+
+    monkeypatch.setattr(feeds_out, "select_episodes", counted)
+    _write(catalog, tmp_path)
+    feeds = 2 + len(catalog.topics)  # feed.xml, feed.json and one per topic, all built here
+    assert len(selections) == len(set(selections)) == feeds
+    monkeypatch.undo()
+    assert _files(tmp_path) == dict(feed_documents(catalog))
 
 
 def _edit_newest(catalog: Catalog, **fields: object) -> Catalog:
@@ -239,7 +301,26 @@ def test_newest_first_is_by_date_then_id(items: list[tuple[str, datetime]]) -> N
     episodes = [make_episode("show", 1, id=id_, published=moment) for id_, moment in items]
     expected = sorted(episodes, key=lambda e: (-e.published.timestamp(), e.id))
     assert pages.newest_first(episodes) == expected
-    assert list(feeds_out.newest_first(episodes)) == expected
+
+
+@pytest.fixture
+def east_of_utc() -> Iterator[None]:
+    """The process's local time zone nine hours ahead of UTC, no zone database needed."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "JST-9")
+        time.tzset()
+        yield
+    time.tzset()
+
+
+@pytest.mark.usefixtures("east_of_utc")
+def test_newest_first_takes_a_naive_date_as_utc_whatever_the_local_zone() -> None:
+    naive = make_episode("show", 1, id="naive", published=datetime(2025, 3, 1, 12, 0))
+    aware = make_episode("show", 1, id="aware", published=datetime(2025, 3, 1, 11, 30, tzinfo=UTC))
+    assert [e.id for e in pages.newest_first([aware, naive])] == ["naive", "aware"]
+    docs = dict(feed_documents(dataclasses.replace(sample_catalog(), episodes=(aware, naive))))
+    items = json.loads(docs["feed.json"])["items"]
+    assert [item["id"] for item in items] == ["devcasts:naive", "devcasts:aware"]
 
 
 def test_popular_ranks_shared_across_listings_give_the_same_order() -> None:

@@ -106,7 +106,7 @@ def test_popular_order_does_not_change_when_time_moves_on(
 
 def test_neighbors_stay_within_a_podcast() -> None:
     episodes = [make_episode("a", n) for n in (1, 2, 3)] + [make_episode("b", 1)]
-    around = pages.podcast_neighbors(episodes)
+    around = pages.neighbors_in(pages.episodes_by_podcast(episodes).values())
     assert around["a-0002"].older and around["a-0002"].older.id == "a-0003"
     assert around["a-0002"].newer and around["a-0002"].newer.id == "a-0001"
     assert around["b-0001"] == pages.Neighbors(None, None)

@@ -20,16 +20,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from operator import attrgetter
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import nh3
 
-from devcasts import text
+from devcasts import model, pages, records, text
 from devcasts.model import SiteConfig, Topic
 from devcasts.output import SiteWriter
-from devcasts.page_output import digest, episode_digest, files_digest
+from devcasts.page_output import digest, episode_digest, files_digest, read_manifest, save_manifest
 from devcasts.records import Catalog, Episode, Podcast
 from devcasts.text import slugify
 
@@ -123,8 +122,6 @@ _MEDIA_TYPES = {
 }
 DEFAULT_MEDIA_TYPE = "audio/mpeg"
 _EMPTY: tuple[object, ...] = (None, "", [], {})
-_PUBLISHED = attrgetter("published")
-_ID = attrgetter("id")
 
 
 # --- public interface -----------------------------------------------------------------------
@@ -139,13 +136,14 @@ def feed_documents(catalog: Catalog) -> list[tuple[str, bytes]]:
 
 
 FEEDS_MANIFEST = ".feeds-manifest.json"  # dotfile, like the pages' manifest
-_CODE = (Path(__file__), Path(text.__file__))
+# pages: the feeds' order; model and records: derived properties (paths, the base URL).
+_CODE = (Path(__file__), *(Path(str(m.__file__)) for m in (text, pages, model, records)))
 
 
 def write_feeds(catalog: Catalog, writer: SiteWriter) -> None:
     """`feed_documents` into `writer`; a feed whose inputs are unchanged since the last build
     (its fingerprint is in the manifest and its file exists) is kept, not built again."""
-    previous = _read_manifest(writer)
+    previous = read_manifest(writer, FEEDS_MANIFEST, "feeds")
     shared = digest(
         files_digest(*_CODE),
         getattr(nh3, "__version__", ""),  # the sanitizer shapes every item
@@ -160,10 +158,7 @@ def write_feeds(catalog: Catalog, writer: SiteWriter) -> None:
         fingerprints[feed.path] = fingerprint
         if previous.get(feed.path) != fingerprint or not writer.keep_existing(feed.path):
             writer.write(feed.path, feed.build())
-    if fingerprints == previous and writer.exists(FEEDS_MANIFEST):
-        writer.keep(FEEDS_MANIFEST)
-    else:
-        writer.write_text(FEEDS_MANIFEST, json.dumps({"version": 1, "feeds": fingerprints}))
+    save_manifest(writer, FEEDS_MANIFEST, "feeds", fingerprints, previous)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,26 +169,14 @@ class _Feed:
 
 
 def _feeds(catalog: Catalog) -> Iterator[_Feed]:
-    catalog = dataclasses.replace(catalog, episodes=newest_first(catalog.episodes))
+    catalog = dataclasses.replace(catalog, episodes=tuple(pages.newest_first(catalog.episodes)))
     specs = [main_feed_spec(catalog.site)]
     specs += [topic_feed_spec(catalog.site, topic) for topic in catalog.topics]
     for spec in specs:
         episodes = select_episodes(catalog, spec.topic, need_enclosure=True)
-        yield _Feed(spec.path, episodes, functools.partial(rss_feed, catalog, spec))
+        yield _Feed(spec.path, episodes, functools.partial(rss_feed, catalog, spec, episodes))
     episodes = select_episodes(catalog, None, need_enclosure=False)
-    yield _Feed("feed.json", episodes, functools.partial(json_feed, catalog))
-
-
-def _read_manifest(writer: SiteWriter) -> dict[str, str]:
-    """The last build's fingerprints; missing or corrupt means "build every feed"."""
-    try:
-        document = json.loads((writer.out_dir / FEEDS_MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    feeds = document.get("feeds") if isinstance(document, dict) else None
-    if not isinstance(feeds, dict):
-        return {}
-    return {str(path): str(fingerprint) for path, fingerprint in feeds.items()}
+    yield _Feed("feed.json", episodes, functools.partial(json_feed, catalog, episodes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,9 +221,11 @@ def podcast_guid(feed_url: str) -> str:
     return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
 
 
-def rss_feed(catalog: Catalog, spec: FeedSpec) -> bytes:
-    """One RSS 2.0 podcast feed; episodes without an enclosure are left out (Apple needs one)."""
-    episodes = select_episodes(catalog, spec.topic, need_enclosure=True)
+def rss_feed(catalog: Catalog, spec: FeedSpec, episodes: Sequence[Episode] | None = None) -> bytes:
+    """One RSS 2.0 podcast feed; episodes without an enclosure are left out (Apple needs one).
+    `episodes` is the feed's select_episodes, when the caller has it already."""
+    if episodes is None:
+        episodes = select_episodes(catalog, spec.topic, need_enclosure=True)
     podcasts = {podcast.slug: podcast for podcast in catalog.podcasts}
     topics = {topic.slug: topic.name for topic in catalog.topics}
     rss = ET.Element("rss", {"version": "2.0"})
@@ -254,8 +239,11 @@ def rss_feed(catalog: Catalog, spec: FeedSpec) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body.encode("utf-8") + b"\n"
 
 
-def json_feed(catalog: Catalog) -> bytes:
-    """The JSON Feed 1.1 of the latest episodes, with their audio as attachments."""
+def json_feed(catalog: Catalog, episodes: Sequence[Episode] | None = None) -> bytes:
+    """The JSON Feed 1.1 of the latest episodes, with their audio as attachments.
+    `episodes` is the feed's select_episodes, when the caller has it already."""
+    if episodes is None:
+        episodes = select_episodes(catalog, None, need_enclosure=False)
     site = catalog.site
     podcasts = {podcast.slug: podcast for podcast in catalog.podcasts}
     topics = {topic.slug: topic.name for topic in catalog.topics}
@@ -269,10 +257,7 @@ def json_feed(catalog: Catalog) -> bytes:
         "authors": [{"name": clean(site.author or site.title), "url": site.base_url}],
         "language": language_tag(site.language),
     }
-    items = [
-        _drop_empty(_json_item(site, episode, podcasts, topics))
-        for episode in select_episodes(catalog, None, need_enclosure=False)
-    ]
+    items = [_drop_empty(_json_item(site, episode, podcasts, topics)) for episode in episodes]
     document = {**_drop_empty_fields(feed), "items": items}  # items is required, even empty
     text = json.dumps(document, ensure_ascii=False, indent=2)
     return (text + "\n").encode("utf-8")
@@ -293,17 +278,6 @@ def select_episodes(catalog: Catalog, topic: str | None, *, need_enclosure: bool
         chosen.append(episode)
         ids.add(episode.id)
     return chosen
-
-
-def newest_first(episodes: Sequence[Episode]) -> tuple[Episode, ...]:
-    """The catalog's order, restored whatever order the episodes came in: newest first,
-    ties by id."""
-    ordered = sorted(episodes, key=_ID)  # two stable sorts on C-level keys: the cheapest way
-    try:
-        ordered.sort(key=_PUBLISHED, reverse=True)  # reverse keeps equal keys in their order
-    except TypeError:  # naive and aware dates mixed: a naive one is taken as UTC
-        ordered.sort(key=lambda episode: _timestamp(episode.published), reverse=True)
-    return tuple(ordered)
 
 
 def item_description(episode: Episode, page_url: str, limit: int = DESCRIPTION_LIMIT) -> str:
@@ -724,10 +698,6 @@ def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
-
-
-def _timestamp(moment: datetime) -> float:
-    return _utc(moment).timestamp()
 
 
 def _size(text: str) -> int:

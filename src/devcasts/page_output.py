@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -119,15 +120,9 @@ class PageOutput:
             helper.stop()
 
     def finish(self) -> RenderReport:
-        """Keep the manifest as it is when no fingerprint changed, else write it compactly."""
+        """Collect the second process's pages, then keep or write the manifest."""
         self.join_deferred()
-        if self.fingerprints == self.previous and self.writer.exists(MANIFEST):
-            self.writer.keep(MANIFEST)
-        else:
-            manifest = {"version": 1, "pages": self.fingerprints}
-            # Pages come in the same order for the same catalog: no need to sort 40,000 keys.
-            text = json.dumps(manifest, separators=(",", ":")) + "\n"
-            self.writer.write_text(MANIFEST, text)
+        save_manifest(self.writer, MANIFEST, "pages", self.fingerprints, self.previous)
         self.report.changed_pages.sort()
         return self.report
 
@@ -226,17 +221,33 @@ def _serve(writer: SiteWriter, chunks: _Chunks, sender: int) -> NoReturn:
         os._exit(code)
 
 
-def read_manifest(writer: SiteWriter) -> dict[str, str]:
-    """The previous build's fingerprints; a missing or corrupt manifest means "render all"."""
-    path = writer.out_dir / MANIFEST
+def read_manifest(writer: SiteWriter, name: str, key: str) -> dict[str, str]:
+    """The previous build's fingerprints, kept in the manifest `name` under `key`; a missing
+    or corrupt manifest means "render all"."""
+    path = writer.out_dir / name
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    entries = document.get("pages") if isinstance(document, dict) else None
+    entries = document.get(key) if isinstance(document, dict) else None
     if not isinstance(entries, dict):
         return {}
     return {str(k): str(v) for k, v in entries.items()}
+
+
+def save_manifest(
+    writer: SiteWriter,
+    name: str,
+    key: str,
+    fingerprints: Mapping[str, str],
+    previous: Mapping[str, str],
+) -> None:
+    """Keep the manifest as it is when no fingerprint changed, else write it compactly."""
+    if fingerprints == previous and writer.keep_existing(name):
+        return
+    # Entries come in the same order for the same catalog: no need to sort 40,000 keys.
+    text = json.dumps({"version": 1, key: fingerprints}, separators=(",", ":")) + "\n"
+    writer.write_text(name, text)
 
 
 def digest(*parts: object) -> str:
@@ -250,8 +261,9 @@ def fields_digest(record: object) -> str:
     The show notes and full text are most of an episode; repr() would copy and escape them.
     Each text is prefixed with its length, so no two different records hash alike.
     """
-    parts: list[str] = [type(record).__qualname__]
-    for name in _field_names(type(record)):
+    kind: type = type(record)
+    parts: list[str] = [kind.__qualname__]
+    for name in _field_names(kind):
         value = getattr(record, name)
         if type(value) is str:
             parts += (f"\x00{name}:s{len(value)}:", value)
@@ -260,14 +272,9 @@ def fields_digest(record: object) -> str:
     return hashlib.sha256("".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
+@functools.cache
 def _field_names(kind: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(kind)
-    if names is None:
-        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(kind))
-    return names
+    return tuple(f.name for f in dataclasses.fields(kind))
 
 
 # Fields normalize's content_hash covers (normalize._content_hash) and no later stage changes.
@@ -298,8 +305,7 @@ def episode_digest(episode: Episode) -> str:
     is hashed whole."""
     if not episode.content_hash:
         return fields_digest(episode)
-    parts = repr((_NOT_HASHED_BY_NORMALIZE(episode), len(episode.text)))
-    return hashlib.sha256(parts.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return digest(_NOT_HASHED_BY_NORMALIZE(episode), len(episode.text))
 
 
 def files_digest(*roots: Path) -> str:

@@ -10,7 +10,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Generic, TypeVar
 
@@ -186,9 +186,13 @@ def newest_first(episodes: Iterable[Episode]) -> list[Episode]:
     ordered = sorted(episodes, key=_ID)
     try:
         ordered.sort(key=_PUBLISHED, reverse=True)  # reverse keeps equal keys in their order
-    except TypeError:  # naive and aware dates mixed
-        ordered.sort(key=lambda e: e.published.timestamp(), reverse=True)
+    except TypeError:  # naive and aware dates mixed: a naive one is UTC, as everywhere here
+        ordered.sort(key=lambda e: _utc_timestamp(e.published), reverse=True)
     return ordered
+
+
+def _utc_timestamp(moment: datetime) -> float:
+    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).timestamp()
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,13 +201,9 @@ class Neighbors:
     newer: Episode | None
 
 
-def podcast_neighbors(episodes: Iterable[Episode]) -> dict[str, Neighbors]:
-    """The previous (older) and next (newer) episode of the same podcast, by episode id."""
-    return neighbors_in(episodes_by_podcast(episodes).values())
-
-
 def neighbors_in(groups: Iterable[Sequence[Episode]]) -> dict[str, Neighbors]:
-    """podcast_neighbors from the podcasts' episodes, each group newest first."""
+    """Each episode's older and newer neighbor in its group (a podcast's episodes, newest
+    first), by episode id."""
     result: dict[str, Neighbors] = {}
     for ordered in groups:
         for i, episode in enumerate(ordered):

@@ -21,13 +21,25 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from devcasts import content_pages, discovery, page_output, pages, sanitize, template_filters
+from devcasts import (
+    chapters,
+    content_pages,
+    discovery,
+    model,
+    page_output,
+    pages,
+    records,
+    sanitize,
+    template_filters,
+    text,
+)
 from devcasts.chapters import chapters_json
 from devcasts.content_pages import ContentPage, load_content_pages
 from devcasts.errors import BuildError
 from devcasts.model import Config, FetchStatus, SiteConfig, Topic
 from devcasts.output import SiteWriter
 from devcasts.page_output import (
+    MANIFEST,
     PageOutput,
     RenderReport,
     digest,
@@ -51,8 +63,21 @@ from devcasts.text import slugify
 HOME_TOPIC_SAMPLES = 3  # latest episodes shown per topic on the home page
 HOME_FEATURED = 5  # featured episodes (overrides) shown above the latest ones
 POPULAR_PAGES = 5  # a topic's popular ordering lists its top pages only
-# The renderer's own code is an input of every page, like the templates.
-_MODULES = (pages, discovery, template_filters, content_pages, page_output, sanitize)
+# The renderer's own code is an input of every page, like the templates: with the modules
+# that shape what pages show (chapters.json comes from chapters, the `slug` filter from text,
+# and an episode's path or the site's base path from properties of the model).
+_MODULES = (
+    pages,
+    discovery,
+    template_filters,
+    content_pages,
+    page_output,
+    sanitize,
+    chapters,
+    text,
+    model,
+    records,
+)
 _CODE = (Path(__file__), *(Path(str(module.__file__)) for module in _MODULES))
 
 
@@ -68,7 +93,9 @@ def render_site(
 ) -> RenderReport:
     """Write the whole site for `catalog` into `writer`; see docs/site.md for the page list."""
     site = _Site.build(catalog, config)
-    previous = {} if changed is not None and changed.full else read_manifest(writer)
+    previous = (
+        {} if changed is not None and changed.full else read_manifest(writer, MANIFEST, "pages")
+    )
     out = PageOutput(writer, previous)
     try:
         _write_static(config.templates_dir / "static", out)
@@ -221,8 +248,8 @@ def _render_episodes(site: _Site, out: PageOutput) -> None:
         render = partial(_episode_html, site, episode, podcast, around)
         out.page(episode.path, render, fingerprint, lastmod=episode.published)
         if episode.chapters:
-            chapters = partial(_chapters_text, episode)
-            out.page(episode.path + "chapters.json", chapters, fingerprint)  # same inputs
+            chapters_page = partial(_chapters_text, episode)
+            out.page(episode.path + "chapters.json", chapters_page, fingerprint)  # same inputs
 
 
 def _episode_html(site: _Site, episode: Episode, podcast: Podcast, around: pages.Neighbors) -> str:
@@ -402,5 +429,5 @@ def _write_discovery(site: _Site, out: PageOutput) -> None:
         "opml.xml", discovery.opml_xml(site.config, catalog.podcasts, catalog.built_at).encode()
     )
     out.data("health.json", discovery.health_json(catalog).encode())
-    for relpath, text in discovery.sitemap_files(site.config, out.html_pages):
-        out.data(relpath, text.encode())
+    for relpath, sitemap in discovery.sitemap_files(site.config, out.html_pages):
+        out.data(relpath, sitemap.encode())
