@@ -65,7 +65,6 @@ def test_writer_rewrites_only_changed_files(tmp_path: Path) -> None:
     assert not writer.write_text("index.html", "<h1>home</h1>")
     assert writer.write_text("feed.xml", "<rss version='2.0'/>")
     writer.keep("podcasts/harbour/index.html")
-    assert writer.exists("podcasts/harbour/fog/index.html")
     assert writer.finish() == ["podcasts/harbour/fog/index.html"]
     assert not (tmp_path / "podcasts/harbour/fog").exists()  # emptied folder removed
     after = snapshot(tmp_path)
@@ -73,6 +72,28 @@ def test_writer_rewrites_only_changed_files(tmp_path: Path) -> None:
     assert after["feed.xml"][0] == b"<rss version='2.0'/>"
     assert writer.changed == ["feed.xml"]
     assert writer.removed == ["podcasts/harbour/fog/index.html"]
+
+
+def test_keep_existing_keeps_only_a_file_that_is_there(tmp_path: Path) -> None:
+    make_site(tmp_path, SITE)
+    (tmp_path / "podcasts/harbour/fog").mkdir(exist_ok=True)
+    writer = SiteWriter(tmp_path)
+    assert writer.keep_existing("podcasts/harbour/index.html")
+    assert not writer.keep_existing("podcasts/harbour/gone.html")
+    assert not writer.keep_existing("podcasts/harbour/fog")  # a folder is no file
+    assert writer.seen == {"podcasts/harbour/index.html"}
+    assert writer.finish() == ["feed.xml", "index.html", "podcasts/harbour/fog/index.html"]
+
+
+def test_keep_existing_in_a_transaction_asks_the_staging_tree(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    make_site(out, SITE)
+    with site_transaction(out) as writer:
+        assert writer.keep_existing("podcasts/harbour/index.html")
+        assert not writer.keep_existing("podcasts/harbour/gone.html")
+        assert not writer.keep_existing("podcasts/harbour/fog")
+        assert writer.seen == {"podcasts/harbour/index.html"}
+    assert contents(out) == {"podcasts/harbour/index.html": "harbour"}
 
 
 def test_finish_removes_folders_emptied_at_every_depth(tmp_path: Path) -> None:

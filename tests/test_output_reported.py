@@ -159,7 +159,7 @@ def test_an_untouched_reported_folder_is_not_scanned(
     settled: list[list[str]] = []
     settle = output._settle_external
 
-    def recording_settle(out_dir: Path, staging: Path, folders: list[str]) -> bool:
+    def recording_settle(out_dir: Path, staging: Path, folders: list[str]) -> tuple[bool, set[str]]:
         settled.append(folders)
         return settle(out_dir, staging, folders)
 
@@ -189,6 +189,23 @@ def test_a_folder_without_a_report_is_compared_in_full(tmp_path: Path) -> None:
         open_bundle(writer)
         writer.external_changes("search")
     assert (out / "search/2023/entry.json").read_text() == "2023 v2"
+
+
+def test_a_folder_without_a_report_is_searched_once_in_each_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    first_build(out)
+    searched = forbid_scans(monkeypatch)
+    with site_transaction(out) as writer:
+        rebuild(writer, SITE)
+        open_bundle(writer)
+        replace(writer.out_dir, "search/2023/entry.json", "2023 v2")  # and says nothing
+        staging = writer.out_dir
+    assert sorted(bundle_searches(searched)) == sorted([out / "search", staging / "search"])
+    monkeypatch.undo()
+    expected = {rel: text.encode() for rel, text in {**SITE, **BUNDLE}.items()}
+    assert contents(out) == {**expected, "search/2023/entry.json": b"2023 v2"}
 
 
 def test_a_build_killed_after_a_reported_change_repairs_the_spare_tree(tmp_path: Path) -> None:

@@ -95,12 +95,6 @@ class SiteWriter:
         if changed:
             self.changed.append(relpath)
 
-    def exists(self, relpath: str) -> bool:
-        relpath = _safe_relpath(relpath)
-        if self._present is not None:
-            return relpath in self._present
-        return os.path.isfile(os.path.join(self.out_dir, relpath))
-
     def _make_folder(self, relpath: str) -> None:
         folder = relpath.rpartition("/")[0]
         if not folder or folder in self._folders:
@@ -212,40 +206,27 @@ class SiteWriter:
                 emptied.add(prefix[:-1])
         return removed
 
-    def files(self) -> set[str]:
-        """Every file of the finished tree: those present at the start and those written
-        (minus the removed ones), and whatever the external folders hold now (for a folder
-        with a report, only the files it names can have come or gone)."""
-        present = self._present if self._present is not None else set()
-        files = (present | self.seen) - set(self.removed)
-        root_dir = str(self.out_dir)
-        for rel in sorted(self.reported_external_files()):
-            if os.path.isfile(os.path.join(root_dir, rel)):
-                files.add(rel)
-            else:
-                files.discard(rel)
-        for folder in self.scanned_external_folders():
-            prefix = folder + "/"
-            files = {rel for rel in files if not rel.startswith(prefix)}
-            root = self.out_dir / folder
-            files.update(
-                prefix + p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()
-            )
-        return files
+    def files(self, external: set[str]) -> set[str]:
+        """Every file of a transaction's finished tree: those present at the start and those
+        written (minus the removed ones), with `external` for what the external folders hold
+        now: the reported files still there, and every file of the scanned folders."""
+        assert self._present is not None, "only a transaction's writer knows its files"
+        files = (self._present | self.seen) - set(self.removed)
+        files -= self.reported_external_files()  # only these can have come or gone
+        scanned = tuple(folder + "/" for folder in self.scanned_external_folders())
+        if scanned:
+            files = {rel for rel in files if not rel.startswith(scanned)}
+        return files | external
 
     def _is_external(self, rel: str) -> bool:
         return any(rel.startswith(folder + "/") for folder in self.external)
 
     def reported_external_files(self) -> set[str]:
         """The files of reported external folders that may differ from the live site."""
-        if self._present is None:  # no staging tree known file by file: nothing to trust
-            return set()
         return set().union(*self.external_reports.values())
 
     def scanned_external_folders(self) -> list[str]:
         """External folders compared in full with the live ones: those without a report."""
-        if self._present is None:
-            return sorted(set(self.external))
         return sorted(set(self.external) - set(self.external_reports))
 
 
@@ -299,9 +280,10 @@ def _commit(out_dir: Path, spare: Path, writer: SiteWriter) -> None:
     complete, `old` only while the previous site steps aside. `recover_site` reads them.
     """
     reported, scanned = writer.reported_external_files(), writer.scanned_external_folders()
-    external_changed = _settle_reported(out_dir, spare, reported)
-    external_changed |= _settle_external(out_dir, spare, scanned)
-    files = writer.files()
+    reported_changed, reported_there = _settle_reported(out_dir, spare, reported)
+    scanned_changed, scanned_files = _settle_external(out_dir, spare, scanned)
+    external_changed = reported_changed or scanned_changed
+    files = writer.files(reported_there | scanned_files)
     if not (writer.changed or writer.removed or external_changed):
         _write_journal(out_dir, spare, files, (), scanned)  # still the same files
         return  # the spare tree already mirrors the live one: nothing to swap
@@ -414,9 +396,11 @@ def _link_tree(source: Path, target: Path, files: set[str]) -> None:
             _link_over(source / rel, target / rel)
 
 
-def _settle_external(out_dir: Path, staging: Path, folders: list[str]) -> bool:
-    """Relink identical files of external folders to the live ones; tell whether any differ."""
+def _settle_external(out_dir: Path, staging: Path, folders: list[str]) -> tuple[bool, set[str]]:
+    """Relink identical files of external folders to the live ones; tell whether any differ,
+    and the folders' files in `staging` (site-relative)."""
     changed = False
+    found: set[str] = set()
     for folder in folders:
         live_root, new_root = out_dir / folder, staging / folder
         new_files = {p.relative_to(new_root) for p in new_root.rglob("*") if p.is_file()}
@@ -432,21 +416,26 @@ def _settle_external(out_dir: Path, staging: Path, folders: list[str]) -> bool:
                 _link_over(live, new)
             else:
                 changed = True
-    return changed
+        found.update(f"{folder}/{rel.as_posix()}" for rel in new_files)
+    return changed, found
 
 
-def _settle_reported(out_dir: Path, staging: Path, reported: set[str]) -> bool:
+def _settle_reported(out_dir: Path, staging: Path, reported: set[str]) -> tuple[bool, set[str]]:
     """Like `_settle_external`, for only the files a tool reported; the others are still
-    links to the live files. Tell whether any differs from the live site."""
+    links to the live files. Tell whether any differs from the live site, and which of the
+    reported files are in `staging`."""
     changed = False
+    found: set[str] = set()
     for rel in sorted(reported):
         live, new = out_dir / rel, staging / rel
         live_there, new_there = live.is_file(), new.is_file()
+        if new_there:
+            found.add(rel)
         if live_there and new_there and _same_contents(live, new):
             _link_over(live, new)
         elif live_there or new_there:
             changed = True
-    return changed
+    return changed, found
 
 
 def _same_contents(live: Path, new: Path) -> bool:
