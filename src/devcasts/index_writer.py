@@ -21,6 +21,7 @@ from whoosh.writing import PostingPool, SegmentWriter
 
 from devcasts.atomic import replace_file
 from devcasts.errors import BuildError
+from devcasts.forking import fork_is_safe, usable_cores
 from devcasts.index import build_schema, damage_tolerated, primary_language
 from devcasts.index_marker import INDEX_NAME, MARKER_NAME, SCHEMA_VERSION, read_marker
 
@@ -291,16 +292,11 @@ class _Lengths:
 
 
 def _can_fork() -> bool:
-    """Fork only where it exists and is safe: no other threads to leave in a bad state, and
-    not from a daemon process, which may have no children."""
+    """Forking workers pays with a core to spare, where fork is safe, and not from a daemon
+    process, which may have no children."""
     import multiprocessing
-    import threading
 
-    return (
-        "fork" in multiprocessing.get_all_start_methods()
-        and threading.active_count() == 1
-        and not multiprocessing.current_process().daemon
-    )
+    return fork_is_safe() and usable_cores() > 1 and not multiprocessing.current_process().daemon
 
 
 def _write_fresh(ix: index.Index, episodes: list[Episode], names: _Names) -> None:

@@ -16,7 +16,6 @@ import json
 import multiprocessing
 import os
 import signal
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from devcasts.errors import BuildError
+from devcasts.forking import fork_is_safe, usable_cores
 from devcasts.output import SiteWriter
 from devcasts.records import Episode
 
@@ -92,7 +92,7 @@ class PageOutput:
     def start_deferred(self) -> None:
         """Render the queued pages: in a second process if there are enough of them."""
         jobs, self._deferred = self._deferred, []
-        if len(jobs) >= PARALLEL_MIN_PAGES and _can_fork():
+        if len(jobs) >= PARALLEL_MIN_PAGES and fork_is_safe() and usable_cores() > 1:
             self._helper = _Helper.start(self.writer, jobs)
             return
         for filename, render in jobs:
@@ -125,11 +125,6 @@ class PageOutput:
         save_manifest(self.writer, MANIFEST, "pages", self.fingerprints, self.previous)
         self.report.changed_pages.sort()
         return self.report
-
-
-def _can_fork() -> bool:
-    """fork() is only safe while no other thread might hold a lock the child needs."""
-    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1 and threading.active_count() == 1
 
 
 Job = tuple[str, Callable[[], str]]  # a file to write, and how to render it

@@ -12,7 +12,6 @@ import gc
 import hashlib
 import json
 import os
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .atomic import replace_file
 from .errors import BuildError
+from .forking import fork_is_safe, usable_cores
 from .model import Config, FeedHealth, FeedSource, FetchResult, FetchStatus
 
 if TYPE_CHECKING:
@@ -224,11 +224,11 @@ def _start_indexer(
 ) -> BaseProcess | None:
     """Update the search index in a forked child; in this process (returning None) where
     fork is unavailable or unsafe (other threads running, as in an embedding program)."""
-    import multiprocessing
-
-    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+    if not fork_is_safe():
         _update_index(catalog, index_dir, cache_writes)
         return None
+    import multiprocessing
+
     child = multiprocessing.get_context("fork").Process(
         target=_update_index, args=(catalog, index_dir, cache_writes), name="devcasts-index"
     )
@@ -327,13 +327,9 @@ def _parse_and_normalize(
 
 
 def _worker_count(feeds: int) -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    import multiprocessing
-
-    fork_is_safe = "fork" in multiprocessing.get_all_start_methods()
-    if feeds < PARALLEL_MIN_FEEDS or not fork_is_safe or threading.active_count() > 1:
+    if feeds < PARALLEL_MIN_FEEDS or not fork_is_safe():
         return 1
-    return max(1, min(cores or 1, 4))
+    return max(1, min(usable_cores(), 4))
 
 
 def _parse_one(index: int) -> _Parsed:
