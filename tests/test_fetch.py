@@ -79,6 +79,7 @@ class FeedServer(ThreadingHTTPServer):
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
         self.request_headers: dict[str, list[dict[str, str]]] = {}
+        self.peers: list[tuple[str, int]] = []  # the client's end of each request's connection
         self.release = threading.Event()  # lets hanging handlers go at teardown
         self.in_flight = 0
         self.max_in_flight = 0
@@ -87,6 +88,7 @@ class FeedServer(ThreadingHTTPServer):
     def record(self, path: str, handler: Handler) -> None:
         with self.lock:
             self.hits[path] += 1
+            self.peers.append(handler.client_address)
             self.request_headers.setdefault(path, []).append(
                 {k.lower(): v for k, v in handler.headers.items()}
             )
@@ -678,6 +680,26 @@ def test_local_files_get_the_same_cache_treatment(tmp_path, options):
     path.write_bytes(b"<rss>" + b" " * 2000)
     capped = FetchOptions(**{**_fields(options), "max_bytes": 1000})
     assert fetch_one(src, capped).error == "file larger than 1000 bytes"
+
+
+def test_a_host_is_asked_over_one_kept_connection(server, options):
+    stamp = "Sun, 01 Mar 2026 10:00:00 GMT"
+
+    def dated(h: Handler) -> None:
+        if h.headers.get("If-Modified-Since") == stamp:
+            h.respond(304, b"")
+        else:
+            h.respond(200, FEED, Last_Modified=stamp)
+
+    server.routes.update({"/a": dated, "/b": dated, "/c": dated})
+    server.routes["/old"] = lambda h: h.respond(301, b"moved", Location=server.url("/c"))
+    sources = [source(server.url(p), p[1:]) for p in ("/a", "/b", "/old")]
+    assert {r.status for r in fetch_all(sources, options, now=T0)} == {FetchStatus.OK}
+    server.peers.clear()
+    again = fetch_all(sources, options, now=T0 + timedelta(hours=1))
+    assert {r.status for r in again} == {FetchStatus.UNCHANGED}
+    # 304s and the redirect were read to the end, so the connection served every request
+    assert len(server.peers) == 4 and len(set(server.peers)) == 1
 
 
 def _fields(options: FetchOptions) -> dict[str, object]:

@@ -54,6 +54,7 @@ _ACCEPT = (
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _MAX_ERROR_LENGTH = 300
+_DISCARDED_BODY_LIMIT = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -690,6 +691,7 @@ async def _download(
             if response.status_code not in _REDIRECTS:
                 return await _answer(response, str(url), moved_to, options, now)
             target = _redirect_target(response, url)
+            await _discard_body(response)
         if isinstance(target, str):
             return Exchange("failed", str(url), error=target, moved_to=moved_to)
         permanent_so_far = permanent_so_far and response.status_code in _PERMANENT
@@ -725,6 +727,7 @@ async def _answer(
     if 200 <= code < 300:
         body = await _read_body(response, options.max_bytes)
         return Exchange("body", url, body=body, headers=headers, moved_to=moved_to)
+    await _discard_body(response)
     if code == 304:
         return Exchange("not_modified", url, headers=headers, moved_to=moved_to)
     if code == 410:
@@ -734,6 +737,21 @@ async def _answer(
         error = f"{_status_text(code)}: the server asked to retry later"
         return Exchange("retry_later", url, error=error, moved_to=moved_to, retry_at=retry_at)
     return Exchange("failed", url, error=_status_text(code), moved_to=moved_to)
+
+
+async def _discard_body(response: httpx.Response) -> None:
+    """Read the rest of a short body (a 304's, a redirect's, an error page's): httpcore keeps a
+    connection for the next request only once its response was read to the end, so a feed host
+    that answers 304 to every feed is then asked over one connection, not one per feed. A long
+    body is not worth reading; its connection closes."""
+    read = 0
+    try:
+        async for chunk in response.aiter_raw():
+            read += len(chunk)
+            if read > _DISCARDED_BODY_LIMIT:
+                return
+    except httpx.HTTPError:  # the answer is already known; the connection just closes
+        return
 
 
 async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
