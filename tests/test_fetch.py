@@ -49,8 +49,19 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: FeedServer
 
+    def setup(self) -> None:
+        super().setup()
+        self.served: list[str] = []  # the paths asked over this connection
+
+    def finish(self) -> None:  # the client closed the connection (or the handler did)
+        super().finish()
+        with self.server.lock:
+            self.server.closed.append(self.served)
+        self.server.a_connection_closed.set()
+
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
+        self.served.append(path)
         self.server.record(path, self)
         try:
             self.server.routes.get(path, not_found)(self)
@@ -80,6 +91,8 @@ class FeedServer(ThreadingHTTPServer):
         self.hits: Counter[str] = Counter()
         self.request_headers: dict[str, list[dict[str, str]]] = {}
         self.peers: list[tuple[str, int]] = []  # the client's end of each request's connection
+        self.closed: list[list[str]] = []  # the paths asked over each closed connection
+        self.a_connection_closed = threading.Event()
         self.release = threading.Event()  # lets hanging handlers go at teardown
         self.in_flight = 0
         self.max_in_flight = 0
@@ -548,7 +561,7 @@ def test_a_redirect_to_a_refused_address_is_refused(server, options):
 
     transport = GuardedTransport(only_first, httpx.Limits(max_connections=2))
     [result] = asyncio.run(
-        fetch_all_async([source(server.url("/feed"))], options, T0, transport=transport)
+        fetch_all_async([source(server.url("/feed"))], options, T0, new_transport=lambda: transport)
     )
     assert result.status is FetchStatus.FAILED
     assert result.error is not None
@@ -568,7 +581,9 @@ def test_dns_answers_are_vetted_at_connect_time(server, options):
     )
     port = server.server_address[1]
     url = f"http://feeds.example.com:{port}/feed"
-    [result] = asyncio.run(fetch_all_async([source(url)], options, T0, transport=transport))
+    [result] = asyncio.run(
+        fetch_all_async([source(url)], options, T0, new_transport=lambda: transport)
+    )
     assert result.error is not None
     assert result.error.startswith("refused to connect to feeds.example.com: 127.0.0.1")
     assert server.hits["/feed"] == 0
@@ -702,6 +717,19 @@ def test_a_host_is_asked_over_one_kept_connection(server, options):
     assert len(server.peers) == 4 and len(set(server.peers)) == 1
 
 
+def test_a_host_connection_closes_after_its_last_feed(server, options):
+    def after_the_other_host_hung_up(h: Handler) -> None:
+        deadline = time.monotonic() + 2
+        while ["/a"] not in server.closed and time.monotonic() < deadline:
+            server.a_connection_closed.wait(0.05)
+        h.respond(200 if ["/a"] in server.closed else 503, FEED)
+
+    server.routes.update({"/a": serve(FEED), "/b": after_the_other_host_hung_up})
+    sources = [source(server.url("/a"), "a"), source(server.url("/b", "localhost"), "b")]
+    results = fetch_all(sources, options, now=T0)
+    assert [r.status for r in results] == [FetchStatus.OK, FetchStatus.OK]
+
+
 def _fields(options: FetchOptions) -> dict[str, object]:
     return {name: getattr(options, name) for name in FetchOptions.__slots__}
 
@@ -734,7 +762,7 @@ def test_an_unknown_host_is_a_clear_failure(options):
         lambda ip: None, httpx.Limits(max_connections=2), resolve=no_such_host
     )
     src = source("https://no-such-show.example/feed.xml")
-    [result] = asyncio.run(fetch_all_async([src], options, T0, transport=transport))
+    [result] = asyncio.run(fetch_all_async([src], options, T0, new_transport=lambda: transport))
     assert (result.status, result.error) == (
         FetchStatus.FAILED,
         "could not connect: cannot resolve host no-such-show.example",
@@ -803,7 +831,7 @@ def test_https_verifies_the_name_while_connecting_to_the_vetted_address(
         lambda ip: None, httpx.Limits(max_connections=2), resolve_home, ssl_context=trust
     )
     src = source(f"https://{host}:{server.server_address[1]}/feed")
-    [result] = asyncio.run(fetch_all_async([src], options, T0, transport=transport))
+    [result] = asyncio.run(fetch_all_async([src], options, T0, new_transport=lambda: transport))
     assert result.status is status
     if status is FetchStatus.OK:
         assert result.body == FEED

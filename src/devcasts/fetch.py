@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -841,41 +842,76 @@ def _clean(text: str) -> str:
 ResultCallback = Callable[[FetchResult], None]
 
 
+TransportFactory = Callable[[], httpx.AsyncBaseTransport]
+_Target = tuple[httpx.URL, str] | str | None  # URL and host; why there is none; a local file
+
+
+@dataclass(slots=True)
+class _Host:
+    """One host's feeds: asked one at a time, over a connection pool of its own that closes
+    after its last feed. One pool per host, because httpcore's pool weighs every waiting
+    request against every connection it holds; a pool of one connection has nothing to weigh."""
+
+    waiting: int  # feeds of this host not done yet
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    sender: _Sender | None = None
+
+
 class _Fetcher:
     """Fetches feeds concurrently: a global limit and one request at a time per host."""
 
     def __init__(
         self,
-        sender: _Sender,
+        new_transport: TransportFactory,
         options: FetchOptions,
         now: datetime,
         on_done: ResultCallback | None,
     ) -> None:
-        self.sender = sender
+        self.new_transport = new_transport
         self.options = options
         self.now = now
         self.on_done = on_done
         self.cache = HttpCache(options.cache_dir)
         self.slots = asyncio.Semaphore(max(1, options.concurrency))
-        self.host_locks: dict[str, asyncio.Lock] = {}
+        self.hosts: dict[str, _Host] = {}
 
-    async def fetch(self, source: FeedSource) -> FetchResult:
+    async def fetch_all(self, sources: Sequence[FeedSource]) -> list[FetchResult]:
+        targets: list[_Target] = [
+            None if source.is_local else _parse_url(source.url) for source in sources
+        ]
+        for target in targets:
+            if isinstance(target, tuple):
+                host = self.hosts.setdefault(target[1], _Host(waiting=0))
+                host.waiting += 1
         try:
-            result = await self._fetch(source)
+            fetches = (self.fetch(s, t) for s, t in zip(sources, targets, strict=True))
+            return list(await asyncio.gather(*fetches))
+        finally:
+            for host in self.hosts.values():
+                await _close(host)
+
+    async def fetch(self, source: FeedSource, target: _Target) -> FetchResult:
+        try:
+            result = await self._fetch(source, target)
         except Exception as error:  # a bug or a full disk must not stop the other feeds
             log.exception("fetching %s failed unexpectedly", source.url)
             reason = f"internal error: {describe_error(error, self.options)}"
             result = FetchResult(source, FetchStatus.FAILED, None, None, error=reason)
+        if isinstance(target, tuple):
+            host = self.hosts[target[1]]
+            host.waiting -= 1
+            if not host.waiting:
+                await _close(host)
         if self.on_done is not None:
             self.on_done(result)
         return result
 
-    async def _fetch(self, source: FeedSource) -> FetchResult:
+    async def _fetch(self, source: FeedSource, target: _Target) -> FetchResult:
         entry, cached_body = self.cache.load(source)
         early = precheck(source, entry, cached_body, self.options, self.now)
         if early is not None:
             return early
-        exchange, elapsed = await self._exchange(source, entry, cached_body is not None)
+        exchange, elapsed = await self._exchange(source, target, entry, cached_body is not None)
         result, new_entry, new_body = decide(source, entry, cached_body, exchange, self.now)
         try:
             self.cache.save(source, new_entry, new_body)
@@ -884,45 +920,52 @@ class _Fetcher:
         return replace(result, elapsed=round(elapsed, 3))
 
     async def _exchange(
-        self, source: FeedSource, entry: CacheEntry, has_body: bool
+        self, source: FeedSource, target: _Target, entry: CacheEntry, has_body: bool
     ) -> tuple[Exchange, float]:
         """What the server or the disk answered, and how long that took (queueing excluded)."""
         started = time.monotonic()
-        if source.is_local:
+        if target is None:
             exchange = await asyncio.to_thread(_read_local, source, self.options.max_bytes)
             return exchange, time.monotonic() - started
-        parsed = _parse_url(source.url)
-        if isinstance(parsed, str):
-            return Exchange("failed", source.url, error=parsed), time.monotonic() - started
-        url, host = parsed
-        async with self._host_lock(host), self.slots:
+        if isinstance(target, str):
+            return Exchange("failed", source.url, error=target), time.monotonic() - started
+        url, name = target
+        host = self.hosts[name]
+        async with host.lock, self.slots:
             started = time.monotonic()
-            exchange = await self._download(source, url, entry, has_body)
+            if host.sender is None:
+                host.sender = _Sender(self.new_transport(), self.options)
+            exchange = await self._download(source, host.sender, url, entry, has_body)
         return exchange, time.monotonic() - started
 
     async def _download(
-        self, source: FeedSource, url: httpx.URL, entry: CacheEntry, has_body: bool
-    ) -> Exchange:
+        self, source: FeedSource, sender: _Sender, url: httpx.URL, entry: CacheEntry,
+        has_body: bool,
+    ) -> Exchange:  # fmt: skip
         try:
             async with asyncio.timeout(self.options.deadline):
-                return await _download(self.sender, url, entry, has_body, self.options, self.now)
+                return await _download(sender, url, entry, has_body, self.options, self.now)
         except TimeoutError:
             error = f"timed out after {self.options.deadline:g} s"
             return Exchange("failed", source.url, error=error)
         except (httpx.HTTPError, BodyError, BlockedAddressError, ValueError, OSError) as exc:
             return Exchange("failed", source.url, error=describe_error(exc, self.options))
 
-    def _host_lock(self, host: str) -> asyncio.Lock:
-        return self.host_locks.setdefault(host, asyncio.Lock())
+
+async def _close(host: _Host) -> None:
+    """Close the host's connections; a server that hangs up badly changes no result."""
+    sender, host.sender = host.sender, None
+    if sender is not None:
+        try:
+            await sender.transport.aclose()
+        except Exception as error:  # the feeds are fetched by now
+            log.debug("closing a connection failed: %s", error)
 
 
 def _transport(options: FetchOptions) -> httpx.AsyncBaseTransport:
+    """A host's own guarded pool: one connection, kept between its feeds."""
     policy = allow_all if options.allow_private_network else public_only
-    limits = httpx.Limits(
-        max_connections=max(1, options.concurrency),
-        max_keepalive_connections=max(1, options.concurrency),
-    )
-    return GuardedTransport(policy, limits)
+    return GuardedTransport(policy, httpx.Limits(max_connections=1, max_keepalive_connections=1))
 
 
 async def fetch_all_async(
@@ -931,13 +974,13 @@ async def fetch_all_async(
     now: datetime | None = None,
     *,
     on_done: ResultCallback | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
+    new_transport: TransportFactory | None = None,
 ) -> list[FetchResult]:
-    """`fetch_all` inside a running event loop; `transport` replaces the guarded one."""
+    """`fetch_all` inside a running event loop; `new_transport` makes each host's transport
+    instead of the guarded one."""
     moment = _aware(now) if now is not None else datetime.now(UTC)
-    async with transport or _transport(options) as opened:
-        fetcher = _Fetcher(_Sender(opened, options), options, moment, on_done)
-        return list(await asyncio.gather(*(fetcher.fetch(source) for source in sources)))
+    factory = new_transport or functools.partial(_transport, options)
+    return await _Fetcher(factory, options, moment, on_done).fetch_all(sources)
 
 
 def fetch_all(
