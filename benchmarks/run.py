@@ -82,14 +82,23 @@ class Run:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # connections kept alive between requests, as feed hosts do
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
 
-def serve(folder: Path, hosts: int = 8) -> list[tuple[http.server.ThreadingHTTPServer, str]]:
+class _ClosingHandler(_QuietHandler):
+    protocol_version = "HTTP/1.0"  # a connection per request (--http10)
+
+
+def serve(
+    folder: Path, hosts: int = 8, keep_alive: bool = True
+) -> list[tuple[http.server.ThreadingHTTPServer, str]]:
     """One server per loopback address (127.0.0.1, .2, ...): feeds live on several hosts, as
     real ones do, so the fetcher's one-request-per-host rule does not serialize them all."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
+    handler_class = _QuietHandler if keep_alive else _ClosingHandler
+    handler = functools.partial(handler_class, directory=str(folder))
     servers = []
     for n in range(1, hosts + 1):
         server = http.server.ThreadingHTTPServer((f"127.0.0.{n}", 0), handler)
@@ -148,6 +157,15 @@ def build(work: Path, *extra: str) -> Run:
     return Run(seconds, rss, report, err)
 
 
+def publish(path: Path, text: str) -> None:
+    """Rewrite a served feed. Last-Modified counts whole seconds: a feed rewritten within the
+    second of its last fetch would answer 304, so its time moves on by at least a second."""
+    before = path.stat().st_mtime
+    path.write_text(text, encoding="utf-8")
+    stamp = max(time.time(), int(before) + 1)
+    os.utime(path, (stamp, stamp))
+
+
 def stage_line(report: dict[str, object]) -> str:
     seconds = report.get("seconds", {})
     assert isinstance(seconds, dict)
@@ -182,6 +200,11 @@ def main() -> None:
     )
     parser.add_argument("--skip-browser-index", action="store_true")
     parser.add_argument(
+        "--http10",
+        action="store_true",
+        help="the feed server closes the connection after each request (HTTP/1.0)",
+    )
+    parser.add_argument(
         "--no-bytecode-cache",
         action="store_true",
         help="timed processes compile devcasts from source each time (PYTHONDONTWRITEBYTECODE)",
@@ -201,7 +224,7 @@ def main() -> None:
     feeds_dir = work / "feeds"
     paths = generate(feeds_dir, args.feeds, args.episodes)
     megabytes = sum(p.stat().st_size for p in paths) / 1e6
-    servers = serve(feeds_dir)
+    servers = serve(feeds_dir, keep_alive=not args.http10)
     entries = "".join(
         f"  - url: {servers[i % len(servers)][1]}/{p.name}\n" for i, p in enumerate(paths)
     )
@@ -216,7 +239,8 @@ def main() -> None:
     print(
         f"devcasts benchmark: {args.feeds} feeds x {args.episodes} episodes = {total:,} "
         f"episodes, {megabytes:.1f} MB of feeds, {os.cpu_count()} cores, bytecode cache "
-        f"{'off' if args.no_bytecode_cache else 'on'}"
+        f"{'off' if args.no_bytecode_cache else 'on'}, feed server "
+        f"{'HTTP/1.0' if args.http10 else 'HTTP/1.1 keep-alive'}"
     )
 
     cold = build(work, "--no-browser-index")
@@ -257,7 +281,7 @@ def main() -> None:
     # verdict is on the median.
     excluded_runs = []
     for day in range(1, 4):
-        paths[0].write_text(feed_xml(0, args.episodes, 1, extra=day), encoding="utf-8")
+        publish(paths[0], feed_xml(0, args.episodes, 1, extra=day))
         one = build(work, *flags)
         browser = browser_index_seconds(one.report)
         excluded_runs.append(one.seconds - browser)
