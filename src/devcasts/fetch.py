@@ -939,9 +939,8 @@ class _Fetcher:
         return exchange, time.monotonic() - started
 
     async def _download(
-        self, source: FeedSource, sender: _Sender, url: httpx.URL, entry: CacheEntry,
-        has_body: bool,
-    ) -> Exchange:  # fmt: skip
+        self, source: FeedSource, sender: _Sender, url: httpx.URL, entry: CacheEntry, has_body: bool
+    ) -> Exchange:
         try:
             async with asyncio.timeout(self.options.deadline):
                 return await _download(sender, url, entry, has_body, self.options, self.now)
