@@ -3,6 +3,7 @@ nothing rewritten without need, crash-safe under SIGKILL, one build at a time.""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import http.server
 import json
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
@@ -174,6 +176,39 @@ def test_rebuild_with_nothing_new_writes_nothing(tmp_path: Path, server: FeedSer
     assert report.up_to_date  # type: ignore[attr-defined]
     assert snapshot(tmp_path / "site") == before_site  # same bytes and same mtimes
     assert snapshot(archive) == before_archive
+
+
+def test_the_collector_waits_through_the_fetch_and_runs_for_the_work(
+    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import devcasts.fetch
+    import devcasts.pipeline
+
+    during_fetch, during_parse = [], []
+    fetch_all, parse = devcasts.fetch.fetch_all, devcasts.pipeline._parse_and_normalize
+
+    def spy_fetch(*args: Any, **kwargs: Any) -> Any:
+        during_fetch.append(gc.isenabled())
+        return fetch_all(*args, **kwargs)
+
+    def spy_parse(*args: Any, **kwargs: Any) -> Any:
+        during_parse.append(gc.isenabled())
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(devcasts.fetch, "fetch_all", spy_fetch)
+    monkeypatch.setattr(devcasts.pipeline, "_parse_and_normalize", spy_parse)
+    site_config(tmp_path, server.url)
+    run_build(tmp_path, START + timedelta(weeks=40))
+    assert during_fetch == [False] and during_parse == [True]
+    assert gc.isenabled()
+    assert run_build(tmp_path, START + timedelta(weeks=41)).up_to_date  # type: ignore[attr-defined]
+    assert during_fetch == [False, False] and gc.isenabled()
+    gc.disable()  # a caller that runs without the collector keeps it that way
+    try:
+        run_build(tmp_path, START + timedelta(weeks=42))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_an_edited_content_page_is_a_change_a_file_in_the_archive_is_not(

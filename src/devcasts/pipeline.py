@@ -86,11 +86,36 @@ def build(config: Config, options: BuildOptions, now: datetime | None = None) ->
 
     now = now or datetime.now(UTC).replace(microsecond=0)
     options.cache_dir.mkdir(parents=True, exist_ok=True)
-    with build_lock(options.cache_dir / "build.lock", timeout=options.lock_timeout):
-        return _build_locked(config, options, now)
+    pause = _CollectorPause()
+    try:
+        with build_lock(options.cache_dir / "build.lock", timeout=options.lock_timeout):
+            return _build_locked(config, options, now, pause)
+    finally:
+        pause.end()
 
 
-def _build_locked(config: Config, options: BuildOptions, now: datetime) -> BuildReport:
+class _CollectorPause:
+    """The cyclic garbage collector waits while the build fetches and looks for anything new.
+    Its collections would only walk what was just made to last (modules, classes, the HTTP
+    stack): about 10 ms, 3 % of a build that finds nothing new. When the pause ends, those
+    objects join the oldest generation without a walk (freeze, then unfreeze), and the
+    collector runs again as the caller had it."""
+
+    def __init__(self) -> None:
+        self._resume = gc.isenabled()
+        gc.disable()
+
+    def end(self) -> None:
+        if self._resume:
+            gc.freeze()
+            gc.unfreeze()
+            gc.enable()
+            self._resume = False
+
+
+def _build_locked(
+    config: Config, options: BuildOptions, now: datetime, pause: _CollectorPause
+) -> BuildReport:
     report = BuildReport()
     timer = _Timer(report)
     state_path = options.cache_dir / "build-state.json"
@@ -110,6 +135,8 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
         results = _fetch(config, options, now)
 
     to_parse = [r for r in results if state.parsed.get(r.source.slug) != r.content_hash]
+    if to_parse:
+        pause.end()
     # A kept body is read (and checked) only here; a copy that fails its check is fetched again.
     unreadable = [r.source for r in to_parse if r.body is None and r.content_hash]
     again = {r.source.slug: r for r in _fetch(config, options, now, unreadable)}
@@ -150,6 +177,7 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
     report.health = _health(results, parse_errors, state, new_counts)
     state.health = _health_fingerprint(report.health)
     outputs_exist = (options.out_dir / "index.html").is_file() and _index_exists(options)
+    pause.end()
     if not site_changed and outputs_exist and state.same_output_as(previous):
         # Nothing new to show: no output file is touched. Archive files rewritten for what the
         # site does not show (a later last_seen) still get their decoded-cache entries.
