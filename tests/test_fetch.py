@@ -259,6 +259,20 @@ def test_308_then_302_reports_only_the_permanent_part(server, options):
     assert result.url == server.url("/c")
 
 
+def test_a_redirect_to_another_host_and_back_shares_the_host_connection_slot(server, options):
+    # A host's pool holds one connection: moving to another origin must close the idle one,
+    # not wait for it.
+    server.routes["/there"] = lambda h: h.respond(
+        302, b"", Location=server.url("/back", "localhost")
+    )
+    server.routes["/back"] = lambda h: h.respond(302, b"x" * 100_000, Location=server.url("/feed"))
+    server.routes["/feed"] = serve(FEED)
+    sources = [source(server.url("/there"), "first"), source(server.url("/feed"), "second")]
+    results = fetch_all(sources, options, now=T0)
+    assert [(r.status, r.body) for r in results] == [(FetchStatus.OK, FEED)] * 2
+    assert results[0].url == server.url("/feed")
+
+
 def test_temporary_redirect_is_not_a_move(server, options):
     server.routes["/tmp"] = lambda h: h.respond(302, Location="/feed")
     server.routes["/feed"] = serve(FEED)
