@@ -26,6 +26,7 @@ import httpx
 import pytest
 from rich.console import Console
 
+import devcasts.fetch
 from devcasts import USER_AGENT
 from devcasts.fetch import (
     FetchOptions,
@@ -433,6 +434,22 @@ def test_a_trickling_server_hits_the_overall_deadline(server, options):
     result = fetch_one(source(server.url("/slow")), tight)
     assert (result.status, result.error) == (FetchStatus.FAILED, "timed out after 0.4 s")
     assert result.elapsed < 1.5
+
+
+def test_an_error_page_that_stalls_is_still_its_status_and_soon(server, options, monkeypatch):
+    def stalled_error(h: Handler) -> None:
+        h.send_response(500)
+        h.send_header("Content-Length", "1000")
+        h.end_headers()
+        h.wfile.write(b"<html>")
+        h.wfile.flush()
+        h.server.release.wait(10)
+
+    monkeypatch.setattr(devcasts.fetch, "_DISCARD_SECONDS", 0.2)
+    server.routes["/feed"] = stalled_error
+    result = fetch_one(source(server.url("/feed")), options)  # read timeout 2 s, deadline 3 s
+    assert (result.status, result.error) == (FetchStatus.FAILED, "HTTP 500 Internal Server Error")
+    assert result.elapsed < 1
 
 
 def test_connection_reset(server, options):

@@ -56,6 +56,7 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _MAX_ERROR_LENGTH = 300
 _DISCARDED_BODY_LIMIT = 64 * 1024
+_DISCARD_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -744,14 +745,15 @@ async def _discard_body(response: httpx.Response) -> None:
     """Read the rest of a short body (a 304's, a redirect's, an error page's): httpcore keeps a
     connection for the next request only once its response was read to the end, so a feed host
     that answers 304 to every feed is then asked over one connection, not one per feed. A long
-    body is not worth reading; its connection closes."""
+    body, or one slow to come, is not worth it: the answer is known, the connection closes."""
     read = 0
     try:
-        async for chunk in response.aiter_raw():
-            read += len(chunk)
-            if read > _DISCARDED_BODY_LIMIT:
-                return
-    except httpx.HTTPError:  # the answer is already known; the connection just closes
+        async with asyncio.timeout(_DISCARD_SECONDS):
+            async for chunk in response.aiter_raw():
+                read += len(chunk)
+                if read > _DISCARDED_BODY_LIMIT:
+                    return
+    except (TimeoutError, httpx.HTTPError):
         return
 
 
