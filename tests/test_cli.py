@@ -145,7 +145,7 @@ def test_summary_names_failures_and_moves(tmp_path: Path) -> None:
     assert "failed: Show | B <https://b.example/f>: HTTP 404 Not Found" in text
     assert f"(2 builds in a row); update its url in {tmp_path / 'feeds.yaml'}:7" in text
     assert "Show D redirects permanently to https://d.example/new (followed)" in text
-    assert "4 feeds (3 ok, 1 failed); 3 episodes (1 new" in text
+    assert "4 feeds (3 ok, 1 failed); 3 episodes on the site (1 new" in text
 
 
 def test_summary_markdown_puts_problems_first() -> None:

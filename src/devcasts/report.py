@@ -17,9 +17,11 @@ def summary_line(report: BuildReport) -> str:
     statuses = ", ".join(f"{counts[s.value]} {s.value}" for s in FetchStatus if counts[s.value])
     if report.up_to_date:
         return f"{len(report.health)} feeds ({statuses}); nothing new, site up to date"
+    # The archive counts an episode once per feed; the site shows one published by two feeds
+    # (or hidden by an override) once (or not at all), so the two numbers may differ.
     return (
-        f"{len(report.health)} feeds ({statuses}); {report.episodes} episodes "
-        f"({report.new_episodes} new, {report.updated_episodes} updated); "
+        f"{len(report.health)} feeds ({statuses}); {report.episodes} episodes on the site "
+        f"({report.new_episodes} new, {report.updated_episodes} updated in the archive); "
         f"{report.pages_written} files written, {report.pages_unchanged} unchanged, "
         f"{report.files_removed} removed"
     )
