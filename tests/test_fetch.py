@@ -870,6 +870,36 @@ def test_https_verifies_the_name_while_connecting_to_the_vetted_address(
         assert result.error is not None and "CERTIFICATE_VERIFY_FAILED" in result.error
 
 
+def test_https_feeds_of_one_host_share_one_connection(tls_server, options):
+    server, trust = tls_server
+    stamp = "Sun, 01 Mar 2026 10:00:00 GMT"
+
+    def dated(h: Handler) -> None:
+        if h.headers.get("If-Modified-Since") == stamp:
+            h.respond(304)
+        else:
+            h.respond(200, FEED, Last_Modified=stamp)
+
+    server.routes.update({"/a": dated, "/b": dated})
+
+    async def resolve_home(name: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    def new_transport() -> GuardedTransport:
+        limits = httpx.Limits(max_connections=1)
+        return GuardedTransport(lambda ip: None, limits, resolve_home, ssl_context=trust)
+
+    port = server.server_address[1]
+    sources = [source(f"https://feeds.example:{port}/{p}", p) for p in ("a", "b")]
+    for when in (T0, T0 + timedelta(hours=1)):
+        server.peers.clear()
+        results = asyncio.run(fetch_all_async(sources, options, when, new_transport=new_transport))
+        assert {r.status for r in results} == {
+            FetchStatus.OK if when == T0 else FetchStatus.UNCHANGED
+        }
+        assert len(server.peers) == 2 and len(set(server.peers)) == 1
+
+
 def test_no_feeds_no_work(options):
     assert fetch_all([], options) == []
     assert not options.cache_dir.exists()
