@@ -3,24 +3,17 @@ was off, and the archive's decoded cache is written (by the indexer's child) and
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from test_pipeline import START, FeedServer, feed
+from test_pipeline import START, FeedServer, feed, run_build, server, site_config
 
 from devcasts import browser_index
 from devcasts.browser_index import BrowserIndexReport
-from devcasts.config import load_config
-from devcasts.pipeline import BuildOptions, build
 
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    srv = FeedServer()
-    yield srv
-    srv.close()
+__all__ = ["server"]  # the fixture, shared with test_pipeline
 
 
 def test_the_browser_index_catches_up_after_builds_without_it(
@@ -35,22 +28,10 @@ def test_the_browser_index_catches_up_after_builds_without_it(
         return BrowserIndexReport(skipped=False, seconds=0.0, pages=0)
 
     monkeypatch.setattr(browser_index, "build_browser_index", fake_index)
-    (tmp_path / "feeds.yaml").write_text(
-        "site:\n  title: Catch-up\n  base_url: https://example.github.io/c/\n"
-        f"feeds:\n  - url: {server.url}\n    title: Deploy Diary\n",
-        encoding="utf-8",
-    )
-    config = load_config(tmp_path / "feeds.yaml")
+    site_config(tmp_path, server.url)
 
     def run(weeks: int, with_index: bool) -> None:
-        options = BuildOptions(
-            out_dir=tmp_path / "site",
-            cache_dir=tmp_path / "cache",
-            allow_private_network=True,
-            progress=False,
-            browser_index=with_index,
-        )
-        build(config, options, now=START + timedelta(weeks=weeks))
+        run_build(tmp_path, START + timedelta(weeks=weeks), browser_index=with_index)
 
     run(30, with_index=True)  # the first build: nothing is known yet, every page compared
     server.body = feed(range(31))
@@ -72,20 +53,8 @@ def test_the_archive_cache_is_written_by_a_build_and_used_by_the_next(
     from devcasts import archive
 
     monkeypatch.setattr(archive, "SETTLED_NS", -1)  # files count as settled at once
-    (tmp_path / "feeds.yaml").write_text(
-        "site:\n  title: Cache\n  base_url: https://example.github.io/c/\n"
-        f"feeds:\n  - url: {server.url}\n    title: Deploy Diary\n",
-        encoding="utf-8",
-    )
-    config = load_config(tmp_path / "feeds.yaml")
-    options = BuildOptions(
-        out_dir=tmp_path / "site",
-        cache_dir=tmp_path / "cache",
-        allow_private_network=True,
-        progress=False,
-        browser_index=False,
-    )
-    build(config, options, now=START + timedelta(weeks=30))
+    site_config(tmp_path, server.url)
+    run_build(tmp_path, START + timedelta(weeks=30))
     assert [p.name for p in (tmp_path / "cache" / "archive").iterdir()] == ["deploy-diary.pickle"]
 
     def refuse(path: Path, data: bytes) -> None:
@@ -93,7 +62,7 @@ def test_the_archive_cache_is_written_by_a_build_and_used_by_the_next(
 
     monkeypatch.setattr(archive, "_decode_podcast_file", refuse)
     server.body = feed(range(31))
-    report = build(config, options, now=START + timedelta(weeks=31))
+    report = run_build(tmp_path, START + timedelta(weeks=31))
     assert report.new_episodes == 1
 
 
@@ -105,24 +74,12 @@ def test_archive_files_rewritten_by_an_up_to_date_build_keep_their_cache(
     from devcasts import archive
 
     monkeypatch.setattr(archive, "SETTLED_NS", -1)  # files count as settled at once
-    (tmp_path / "feeds.yaml").write_text(
-        "site:\n  title: Cache\n  base_url: https://example.github.io/c/\n"
-        f"feeds:\n  - url: {server.url}\n    title: Deploy Diary\n",
-        encoding="utf-8",
-    )
-    config = load_config(tmp_path / "feeds.yaml")
-    options = BuildOptions(
-        out_dir=tmp_path / "site",
-        cache_dir=tmp_path / "cache",
-        allow_private_network=True,
-        progress=False,
-        browser_index=False,
-    )
-    build(config, options, now=START + timedelta(weeks=30))
+    site_config(tmp_path, server.url)
+    run_build(tmp_path, START + timedelta(weeks=30))
     stored = tmp_path / "content" / "archive" / "deploy-diary.json"
     before = stored.read_bytes()
     server.body = feed(range(30)) + b"<!-- the same episodes, other bytes -->"
-    report = build(config, options, now=START + timedelta(weeks=30, days=1))
+    report = run_build(tmp_path, START + timedelta(weeks=30, days=1))
     assert report.up_to_date and stored.read_bytes() != before
 
     def refuse(path: Path, data: bytes) -> None:
@@ -130,4 +87,4 @@ def test_archive_files_rewritten_by_an_up_to_date_build_keep_their_cache(
 
     monkeypatch.setattr(archive, "_decode_podcast_file", refuse)
     server.body = feed(range(31))
-    assert build(config, options, now=START + timedelta(weeks=31)).new_episodes == 1
+    assert run_build(tmp_path, START + timedelta(weeks=31)).new_episodes == 1

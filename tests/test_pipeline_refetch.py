@@ -11,10 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from test_pipeline import START, feed
-
-from devcasts.config import load_config
-from devcasts.pipeline import BuildOptions, build
+from test_pipeline import HEROKU, START, feed, run_build, site_config
 
 
 @pytest.fixture
@@ -46,26 +43,6 @@ def etag_server() -> Iterator[str]:
     server.server_close()
 
 
-def write_config(folder: Path, url: str, topics: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "feeds.yaml").write_text(
-        "site:\n  title: Pipeline test\n  base_url: https://example.github.io/pipe/\n"
-        f"topics:\n{topics}feeds:\n  - url: {url}\n    title: Deploy Diary\n",
-        encoding="utf-8",
-    )
-
-
-def run(folder: Path, weeks: int):
-    options = BuildOptions(
-        out_dir=folder / "site",
-        cache_dir=folder / "cache",
-        allow_private_network=True,
-        progress=False,
-        browser_index=False,
-    )
-    return build(load_config(folder / "feeds.yaml"), options, now=START + timedelta(weeks=weeks))
-
-
 def site_bytes(site: Path) -> dict[str, str]:
     return {
         p.relative_to(site).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -74,7 +51,6 @@ def site_bytes(site: Path) -> dict[str, str]:
     }
 
 
-HEROKU = "  - {slug: heroku, name: Heroku, patterns: [heroku]}\n"
 BOTH = HEROKU + "  - {slug: kubernetes, name: Kubernetes, patterns: [kubernetes]}\n"
 
 
@@ -85,9 +61,9 @@ def test_a_damaged_kept_body_is_fetched_again_when_the_feed_is_parsed_again(
     sites = {}
     for case in ("clean", damage):
         folder = tmp_path / case
-        write_config(folder, etag_server, HEROKU)
-        run(folder, 20)
-        write_config(folder, etag_server, BOTH)  # a new topic: every feed is parsed again
+        site_config(folder, etag_server, HEROKU)
+        run_build(folder, START + timedelta(weeks=20))
+        site_config(folder, etag_server, BOTH)  # a new topic: every feed is parsed again
         [body] = (folder / "cache" / "http").glob("*.body")
         if case == "tampered":
             body.write_bytes(body.read_bytes().replace(b"Deploy diary 3", b"Deploy diary X"))
@@ -95,7 +71,7 @@ def test_a_damaged_kept_body_is_fetched_again_when_the_feed_is_parsed_again(
             body.write_bytes(body.read_bytes()[:200])
         elif case == "missing":
             body.unlink()
-        report = run(folder, 21)
+        report = run_build(folder, START + timedelta(weeks=21))
         assert report.parsed_feeds == 1
         assert [h.status.value for h in report.health] in (["unchanged"], ["ok"])
         sites[case] = site_bytes(folder / "site")
