@@ -124,6 +124,22 @@ def not_found(h: Handler) -> None:
     h.respond(404, b"no such page")
 
 
+STAMP = "Sun, 01 Mar 2026 10:00:00 GMT"
+
+
+def dated(h: Handler) -> None:
+    """FEED, last modified at STAMP: a 304 to a client that sends STAMP back."""
+    if h.headers.get("If-Modified-Since") == STAMP:
+        h.respond(304)
+    else:
+        h.respond(200, FEED, Last_Modified=STAMP)
+
+
+async def resolve_home(name: str, port: int) -> list[str]:
+    """A resolver that sends every name to 127.0.0.1."""
+    return ["127.0.0.1"]
+
+
 def serve(body: bytes, **headers: str) -> Route:
     return lambda h: h.respond(200, body, Content_Type="application/rss+xml", **headers)
 
@@ -196,15 +212,7 @@ def test_304_via_etag(server, options):
 
 
 def test_304_via_last_modified(server, options):
-    stamp = "Sun, 01 Mar 2026 10:00:00 GMT"
-
-    def dated_route(h: Handler) -> None:
-        if h.headers.get("If-Modified-Since") == stamp:
-            h.respond(304)
-        else:
-            h.respond(200, FEED, Last_Modified=stamp)
-
-    server.routes["/feed"] = dated_route
+    server.routes["/feed"] = dated
     assert fetch_one(source(server.url("/feed")), options).status is FetchStatus.OK
     again = fetch_one(source(server.url("/feed")), options)
     assert again.status is FetchStatus.UNCHANGED
@@ -729,14 +737,6 @@ def test_local_files_get_the_same_cache_treatment(tmp_path, options):
 
 
 def test_a_host_is_asked_over_one_kept_connection(server, options):
-    stamp = "Sun, 01 Mar 2026 10:00:00 GMT"
-
-    def dated(h: Handler) -> None:
-        if h.headers.get("If-Modified-Since") == stamp:
-            h.respond(304, b"")
-        else:
-            h.respond(200, FEED, Last_Modified=stamp)
-
     server.routes.update({"/a": dated, "/b": dated, "/c": dated})
     server.routes["/old"] = lambda h: h.respond(301, b"moved", Location=server.url("/c"))
     sources = [source(server.url(p), p[1:]) for p in ("/a", "/b", "/old")]
@@ -854,10 +854,6 @@ def test_https_verifies_the_name_while_connecting_to_the_vetted_address(
 ):
     server, trust = tls_server
     server.routes["/feed"] = serve(FEED)
-
-    async def resolve_home(name: str, port: int) -> list[str]:
-        return ["127.0.0.1"]
-
     transport = GuardedTransport(
         lambda ip: None, httpx.Limits(max_connections=2), resolve_home, ssl_context=trust
     )
@@ -872,18 +868,7 @@ def test_https_verifies_the_name_while_connecting_to_the_vetted_address(
 
 def test_https_feeds_of_one_host_share_one_connection(tls_server, options):
     server, trust = tls_server
-    stamp = "Sun, 01 Mar 2026 10:00:00 GMT"
-
-    def dated(h: Handler) -> None:
-        if h.headers.get("If-Modified-Since") == stamp:
-            h.respond(304)
-        else:
-            h.respond(200, FEED, Last_Modified=stamp)
-
     server.routes.update({"/a": dated, "/b": dated})
-
-    async def resolve_home(name: str, port: int) -> list[str]:
-        return ["127.0.0.1"]
 
     def new_transport() -> GuardedTransport:
         limits = httpx.Limits(max_connections=1)
