@@ -120,12 +120,11 @@ def _build_locked(
     timer = _Timer(report)
     state_path = options.cache_dir / "build-state.json"
     previous = BuildState.load(state_path)
+    normalize = _normalize_fingerprint(config)
     state = BuildState(
-        normalize=_normalize_fingerprint(config),
+        normalize=normalize,
         inputs=_inputs_fingerprint(config, options),
-        parsed=dict(previous.parsed)
-        if previous.normalize == _normalize_fingerprint(config)
-        else {},
+        parsed=dict(previous.parsed) if previous.normalize == normalize else {},
         episode_counts=dict(previous.episode_counts),
         titles=dict(previous.titles),
         browser_index_current=previous.browser_index_current,
