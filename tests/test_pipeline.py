@@ -25,6 +25,7 @@ import pytest
 from devcasts.config import load_config
 from devcasts.model import FetchStatus
 from devcasts.pipeline import BuildOptions, BuildReport, build
+from devcasts.records import Catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 START = datetime(2024, 1, 1, 8, tzinfo=UTC)
@@ -171,7 +172,8 @@ def test_same_inputs_give_byte_identical_sites(tmp_path: Path, server: FeedServe
 
 def test_rebuild_with_nothing_new_writes_nothing(tmp_path: Path, server: FeedServer) -> None:
     site_config(tmp_path, server.url)
-    run_build(tmp_path, START + timedelta(weeks=40))
+    first = run_build(tmp_path, START + timedelta(weeks=40))
+    assert first.timings["index"] > 0  # the indexer's own time, from its child
     archive = tmp_path / "content" / "archive"
     before_site, before_archive = snapshot(tmp_path / "site"), snapshot(archive)
     report = run_build(tmp_path, START + timedelta(weeks=40, hours=1))
@@ -347,3 +349,19 @@ def test_a_second_build_at_the_same_time_is_refused_clearly(tmp_path: Path) -> N
     assert str(holder.pid) in second.stderr
     assert "Traceback" not in second.stderr
     assert not (tmp_path / "site").exists()
+
+
+def test_the_index_time_comes_back_from_the_forked_indexer(
+    tmp_path: Path, sample_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from multiprocessing.sharedctypes import RawValue
+
+    import devcasts.pipeline
+
+    monkeypatch.setattr(devcasts.pipeline, "fork_is_safe", lambda: True)  # no server thread here
+    seconds = RawValue("d", 0.0)
+    child = devcasts.pipeline._start_indexer(sample_catalog, tmp_path / "index", None, seconds)
+    assert child is not None
+    devcasts.pipeline._finish_indexer(child)
+    assert seconds.value > 0
+    assert (tmp_path / "index").is_dir()

@@ -27,6 +27,7 @@ from .forking import fork_is_safe, usable_cores
 from .model import Config, FeedHealth, FeedSource, FetchResult, FetchStatus
 
 if TYPE_CHECKING:
+    from ctypes import c_double
     from multiprocessing.process import BaseProcess
 
     from .archive import ArchiveState, DecodedCacheWrites
@@ -230,14 +231,18 @@ def _write_outputs(
 
     # The search index (and the archive's decoded cache) is written by a forked child on the
     # other core while this process renders; the child inherits the catalog, so nothing large
-    # crosses a pipe.
-    indexer = _start_indexer(catalog, options.cache_dir / "index", cache_writes)
+    # crosses a pipe. Its own time comes back through shared memory.
+    from multiprocessing.sharedctypes import RawValue
+
+    index_seconds = RawValue("d", 0.0)
+    indexer = _start_indexer(catalog, options.cache_dir / "index", cache_writes, index_seconds)
     try:
         whole_site = not state.browser_index_current  # still the previous build's word
         _write_site(config, options, catalog, report, timer, whole_site)
     finally:
         with timer.stage("index (waiting)"):
             _finish_indexer(indexer)
+    report.timings["index"] = index_seconds.value
 
 
 def _index_exists(options: BuildOptions) -> bool:
@@ -247,28 +252,36 @@ def _index_exists(options: BuildOptions) -> bool:
 
 
 def _start_indexer(
-    catalog: Catalog, index_dir: Path, cache_writes: DecodedCacheWrites | None = None
+    catalog: Catalog,
+    index_dir: Path,
+    cache_writes: DecodedCacheWrites | None,
+    seconds: c_double,
 ) -> BaseProcess | None:
     """Update the search index in a forked child; in this process (returning None) where
     fork is unavailable or unsafe (other threads running, as in an embedding program)."""
     if not fork_is_safe():
-        _update_index(catalog, index_dir, cache_writes)
+        _update_index(catalog, index_dir, cache_writes, seconds)
         return None
     import multiprocessing
 
     child = multiprocessing.get_context("fork").Process(
-        target=_update_index, args=(catalog, index_dir, cache_writes), name="devcasts-index"
+        target=_update_index,
+        args=(catalog, index_dir, cache_writes, seconds),
+        name="devcasts-index",
     )
     child.start()
     return child
 
 
 def _update_index(
-    catalog: Catalog, index_dir: Path, cache_writes: DecodedCacheWrites | None
+    catalog: Catalog, index_dir: Path, cache_writes: DecodedCacheWrites | None, seconds: c_double
 ) -> None:
+    """`seconds`: where the index's own time goes (shared memory when this is the child)."""
     from .index import update_index
 
+    started = time.perf_counter()
     update_index(catalog, index_dir)
+    seconds.value = time.perf_counter() - started
     if cache_writes is not None:
         cache_writes.commit()
 
