@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from devcasts.cli import main
+from devcasts.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

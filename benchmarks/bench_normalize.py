@@ -26,9 +26,9 @@ sys.path.insert(0, str(HERE))
 
 from generate import generate  # noqa: E402
 
+from devcasts.ingest.normalize import normalize_feed  # noqa: E402
+from devcasts.ingest.parse import parse_feed  # noqa: E402
 from devcasts.model import FeedSource, Topic  # noqa: E402
-from devcasts.normalize import normalize_feed  # noqa: E402
-from devcasts.parse import parse_feed  # noqa: E402
 from devcasts.records import NormalizedFeed  # noqa: E402
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)

@@ -26,9 +26,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from devcasts.index import SearchRequest, search, update_index  # noqa: E402
 from devcasts.model import SiteConfig, Topic  # noqa: E402
 from devcasts.records import Catalog, Episode, Person, Podcast  # noqa: E402
+from devcasts.search.searcher import SearchRequest, search, update_index  # noqa: E402
 
 _PLATFORM_TEXT = """
 heroku fly render railway vercel netlify kubernetes dokku aws lambda postgres redis deploy
@@ -195,7 +195,7 @@ def _process_latencies(cache: Path, texts: list[str]) -> list[float]:
         if (ROOT / "src/devcasts/cli.py").exists()
         else [
             "-m",
-            "devcasts.search_cli",
+            "devcasts.cli.search",
         ]
     )
     # Bytecode cached as an installed devcasts would have it (in the scratch folder, even
@@ -233,7 +233,7 @@ def _episode_page(episode: Episode, podcast_title: str) -> str:
 def run_browser_index_benchmark(pages: int = 20_000) -> dict[str, Any]:
     """Pagefind over `pages` synthetic episode pages (years 2015 on, in yearly shards): the
     first build, one new episode, and a build where nothing changed."""
-    from devcasts.browser_index import build_browser_index
+    from devcasts.search.browser_index import build_browser_index
 
     catalog = synthetic_catalog(pages)
     titles = {p.slug: p.title for p in catalog.podcasts}

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devcasts.archive import (
+from devcasts.archive.store import (
     ArchiveError,
     ArchiveState,
     PodcastArchive,
@@ -24,8 +24,8 @@ from devcasts.archive import (
     merge_feeds,
     save_archive,
 )
+from devcasts.catalog.overrides import Overrides
 from devcasts.model import Config, FeedHealth, FeedSource, FetchStatus, SiteConfig, Topic
-from devcasts.overrides import Overrides
 from devcasts.records import (
     Chapter,
     Enclosure,

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from test_archive import NOW, make_config, make_episode, make_feed, nested
 
-from devcasts import archive
-from devcasts.archive import (
+from devcasts.archive import store as archive
+from devcasts.archive.store import (
     ArchiveError,
     ArchiveState,
     DecodedCacheWrites,
@@ -24,7 +24,7 @@ from devcasts.archive import (
     merge_feeds,
     save_archive,
 )
-from devcasts.overrides import Overrides
+from devcasts.catalog.overrides import Overrides
 from devcasts.records import Chapter, Enclosure, Person
 
 CACHE = "cache"

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from devcasts.archive import ArchiveState, load_archive, merge_feeds, save_archive
+from devcasts.archive.store import ArchiveState, load_archive, merge_feeds, save_archive
+from devcasts.ingest.normalize import normalize_feed
+from devcasts.ingest.parse import parse_feed
 from devcasts.model import FeedSource
-from devcasts.normalize import normalize_feed
-from devcasts.parse import parse_feed
 from devcasts.records import NormalizedFeed, NotAFeedError
-from devcasts.text import slugify
+from devcasts.util.text import slugify
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FEEDS = CORPUS / "feeds"

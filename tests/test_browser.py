@@ -16,9 +16,9 @@ import pytest
 from conftest import ROOT, build_catalog, npm_file, start_server
 
 from devcasts.model import Config
-from devcasts.output import SiteWriter
 from devcasts.records import Catalog, Enclosure
-from devcasts.render import render_site
+from devcasts.site.render import render_site
+from devcasts.site.writer import SiteWriter
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -150,8 +150,8 @@ def test_home_to_topic_to_episode_and_a_chapter_seeks_the_player(page: Any, site
 def test_search_finds_an_episode(
     page: Any, site_url: str, site_root: Path, tmp_path: Path, axe_script: Path
 ) -> None:
-    from devcasts.browser_index import build_browser_index, pagefind_executable
     from devcasts.errors import BuildError
+    from devcasts.search.browser_index import build_browser_index, pagefind_executable
 
     try:
         pagefind_executable()

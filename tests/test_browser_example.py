@@ -16,8 +16,8 @@ from conftest import ROOT, npm_file, start_server
 from test_browser import CHROMIUM, LAUNCH_ARGS, serious_violations
 from test_render import broken_links
 
-from devcasts.cli import main
-from devcasts.config import load_config
+from devcasts.cli.main import main
+from devcasts.config.load import load_config
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -56,8 +56,8 @@ def page(example: tuple[str, Path, str]) -> Iterator[Any]:
 
 
 def _pagefind_installed() -> bool:
-    from devcasts.browser_index import pagefind_executable
     from devcasts.errors import BuildError
+    from devcasts.search.browser_index import pagefind_executable
 
     try:
         pagefind_executable()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devcasts.chapters import (
+from devcasts.ingest.chapters import (
     _longest_increasing_run,
     chapters_from_html,
     chapters_from_psc,
@@ -17,8 +17,8 @@ from devcasts.chapters import (
     chapters_json,
     parse_timestamp,
 )
+from devcasts.ingest.sanitize import notes_to_html
 from devcasts.records import Chapter, RawChapter
-from devcasts.sanitize import notes_to_html
 
 DATA = Path(__file__).parent / "data" / "sanitize"
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from devcasts.cli import main
+from devcasts.cli.main import main
+from devcasts.cli.report import print_report, summary_markdown
 from devcasts.model import FeedHealth, FeedSource, FetchStatus
 from devcasts.pipeline import BuildReport
-from devcasts.report import print_report, summary_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
-SEARCH_MODULES = {"devcasts.search_cli", "devcasts.index", "whoosh"}
+SEARCH_MODULES = {"devcasts.cli.search", "devcasts.search.searcher", "whoosh"}
 
 CONFIG = """\
 site: {title: t, base_url: "https://example.github.io/t/"}
@@ -37,7 +37,7 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
 def modules_loaded_by(*argv: str) -> set[str]:
     """The modules a fresh `devcasts ARGV` process imported (its output is discarded)."""
     probe = (
-        "import contextlib, io, sys; from devcasts.cli import main\n"
+        "import contextlib, io, sys; from devcasts.cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):"
         " main(sys.argv[1:])\n"
         "print(' '.join(sys.modules))"

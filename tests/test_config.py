@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from devcasts.config import load_config
+from devcasts.config.load import load_config
 from devcasts.errors import ConfigError
 
 GOOD = """\
@@ -154,7 +154,7 @@ def test_an_unchanged_file_is_answered_from_the_memo(tmp_path: Path, monkeypatch
     path, cache = write(tmp_path, GOOD), tmp_path / "cache"
     first = load_config(path, cache_dir=cache)
     assert (cache / "config.pickle").is_file()
-    from devcasts import config_yaml
+    from devcasts.config import schema as config_yaml
 
     monkeypatch.setattr(config_yaml, "parse_config", None)  # any call would fail
     assert load_config(path, cache_dir=cache) == first

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from devcasts.ingest.normalize import merge_across_feeds, normalize_feed
+from devcasts.ingest.parse import parse_feed
 from devcasts.model import FeedSource, Topic
-from devcasts.normalize import merge_across_feeds, normalize_feed
-from devcasts.parse import parse_feed
 from devcasts.records import Episode, NormalizedFeed, NotAFeedError
-from devcasts.text import slugify
+from devcasts.util.text import slugify
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FEEDS = CORPUS / "feeds"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devcasts.dates import (
+from devcasts.ingest.dates import (
     MAX_DURATION,
     parse_date,
     parse_duration,

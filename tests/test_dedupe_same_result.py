@@ -18,8 +18,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from devcasts import dedupe
-from devcasts.dedupe import enclosure_key, merge_across_feeds, title_key
+from devcasts.catalog import dedupe
+from devcasts.catalog.dedupe import enclosure_key, merge_across_feeds, title_key
 from devcasts.records import Enclosure, Episode, SourceRef
 
 DAY = datetime(2024, 9, 2, 8, tzinfo=UTC)

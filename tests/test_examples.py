@@ -18,9 +18,9 @@ import feedparser
 import pytest
 import yaml
 
-from devcasts.config import load_config
-from devcasts.opml import feed_url_key
-from devcasts.topics import TopicMatcher
+from devcasts.cli.opml import feed_url_key
+from devcasts.config.load import load_config
+from devcasts.ingest.topics import TopicMatcher
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

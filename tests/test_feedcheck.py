@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_feeds_out import sample_catalog
 
-from devcasts import feedcheck
-from devcasts.feedcheck import Finding, check_feed, check_json_feed, check_rss, errors
-from devcasts.feeds_out import feed_documents
+from devcasts.publish.feeds import feed_documents
+from devcasts.tools import feedcheck
+from devcasts.tools.feedcheck import Finding, check_feed, check_json_feed, check_rss, errors
 
 DATA = Path(__file__).parent / "data" / "feeds"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"

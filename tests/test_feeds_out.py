@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devcasts import feedcheck
-from devcasts.feeds_out import (
+from devcasts.model import SiteConfig, Topic
+from devcasts.publish.feeds import (
     DESCRIPTION_LIMIT,
     FULL_NOTES_LABEL,
     clean,
@@ -33,8 +33,8 @@ from devcasts.feeds_out import (
     podcast_guid,
     top_level_pieces,
 )
-from devcasts.model import SiteConfig, Topic
 from devcasts.records import Catalog, Chapter, Enclosure, Episode, Person, Podcast, Transcript
+from devcasts.tools import feedcheck
 
 BASE = "https://example.org/devcasts/"
 ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
@@ -630,7 +630,7 @@ def test_identical_bytes_across_processes() -> None:
     """No set or dict order leaks into the output, whatever the hash seed."""
     code = (
         "import hashlib; from test_feeds_out import sample_catalog;"
-        "from devcasts.feeds_out import feed_documents;"
+        "from devcasts.publish.feeds import feed_documents;"
         "print(hashlib.sha256(repr(feed_documents(sample_catalog())).encode()).hexdigest())"
     )
     tests_dir = Path(__file__).parent

@@ -12,13 +12,13 @@ import feedparser
 import podcastparser
 import pytest
 
-from devcasts.feedcheck import check_feed, errors
-from devcasts.feeds_out import feed_documents
+from devcasts.ingest.normalize import normalize_feed
+from devcasts.ingest.parse import parse_feed
 from devcasts.model import FeedSource, SiteConfig, Topic
-from devcasts.normalize import normalize_feed
-from devcasts.pages import newest_first
-from devcasts.parse import parse_feed
+from devcasts.publish.feeds import feed_documents
 from devcasts.records import Catalog
+from devcasts.site.pages import newest_first
+from devcasts.tools.feedcheck import check_feed, errors
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

@@ -26,17 +26,17 @@ import httpx
 import pytest
 from rich.console import Console
 
-import devcasts.fetch
+import devcasts.fetch.http
 from devcasts import USER_AGENT
-from devcasts.fetch import (
+from devcasts.fetch.http import (
     FetchOptions,
     _log_result,
     _reporter,
     fetch_all,
     fetch_all_async,
 )
+from devcasts.fetch.netguard import GuardedTransport
 from devcasts.model import FeedSource, FetchResult, FetchStatus
-from devcasts.netguard import GuardedTransport
 
 DATA = Path(__file__).parent / "data" / "fetch"
 FEED = (DATA / "tiny-show.xml").read_bytes()
@@ -453,7 +453,7 @@ def test_an_error_page_that_stalls_is_still_its_status_and_soon(server, options,
         h.wfile.flush()
         h.server.release.wait(10)
 
-    monkeypatch.setattr(devcasts.fetch, "_DISCARD_SECONDS", 0.2)
+    monkeypatch.setattr(devcasts.fetch.http, "_DISCARD_SECONDS", 0.2)
     server.routes["/feed"] = stalled_error
     result = fetch_one(source(server.url("/feed")), options)  # read timeout 2 s, deadline 3 s
     assert (result.status, result.error) == (FetchStatus.FAILED, "HTTP 500 Internal Server Error")
@@ -780,7 +780,7 @@ def test_progress_bar_on_a_terminal():
 
 
 def test_quiet_log_lines_when_not_on_a_terminal(server, options, caplog):
-    caplog.set_level("INFO", logger="devcasts.fetch")
+    caplog.set_level("INFO", logger="devcasts.fetch.http")
     fetch_all([source(server.url("/gone"), "lost")], options, now=T0)
     assert "lost: failed (HTTP 404 Not Found)" in caplog.text
 

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devcasts.fetch import (
+from devcasts.fetch.http import (
     MAX_RETRY_AFTER,
     BodyError,
     BoundedDecoder,
@@ -35,8 +35,7 @@ from devcasts.fetch import (
     precheck,
     url_fingerprint,
 )
-from devcasts.model import FeedSource, FetchStatus
-from devcasts.netguard import (
+from devcasts.fetch.netguard import (
     GuardedBackend,
     _CaLoadedOnFirstUse,
     _default_ssl_context,
@@ -44,6 +43,7 @@ from devcasts.netguard import (
     address_problem,
     allow_all,
 )
+from devcasts.model import FeedSource, FetchStatus
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FEED = (Path(__file__).parent / "data" / "fetch" / "tiny-show.xml").read_bytes()
@@ -461,7 +461,7 @@ def test_decisions_over_any_history(kinds):
 def test_a_literal_address_is_not_looked_up(monkeypatch):
     import anyio
 
-    from devcasts.netguard import system_resolve
+    from devcasts.fetch.netguard import system_resolve
 
     async def refuse(*args: object, **kwargs: object) -> object:
         raise AssertionError("getaddrinfo called for a literal address")

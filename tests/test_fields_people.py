@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devcasts import fields
+from devcasts.ingest import fields
 from devcasts.records import RawPerson
 
 names = st.text(st.sampled_from("Ada Lovelace&,<b>éΩ ()@x.org"), max_size=30)

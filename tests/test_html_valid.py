@@ -15,9 +15,9 @@ import pytest
 from conftest import npm_file
 
 from devcasts.model import Config
-from devcasts.output import SiteWriter
 from devcasts.records import Catalog
-from devcasts.render import render_site
+from devcasts.site.render import render_site
+from devcasts.site.writer import SiteWriter
 
 
 @pytest.fixture(scope="module")

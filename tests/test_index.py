@@ -12,19 +12,19 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devcasts import index as search_index
-from devcasts import index_writer
-from devcasts.index import (
+from devcasts.model import SiteConfig, Topic
+from devcasts.records import Catalog, Episode, Person, Podcast
+from devcasts.search import searcher as search_index
+from devcasts.search import writer as index_writer
+from devcasts.search.marker import index_exists
+from devcasts.search.searcher import (
     IndexMissingError,
     QuerySyntaxError,
     SearchRequest,
     search,
     update_index,
 )
-from devcasts.index_marker import index_exists
-from devcasts.model import SiteConfig, Topic
-from devcasts.records import Catalog, Episode, Person, Podcast
-from devcasts.text import slugify
+from devcasts.util.text import slugify
 
 DATA = Path(__file__).parent / "data" / "search"
 BASE_URL = "https://example.github.io/devcasts/"
@@ -113,7 +113,7 @@ def test_judged_queries_over_the_offline_example(tmp_path: Path) -> None:
     """The example site built for real (a copy, so its archive starts empty), then searched."""
     import shutil
 
-    from devcasts.cli import main
+    from devcasts.cli.main import main
 
     examples = Path(__file__).resolve().parents[1] / "examples"
     work = tmp_path / "examples"

@@ -13,9 +13,9 @@ from test_index import load_test_catalog
 from whoosh import scoring
 from whoosh.reading import SegmentReader
 
-from devcasts import index as search_index
-from devcasts.index import SearchRequest, search, update_index
 from devcasts.records import Catalog
+from devcasts.search import searcher as search_index
+from devcasts.search.searcher import SearchRequest, search, update_index
 
 QUERIES = [
     "kubernetes",
@@ -91,7 +91,7 @@ def test_updating_the_index_loads_none_of_the_search_modules(tmp_path: Path) -> 
     highlighter (they cost a build's index update a few milliseconds to import)."""
     probe = (
         "import sys; from pathlib import Path; from test_index import load_test_catalog;"
-        "from devcasts.index_writer import update_index;"
+        "from devcasts.search.writer import update_index;"
         "update_index(load_test_catalog(), Path(sys.argv[1]));"
         "print(' '.join(sys.modules))"
     )

@@ -15,11 +15,11 @@ from whoosh import fields
 from whoosh.analysis.analyzers import StandardAnalyzer, StemmingAnalyzer
 from whoosh.analysis.filters import STOP_WORDS
 
-from devcasts import index as search_index
-from devcasts import index_writer
 from devcasts.errors import BuildError
-from devcasts.index import SearchRequest, search, update_index
 from devcasts.records import Catalog
+from devcasts.search import searcher as search_index
+from devcasts.search import writer as index_writer
+from devcasts.search.searcher import SearchRequest, search, update_index
 
 WORDS = st.sampled_from(
     ["Deploying", "deploys", "the", "a", "I", "to", "Heroku's", "fly.io", "v1.2", "x*y", "İstanbul"]

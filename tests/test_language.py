@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devcasts.language import (
+from devcasts.ingest.language import (
     _FUNCTION_WORDS,
     detect_language,
     detect_other_language,
@@ -21,9 +21,9 @@ from devcasts.language import (
     plainly_in,
     primary,
 )
+from devcasts.ingest.normalize import normalize_feed
+from devcasts.ingest.parse import parse_feed
 from devcasts.model import FeedSource
-from devcasts.normalize import normalize_feed
-from devcasts.parse import parse_feed
 
 CORPUS_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devcasts.ingest.normalize import content_hash, normalize_feed, page_link
+from devcasts.ingest.parse import parse_feed
+from devcasts.ingest.sanitize import clean_url
 from devcasts.model import FeedSource, Topic
-from devcasts.normalize import content_hash, normalize_feed, page_link
-from devcasts.parse import parse_feed
 from devcasts.records import (
     Episode,
     NormalizedFeed,
@@ -24,8 +25,7 @@ from devcasts.records import (
     RawPerson,
     RawTranscript,
 )
-from devcasts.sanitize import clean_url
-from devcasts.text import short_hash
+from devcasts.util.text import short_hash
 
 DATA = Path(__file__).parent / "data" / "parse"
 NOW = datetime(2025, 1, 1, 12, tzinfo=UTC)
@@ -504,7 +504,7 @@ def test_identity_depends_on_the_guid_alone(guid: str, title: str, notes: str) -
 
 @given(st.text(max_size=120))
 def test_author_names_never_raise_and_give_valid_slugs(author: str) -> None:
-    from devcasts.fields import author_names, people
+    from devcasts.ingest.fields import author_names, people
 
     names = author_names(author)
     assert len(names) <= 10

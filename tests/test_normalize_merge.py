@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devcasts.dedupe import enclosure_key, title_key
-from devcasts.normalize import merge_across_feeds
+from devcasts.catalog.dedupe import enclosure_key, title_key
+from devcasts.ingest.normalize import merge_across_feeds
 from devcasts.records import Enclosure, Episode, SourceRef
 
 DAY = datetime(2024, 9, 2, 8, tzinfo=UTC)

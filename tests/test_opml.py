@@ -11,8 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devcasts.errors import ConfigError
-from devcasts.opml import (
+from devcasts.cli.opml import (
     OpmlError,
     OpmlFeed,
     append_feeds,
@@ -21,6 +20,7 @@ from devcasts.opml import (
     import_opml,
     read_opml,
 )
+from devcasts.errors import ConfigError
 
 DATA = Path(__file__).parent / "data" / "opml"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -362,7 +362,7 @@ def test_corpus_opml_imports(tmp_path: Path, name: str) -> None:
 
 
 def test_import_opml_command(feeds_yaml: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from devcasts.cli import main
+    from devcasts.cli.main import main
 
     code = main(["import-opml", str(DATA / "subscriptions.opml"), "--feeds", str(feeds_yaml)])
 
@@ -374,7 +374,7 @@ def test_import_opml_command(feeds_yaml: Path, capsys: pytest.CaptureFixture[str
 def test_import_opml_command_refuses_a_dtd(
     feeds_yaml: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from devcasts.cli import main
+    from devcasts.cli.main import main
 
     before = feeds_yaml.read_bytes()
     code = main(["import-opml", str(DATA / "entities.opml"), "--feeds", str(feeds_yaml)])

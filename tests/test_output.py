@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devcasts import output
-from devcasts.output import SiteWriter, recover_site, site_transaction
+from devcasts.site import writer as output
+from devcasts.site.writer import SiteWriter, recover_site, site_transaction
 
 
 def make_site(root: Path, files: dict[str, str]) -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from devcasts.archive import load_archive
-from devcasts.output import recover_site
+from devcasts.archive.store import load_archive
+from devcasts.site.writer import recover_site
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 PAGES = 400  # half of them change every generation, half never do
@@ -27,9 +27,9 @@ BUILDER = f"""
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from devcasts.archive import ArchiveState, PodcastArchive, load_archive, save_archive
+from devcasts.archive.store import ArchiveState, PodcastArchive, load_archive, save_archive
 from devcasts.records import Episode, Podcast
-from devcasts.output import site_transaction
+from devcasts.site.writer import site_transaction
 
 root, runs = Path(sys.argv[1]), int(sys.argv[2])
 site, content = root / "site", root / "content"

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from devcasts.errors import BuildLockedError
-from devcasts.lock import build_lock
+from devcasts.util.lock import build_lock
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from devcasts.lock import build_lock
+from devcasts.util.lock import build_lock
 with build_lock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(float(sys.argv[2]))
@@ -109,8 +109,8 @@ def test_two_threads_take_turns(tmp_path: Path) -> None:
 BUILD = """
 import sys, time
 from pathlib import Path
-from devcasts.lock import build_lock
-from devcasts.output import site_transaction
+from devcasts.util.lock import build_lock
+from devcasts.site.writer import site_transaction
 root, name = Path(sys.argv[1]), sys.argv[2]
 with build_lock(root / "cache" / "build.lock", timeout=60, poll=0.02):
     started = time.monotonic()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from devcasts import output
-from devcasts.output import SiteWriter, site_transaction
+from devcasts.site import writer as output
+from devcasts.site.writer import SiteWriter, site_transaction
 
 SITE = {"index.html": "<h1>home</h1>", "feed.xml": "<rss/>"}
 BUNDLE = {

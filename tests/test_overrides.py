@@ -12,10 +12,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devcasts.archive import ArchiveState, build_catalog, merge_feeds
+from devcasts.archive.store import ArchiveState, build_catalog, merge_feeds
+from devcasts.catalog.overrides import KNOWN_KEYS, Overrides, load_overrides
 from devcasts.errors import ConfigError
 from devcasts.model import Config, FeedSource, SiteConfig, Topic
-from devcasts.overrides import KNOWN_KEYS, Overrides, load_overrides
 from devcasts.records import Catalog, Episode, NormalizedFeed, Podcast
 
 PROJECT = Path(__file__).resolve().parents[1]

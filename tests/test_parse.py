@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devcasts import parse
-from devcasts.limits import NOTES_LIMIT, TITLE_LIMIT
-from devcasts.parse import parse_feed, strip_doctype
-from devcasts.podcast_ns import ItemExtras, _merge_item
+from devcasts.ingest import parse
+from devcasts.ingest.limits import NOTES_LIMIT, TITLE_LIMIT
+from devcasts.ingest.parse import parse_feed, strip_doctype
+from devcasts.ingest.podcast_ns import ItemExtras, _merge_item
 from devcasts.records import NotAFeedError, ParsedFeed, ParsedItem, RawPerson
 
 DATA = Path(__file__).parent / "data" / "parse"

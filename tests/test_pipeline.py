@@ -22,7 +22,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from devcasts.config import load_config
+from devcasts.config.load import load_config
 from devcasts.model import FetchStatus
 from devcasts.pipeline import BuildOptions, BuildReport, build
 from devcasts.records import Catalog
@@ -185,11 +185,11 @@ def test_rebuild_with_nothing_new_writes_nothing(tmp_path: Path, server: FeedSer
 def test_the_collector_waits_through_the_fetch_and_runs_for_the_work(
     tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import devcasts.fetch
+    import devcasts.fetch.http
     import devcasts.pipeline
 
     during_fetch, during_parse = [], []
-    fetch_all, parse = devcasts.fetch.fetch_all, devcasts.pipeline._parse_and_normalize
+    fetch_all, parse = devcasts.fetch.http.fetch_all, devcasts.pipeline._parse_and_normalize
 
     def spy_fetch(*args: Any, **kwargs: Any) -> Any:
         during_fetch.append(gc.isenabled())
@@ -199,7 +199,7 @@ def test_the_collector_waits_through_the_fetch_and_runs_for_the_work(
         during_parse.append(gc.isenabled())
         return parse(*args, **kwargs)
 
-    monkeypatch.setattr(devcasts.fetch, "fetch_all", spy_fetch)
+    monkeypatch.setattr(devcasts.fetch.http, "fetch_all", spy_fetch)
     monkeypatch.setattr(devcasts.pipeline, "_parse_and_normalize", spy_parse)
     site_config(tmp_path, server.url)
     run_build(tmp_path, START + timedelta(weeks=40))
@@ -320,7 +320,7 @@ def test_a_second_build_at_the_same_time_is_refused_clearly(tmp_path: Path) -> N
             sys.executable,
             "-c",
             "import sys, time; sys.path.insert(0, sys.argv[1]);"
-            "from devcasts.output import build_lock\n"
+            "from devcasts.site.writer import build_lock\n"
             "with build_lock(__import__('pathlib').Path('.cache/build.lock')):\n"
             "    print('locked', flush=True); time.sleep(30)",
             str(ROOT / "src"),

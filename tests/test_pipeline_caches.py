@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from test_pipeline import START, FeedServer, feed, run_build, server, site_config
 
-from devcasts import browser_index
-from devcasts.browser_index import BrowserIndexReport
+from devcasts.search import browser_index
+from devcasts.search.browser_index import BrowserIndexReport
 
 __all__ = ["server"]  # the fixture, shared with test_pipeline
 
@@ -50,7 +50,7 @@ def test_the_browser_index_catches_up_after_builds_without_it(
 def test_the_archive_cache_is_written_by_a_build_and_used_by_the_next(
     tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from devcasts import archive
+    from devcasts.archive import store as archive
 
     monkeypatch.setattr(archive, "SETTLED_NS", -1)  # files count as settled at once
     site_config(tmp_path, server.url)
@@ -71,7 +71,7 @@ def test_archive_files_rewritten_by_an_up_to_date_build_keep_their_cache(
 ) -> None:
     """A feed read again whose episodes only gain a later last_seen rewrites the archive but
     changes no page; the next build must still find the rewritten file in the cache."""
-    from devcasts import archive
+    from devcasts.archive import store as archive
 
     monkeypatch.setattr(archive, "SETTLED_NS", -1)  # files count as settled at once
     site_config(tmp_path, server.url)

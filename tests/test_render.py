@@ -20,16 +20,16 @@ from conftest import BUILT_AT, HOSTILE, ROOT, build_catalog, make_episode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devcasts import page_output
-from devcasts import render as render_module
 from devcasts.errors import BuildError, ConfigError
+from devcasts.ingest.normalize import content_hash
 from devcasts.model import Config
-from devcasts.normalize import content_hash
-from devcasts.output import SiteWriter
-from devcasts.page_output import MANIFEST
 from devcasts.records import Catalog, Chapter, Episode, Person, SourceRef
-from devcasts.render import RenderHints, RenderReport, render_site
-from devcasts.template_filters import printable
+from devcasts.site import page_output
+from devcasts.site import render as render_module
+from devcasts.site.filters import printable
+from devcasts.site.page_output import MANIFEST
+from devcasts.site.render import RenderHints, RenderReport, render_site
+from devcasts.site.writer import SiteWriter
 
 BASE_URL = "https://example.github.io/devcasts/"
 TEMPLATES = ROOT / "templates"

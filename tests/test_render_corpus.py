@@ -14,13 +14,13 @@ from conftest import ROOT, TOPICS, npm_file
 from test_html_valid import vnu_errors
 from test_render import broken_links, html_files
 
+from devcasts.ingest.normalize import normalize_feed
+from devcasts.ingest.parse import parse_feed
 from devcasts.model import Config, FeedSource, SiteConfig
-from devcasts.normalize import normalize_feed
-from devcasts.output import SiteWriter
-from devcasts.parse import parse_feed
 from devcasts.records import Catalog, Episode, NotAFeedError, Podcast
-from devcasts.render import render_site
-from devcasts.text import slugify
+from devcasts.site.render import render_site
+from devcasts.site.writer import SiteWriter
+from devcasts.util.text import slugify
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 BASE_URL = "https://example.github.io/devcasts/"

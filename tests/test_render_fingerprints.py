@@ -18,11 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_feeds_out import sample_catalog
 
-from devcasts import feeds_out, pages, render
-from devcasts.feeds_out import FEEDS_MANIFEST, feed_documents, write_feeds
-from devcasts.normalize import content_hash
-from devcasts.output import SiteWriter
-from devcasts.page_output import HASHED_BY_NORMALIZE, NEVER_SHOWN, episode_digest, fields_digest
+from devcasts.ingest.normalize import content_hash
+from devcasts.publish import feeds as feeds_out
+from devcasts.publish.feeds import FEEDS_MANIFEST, feed_documents, write_feeds
 from devcasts.records import (
     Catalog,
     Chapter,
@@ -33,6 +31,14 @@ from devcasts.records import (
     SourceRef,
     Transcript,
 )
+from devcasts.site import pages, render
+from devcasts.site.page_output import (
+    HASHED_BY_NORMALIZE,
+    NEVER_SHOWN,
+    episode_digest,
+    fields_digest,
+)
+from devcasts.site.writer import SiteWriter
 
 # A different value for every field the content hash is trusted with.
 _EDITS: dict[str, object] = {
@@ -111,7 +117,7 @@ def test_an_episode_without_a_content_hash_is_hashed_whole() -> None:
 def test_fields_never_shown_stay_out_of_pages_and_feeds() -> None:
     """guid, first_seen and last_seen are left out of fingerprints: nothing may show them."""
     sources = [*(ROOT / "templates").rglob("*.html")]
-    sources += [ROOT / "src" / "devcasts" / f"{name}.py" for name in _RENDERING_MODULES]
+    sources += [_module_path(name) for name in _RENDERING_MODULES]
     pattern = re.compile(r"\.(?:" + "|".join(sorted(NEVER_SHOWN)) + r")\b")  # episode.guid
     shown = {str(path.relative_to(ROOT)) for path in sources if pattern.search(path.read_text())}
     assert shown == set()
@@ -119,46 +125,55 @@ def test_fields_never_shown_stay_out_of_pages_and_feeds() -> None:
 
 # The modules whose code shapes a page or a feed (render.py's _MODULES, feeds_out's own).
 _RENDERING_MODULES = (
-    "render", "pages", "discovery", "template_filters", "content_pages", "feeds_out", "chapters",
+    "site.render", "site.pages", "site.discovery", "site.filters", "site.content_pages",
+    "publish.feeds", "ingest.chapters",
 )  # fmt: skip
 
 
 # Modules whose code is not fingerprinted: errors, the writer and the fork check shape no byte.
-_PLUMBING = frozenset({"errors", "output", "forking"})
+_PLUMBING = frozenset({"errors", "site.writer", "util.processes"})
+
+
+def _module_path(name: str) -> Path:
+    """src/devcasts/<package>/<module>.py for "package.module"."""
+    return ROOT / "src" / "devcasts" / f"{name.replace('.', '/')}.py"
 
 
 def _devcasts_imports(name: str) -> set[str]:
-    """The devcasts modules that devcasts/<name>.py imports."""
-    tree = ast.parse((ROOT / "src" / "devcasts" / f"{name}.py").read_text())
+    """The devcasts modules (as "package.module") that devcasts.<name> imports."""
+    tree = ast.parse(_module_path(name).read_text())
     found: set[str] = set()
     for node in ast.walk(tree):
-        if not isinstance(node, ast.ImportFrom):
+        if not isinstance(node, ast.ImportFrom) or not node.module:
             continue
-        if node.module == "devcasts" or (node.level == 1 and not node.module):
-            found.update(alias.name for alias in node.names)
-        elif node.level == 1 and node.module:
-            found.add(node.module.split(".")[0])
-        elif node.module and node.module.startswith("devcasts."):
-            found.add(node.module.split(".")[1])
+        if node.module.startswith("devcasts."):
+            module = node.module.removeprefix("devcasts.")
+            if _module_path(module).is_file():
+                found.add(module)
+            else:  # from devcasts.package import module
+                found.update(f"{module}.{alias.name}" for alias in node.names)
     return found
 
 
 @pytest.mark.parametrize(
     ("module", "digest_only"),
-    [(render, frozenset()), (feeds_out, frozenset({"page_output"}))],  # feeds use its digest()
+    [(render, frozenset()), (feeds_out, frozenset({"site.page_output"}))],  # feeds use its digest()
 )
 def test_the_code_of_every_module_that_shapes_the_output_is_fingerprinted(
     module: ModuleType, digest_only: frozenset[str]
 ) -> None:
-    fingerprinted = {path.stem for path in module._CODE}
+    package = ROOT / "src" / "devcasts"
+    fingerprinted = {
+        ".".join(path.resolve().relative_to(package).with_suffix("").parts) for path in module._CODE
+    }
     shaping: set[str] = set()
-    todo = [module.__name__.rpartition(".")[2]]
+    todo = [module.__name__.removeprefix("devcasts.")]
     while todo:
         name = todo.pop()
         if name not in shaping and name not in _PLUMBING | digest_only:
             shaping.add(name)
             todo += _devcasts_imports(name)
-    assert {"render", "feeds_out"} & shaping  # the walk found the module itself
+    assert {"site.render", "publish.feeds"} & shaping  # the walk found the module itself
     assert shaping - fingerprinted == set()
 
 

@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import Markup
 
-from devcasts import discovery, page_output, pages
-from devcasts.content_pages import render_markdown
 from devcasts.records import Person, Podcast, SourceRef
-from devcasts.template_filters import (
+from devcasts.site import discovery, page_output, pages
+from devcasts.site.content_pages import render_markdown
+from devcasts.site.filters import (
     clock,
     foreign_language,
     human_date,

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devcasts.sanitize import (
+from devcasts.ingest.sanitize import (
     ELLIPSIS,
     LINK_REL,
     LONG_NOTES_CHARS,

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from devcasts.chapters import chapters_from_html
-from devcasts.model import Topic
-from devcasts.sanitize import (
+from devcasts.ingest.chapters import chapters_from_html
+from devcasts.ingest.sanitize import (
     html_to_text,
     notes_summary,
     notes_to_html,
     sanitize_html,
 )
-from devcasts.topics import TopicMatcher
+from devcasts.ingest.topics import TopicMatcher
+from devcasts.model import Topic
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FEEDS = CORPUS / "feeds"

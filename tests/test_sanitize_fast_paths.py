@@ -12,8 +12,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from devcasts import sanitize
-from devcasts.sanitize import clean_text, html_to_text, sanitize_html, summarize
+from devcasts.ingest import sanitize
+from devcasts.ingest.sanitize import clean_text, html_to_text, sanitize_html, summarize
 
 _SPACE_CHARS = " \t\n\r\f\v\x1c\x85\u00a0\u1680\u2000\u2007\u200a\u200b\u2028\u202f\u3000"
 spaced_text = st.text(alphabet=st.sampled_from(_SPACE_CHARS + "ab<&;Ωſ\u0301"), max_size=40)

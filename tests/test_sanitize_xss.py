@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from devcasts.sanitize import ALLOWED_TAGS, clean_text, notes_to_html, sanitize_html
+from devcasts.ingest.sanitize import ALLOWED_TAGS, clean_text, notes_to_html, sanitize_html
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 PAYLOADS_FILE = CORPUS / "xss" / "dompurify-expect.json"

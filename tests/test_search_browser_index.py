@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from devcasts import browser_index
-from devcasts.browser_index import browser_index_files, build_browser_index
 from devcasts.errors import BuildError
+from devcasts.search import browser_index
+from devcasts.search.browser_index import browser_index_files, build_browser_index
 
 
 def _pagefind_missing() -> bool:
@@ -173,7 +173,7 @@ def test_the_report_names_exactly_the_files_written_and_removed(site: Path, tmp_
 def test_in_a_site_transaction_one_shard_swaps_in_and_the_spare_tree_keeps_step(
     site: Path, tmp_path: Path
 ) -> None:
-    from devcasts.output import site_transaction
+    from devcasts.site.writer import site_transaction
 
     pages = {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*.html")}
     out, cache = tmp_path / "live", tmp_path / "cache"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from test_index import BASE_URL, load_test_catalog
 
-from devcasts.index import update_index
-from devcasts.search_cli import add_search_parser, clean, run_search
+from devcasts.cli.search import add_search_parser, clean, run_search
+from devcasts.search.searcher import update_index
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,9 +147,9 @@ def test_a_search_process_loads_neither_the_build_libraries_nor_the_index_writer
     cache: Path,
 ) -> None:
     probe = (
-        "import sys; from devcasts.search_cli import main; code = main(sys.argv[1:]);"
+        "import sys; from devcasts.cli.search import main; code = main(sys.argv[1:]);"
         "heavy = {'feedparser', 'jinja2', 'httpx', 'nh3', 'markdown_it', 'yaml', 'rich',"
-        " 'devcasts.model', 'devcasts.index_writer', 'whoosh.writing', 'dataclasses'};"
+        " 'devcasts.model', 'devcasts.search.writer', 'whoosh.writing', 'dataclasses'};"
         "print(sorted(heavy & set(sys.modules))); sys.exit(code)"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -166,7 +166,7 @@ def test_a_search_process_loads_neither_the_build_libraries_nor_the_index_writer
 
 
 def test_through_the_devcasts_command_line(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from devcasts.cli import main
+    from devcasts.cli.main import main
 
     assert main(["search", "pgbouncer", "--json", "--cache", str(cache)]) == 0
     assert json.loads(capsys.readouterr().out)[0]["podcast_slug"] == "buildpack-hour"
@@ -178,7 +178,7 @@ def test_the_search_program_prints_what_an_in_process_search_returns(
     cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """build.py runs a search without the garbage collector; its output is whole all the same."""
-    from devcasts.cli import main
+    from devcasts.cli.main import main
 
     argv = ["search", "deploy OR kubernetes", "--json", "--limit", "500", "--cache", str(cache)]
     assert main(argv) == 0
@@ -198,7 +198,7 @@ def test_the_search_program_prints_what_an_in_process_search_returns(
 def test_an_in_process_search_keeps_the_garbage_collector(cache: Path) -> None:
     import gc
 
-    from devcasts.cli import main
+    from devcasts.cli.main import main
 
     frozen = gc.get_freeze_count()
     assert main(["search", "kubernetes", "--json", "--cache", str(cache)]) == 0

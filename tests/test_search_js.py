@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from test_search_browser_index import page, write
 
-from devcasts import browser_index
 from devcasts.errors import BuildError
+from devcasts.search import browser_index
 
 ROOT = Path(__file__).resolve().parents[1]
 HARNESS = Path(__file__).parent / "data" / "search" / "dom_harness.mjs"

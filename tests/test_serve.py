@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from devcasts.serve import make_server
+from devcasts.cli.serve import make_server
 
 
 @pytest.fixture

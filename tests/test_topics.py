@@ -12,8 +12,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from devcasts.ingest.topics import TopicMatcher, TopicPatternError, pattern_regex, validate_pattern
 from devcasts.model import Topic
-from devcasts.topics import TopicMatcher, TopicPatternError, pattern_regex, validate_pattern
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELED = ROOT / "tests" / "data" / "topics_labeled.yaml"

@@ -16,8 +16,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pytest
 
-from devcasts.cli import main
-from devcasts.serve import make_server
+from devcasts.cli.main import main
+from devcasts.cli.serve import make_server
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "xss" / "dompurify-expect.json"
 CHROMIUM = Path("/usr/bin/chromium")

@@ -20,18 +20,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
-from .atomic import replace_file
-from .errors import BuildError
-from .forking import fork_is_safe, usable_cores
-from .model import Config, FeedHealth, FeedSource, FetchResult, FetchStatus
+from devcasts import __version__
+from devcasts.errors import BuildError
+from devcasts.model import Config, FeedHealth, FeedSource, FetchResult, FetchStatus
+from devcasts.util.atomic import replace_file
+from devcasts.util.processes import fork_is_safe, usable_cores
 
 if TYPE_CHECKING:
     from ctypes import c_double
     from multiprocessing.process import BaseProcess
 
-    from .archive import ArchiveState, DecodedCacheWrites
-    from .records import Catalog, NormalizedFeed  # loaded by the stages that make them
+    from devcasts.archive.store import ArchiveState, DecodedCacheWrites
+    from devcasts.records import Catalog, NormalizedFeed  # loaded by the stages that make them
 
 STATE_VERSION = 1
 
@@ -83,7 +83,7 @@ class _Timer:
 
 def build(config: Config, options: BuildOptions, now: datetime | None = None) -> BuildReport:
     """Fetch, normalize and archive every feed, then write the index, the site and the feeds."""
-    from .lock import build_lock
+    from devcasts.util.lock import build_lock
 
     now = now or datetime.now(UTC).replace(microsecond=0)
     options.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -151,7 +151,12 @@ def _build_locked(
     new_counts: dict[str, int] = {}
     if normalized:
         with timer.stage("archive"):
-            from .archive import DecodedCacheWrites, load_archive, merge_feeds, save_archive
+            from devcasts.archive.store import (
+                DecodedCacheWrites,
+                load_archive,
+                merge_feeds,
+                save_archive,
+            )
 
             archive = load_archive(config.content_dir, cache_dir=options.cache_dir)
             archive, changes = merge_feeds(archive, normalized, now)
@@ -191,7 +196,7 @@ def _build_locked(
 
     if archive is None:
         with timer.stage("catalog"):
-            from .archive import load_archive
+            from devcasts.archive.store import load_archive
 
             archive = load_archive(config.content_dir, cache_dir=options.cache_dir)
             state.remember(archive)
@@ -223,7 +228,7 @@ def _write_outputs(
 ) -> None:
     """The catalog, then the search index (in a child), the site and the browser index."""
     with timer.stage("catalog"):
-        from .archive import build_catalog, load_overrides
+        from devcasts.archive.store import build_catalog, load_overrides
 
         overrides = load_overrides(config.content_dir)
         catalog = build_catalog(archive, config, overrides, _published_health(report.health))
@@ -246,7 +251,7 @@ def _write_outputs(
 
 
 def _index_exists(options: BuildOptions) -> bool:
-    from .index_marker import index_exists
+    from devcasts.search.marker import index_exists
 
     return index_exists(options.cache_dir / "index")
 
@@ -277,7 +282,7 @@ def _update_index(
     catalog: Catalog, index_dir: Path, cache_writes: DecodedCacheWrites | None, seconds: c_double
 ) -> None:
     """`seconds`: where the index's own time goes (shared memory when this is the child)."""
-    from .index import update_index
+    from devcasts.search.searcher import update_index
 
     started = time.perf_counter()
     update_index(catalog, index_dir)
@@ -306,7 +311,7 @@ def _fetch(
     """Fetch every feed of the config, or only `sources`."""
     if sources is not None and not sources:
         return []
-    from .fetch import FetchOptions, fetch_all
+    from devcasts.fetch.http import FetchOptions, fetch_all
 
     fetch_options = FetchOptions(
         cache_dir=options.cache_dir / "http",
@@ -373,9 +378,9 @@ def _worker_count(feeds: int) -> int:
 
 
 def _parse_one(index: int) -> _Parsed:
-    from .normalize import normalize_feed
-    from .parse import parse_feed
-    from .records import NotAFeedError
+    from devcasts.ingest.normalize import normalize_feed
+    from devcasts.ingest.parse import parse_feed
+    from devcasts.records import NotAFeedError
 
     assert _JOBS is not None
     config, results, now = _JOBS
@@ -438,9 +443,9 @@ def _write_site(
     whole_site: bool = False,
 ) -> None:
     """Render and swap in the site; `whole_site`: the browser index compares every page."""
-    from .feeds_out import write_feeds
-    from .output import site_transaction
-    from .render import render_site
+    from devcasts.publish.feeds import write_feeds
+    from devcasts.site.render import render_site
+    from devcasts.site.writer import site_transaction
 
     started = time.perf_counter()
     with site_transaction(options.out_dir) as writer:
@@ -456,7 +461,7 @@ def _write_site(
         if options.browser_index:
             writer.finish()  # so the removed pages are known too
             with timer.stage("browser index"):
-                from .browser_index import build_browser_index
+                from devcasts.search.browser_index import build_browser_index
 
                 changed = [p for p in (*writer.changed, *writer.removed) if p.endswith(".html")]
                 language = config.site.language

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 # Catalog's field types, resolved at run time (the archive's codec reads the type hints).
-from .model import FeedHealth, Include, SiteConfig, Topic
+from devcasts.model import FeedHealth, Include, SiteConfig, Topic
 
 # --- parse (feedparser output, converted at once) -------------------------------------------
 

@@ -1,0 +1,301 @@
+"""feeds.yaml's text -> Config, with errors that name the file, the line and the key.
+
+The YAML is read as a node tree (yaml.compose) rather than plain data so that every value
+still knows its line; validation walks the nodes. config.load_config reads the file and
+calls parse_config only when its memo of the last result does not apply.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from devcasts.errors import ConfigError
+from devcasts.model import Config, FeedSource, Include, SiteConfig, Topic
+from devcasts.util.text import slugify
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_SITE_KEYS = {
+    "title",
+    "base_url",
+    "description",
+    "language",
+    "author",
+    "email",
+    "image",
+    "feed_limit",
+    "block",
+    "page_size",
+}
+_TOPIC_KEYS = {"slug", "name", "patterns", "description"}
+_FEED_KEYS = {"url", "include", "title", "slug", "weight"}
+_TOP_KEYS = {"site", "topics", "feeds"}
+_CONSTRUCTOR = yaml.SafeLoader("")  # turns one scalar node into its Python value
+# libyaml composes the same node tree, marks included, several times faster.
+_COMPOSER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    path: Path
+
+    def error(self, node: yaml.Node | None, key: str, message: str) -> ConfigError:
+        line = node.start_mark.line + 1 if node is not None else None
+        return ConfigError(self.path, message, line=line, key=key)
+
+
+def parse_config(
+    path: Path, text: str, *, base_url: str | None, templates_dir: Path, content_dir: Path
+) -> Config:
+    """Validate the text of feeds.yaml (read from `path`, which error messages name)."""
+    ctx = _Ctx(path)
+    root = _compose(ctx, text)
+    top = _mapping(ctx, root, "(top level)", _TOP_KEYS)
+    if "site" not in top:
+        raise ctx.error(root, "site", "missing: the site needs at least a title and a base_url")
+    site = _site(ctx, top["site"], base_url)
+    topics = _topics(ctx, top.get("topics"))
+    feeds = _feeds(ctx, top.get("feeds"), path.parent)
+    return Config(
+        site=site,
+        topics=topics,
+        feeds=feeds,
+        path=path,
+        content_dir=content_dir,
+        templates_dir=templates_dir,
+    )
+
+
+def _compose(ctx: _Ctx, text: str) -> yaml.Node:
+    try:
+        node = yaml.compose(text, Loader=_COMPOSER)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise ConfigError(ctx.path, f"not valid YAML: {exc.problem}", line=line) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(ctx.path, f"not valid YAML: {exc}") from None
+    if node is None:
+        raise ConfigError(ctx.path, "the file is empty")
+    return node
+
+
+def _mapping(ctx: _Ctx, node: yaml.Node, key: str, allowed: set[str]) -> dict[str, yaml.Node]:
+    if not isinstance(node, yaml.MappingNode):
+        raise ctx.error(node, key, "expected a mapping of keys to values")
+    result: dict[str, yaml.Node] = {}
+    for key_node, value_node in node.value:
+        name = str(key_node.value)
+        if name not in allowed:
+            choices = ", ".join(sorted(allowed))
+            raise ctx.error(key_node, name, f"unknown key (expected one of: {choices})")
+        if name in result:
+            raise ctx.error(key_node, name, "given twice")
+        result[name] = value_node
+    return result
+
+
+def _scalar(ctx: _Ctx, node: yaml.Node, key: str) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise ctx.error(node, key, "expected a single value")
+    return _CONSTRUCTOR.construct_object(node, deep=True)
+
+
+def _string(ctx: _Ctx, node: yaml.Node, key: str, *, required: bool = True) -> str:
+    value = _scalar(ctx, node, key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise ctx.error(node, key, "expected text")
+    text = str(value).strip()
+    if required and not text:
+        raise ctx.error(node, key, "must not be empty")
+    return text
+
+
+def _http_url(ctx: _Ctx, node: yaml.Node, key: str) -> str:
+    url = _string(ctx, node, key)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ctx.error(node, key, f"expected an absolute http(s) URL, got {url!r}")
+    return url
+
+
+def _site(ctx: _Ctx, node: yaml.Node, base_url_override: str | None) -> SiteConfig:
+    fields = _mapping(ctx, node, "site", _SITE_KEYS)
+    for required in ("title", "base_url"):
+        if required not in fields and not (required == "base_url" and base_url_override):
+            raise ctx.error(node, f"site.{required}", "missing")
+    if base_url_override:
+        base_url = base_url_override
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(ctx.path, f"--base-url must be an absolute http(s) URL: {base_url}")
+    else:
+        base_url = _http_url(ctx, fields["base_url"], "site.base_url")
+    if not base_url.endswith("/"):
+        base_url += "/"
+    values: dict[str, Any] = {"title": _string(ctx, fields["title"], "site.title")}
+    for key in ("description", "language", "author", "email", "image"):
+        if key in fields:
+            values[key] = _string(ctx, fields[key], f"site.{key}", required=False) or None
+    for key in ("feed_limit", "page_size"):
+        if key in fields:
+            values[key] = _positive_int(ctx, fields[key], f"site.{key}")
+    if "block" in fields:
+        block = _scalar(ctx, fields["block"], "site.block")
+        if not isinstance(block, bool):
+            raise ctx.error(fields["block"], "site.block", "expected true or false")
+        values["block"] = block
+    values = {k: v for k, v in values.items() if v is not None}
+    return SiteConfig(base_url=base_url, **values)
+
+
+def _positive_int(ctx: _Ctx, node: yaml.Node, key: str) -> int:
+    value = _scalar(ctx, node, key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ctx.error(node, key, "expected a whole number of at least 1")
+    return value
+
+
+def _sequence(ctx: _Ctx, node: yaml.Node | None, key: str) -> list[yaml.Node]:
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.value in ("", "~", "null")):
+        return []
+    if not isinstance(node, yaml.SequenceNode):
+        raise ctx.error(node, key, "expected a list")
+    return list(node.value)
+
+
+def _topics(ctx: _Ctx, node: yaml.Node | None) -> tuple[Topic, ...]:
+    topics: list[Topic] = []
+    seen: set[str] = set()
+    for i, item in enumerate(_sequence(ctx, node, "topics")):
+        where = f"topics[{i}]"
+        fields = _mapping(ctx, item, where, _TOPIC_KEYS)
+        for required in ("slug", "name", "patterns"):
+            if required not in fields:
+                raise ctx.error(item, f"{where}.{required}", "missing")
+        slug = _string(ctx, fields["slug"], f"{where}.slug")
+        if not _SLUG.match(slug):
+            raise ctx.error(fields["slug"], f"{where}.slug", "use lower-case letters, digits, -")
+        if slug in seen:
+            raise ctx.error(fields["slug"], f"{where}.slug", f"topic {slug!r} is defined twice")
+        seen.add(slug)
+        patterns = tuple(
+            _pattern(ctx, p, f"{where}.patterns")
+            for p in _sequence(ctx, fields["patterns"], f"{where}.patterns")
+        )
+        if not patterns:
+            raise ctx.error(fields["patterns"], f"{where}.patterns", "needs at least one pattern")
+        description = ""
+        if "description" in fields:
+            description = _string(
+                ctx, fields["description"], f"{where}.description", required=False
+            )
+        name = _string(ctx, fields["name"], f"{where}.name")
+        topics.append(Topic(slug=slug, name=name, patterns=patterns, description=description))
+    return tuple(topics)
+
+
+def _pattern(ctx: _Ctx, node: yaml.Node, key: str) -> str:
+    from devcasts.ingest.topics import validate_pattern
+
+    pattern = _string(ctx, node, key)
+    problem = validate_pattern(pattern)
+    if problem:
+        raise ctx.error(node, key, problem)
+    return pattern
+
+
+def _feeds(ctx: _Ctx, node: yaml.Node | None, base_dir: Path) -> tuple[FeedSource, ...]:
+    items = _sequence(ctx, node, "feeds")
+    if not items:
+        raise ctx.error(node, "feeds", "no feeds: add at least one `- url: ...` entry")
+    sources: list[FeedSource] = []
+    slugs: dict[str, int] = {}
+    urls: dict[str, int] = {}
+    for i, item in enumerate(items):
+        source = _feed(ctx, item, f"feeds[{i}]", base_dir)
+        if source.slug in slugs:
+            raise ctx.error(
+                _value_node(item, "slug") or item,
+                f"feeds[{i}].slug",
+                f"slug {source.slug!r} is already used on line {slugs[source.slug]}: "
+                "give one of them a `slug:` of its own",
+            )
+        if source.url in urls:
+            raise ctx.error(item, f"feeds[{i}].url", f"same feed as on line {urls[source.url]}")
+        slugs[source.slug] = urls[source.url] = source.line
+        sources.append(source)
+    return tuple(sources)
+
+
+def _value_node(node: yaml.Node, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if key_node.value == key:
+                return value_node  # type: ignore[no-any-return]
+    return None
+
+
+def _feed(ctx: _Ctx, node: yaml.Node, where: str, base_dir: Path) -> FeedSource:
+    fields = _mapping(ctx, node, where, _FEED_KEYS)
+    if "url" not in fields:
+        raise ctx.error(node, f"{where}.url", "missing")
+    raw_url = _string(ctx, fields["url"], f"{where}.url")
+    url = _feed_location(ctx, fields["url"], f"{where}.url", raw_url, base_dir)
+    include: Include = "all"
+    if "include" in fields:
+        value = _string(ctx, fields["include"], f"{where}.include")
+        if value not in ("all", "topics"):
+            raise ctx.error(fields["include"], f"{where}.include", "expected `all` or `topics`")
+        include = "topics" if value == "topics" else "all"
+    title = _string(ctx, fields["title"], f"{where}.title") if "title" in fields else None
+    if "slug" in fields:
+        slug = _string(ctx, fields["slug"], f"{where}.slug")
+        if not _SLUG.match(slug):
+            raise ctx.error(fields["slug"], f"{where}.slug", "use lower-case letters, digits, -")
+    else:
+        slug = slugify(title) if title else _slug_from_url(raw_url)
+    weight = 1.0
+    if "weight" in fields:
+        value = _scalar(ctx, fields["weight"], f"{where}.weight")
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise ctx.error(fields["weight"], f"{where}.weight", "expected a number >= 0")
+        weight = float(value)
+    return FeedSource(
+        url=url,
+        slug=slug,
+        include=include,
+        title=title,
+        weight=weight,
+        line=node.start_mark.line + 1,
+    )
+
+
+def _feed_location(ctx: _Ctx, node: yaml.Node, key: str, raw: str, base_dir: Path) -> str:
+    scheme = urlsplit(raw).scheme
+    if scheme in ("http", "https"):
+        if not urlsplit(raw).netloc:
+            raise ctx.error(node, key, f"not a valid URL: {raw!r}")
+        return raw
+    if scheme and len(scheme) > 1:  # one letter is a Windows drive, not a scheme
+        raise ctx.error(node, key, f"only http, https or a local path are allowed, not {scheme}:")
+    path = (base_dir / raw).resolve()
+    if not path.is_file():
+        raise ctx.error(node, key, f"no such file: {path}")
+    return str(path)
+
+
+def _slug_from_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https"):
+        host = parts.netloc.lower().removeprefix("www.").removeprefix("feeds.")
+        path = re.sub(r"(?i)(/|\.xml|\.rss|/feed|/rss|/podcast)+$", "", parts.path)
+        return slugify(f"{host} {path}")
+    return slugify(Path(url).stem)

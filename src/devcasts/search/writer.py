@@ -1,0 +1,374 @@
+"""Writing the search index: `update_index` brings it in line with a catalog.
+
+Only the episodes whose indexed document changed are written; the index is rebuilt from
+scratch when it is missing, corrupt or written by an older schema. A search never imports
+this module: the schema and everything a search reads are in index.py.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from whoosh import index
+from whoosh.writing import PostingPool, SegmentWriter
+
+from devcasts.errors import BuildError
+from devcasts.search.marker import INDEX_NAME, MARKER_NAME, SCHEMA_VERSION, read_marker
+from devcasts.search.searcher import build_schema, damage_tolerated, primary_language
+from devcasts.util.atomic import replace_file
+from devcasts.util.processes import fork_is_safe, usable_cores
+
+if TYPE_CHECKING:
+    from devcasts.records import Catalog, Episode
+
+#: id -> fingerprint of every indexed episode, so an update reads no stored fields.
+PRINTS_NAME = "devcasts-fingerprints.json"
+
+#: A fresh index of at least this many episodes is written by forked workers.
+BULK_DOCS = 2000
+BULK_PROCS = 2
+BULK_LIMIT_MB = 256  # per writer: postings held in memory before sorting runs to disk
+#: whoosh's estimate of the postings a segment holds in memory before a new one is started
+#: (about 6,000 episodes of 1.5 KB of notes); below BULK_LIMIT_MB, so nothing goes to disk.
+SEGMENT_BYTES = 160 * 1024 * 1024
+#: Separate files per segment: whoosh copies a compound segment's whole term table into
+#: memory on every open, a cost each search command would pay.
+COMPOUND = False
+
+MAX_NOTES_CHARS = 50_000  # hostile feeds can carry megabytes of notes; search needs far less
+#: Notes kept for snippets: highlighting 10 hits of 50,000 characters took 80 ms, of 8,000
+#: about 30. A match further in still ranks the episode; its snippet is then the summary.
+STORED_NOTES_CHARS = 8_000
+
+
+@dataclass(frozen=True, slots=True)
+class IndexReport:
+    added: int
+    updated: int
+    removed: int
+    total: int
+    rebuilt: bool
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """What an episode's document needs from the rest of the catalog."""
+
+    base_url: str
+    podcast_titles: dict[str, str]
+    topic_names: dict[str, str]
+
+    @classmethod
+    def of(cls, catalog: Catalog) -> _Names:
+        return cls(
+            catalog.site.base_url,
+            {p.slug: p.title for p in catalog.podcasts},
+            {t.slug: t.name for t in catalog.topics},
+        )
+
+
+def episode_fingerprint(names: _Names, episode: Episode) -> str:
+    """Changes whenever the episode's document would: its content hash covers the feed's
+    fields; the rest (URL, show title, topic names) comes from the catalog, and the title
+    and topics may be curated by overrides after the hash was taken."""
+    if not episode.content_hash:  # no hash from upstream: hash the document itself
+        payload = json.dumps(
+            [SCHEMA_VERSION, sorted(_document(names, episode).items())], default=str
+        )
+    else:  # joined, not JSON: an update computes this for every episode in the archive
+        topics = _SEP.join(f"{t}={names.topic_names.get(t, '')}" for t in episode.topics)
+        payload = _SEP.join(
+            (
+                str(SCHEMA_VERSION),
+                episode.content_hash,
+                episode.title,
+                names.base_url + episode.path,
+                names.podcast_titles.get(episode.podcast, episode.podcast),
+                topics,
+            )
+        )
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+_SEP = "\x1f"  # the unit separator: not expected in titles, URLs or topic names
+
+
+def _document(names: _Names, episode: Episode) -> dict[str, Any]:
+    topic_names = names.topic_names
+    doc: dict[str, Any] = {
+        "id": episode.id,
+        "title": episode.title,
+        "podcast": names.podcast_titles.get(episode.podcast, episode.podcast),
+        "podcast_slug": episode.podcast,
+        "people": " ".join(p.name for p in episode.people),
+        "person_slugs": ",".join(sorted({p.slug for p in episode.people if p.slug})),
+        "topics": ",".join(episode.topics),
+        "tags": " ".join(
+            (
+                *episode.topics,
+                *(topic_names.get(t, "") for t in episode.topics),
+                *episode.categories,
+            )
+        ),
+        "notes": episode.text[:MAX_NOTES_CHARS],
+        # Snippets come from the stored start of the notes: highlighting reads all of it.
+        "_stored_notes": episode.text[:STORED_NOTES_CHARS],
+        "summary": episode.summary,
+        "lang": primary_language(episode.language),
+        "language": episode.language or "",
+        "published": _naive_utc(episode.published),
+        "day": _naive_utc(episode.published).date().toordinal(),
+        "url": names.base_url + episode.path,
+    }
+    if episode.duration is not None and 0 <= episode.duration < 10**7:
+        doc["duration"] = episode.duration
+    return doc
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    # whoosh's DATETIME stores naive datetimes; every time in devcasts is UTC.
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None)
+
+
+# --- building and updating ------------------------------------------------------------------
+
+
+def update_index(catalog: Catalog, index_dir: Path) -> IndexReport:
+    """Bring the index in `index_dir` in line with `catalog`; rebuild it when unusable."""
+    started = time.perf_counter()
+    names = _Names.of(catalog)
+    episodes = {ep.id: ep for ep in catalog.episodes}
+    prints = {ep.id: episode_fingerprint(names, ep) for ep in catalog.episodes}
+    current = _open_current(index_dir)
+    rebuilt = current is None
+    if current is None:
+        ix = _create(index_dir)
+        wanted = list(episodes)  # catalog order: newest first, the same every time
+        stored: dict[str, str] = {}
+    else:
+        ix, stored = current
+        wanted = sorted(i for i in episodes if stored.get(i) != prints[i])
+    removed = sorted(set(stored) - set(episodes))
+    if wanted or removed:
+        # A build killed while writing leaves no fingerprints: the next one rebuilds.
+        (index_dir / PRINTS_NAME).unlink(missing_ok=True)
+        if rebuilt:
+            _write_fresh(ix, [episodes[i] for i in wanted], names)
+        else:
+            writer = _writer(ix)
+            for doc_id in removed:
+                writer.delete_by_term("id", doc_id)
+            for doc_id in wanted:
+                doc = _document(names, episodes[doc_id])
+                if doc_id in stored:
+                    writer.update_document(**doc)
+                else:
+                    writer.add_document(**doc)
+            writer.commit()
+        _write_json(index_dir / PRINTS_NAME, prints)
+    _write_marker(index_dir)
+    updated = sum(1 for i in wanted if i in stored)
+    return IndexReport(
+        added=len(wanted) - updated,
+        updated=updated,
+        removed=len(removed),
+        total=len(episodes),
+        rebuilt=rebuilt,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _open_current(index_dir: Path) -> tuple[index.Index, dict[str, str]] | None:
+    """The existing index and its fingerprints if it is ours, current and readable; None when
+    it must be rebuilt."""
+    if read_marker(index_dir) != SCHEMA_VERSION:
+        return None
+    stored = _read_prints(index_dir)
+    if stored is None:
+        return None
+    with damage_tolerated():
+        try:
+            ix = index.open_dir(str(index_dir), indexname=INDEX_NAME)
+            usable = set(ix.schema.names()) == set(build_schema().names())
+            if usable:  # opening the segments finds a damaged one
+                with ix.reader() as reader:  # type: ignore[no-untyped-call]
+                    usable = reader.doc_count() == len(stored)
+        except Exception:
+            usable = False
+        if not usable:
+            gc.collect()
+            return None
+    return ix, stored
+
+
+def _read_prints(index_dir: Path) -> dict[str, str] | None:
+    """id -> fingerprint of every indexed episode, as written after the last commit."""
+    try:
+        data = json.loads((index_dir / PRINTS_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        return None
+    return data
+
+
+def _create(index_dir: Path) -> index.Index:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    _remove_index_files(index_dir)
+    return index.create_in(str(index_dir), build_schema(), indexname=INDEX_NAME)
+
+
+def _remove_index_files(index_dir: Path) -> None:
+    """Delete only files whoosh or we wrote, never anything else someone put there."""
+    for path in index_dir.iterdir():
+        if path.is_file() and (
+            path.name.startswith((INDEX_NAME, f"_{INDEX_NAME}_"))
+            or path.name in {MARKER_NAME, PRINTS_NAME}
+        ):
+            path.unlink()
+
+
+def _writer(ix: index.Index) -> Any:
+    from whoosh.index import LockError
+
+    try:
+        return _SegmentWriter(ix, limitmb=256, compound=COMPOUND)
+    except LockError as error:
+        raise BuildError(f"the search index is locked by another process: {error}") from error
+
+
+class _SegmentWriter(SegmentWriter):
+    """whoosh's segment writer without two costs it pays for every posting (about a sixth
+    of the indexing time): checking and sizing each one as it is pooled, and reading each
+    document's field length back from disk while writing the postings."""
+
+    def __init__(self, ix: index.Index, **options: Any) -> None:
+        super().__init__(ix, **options)  # type: ignore[no-untyped-call]
+        self.pool = _PostingPool(  # type: ignore[no-untyped-call]
+            self._tempstorage, self.newsegment, limitmb=options.get("limitmb", 128)
+        )
+
+    def _flush_segment(self) -> None:
+        self.perdocwriter.close()
+        lengths = self.per_document_reader()  # type: ignore[no-untyped-call]
+        try:
+            postings = self.pool.iter_postings()  # type: ignore[no-untyped-call]
+            self.fieldwriter.add_postings(self.schema, _Lengths(lengths, self.docnum), postings)
+        finally:
+            lengths.close()
+        self.fieldwriter.close()
+
+
+class _PostingPool(PostingPool):
+    def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
+        self.fieldnames.add(item[0])
+        # whoosh's own estimate of the item's memory, less its type checks
+        self.currentsize += 150 + len(item[0]) + 2 * len(item[1]) + len(item[4] or b"")
+        if self.currentsize > self.limit:
+            self.save()  # type: ignore[no-untyped-call]
+        self.current.append(item)
+
+
+class _Lengths:
+    """Each document's field lengths, read once per field into a list."""
+
+    def __init__(self, reader: Any, doc_count: int) -> None:
+        self._reader = reader
+        self._doc_count = doc_count
+
+    def doc_field_length_reader(self, fieldname: str) -> Any:
+        read = self._reader.doc_field_length_reader(fieldname)
+        return [read(docnum) for docnum in range(self._doc_count)].__getitem__
+
+
+def _can_fork() -> bool:
+    """Forking workers pays with a core to spare, where fork is safe, and not from a daemon
+    process, which may have no children."""
+    import multiprocessing
+
+    return fork_is_safe() and usable_cores() > 1 and not multiprocessing.current_process().daemon
+
+
+def _write_fresh(ix: index.Index, episodes: list[Episode], names: _Names) -> None:
+    """Write a fresh index as segments that each fit in memory, not merged (a search over a
+    few segments costs about what it does over one). From BULK_DOCS episodes on, BULK_PROCS
+    forked workers share the work; the episodes reach them through the fork, not pickled.
+    This process holds the lock and writes the table of contents at the end."""
+    owner = _writer(ix)
+    try:
+        if len(episodes) >= BULK_DOCS and _can_fork():
+            segments = _segments_from_workers(ix, episodes, names)
+        else:
+            segments = _write_segments(ix, episodes, names)
+    except BaseException:
+        owner.cancel()
+        raise
+    owner._close_segment()  # the owner itself wrote no documents
+    owner._commit_toc([*owner.segments, *segments])
+    owner._finish()
+
+
+def _segments_from_workers(ix: index.Index, episodes: list[Episode], names: _Names) -> list[Any]:
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    workers = []
+    try:
+        for share in range(BULK_PROCS):
+            receiving, sending = context.Pipe(duplex=False)
+            worker = context.Process(
+                target=_send_segments,
+                args=(ix, episodes[share::BULK_PROCS], names, sending),
+                name="devcasts-index-worker",
+            )
+            worker.start()
+            sending.close()
+            workers.append((worker, receiving))
+        return [segment for _, receiving in workers for segment in receiving.recv()]
+    except (EOFError, OSError) as error:  # a worker died before sending its segments
+        raise BuildError(f"an index worker failed: {error or type(error).__name__}") from error
+    finally:
+        for worker, receiving in workers:
+            worker.join()
+            receiving.close()
+
+
+def _send_segments(ix: index.Index, episodes: list[Episode], names: _Names, sending: Any) -> None:
+    sending.send(_write_segments(ix, episodes, names))
+    sending.close()
+
+
+def _write_segments(ix: index.Index, episodes: list[Episode], names: _Names) -> list[Any]:
+    """Segments holding `episodes`, a new one whenever the postings held in memory reach
+    SEGMENT_BYTES: whoosh would otherwise sort them to disk in runs and merge those, which
+    doubled the time of a 20,000-episode build when it happened."""
+    segments = []
+    writer = None
+    for episode in episodes:
+        if writer is None:
+            writer = _SegmentWriter(ix, _lk=False, limitmb=BULK_LIMIT_MB, compound=COMPOUND)
+        writer.add_document(**_document(names, episode))  # type: ignore[no-untyped-call]
+        if writer.pool.currentsize >= SEGMENT_BYTES:
+            segments.append(writer._finalize_segment())  # type: ignore[no-untyped-call]
+            writer = None
+    if writer is not None:
+        segments.append(writer._finalize_segment())  # type: ignore[no-untyped-call]
+    return segments
+
+
+def _write_marker(index_dir: Path) -> None:
+    _write_json(index_dir / MARKER_NAME, {"schema_version": SCHEMA_VERSION})
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    replace_file(path, (json.dumps(data, separators=(",", ":")) + "\n").encode("utf-8"))

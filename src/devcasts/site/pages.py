@@ -1,0 +1,301 @@
+"""What the listing pages show, decided from the Catalog alone: pure functions, no templates.
+
+Pagination, the "popular" score, and the groupings behind the people, category and archive
+pages live here so render.py only has to put them into templates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from operator import attrgetter
+from typing import Generic, TypeVar
+
+from devcasts.model import Topic
+from devcasts.records import Episode, Podcast
+from devcasts.util.text import slugify
+
+T = TypeVar("T")
+
+POPULAR_HALF_LIFE_DAYS = 180.0  # an episode's recency weight halves every six months
+
+
+@dataclass(frozen=True, slots=True)
+class PageLink:
+    """One entry of a listing's page navigation; `relpath` None stands for a gap (…)."""
+
+    label: str
+    relpath: str | None = None
+    current: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a paginated listing, with the navigation it shows.
+
+    `nav` is everything besides the items that the page shows about the listing, so a page's
+    fingerprint is `nav` plus its items: a page whose neighbors did not change is not rendered.
+    """
+
+    items: tuple[T, ...]
+    relpath: str  # relative to the site root, ending with "/"
+    label: str  # "" on the listing's first page, else "page 3" (for titles)
+    newer: str | None  # the page before this one in reading order (rel="prev")
+    older: str | None  # the page after it (rel="next")
+    links: tuple[PageLink, ...]  # empty when the listing has a single page
+
+    @property
+    def is_front(self) -> bool:
+        return not self.label
+
+    @property
+    def nav(self) -> tuple[object, ...]:
+        links = tuple((link.label, link.relpath, link.current) for link in self.links)
+        return (self.relpath, self.label, self.newer, self.older, links)  # plain: cheap to repr
+
+
+def paginate(items: Sequence[T], base: str, size: int) -> list[Page[T]]:
+    """Stable pages of a newest-first listing, numbered from its oldest end (docs/site.md).
+
+    Page N (`page/N/`) holds the N-th `size` items counted from the oldest, so its contents
+    never change when a newer item arrives; the first page, at `base`, holds the rest: the
+    newest `size` to `2 * size - 1` items (or all of them, when there are fewer). An empty
+    listing still has its first page. Pages come in reading order, newest first.
+    """
+    size = max(1, size)
+    older_pages = max(0, len(items) // size - 1)
+    front_count = len(items) - older_pages * size
+
+    def path(number: int) -> str:
+        return base if number == 0 else f"{base}page/{number}/"
+
+    def nav(number: int) -> tuple[PageLink, ...]:
+        if not older_pages:
+            return ()
+        top = older_pages + 1  # the first page's place, counted from the oldest end
+        here = number or top
+        window = [n for n in range(here + 2, here - 3, -1) if 1 <= n <= older_pages]
+        return _links(
+            [top, *window, 1],
+            here,
+            lambda n: "Newest" if n == top else str(n),
+            lambda n: path(0 if n == top else n),
+        )
+
+    first_older = path(older_pages) if older_pages else None
+    pages = [Page(tuple(items[:front_count]), base, "", None, first_older, nav(0))]
+    for number in range(older_pages, 0, -1):
+        end = len(items) - (number - 1) * size
+        newer = path(number + 1) if number < older_pages else base
+        older = path(number - 1) if number > 1 else None
+        chunk = tuple(items[end - size : end])
+        pages.append(Page(chunk, path(number), f"page {number}", newer, older, nav(number)))
+    return pages
+
+
+def paginate_ranked(items: Sequence[T], base: str, size: int, max_pages: int) -> list[Page[T]]:
+    """The top `max_pages` pages of a ranked listing (popular), numbered from the top."""
+    size = max(1, size)
+    count = max(1, min(max_pages, math.ceil(len(items) / size)))
+
+    def path(number: int) -> str:
+        return base if number == 1 else f"{base}page/{number}/"
+
+    def nav(number: int) -> tuple[PageLink, ...]:
+        if count == 1:
+            return ()
+        window = [n for n in range(number - 2, number + 3) if 1 <= n <= count]
+        return _links([1, *window, count], number, str, path)
+
+    return [
+        Page(
+            tuple(items[(n - 1) * size : n * size]),
+            path(n),
+            f"page {n} of {count}" if n > 1 else "",
+            path(n - 1) if n > 1 else None,
+            path(n + 1) if n < count else None,
+            nav(n),
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def _links(
+    order: Sequence[int], here: int, label: Callable[[int], str], path: Callable[[int], str]
+) -> tuple[PageLink, ...]:
+    """Links to the page numbers in `order` (repeats dropped), a gap where numbers skip."""
+    links: list[PageLink] = []
+    previous: int | None = None
+    for n in dict.fromkeys(order):
+        if previous is not None and abs(previous - n) > 1:
+            links.append(PageLink("…"))
+        links.append(PageLink(label(n), path(n), n == here))
+        previous = n
+    return tuple(links)
+
+
+def popularity(episode: Episode, weight: float, built_at: datetime | None) -> float:
+    """carriers x weight x recency, documented in docs/site.md ("Popular").
+
+    carriers is how many shows published the episode (1 + also_in); weight is the podcast's
+    `weight` from feeds.yaml; recency halves every POPULAR_HALF_LIFE_DAYS before `built_at`.
+    """
+    carriers = 1 + len(episode.also_in)
+    age_days = 0.0
+    if built_at is not None:
+        age_days = max(0.0, (built_at - episode.published).total_seconds() / 86400)
+    recency: float = 0.5 ** (age_days / POPULAR_HALF_LIFE_DAYS)
+    return carriers * max(weight, 0.0) * recency
+
+
+def popular_order(
+    episodes: Iterable[Episode],
+    weights: Mapping[str, float],
+    built_at: datetime | None,
+    ranks: dict[str, PopularRank] | None = None,
+) -> list[Episode]:
+    """Featured first, then by score; ties go to the newer episode, then to the id.
+
+    `ranks` keeps each episode's sort key by id, for a caller that orders many listings
+    of the same episodes (every topic's).
+    """
+    known = {} if ranks is None else ranks
+
+    def rank(episode: Episode) -> PopularRank:
+        key = known.get(episode.id)
+        if key is None:
+            score = popularity(episode, weights.get(episode.podcast, 1.0), built_at)
+            key = (not episode.featured, -score, -episode.published.timestamp(), episode.id)
+            known[episode.id] = key
+        return key
+
+    return sorted(episodes, key=rank)
+
+
+PopularRank = tuple[bool, float, float, str]
+_PUBLISHED = attrgetter("published")
+_ID = attrgetter("id")
+
+
+def newest_first(episodes: Iterable[Episode]) -> list[Episode]:
+    """By publication time, newest first; ties by id. Two stable sorts on C-level keys: a
+    key built in Python for each episode cost more than the sorting."""
+    ordered = sorted(episodes, key=_ID)
+    try:
+        ordered.sort(key=_PUBLISHED, reverse=True)  # reverse keeps equal keys in their order
+    except TypeError:  # naive and aware dates mixed: a naive one is UTC, as everywhere here
+        ordered.sort(key=lambda e: _utc_timestamp(e.published), reverse=True)
+    return ordered
+
+
+def _utc_timestamp(moment: datetime) -> float:
+    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbors:
+    older: Episode | None
+    newer: Episode | None
+
+
+def neighbors_in(groups: Iterable[Sequence[Episode]]) -> dict[str, Neighbors]:
+    """Each episode's older and newer neighbor in its group (a podcast's episodes, newest
+    first), by episode id."""
+    result: dict[str, Neighbors] = {}
+    for ordered in groups:
+        for i, episode in enumerate(ordered):
+            newer = ordered[i - 1] if i > 0 else None
+            older = ordered[i + 1] if i + 1 < len(ordered) else None
+            result[episode.id] = Neighbors(older=older, newer=newer)
+    return result
+
+
+def episodes_by_podcast(episodes: Iterable[Episode]) -> dict[str, list[Episode]]:
+    grouped: dict[str, list[Episode]] = defaultdict(list)
+    for episode in episodes:
+        grouped[episode.podcast].append(episode)
+    return {slug: newest_first(group) for slug, group in sorted(grouped.items())}
+
+
+def episodes_by_topic(
+    topics: Sequence[Topic], episodes: Iterable[Episode]
+) -> dict[str, list[Episode]]:
+    """Every configured topic, newest first; slugs episodes carry but config lacks are ignored."""
+    grouped: dict[str, list[Episode]] = {topic.slug: [] for topic in topics}
+    for episode in episodes:
+        for slug in dict.fromkeys(episode.topics):
+            if slug in grouped:
+                grouped[slug].append(episode)
+    return {slug: newest_first(group) for slug, group in grouped.items()}
+
+
+def episodes_by_year(episodes: Iterable[Episode]) -> dict[int, list[Episode]]:
+    grouped: dict[int, list[Episode]] = defaultdict(list)
+    for episode in episodes:
+        grouped[episode.published.year].append(episode)
+    return {year: newest_first(grouped[year]) for year in sorted(grouped, reverse=True)}
+
+
+@dataclass(frozen=True, slots=True)
+class PersonEntry:
+    slug: str
+    name: str
+    roles: tuple[str, ...]
+    episodes: tuple[Episode, ...]  # newest first
+    href: str | None = None  # their own web page, from the newest credit that names one
+
+
+def people_index(episodes: Iterable[Episode]) -> list[PersonEntry]:
+    """Everyone credited with podcast:person, across shows, sorted by name."""
+    names: dict[str, str] = {}
+    roles: dict[str, set[str]] = defaultdict(set)
+    links: dict[str, str] = {}
+    appearances: dict[str, dict[str, Episode]] = defaultdict(dict)
+    slugs: dict[str, str] = {}  # the same few people are credited on many episodes
+    for episode in newest_first(episodes):
+        for person in episode.people:
+            key = person.slug or person.name
+            slug = slugs.get(key)
+            if slug is None:
+                slug = slugs[key] = slugify(key)
+            names.setdefault(slug, person.name)  # the newest spelling wins
+            roles[slug].add(person.role or "host")
+            if person.href:
+                links.setdefault(slug, person.href)
+            appearances[slug][episode.id] = episode
+    entries = [
+        PersonEntry(
+            slug,
+            names[slug],
+            tuple(sorted(roles[slug])),
+            tuple(appearances[slug].values()),
+            links.get(slug),
+        )
+        for slug in names
+    ]
+    return sorted(entries, key=lambda p: (p.name.casefold(), p.slug))
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryEntry:
+    slug: str
+    name: str
+    podcasts: tuple[Podcast, ...]  # by title
+
+
+def category_index(podcasts: Iterable[Podcast]) -> list[CategoryEntry]:
+    """The podcasts' itunes categories ("Technology", "Technology > Tech News"), by name."""
+    names: dict[str, str] = {}
+    members: dict[str, dict[str, Podcast]] = defaultdict(dict)
+    for podcast in sorted(podcasts, key=lambda p: (p.title.casefold(), p.slug)):
+        for category in podcast.categories:
+            if not category.strip():
+                continue
+            slug = slugify(category)
+            names.setdefault(slug, category.strip())
+            members[slug][podcast.slug] = podcast
+    entries = [CategoryEntry(slug, names[slug], tuple(members[slug].values())) for slug in names]
+    return sorted(entries, key=lambda c: (c.name.casefold(), c.slug))

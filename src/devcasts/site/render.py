@@ -1,0 +1,440 @@
+"""The static site: jinja2 pages from the Catalog, Markdown pages from content/.
+
+render_site reads only the Catalog, the templates and content/*.md, and hands every file to
+the SiteWriter. Output is byte-deterministic: dates come from the data (catalog.built_at),
+every listing is sorted. Each page carries a fingerprint of its inputs, kept in a manifest in
+the output folder; a page whose fingerprint is unchanged is kept, not rendered again. Listings
+are paginated from their oldest end (pages.paginate), so a new episode leaves older pages alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from json.encoder import encode_basestring
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from devcasts.ingest import chapters
+
+from devcasts.site import content_pages
+
+from devcasts.site import discovery
+
+from devcasts import model
+
+from devcasts.site import page_output
+
+from devcasts.site import pages
+
+from devcasts import records
+
+from devcasts.ingest import sanitize
+
+from devcasts.site import filters as template_filters
+
+from devcasts.util import text
+from devcasts.ingest.chapters import chapters_json
+from devcasts.site.content_pages import ContentPage, load_content_pages
+from devcasts.errors import BuildError
+from devcasts.model import Config, FetchStatus, SiteConfig, Topic
+from devcasts.site.writer import SiteWriter
+from devcasts.site.page_output import (
+    MANIFEST,
+    PageOutput,
+    RenderReport,
+    digest,
+    episode_digest,
+    files,
+    files_digest,
+    read_manifest,
+)
+from devcasts.records import Catalog, Episode, Podcast
+from devcasts.ingest.sanitize import is_long_notes
+from devcasts.site.filters import (
+    clock,
+    foreign_language,
+    human_date,
+    human_duration,
+    media_label,
+    printable,
+)
+from devcasts.util.text import slugify
+
+HOME_TOPIC_SAMPLES = 3  # latest episodes shown per topic on the home page
+HOME_FEATURED = 5  # featured episodes (overrides) shown above the latest ones
+POPULAR_PAGES = 5  # a topic's popular ordering lists its top pages only
+# The renderer's own code is an input of every page, like the templates: with the modules
+# that shape what pages show (chapters.json comes from chapters, the `slug` filter from text,
+# and an episode's path or the site's base path from properties of the model).
+_MODULES = (
+    pages,
+    discovery,
+    template_filters,
+    content_pages,
+    page_output,
+    sanitize,
+    chapters,
+    text,
+    model,
+    records,
+)
+_CODE = (Path(__file__), *(Path(str(module.__file__)) for module in _MODULES))
+
+
+@dataclass(frozen=True, slots=True)
+class RenderHints:
+    """What the caller knows about this build."""
+
+    full: bool = False  # distrust the manifest and render every page again
+
+
+def render_site(
+    catalog: Catalog, config: Config, writer: SiteWriter, changed: RenderHints | None = None
+) -> RenderReport:
+    """Write the whole site for `catalog` into `writer`; see docs/site.md for the page list."""
+    site = _Site.build(catalog, config)
+    previous = (
+        {} if changed is not None and changed.full else read_manifest(writer, MANIFEST, "pages")
+    )
+    out = PageOutput(writer, previous)
+    try:
+        _write_static(config.templates_dir / "static", out)
+        out.deferring = True  # episode pages: a second process renders them, when it pays
+        _render_episodes(site, out)
+        out.deferring = False
+        out.start_deferred()
+        _render_podcasts(site, out)
+        _render_topics(site, out)
+        _render_people(site, out)
+        _render_categories(site, out)
+        _render_archive(site, out)
+        _render_singletons(site, out)
+        _write_discovery(site, out)
+        return out.finish()
+    finally:
+        out.abandon()  # only a failed render still has a second process running here
+
+
+# --- what every page shares ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Site:
+    catalog: Catalog
+    env: jinja2.Environment
+    podcasts: Mapping[str, Podcast]
+    topics: Mapping[str, Topic]
+    content: tuple[ContentPage, ...]
+    shared_digest: str  # what every page depends on: templates, code, site config, nav, names
+    episode_digests: Mapping[str, str]
+    by_podcast: Mapping[str, list[Episode]]  # newest first, grouped once for every listing
+    by_topic: Mapping[str, list[Episode]]
+
+    @classmethod
+    def build(cls, catalog: Catalog, config: Config) -> _Site:
+        site = catalog.site
+        content = tuple(load_content_pages(config.content_dir, site.base_path))
+        podcasts = {p.slug: p for p in catalog.podcasts}
+        topics = {t.slug: t for t in catalog.topics}
+        env = _environment(config.templates_dir, site, content, catalog)
+        shared = digest(
+            files_digest(config.templates_dir),
+            files_digest(*_CODE),
+            site,
+            catalog.topics,
+            [(p.slug, p.title, p.language) for p in catalog.podcasts],
+            [(c.slug, c.title) for c in content],
+        )
+        episode_digests = {e.id: episode_digest(e) for e in catalog.episodes}
+        by_podcast = pages.episodes_by_podcast(catalog.episodes)
+        by_topic = pages.episodes_by_topic(catalog.topics, catalog.episodes)
+        return cls(
+            catalog, env, podcasts, topics, content, shared, episode_digests, by_podcast, by_topic
+        )
+
+    @property
+    def config(self) -> SiteConfig:
+        return self.catalog.site
+
+    def render(self, template: str, **context: Any) -> str:
+        return self.env.get_template(template).render(**context)
+
+    def later(self, template: str, page_path: str, **context: Any) -> Callable[[], str]:
+        """The page's rendering, to run only if its fingerprint says it is needed."""
+        return partial(self.render, template, page_path=page_path, **context)
+
+    def listing_digest(self, *parts: object, episodes: Sequence[Episode] = ()) -> str:
+        return digest(self.shared_digest, parts, [self.episode_digests[e.id] for e in episodes])
+
+
+def _environment(
+    templates_dir: Path, site: SiteConfig, content: Sequence[ContentPage], catalog: Catalog
+) -> jinja2.Environment:
+    if not (templates_dir / "base.html").is_file():
+        raise BuildError(f"{templates_dir}: no base.html: is templates_dir set correctly?")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir),
+        autoescape=True,  # every template, whatever its extension
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=printable,
+        auto_reload=False,  # templates do not change during a build: no stat per page
+    )
+    base = site.base_path
+    env.globals.update(
+        site=site,
+        base=base,
+        url=lambda relpath="": base + relpath,
+        abs_url=lambda relpath="": site.base_url + relpath,
+        nav_pages=[(page.title, f"{page.slug}/") for page in content],
+        podcasts_by_slug={p.slug: p for p in catalog.podcasts},
+        topics_by_slug={t.slug: t for t in catalog.topics},
+        jsonld=discovery.script_json,
+        episode_card=_card_renderer(env),
+    )
+    env.filters.update(
+        human_date=human_date,
+        iso_date=lambda moment: moment.date().isoformat(),
+        duration=human_duration,
+        clock=clock,
+        external=discovery.external_url,
+        slug=slugify,
+        media_label=media_label,
+        lang=partial(foreign_language, site_language=site.language),
+    )
+    return env
+
+
+def _card_renderer(env: jinja2.Environment) -> Callable[[Episode, str, bool], Markup]:
+    """card.html for an episode, rendered once: an episode is listed on five pages or more."""
+    cards: dict[tuple[str, str, bool], Markup] = {}
+
+    def episode_card(episode: Episode, heading: str = "h3", show_podcast: bool = True) -> Markup:
+        key = (episode.id, heading, show_podcast)
+        card = cards.get(key)
+        if card is None:
+            context = {"episode": episode, "heading": heading, "show_podcast": show_podcast}
+            html = env.get_template("card.html").render(context)
+            card = cards[key] = Markup(html)  # noqa: S704 -- an autoescaped template's output
+        return card
+
+    return episode_card
+
+
+def _write_static(static_dir: Path, out: PageOutput) -> None:
+    for path in sorted(files(static_dir)):
+        out.data("static/" + path.relative_to(static_dir).as_posix(), path.read_bytes())
+
+
+# --- the pages ----------------------------------------------------------------------------
+
+
+def _render_episodes(site: _Site, out: PageOutput) -> None:
+    neighbors = pages.neighbors_in(site.by_podcast.values())
+    podcast_digests: dict[str, str] = {}  # once per podcast, not once per episode
+    for episode in site.catalog.episodes:
+        podcast = site.podcasts.get(episode.podcast) or _unknown_podcast(episode.podcast)
+        around = neighbors[episode.id]
+        if (podcast_digest := podcast_digests.get(podcast.slug)) is None:
+            podcast_digest = podcast_digests[podcast.slug] = digest(podcast)
+        fingerprint = digest(
+            site.shared_digest,
+            site.episode_digests[episode.id],
+            podcast_digest,
+            [(e.title, e.path) if e else None for e in (around.older, around.newer)],
+        )
+        render = partial(_episode_html, site, episode, podcast, around)
+        out.page(episode.path, render, fingerprint, lastmod=episode.published)
+        if episode.chapters:
+            chapters_page = partial(_chapters_text, episode)
+            out.page(episode.path + "chapters.json", chapters_page, fingerprint)  # same inputs
+
+
+def _episode_html(site: _Site, episode: Episode, podcast: Podcast, around: pages.Neighbors) -> str:
+    notes = Markup(episode.notes_html)  # noqa: S704 -- sanitized by normalize (nh3)
+    return site.render(
+        "episode.html",
+        page_path=episode.path,
+        episode=episode,
+        podcast=podcast,
+        older=around.older,
+        newer=around.newer,
+        notes=notes,
+        fold_notes=is_long_notes(episode.text),  # a pasted transcript, say
+        topics=[site.topics[s] for s in dict.fromkeys(episode.topics) if s in site.topics],
+        jsonld_data=discovery.podcast_episode_ld(episode, podcast, site.config),
+    )
+
+
+def _chapters_text(episode: Episode) -> str:
+    return _indented_json(chapters_json(episode.chapters, title=episode.title)) + "\n"
+
+
+def _indented_json(value: object, indent: str = "") -> str:
+    """json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) for string keys: the
+    same text in half the time. With an indent, json encodes every value in Python; here
+    strings and numbers go to json's C functions and only the containers are walked."""
+    inner = indent + "  "
+    if isinstance(value, dict) and value:
+        members = (
+            f"{inner}{encode_basestring(k)}: {_indented_json(value[k], inner)}"
+            for k in sorted(value)
+        )
+        return "{\n" + ",\n".join(members) + "\n" + indent + "}"
+    if isinstance(value, list | tuple) and value:
+        items = (inner + _indented_json(item, inner) for item in value)
+        return "[\n" + ",\n".join(items) + "\n" + indent + "]"
+    if type(value) is str:
+        return encode_basestring(value)
+    if type(value) is int:
+        return int.__repr__(value)
+    if type(value) is float and math.isfinite(value):
+        return float.__repr__(value)
+    return json.dumps(value, ensure_ascii=False)  # empty containers, booleans, None, NaN
+
+
+def _unknown_podcast(slug: str) -> Podcast:
+    """An episode whose podcast left the catalog still renders, under its slug."""
+    return Podcast(slug=slug, title=slug, feed_url="")
+
+
+def _render_podcasts(site: _Site, out: PageOutput) -> None:
+    grouped = site.by_podcast
+    listing = [(p, len(grouped.get(p.slug, []))) for p in site.catalog.podcasts]
+    index = site.later("podcasts.html", "podcasts/", podcasts=listing)
+    out.page("podcasts/", index, site.listing_digest("podcasts", listing))
+    for podcast in site.catalog.podcasts:
+        episodes = grouped.get(podcast.slug, [])
+        description = Markup(podcast.description_html)  # noqa: S704 -- sanitized by normalize
+        series = discovery.podcast_series_ld(podcast, site.config)
+        for page in pages.paginate(episodes, f"podcasts/{podcast.slug}/", site.config.page_size):
+            render = site.later(
+                "podcast.html",
+                page.relpath,
+                podcast=podcast,
+                page=page,
+                total=len(episodes),
+                podcast_description=description,
+                jsonld_data=series,
+            )
+            shown = (podcast, page.nav, len(episodes) if page.is_front else None)
+            out.page(page.relpath, render, site.listing_digest(*shown, episodes=page.items))
+
+
+def _render_topics(site: _Site, out: PageOutput) -> None:
+    grouped = site.by_topic
+    counts = [(t, len(grouped[t.slug])) for t in site.catalog.topics]
+    index = site.later("topics.html", "topics/", topics=counts)
+    out.page("topics/", index, site.listing_digest("topics", counts))
+    weights = {p.slug: p.weight for p in site.catalog.podcasts}
+    size, top = site.config.page_size, POPULAR_PAGES
+    ranks: dict[str, pages.PopularRank] = {}  # an episode with two topics is ranked once
+    for topic in site.catalog.topics:
+        newest = grouped[topic.slug]
+        popular = pages.popular_order(newest, weights, site.catalog.built_at, ranks)
+        listings = (
+            ("newest", pages.paginate(newest, f"topics/{topic.slug}/", size)),
+            ("popular", pages.paginate_ranked(popular, f"topics/{topic.slug}/popular/", size, top)),
+        )
+        for order, listing in listings:
+            for page in listing:
+                render = site.later(
+                    "topic.html",
+                    page.relpath,
+                    topic=topic,
+                    page=page,
+                    order=order,
+                    total=len(newest),
+                )
+                parts = (topic, order, page.nav, len(newest) if page.is_front else None)
+                out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
+
+
+def _render_people(site: _Site, out: PageOutput) -> None:
+    people = pages.people_index(site.catalog.episodes)
+    summary = [(p.slug, p.name, len(p.episodes)) for p in people]
+    index = site.later("people.html", "people/", people=people)
+    out.page("people/", index, site.listing_digest("people", summary))
+    for person in people:
+        base = f"people/{person.slug}/"
+        for page in pages.paginate(person.episodes, base, site.config.page_size):
+            render = site.later("person.html", page.relpath, person=person, page=page)
+            total = len(person.episodes) if page.is_front else None
+            parts = (person.name, person.href, person.roles, total, page.nav)
+            out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
+
+
+def _render_categories(site: _Site, out: PageOutput) -> None:
+    categories = pages.category_index(site.catalog.podcasts)
+    grouped = site.by_podcast
+    index = site.later("categories.html", "categories/", categories=categories)
+    out.page("categories/", index, site.listing_digest("categories", categories))
+    for category in categories:
+        members = [p.slug for p in category.podcasts]
+        category_digest = digest(category)  # once: it holds every member podcast
+        episodes = pages.newest_first(e for s in members for e in grouped.get(s, []))
+        base = f"categories/{category.slug}/"
+        for page in pages.paginate(episodes, base, site.config.page_size):
+            render = site.later("category.html", page.relpath, category=category, page=page)
+            parts = (category_digest, page.nav)
+            out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
+
+
+def _render_archive(site: _Site, out: PageOutput) -> None:
+    years = pages.episodes_by_year(site.catalog.episodes)
+    counts = [(year, len(episodes)) for year, episodes in years.items()]
+    out.page("archive/", site.later("archive.html", "archive/", years=counts))
+    for year, episodes in years.items():
+        for page in pages.paginate(episodes, f"archive/{year}/", site.config.page_size):
+            render = site.later("archive_year.html", page.relpath, year=year, page=page)
+            parts = ("year", year, page.nav)
+            out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
+
+
+def _render_singletons(site: _Site, out: PageOutput) -> None:
+    """Pages cheap enough to render on every build."""
+    catalog = site.catalog
+    grouped = site.by_topic
+    overview = [
+        (t, len(grouped[t.slug]), grouped[t.slug][:HOME_TOPIC_SAMPLES]) for t in catalog.topics
+    ]
+    latest = list(catalog.episodes[: site.config.page_size])
+    featured = [e for e in catalog.episodes if e.featured][:HOME_FEATURED]
+    home = site.later(
+        "home.html",
+        "",
+        latest=latest,
+        topics=overview,
+        featured=featured,
+        jsonld_data=discovery.website_ld(site.config),
+    )
+    out.page("", home)
+    out.page("search/", site.later("search.html", "search/"))
+    out.page("404.html", site.later("404.html", "404.html"))
+    healthy = {FetchStatus.OK, FetchStatus.UNCHANGED}
+    health = sorted(catalog.health, key=lambda h: (h.status in healthy, h.title.casefold(), h.slug))
+    out.page("health/", site.later("health.html", "health/", feeds=health))
+    for content in site.content:
+        body = Markup(content.html)  # noqa: S704 -- markdown-it with raw HTML disabled
+        relpath = f"{content.slug}/"
+        out.page(relpath, site.later("content.html", relpath, content=content, body=body))
+
+
+def _write_discovery(site: _Site, out: PageOutput) -> None:
+    catalog = site.catalog
+    out.data("robots.txt", discovery.robots_txt(site.config).encode())
+    out.data(
+        "opml.xml", discovery.opml_xml(site.config, catalog.podcasts, catalog.built_at).encode()
+    )
+    out.data("health.json", discovery.health_json(catalog).encode())
+    for relpath, sitemap in discovery.sitemap_files(site.config, out.html_pages):
+        out.data(relpath, sitemap.encode())
