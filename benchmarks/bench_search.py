@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from devcasts.model import SiteConfig, Topic  # noqa: E402
 from devcasts.records import Catalog, Episode, Person, Podcast  # noqa: E402
-from devcasts.search.searcher import SearchRequest, search, update_index  # noqa: E402
+from devcasts.search.searcher import SearchRequest, search  # noqa: E402
+from devcasts.search.writer import update_index  # noqa: E402
 
 _PLATFORM_TEXT = """
 heroku fly render railway vercel netlify kubernetes dokku aws lambda postgres redis deploy

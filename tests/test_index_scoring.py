@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,10 @@ from whoosh import scoring
 from whoosh.reading import SegmentReader
 
 from devcasts.records import Catalog
+from devcasts.search import schema as index_schema
 from devcasts.search import searcher as search_index
-from devcasts.search.searcher import SearchRequest, search, update_index
+from devcasts.search.searcher import SearchRequest, search
+from devcasts.search.writer import update_index
 
 QUERIES = [
     "kubernetes",
@@ -37,7 +40,7 @@ def two_segments(tmp_path_factory: pytest.TempPathFactory) -> Path:
     catalog = load_test_catalog()
     update_index(catalog, index_dir)
     update_index(_with_longer_notes(catalog, every=3), index_dir)
-    with search_index._open_for_search(index_dir, search_index.build_schema()).reader() as reader:
+    with search_index._open_for_search(index_dir, index_schema.build_schema()).reader() as reader:
         assert len(reader.leaf_readers()) == 2  # type: ignore[no-untyped-call]
     return index_dir
 
@@ -68,7 +71,7 @@ def test_search_answers_exactly_as_with_whoosh_bm25f(
 
 
 def test_field_lengths_match_doc_field_length_for_every_document(two_segments: Path) -> None:
-    ix = search_index._open_for_search(two_segments, search_index.build_schema())
+    ix = search_index._open_for_search(two_segments, index_schema.build_schema())
     with ix.reader() as reader:  # type: ignore[no-untyped-call]
         for leaf, _ in reader.leaf_readers():  # type: ignore[no-untyped-call]
             assert isinstance(leaf, SegmentReader)
@@ -80,7 +83,7 @@ def test_field_lengths_match_doc_field_length_for_every_document(two_segments: P
 
 
 def test_an_unreadable_length_column_leaves_whoosh_to_read_lengths(two_segments: Path) -> None:
-    ix = search_index._open_for_search(two_segments, search_index.build_schema())
+    ix = search_index._open_for_search(two_segments, index_schema.build_schema())
     with ix.reader() as reader:  # type: ignore[no-untyped-call]
         leaf, _ = reader.leaf_readers()[0]  # type: ignore[no-untyped-call]
         assert search_index._field_lengths(leaf, leaf.segment(), "no_such_field") is None
@@ -89,16 +92,17 @@ def test_an_unreadable_length_column_leaves_whoosh_to_read_lengths(two_segments:
 def test_updating_the_index_loads_none_of_the_search_modules(tmp_path: Path) -> None:
     """A build writes the index with the schema alone: no query parser, searcher or
     highlighter (they cost a build's index update a few milliseconds to import)."""
+    catalog = tmp_path / "catalog.pickle"  # not test_index's loader: it imports the searcher
+    catalog.write_bytes(pickle.dumps(load_test_catalog()))
     probe = (
-        "import sys; from pathlib import Path; from test_index import load_test_catalog;"
+        "import pickle, sys; from pathlib import Path;"
         "from devcasts.search.writer import update_index;"
-        "update_index(load_test_catalog(), Path(sys.argv[1]));"
+        "update_index(pickle.loads(Path(sys.argv[1]).read_bytes()), Path(sys.argv[2]));"
         "print(' '.join(sys.modules))"
     )
-    tests = Path(__file__).parent
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests.parent / "src"), str(tests)])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     result = subprocess.run(
-        [sys.executable, "-c", probe, str(tmp_path / "index")],
+        [sys.executable, "-c", probe, str(catalog), str(tmp_path / "index")],
         capture_output=True,
         text=True,
         env=env,

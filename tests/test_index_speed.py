@@ -17,9 +17,10 @@ from whoosh.analysis.filters import STOP_WORDS
 
 from devcasts.errors import BuildError
 from devcasts.records import Catalog
-from devcasts.search import searcher as search_index
+from devcasts.search import schema as index_schema
 from devcasts.search import writer as index_writer
-from devcasts.search.searcher import SearchRequest, search, update_index
+from devcasts.search.searcher import SearchRequest, search
+from devcasts.search.writer import update_index
 
 WORDS = st.sampled_from(
     ["Deploying", "deploys", "the", "a", "I", "to", "Heroku's", "fly.io", "v1.2", "x*y", "İstanbul"]
@@ -38,14 +39,14 @@ def catalog() -> Catalog:
 @given(TEXT)
 @settings(max_examples=300, deadline=None)
 def test_fast_text_indexes_exactly_what_the_analyzer_would(text: str) -> None:
-    schema = search_index.build_schema()
+    schema = index_schema.build_schema()
     references = {
         "title": fields.TEXT(analyzer=StemmingAnalyzer()),
         "people": fields.TEXT(analyzer=StandardAnalyzer(stoplist=None)),
     }
     for name, reference in references.items():
         assert sorted(schema[name].index(text)) == sorted(reference.index(text)), name
-    frequencies = search_index.FastText(stem=True, stoplist=STOP_WORDS, phrase=False)
+    frequencies = index_schema.FastText(stem=True, stoplist=STOP_WORDS, phrase=False)
     reference = fields.TEXT(analyzer=StemmingAnalyzer(), phrase=False)
     assert sorted(frequencies.index(text)) == sorted(reference.index(text))
 

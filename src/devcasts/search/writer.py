@@ -1,8 +1,8 @@
 """Writing the search index: `update_index` brings it in line with a catalog.
 
 Only the episodes whose indexed document changed are written; the index is rebuilt from
-scratch when it is missing, corrupt or written by an older schema. A search never imports
-this module: the schema and everything a search reads are in index.py.
+scratch when it is missing, corrupt or written by an older schema. The fields are defined in
+schema.py; a search never imports this module.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from whoosh.writing import PostingPool, SegmentWriter
 
 from devcasts.errors import BuildError
 from devcasts.search.marker import INDEX_NAME, MARKER_NAME, SCHEMA_VERSION, read_marker
-from devcasts.search.searcher import build_schema, damage_tolerated, primary_language
+from devcasts.search.schema import build_schema, damage_tolerated, primary_language
 from devcasts.util.atomic import replace_file
 from devcasts.util.processes import fork_is_safe, usable_cores
 
