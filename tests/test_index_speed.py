@@ -1,9 +1,14 @@
 """What makes the index fast keeps it correct: the quick term path, phrases on the notes, the
-fingerprints side file and a fresh index written a segment at a time."""
+fingerprints side file, a fresh index written a segment at a time, and an update that loads
+none of the search modules."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +200,35 @@ def test_a_fresh_index_split_into_many_segments_finds_the_same(
         assert many.total == one.total
     update = update_index(catalog, tmp_path / "many")
     assert (update.added, update.updated, update.rebuilt) == (0, 0, False)
+
+
+def test_updating_the_index_loads_none_of_the_search_modules(tmp_path: Path) -> None:
+    """A build writes the index with the schema alone: no query parser, searcher or
+    highlighter (they cost a build's index update a few milliseconds to import)."""
+    catalog = tmp_path / "catalog.pickle"  # not test_index's loader: it imports the searcher
+    catalog.write_bytes(pickle.dumps(load_test_catalog()))
+    probe = (
+        "import pickle, sys; from pathlib import Path;"
+        "from devcasts.search.writer import update_index;"
+        "update_index(pickle.loads(Path(sys.argv[1]).read_bytes()), Path(sys.argv[2]));"
+        "print(' '.join(sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(catalog), str(tmp_path / "index")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    loaded = set(result.stdout.split())
+    search_only = {
+        "devcasts.search.searcher",
+        "whoosh.qparser",
+        "whoosh.searching",
+        "whoosh.highlight",
+        "whoosh.sorting",
+    }
+    assert "whoosh.writing" in loaded
+    assert not search_only & loaded

@@ -15,12 +15,12 @@ import functools
 import gc
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from whoosh import fields, highlight, index, scoring, sorting
+from whoosh import fields, highlight, index, sorting
 from whoosh.analysis.analyzers import Analyzer, StemmingAnalyzer
 from whoosh.qparser.default import MultifieldParser, QueryParser
 from whoosh.qparser.plugins import FieldAliasPlugin, FuzzyTermPlugin
@@ -29,7 +29,6 @@ from whoosh.query.qcore import Every, Query
 from whoosh.query.ranges import NumericRange
 from whoosh.query.terms import FuzzyTerm, Term
 from whoosh.query.wrappers import Not
-from whoosh.reading import SegmentReader
 
 from devcasts.errors import DevcastsError
 from devcasts.search.marker import INDEX_NAME, SCHEMA_VERSION, has_toc, read_marker
@@ -126,7 +125,7 @@ def search(index_dir: Path, request: SearchRequest) -> SearchResponse:
     ix = _open_for_search(index_dir, schema)
     with damage_tolerated():
         try:
-            with ix.searcher(weighting=_BM25F()) as searcher:
+            with ix.searcher() as searcher:  # BM25F, whoosh's default
                 hits, total, exact = _run(searcher, parsed, request)
                 if total or not request.query.strip():
                     return SearchResponse(hits, total, total_exact=exact)
@@ -138,57 +137,6 @@ def search(index_dir: Path, request: SearchRequest) -> SearchResponse:
         del ix
         gc.collect()
     raise _unreadable(index_dir, failure)
-
-
-class _BM25F(scoring.BM25F):
-    """BM25F reading each segment's field lengths from disk once, in one read: whoosh reads
-    a byte per scored document through ten calls, a fifth of the time of a search for
-    common words. The lengths, and so the scores, are the same."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._lengths: dict[tuple[str, str], Callable[[int], int | None] | None] = {}
-
-    def scorer(self, searcher: Any, fieldname: str, text: str, qf: int = 1) -> Any:
-        scorer = super().scorer(searcher, fieldname, text, qf)
-        if isinstance(scorer, scoring.BM25FScorer):
-            reader = searcher.reader()
-            segment = reader.segment() if isinstance(reader, SegmentReader) else None
-            if segment is not None:
-                key = (segment.segment_id(), fieldname)  # type: ignore[no-untyped-call]
-                if key not in self._lengths:
-                    self._lengths[key] = _field_lengths(reader, segment, fieldname)
-                scorer.dfl = self._lengths[key] or scorer.dfl
-        return scorer
-
-
-def _field_lengths(reader: Any, segment: Any, fieldname: str) -> Callable[[int], int | None] | None:
-    """docnum -> length of `fieldname` in one segment, as whoosh's doc_field_length gives it
-    (None where no length was stored); None when the column cannot be read here."""
-    try:
-        name = reader.codec().column_filename(segment, f"_{fieldname}_len")
-        storage = reader.storage()
-        column = storage.open_file(name)
-        try:
-            stored = column.read(storage.file_length(name))
-        finally:
-            column.close()
-    except (AttributeError, KeyError, OSError):  # no such column here (KeyError: compound)
-        return None
-    decoded = _decoded_lengths()
-
-    def length(docnum: int) -> int | None:
-        return decoded[stored[docnum]] if docnum < len(stored) else None
-
-    return length
-
-
-@functools.cache
-def _decoded_lengths() -> list[int | None]:
-    """Length byte -> field length; 0 means none stored."""
-    from whoosh.util.numeric import byte_to_length
-
-    return [None, *(byte_to_length(byte) for byte in range(1, 256))]
 
 
 def _open_for_search(index_dir: Path, schema: fields.Schema) -> index.Index:
