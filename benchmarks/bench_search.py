@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from devcasts.model import SiteConfig, Topic  # noqa: E402
 from devcasts.records import Catalog, Episode, Person, Podcast  # noqa: E402
-from devcasts.search.searcher import SearchRequest, search, update_index  # noqa: E402
+from devcasts.search.searcher import SearchRequest, search  # noqa: E402
+from devcasts.search.writer import update_index  # noqa: E402
 
 _PLATFORM_TEXT = """
 heroku fly render railway vercel netlify kubernetes dokku aws lambda postgres redis deploy
@@ -175,8 +176,8 @@ def run_search_benchmark(
         return {
             "episodes": episodes,
             "index_build_s": round(build, 2),
-            "index_build_cpu_s": round(build_cpu, 2),  # this process and its workers
-            "peak_rss_mb": _peak_rss_mb(),  # the largest process, workers included
+            "index_build_cpu_s": round(build_cpu, 2),
+            "peak_rss_mb": _peak_rss_mb(),
             "update_new_s": round(update, 2),
             "new_episodes": new_episodes,
             "update_unchanged_s": round(noop, 2),
@@ -190,14 +191,7 @@ def run_search_benchmark(
 
 def _process_latencies(cache: Path, texts: list[str]) -> list[float]:
     """Each query as its own `python build.py search` process."""
-    entry = (
-        [str(ROOT / "build.py"), "search"]
-        if (ROOT / "src/devcasts/cli.py").exists()
-        else [
-            "-m",
-            "devcasts.cli.search",
-        ]
-    )
+    entry = [str(ROOT / "build.py"), "search"]
     # Bytecode cached as an installed devcasts would have it (in the scratch folder, even
     # where PYTHONDONTWRITEBYTECODE is set); the first, untimed run writes it.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}

@@ -22,8 +22,8 @@ from devcasts.search.searcher import (
     QuerySyntaxError,
     SearchRequest,
     search,
-    update_index,
 )
+from devcasts.search.writer import update_index
 from devcasts.util.text import slugify
 
 DATA = Path(__file__).parent / "data" / "search"

@@ -1,9 +1,14 @@
 """What makes the index fast keeps it correct: the quick term path, phrases on the notes, the
-fingerprints side file and the two-worker bulk build."""
+fingerprints side file, a fresh index written a segment at a time, and an update that loads
+none of the search modules."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +20,11 @@ from whoosh import fields
 from whoosh.analysis.analyzers import StandardAnalyzer, StemmingAnalyzer
 from whoosh.analysis.filters import STOP_WORDS
 
-from devcasts.errors import BuildError
 from devcasts.records import Catalog
-from devcasts.search import searcher as search_index
+from devcasts.search import schema as index_schema
 from devcasts.search import writer as index_writer
-from devcasts.search.searcher import SearchRequest, search, update_index
+from devcasts.search.searcher import SearchRequest, search
+from devcasts.search.writer import update_index
 
 WORDS = st.sampled_from(
     ["Deploying", "deploys", "the", "a", "I", "to", "Heroku's", "fly.io", "v1.2", "x*y", "İstanbul"]
@@ -38,14 +43,14 @@ def catalog() -> Catalog:
 @given(TEXT)
 @settings(max_examples=300, deadline=None)
 def test_fast_text_indexes_exactly_what_the_analyzer_would(text: str) -> None:
-    schema = search_index.build_schema()
+    schema = index_schema.build_schema()
     references = {
         "title": fields.TEXT(analyzer=StemmingAnalyzer()),
         "people": fields.TEXT(analyzer=StandardAnalyzer(stoplist=None)),
     }
     for name, reference in references.items():
         assert sorted(schema[name].index(text)) == sorted(reference.index(text)), name
-    frequencies = search_index.FastText(stem=True, stoplist=STOP_WORDS, phrase=False)
+    frequencies = index_schema.FastText(stem=True, stoplist=STOP_WORDS, phrase=False)
     reference = fields.TEXT(analyzer=StemmingAnalyzer(), phrase=False)
     assert sorted(frequencies.index(text)) == sorted(reference.index(text))
 
@@ -115,28 +120,10 @@ def test_an_update_rewrites_the_fingerprints(catalog: Catalog, tmp_path: Path) -
     assert (report.added, report.updated, report.removed, report.rebuilt) == (0, 0, 0, False)
 
 
-def test_the_two_worker_build_finds_what_one_writer_finds(
+def test_a_failure_while_writing_a_fresh_index_leaves_it_to_be_rebuilt(
     catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    update_index(catalog, tmp_path / "single")
-    monkeypatch.setattr(index_writer, "BULK_DOCS", 10)
-    report = update_index(catalog, tmp_path / "bulk")
-    assert report.rebuilt and report.added == len(catalog.episodes)
-    segments = {p.stem for p in (tmp_path / "bulk").glob("*.trm")}
-    assert len(segments) >= 2  # written by the workers, not merged
-    for query in ("caddy", "kubernetes", '"deploy previews"', "heroku OR dokku", "topic:dokku"):
-        single = search(tmp_path / "single", SearchRequest(query, limit=100))
-        bulk = search(tmp_path / "bulk", SearchRequest(query, limit=100))
-        assert {h.id for h in bulk.hits} == {h.id for h in single.hits}, query
-        assert bulk.total == single.total
-    update = update_index(catalog, tmp_path / "bulk")
-    assert (update.added, update.updated, update.rebuilt) == (0, 0, False)
-
-
-def test_a_failing_worker_fails_the_build_and_leaves_the_index_writable(
-    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(index_writer, "BULK_DOCS", 10)
+    monkeypatch.setattr(index_writer, "SEGMENT_DOCS", 10)  # fails after a committed segment
     real_document = index_writer._document
 
     def failing_document(names: Any, episode: Any) -> dict[str, Any]:
@@ -145,11 +132,11 @@ def test_a_failing_worker_fails_the_build_and_leaves_the_index_writable(
         return real_document(names, episode)
 
     monkeypatch.setattr(index_writer, "_document", failing_document)
-    with pytest.raises(BuildError, match="index worker failed"):
+    with pytest.raises(ValueError, match="cannot be written"):
         update_index(catalog, tmp_path)
     assert not (tmp_path / index_writer.PRINTS_NAME).exists()
     monkeypatch.setattr(index_writer, "_document", real_document)
-    report = update_index(catalog, tmp_path)
+    report = update_index(catalog, tmp_path)  # the lock was released
     assert report.rebuilt and report.added == len(catalog.episodes)
     assert ids(tmp_path, "caddy") == ["so-07"]
 
@@ -192,16 +179,56 @@ def test_a_match_past_the_stored_notes_still_ranks_with_the_summary_as_snippet(
     assert hit.snippet == (("A short summary.", False),)
 
 
-@pytest.mark.parametrize("bulk_docs", [10, 10_000])  # with and without forked workers
 def test_a_fresh_index_split_into_many_segments_finds_the_same(
-    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bulk_docs: int
+    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     update_index(catalog, tmp_path / "one")
-    monkeypatch.setattr(index_writer, "SEGMENT_BYTES", 30_000)
-    monkeypatch.setattr(index_writer, "BULK_DOCS", bulk_docs)
-    update_index(catalog, tmp_path / "many")
-    assert len({p.stem for p in (tmp_path / "many").glob("*.trm")}) > 3
-    for query in ("caddy", "kubernetes NOT aws", '"deploy previews"', "topic:dokku"):
+    monkeypatch.setattr(index_writer, "SEGMENT_DOCS", 10)
+    report = update_index(catalog, tmp_path / "many")
+    assert report.rebuilt and report.added == len(catalog.episodes)
+    assert len({p.stem for p in (tmp_path / "many").glob("*.trm")}) > 3  # not merged
+    for query in (
+        "caddy",
+        "kubernetes NOT aws",
+        '"deploy previews"',
+        "heroku OR dokku",
+        "topic:dokku",
+    ):
         one = search(tmp_path / "one", SearchRequest(query, limit=100))
         many = search(tmp_path / "many", SearchRequest(query, limit=100))
         assert [h.id for h in many.hits] == [h.id for h in one.hits], query
+        assert many.total == one.total
+    update = update_index(catalog, tmp_path / "many")
+    assert (update.added, update.updated, update.rebuilt) == (0, 0, False)
+
+
+def test_updating_the_index_loads_none_of_the_search_modules(tmp_path: Path) -> None:
+    """A build writes the index with the schema alone: no query parser, searcher or
+    highlighter (they cost a build's index update a few milliseconds to import)."""
+    catalog = tmp_path / "catalog.pickle"  # not test_index's loader: it imports the searcher
+    catalog.write_bytes(pickle.dumps(load_test_catalog()))
+    probe = (
+        "import pickle, sys; from pathlib import Path;"
+        "from devcasts.search.writer import update_index;"
+        "update_index(pickle.loads(Path(sys.argv[1]).read_bytes()), Path(sys.argv[2]));"
+        "print(' '.join(sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(catalog), str(tmp_path / "index")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    loaded = set(result.stdout.split())
+    search_only = {
+        "devcasts.search.searcher",
+        "whoosh.qparser",
+        "whoosh.searching",
+        "whoosh.highlight",
+        "whoosh.sorting",
+    }
+    assert "whoosh.writing" in loaded
+    assert not search_only & loaded

@@ -13,7 +13,7 @@ import pytest
 from test_index import BASE_URL, load_test_catalog
 
 from devcasts.cli.search import add_search_parser, clean, run_search
-from devcasts.search.searcher import update_index
+from devcasts.search.writer import update_index
 
 ROOT = Path(__file__).resolve().parents[1]
 

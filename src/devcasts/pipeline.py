@@ -282,7 +282,7 @@ def _update_index(
     catalog: Catalog, index_dir: Path, cache_writes: DecodedCacheWrites | None, seconds: c_double
 ) -> None:
     """`seconds`: where the index's own time goes (shared memory when this is the child)."""
-    from devcasts.search.searcher import update_index
+    from devcasts.search.writer import update_index
 
     started = time.perf_counter()
     update_index(catalog, index_dir)

@@ -1,6 +1,7 @@
 """What tells a current search index from a missing or outdated one, without importing whoosh.
 
-A build that finds nothing new asks only this; the index itself (index.py) loads whoosh.
+A build that finds nothing new asks only this; the index's schema (schema.py), its writer
+and its searcher load whoosh. SCHEMA_VERSION is here, not in schema.py, for that reason.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-SCHEMA_VERSION = 8  # bump on any change to the fields or how they are analyzed
+SCHEMA_VERSION = 8  # bump on any change to schema.py's fields or how they are analyzed
 MARKER_NAME = "devcasts-index.json"
 INDEX_NAME = "MAIN"
 

@@ -1,57 +1,40 @@
-"""Full-text search over the archive: a whoosh index kept in the cache directory.
+"""Full-text search over the archive: the whoosh index in the cache directory, read.
 
 `search` answers a `SearchRequest` with BM25F ranking, filters, snippets and a "did you
-mean" taken from the index's own words. The schema is here too; writing the index
-(`update_index`) is in index_writer.py, which a search never imports.
+mean" taken from the index's own words. The fields are defined in schema.py; the index is
+written by writer.py, which a search never imports.
 
-This module is on the search command's import path: it imports whoosh only (the model just
-for type checking; no feedparser, jinja2, httpx or nh3), so `devcasts search` starts fast.
+This module is on the search command's import path: it imports whoosh only (no feedparser,
+jinja2, httpx or nh3, nor the model's dataclasses), so `devcasts search` starts fast.
 Figures and what made them are in benchmarks/RESULTS.md, "Search index".
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gc
 import re
-import warnings
 from collections import Counter
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
-from whoosh import fields, index, scoring
-from whoosh.analysis.analyzers import Analyzer, StandardAnalyzer, StemmingAnalyzer
-from whoosh.analysis.filters import STOP_WORDS
-from whoosh.formats import Positions
-from whoosh.lang.porter import stem as porter_stem
-from whoosh.reading import SegmentReader
-from whoosh.system import pack_uint
+from whoosh import fields, highlight, index, sorting
+from whoosh.analysis.analyzers import Analyzer, StemmingAnalyzer
+from whoosh.qparser.default import MultifieldParser, QueryParser
+from whoosh.qparser.plugins import FieldAliasPlugin, FuzzyTermPlugin
+from whoosh.query.compound import And
+from whoosh.query.qcore import Every, Query
+from whoosh.query.ranges import NumericRange
+from whoosh.query.terms import FuzzyTerm, Term
+from whoosh.query.wrappers import Not
 
 from devcasts.errors import DevcastsError
 from devcasts.search.marker import INDEX_NAME, SCHEMA_VERSION, has_toc, read_marker
+from devcasts.search.schema import FIELD_BOOSTS, build_schema, damage_tolerated, primary_language
 from devcasts.util.text import slugify
 
-if TYPE_CHECKING:  # the model's many dataclasses cost a search 20 ms to import
-    from whoosh.qparser.default import QueryParser
-    from whoosh.query.qcore import Query
-
-    from devcasts.records import Catalog
-    from devcasts.search.writer import IndexReport
-
-# whoosh's query parser and query classes are imported where a search needs them: a build
-# that only checks or updates the index saves their 20 ms.
-
-#: Fields a query searches when it names none, with their BM25F weights.
-FIELD_BOOSTS: dict[str, float] = {
-    "title": 4.0,
-    "tags": 2.5,
-    "people": 2.0,
-    "podcast": 1.5,
-    "notes": 1.0,
-}
 #: Field names users may write in a query (`topic:heroku`) and what they search.
 FIELD_ALIASES: dict[str, list[str]] = {
     "tags": ["topic", "topics"],
@@ -131,140 +114,6 @@ class SearchResponse(NamedTuple):
     total_exact: bool = True  # False: `total` is an upper estimate (broad queries)
 
 
-# --- schema and documents -------------------------------------------------------------------
-
-
-class FastText(fields.TEXT):
-    """A TEXT field that indexes the terms its analyzer would give, about three times faster.
-
-    whoosh runs every word through a chain of generators and Token objects, about half the
-    cost of adding a document. This field finds the words with the analyzer's own pattern and
-    maps each distinct word to its term (lower case, stop words dropped, stemmed) once per
-    process. Queries and highlighting still use the analyzer, so both sides agree; a test
-    compares the two on arbitrary text.
-    """
-
-    def __init__(self, *, stem: bool, stoplist: frozenset[str] | None, **options: Any) -> None:
-        analyzer = (
-            StemmingAnalyzer(stoplist=stoplist) if stem else StandardAnalyzer(stoplist=stoplist)
-        )
-        super().__init__(analyzer=analyzer, **options)
-        self.stem_terms = stem
-        self.stoplist = stoplist
-
-    def index(
-        self, value: Any, **kwargs: Any
-    ) -> Generator[tuple[bytes, int, float | int, bytes], Any, None]:
-        if not isinstance(value, str) or self.format is None:
-            yield from super().index(value, **kwargs)
-            return
-        terms = _terms_of(value, self.stem_terms, self.stoplist)
-        boost: float = self.format.field_boost
-        if isinstance(self.format, Positions):
-            encode = self.format.encode
-            single = _single_position_bytes
-            for term, positions in _positions(terms).items():
-                # Most words occur once in an episode: their encoding is looked up, not pickled.
-                if len(positions) == 1:
-                    value = single.get(positions[0]) or single.setdefault(
-                        positions[0], encode(positions)
-                    )
-                else:
-                    value = encode(positions)
-                yield term.encode("utf-8"), len(positions), len(positions) * boost, value
-        else:
-            for term, count in Counter(term for term, _ in terms).items():
-                yield term.encode("utf-8"), count, count * boost, pack_uint(count)
-
-
-#: The word pattern of whoosh's RegexTokenizer, without its capturing group.
-_TOKEN = re.compile(r"[\w\*]+(?:\.?[\w\*]+)*")
-_TERM_CACHE_LIMIT = 200_000
-#: position -> whoosh's encoding of a list holding just that position.
-_single_position_bytes: dict[int, bytes] = {}
-_term_cache: dict[tuple[bool, frozenset[str] | None], dict[str, str | None]] = {}
-
-
-def _terms_of(text: str, stem: bool, stoplist: frozenset[str] | None) -> list[tuple[str, int]]:
-    """(term, position) of each indexed word, numbered as whoosh's StopFilter renumbers."""
-    cache = _term_cache.setdefault((stem, stoplist), {})
-    if len(cache) > _TERM_CACHE_LIMIT:
-        cache.clear()
-    kept: list[tuple[str, int]] = []
-    for number, word in enumerate(_TOKEN.findall(text)):
-        term = cache.get(word, "")
-        if term == "":
-            term = cache[word] = _term_of(word, stem, stoplist)
-        if term is not None:
-            kept.append((term, number))
-    if not kept:
-        return kept
-    # StopFilter keeps the first word's position and numbers the rest one after another.
-    first = kept[0][1]
-    return [(term, first + offset) for offset, (term, _) in enumerate(kept)]
-
-
-def _term_of(word: str, stem: bool, stoplist: frozenset[str] | None) -> str | None:
-    lowered = word.lower()
-    if stoplist is not None and (len(lowered) < 2 or lowered in stoplist):
-        return None
-    return str(porter_stem(lowered)) if stem else lowered  # type: ignore[no-untyped-call]
-
-
-def _positions(terms: list[tuple[str, int]]) -> dict[str, list[int]]:
-    positions: dict[str, list[int]] = {}
-    for term, position in terms:
-        found = positions.get(term)
-        if found is None:
-            positions[term] = [position]
-        else:
-            found.append(position)
-    return positions
-
-
-class SortOnlyDatetime(fields.DATETIME):
-    """Stored and sortable, not indexed: each episode's time would add eight terms, most of
-    them found in that episode only; date filters use the `day` field instead."""
-
-    indexed = False
-
-
-def build_schema() -> fields.Schema:
-    return fields.Schema(
-        id=fields.ID(stored=True, unique=True, sortable=True),
-        title=FastText(stem=True, stoplist=STOP_WORDS, stored=True),
-        podcast=FastText(stem=True, stoplist=STOP_WORDS, stored=True),
-        podcast_slug=fields.ID(stored=True),
-        people=FastText(stem=False, stoplist=None),
-        person_slugs=fields.KEYWORD(commas=True),
-        topics=fields.KEYWORD(stored=True, commas=True),
-        tags=FastText(stem=True, stoplist=STOP_WORDS),
-        # Positions on the notes cost a fifth of the build time and 40% of the index, but
-        # checking phrases against the stored text instead took 300 ms on common words.
-        notes=FastText(stem=True, stoplist=STOP_WORDS, stored=True),
-        summary=fields.STORED(),
-        lang=fields.ID(),  # searched; the hit shows the stored `language`
-        language=fields.STORED(),
-        published=SortOnlyDatetime(stored=True, sortable=True),
-        day=fields.NUMERIC(int, bits=32, shift_step=8),  # date.toordinal(), for --since/--until
-        # One term per episode, not sixteen: durations are sorted on, never searched by range.
-        duration=fields.NUMERIC(int, bits=64, stored=True, sortable=True, shift_step=0),
-        url=fields.STORED(),
-    )
-
-
-def primary_language(language: str | None) -> str:
-    """'en-US' -> 'en'; '' when unknown."""
-    return re.split(r"[-_]", (language or "").strip().lower(), maxsplit=1)[0]
-
-
-def update_index(catalog: Catalog, index_dir: Path) -> IndexReport:
-    """Bring the index in `index_dir` in line with `catalog`; rebuild it when unusable."""
-    from devcasts.search.writer import update_index as write
-
-    return write(catalog, index_dir)
-
-
 # --- searching ------------------------------------------------------------------------------
 
 
@@ -276,7 +125,7 @@ def search(index_dir: Path, request: SearchRequest) -> SearchResponse:
     ix = _open_for_search(index_dir, schema)
     with damage_tolerated():
         try:
-            with ix.searcher(weighting=_BM25F()) as searcher:
+            with ix.searcher() as searcher:  # BM25F, whoosh's default
                 hits, total, exact = _run(searcher, parsed, request)
                 if total or not request.query.strip():
                     return SearchResponse(hits, total, total_exact=exact)
@@ -288,66 +137,6 @@ def search(index_dir: Path, request: SearchRequest) -> SearchResponse:
         del ix
         gc.collect()
     raise _unreadable(index_dir, failure)
-
-
-class _BM25F(scoring.BM25F):
-    """BM25F reading each segment's field lengths from disk once, in one read: whoosh reads
-    a byte per scored document through ten calls, a fifth of the time of a search for
-    common words. The lengths, and so the scores, are the same."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._lengths: dict[tuple[str, str], Callable[[int], int | None] | None] = {}
-
-    def scorer(self, searcher: Any, fieldname: str, text: str, qf: int = 1) -> Any:
-        scorer = super().scorer(searcher, fieldname, text, qf)
-        if isinstance(scorer, scoring.BM25FScorer):
-            reader = searcher.reader()
-            segment = reader.segment() if isinstance(reader, SegmentReader) else None
-            if segment is not None:
-                key = (segment.segment_id(), fieldname)  # type: ignore[no-untyped-call]
-                if key not in self._lengths:
-                    self._lengths[key] = _field_lengths(reader, segment, fieldname)
-                scorer.dfl = self._lengths[key] or scorer.dfl
-        return scorer
-
-
-def _field_lengths(reader: Any, segment: Any, fieldname: str) -> Callable[[int], int | None] | None:
-    """docnum -> length of `fieldname` in one segment, as whoosh's doc_field_length gives it
-    (None where no length was stored); None when the column cannot be read here."""
-    try:
-        name = reader.codec().column_filename(segment, f"_{fieldname}_len")
-        storage = reader.storage()
-        column = storage.open_file(name)
-        try:
-            stored = column.read(storage.file_length(name))
-        finally:
-            column.close()
-    except (AttributeError, KeyError, OSError):  # no such column here (KeyError: compound)
-        return None
-    decoded = _decoded_lengths()
-
-    def length(docnum: int) -> int | None:
-        return decoded[stored[docnum]] if docnum < len(stored) else None
-
-    return length
-
-
-@functools.cache
-def _decoded_lengths() -> list[int | None]:
-    """Length byte -> field length; 0 means none stored."""
-    from whoosh.util.numeric import byte_to_length
-
-    return [None, *(byte_to_length(byte) for byte in range(1, 256))]
-
-
-@contextlib.contextmanager
-def damage_tolerated() -> Iterator[None]:
-    """whoosh leaves files open when it fails on a damaged index: failure branches inside
-    this block call gc.collect() to close them, without a ResourceWarning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        yield
 
 
 def _open_for_search(index_dir: Path, schema: fields.Schema) -> index.Index:
@@ -380,9 +169,6 @@ def _unreadable(index_dir: Path, failure: str) -> IndexMissingError:
 
 
 def make_parser(schema: fields.Schema) -> QueryParser:
-    from whoosh.qparser.default import MultifieldParser
-    from whoosh.qparser.plugins import FieldAliasPlugin, FuzzyTermPlugin
-
     parser = MultifieldParser(list(FIELD_BOOSTS), schema, fieldboosts=FIELD_BOOSTS)
     parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))  # type: ignore[no-untyped-call]
     parser.add_plugin(FuzzyTermPlugin())  # type: ignore[no-untyped-call]
@@ -395,8 +181,6 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 def parse_query(parser: QueryParser, text: str) -> Query:
     """Parse a user's query; an empty one matches every episode (for filter-only searches)."""
-    from whoosh.query.qcore import Every
-
     if not text.strip():
         return Every()  # type: ignore[no-untyped-call]
     check_query_syntax(text)
@@ -461,10 +245,6 @@ def _walk(node: Query) -> Iterator[Query]:
 
 
 def _filters(request: SearchRequest) -> Query | None:
-    from whoosh.query.compound import And
-    from whoosh.query.ranges import NumericRange
-    from whoosh.query.terms import Term
-
     clauses: list[Query] = []
     if request.podcast:
         clauses.append(Term("podcast_slug", slugify(request.podcast)))
@@ -484,8 +264,6 @@ def _filters(request: SearchRequest) -> Query | None:
 
 
 def _newest_first() -> Any:
-    from whoosh import sorting
-
     return sorting.MultiFacet(
         [sorting.FieldFacet("published", reverse=True), sorting.FieldFacet("id")]
     )
@@ -497,8 +275,6 @@ EXACT_COUNT_UP_TO = 5000  # episodes; in bigger indexes broad queries report an 
 
 def _run(searcher: Any, parsed: Query, request: SearchRequest) -> tuple[list[Hit], int, bool]:
     """The page of hits, the total and whether it is exact; the same order on every run."""
-    from whoosh.query.qcore import Every
-
     limit = max(1, min(request.limit, 1000))
     only = _filters(request)
     if request.sort == "newest" or isinstance(parsed, Every):
@@ -535,8 +311,6 @@ def _break_ties(searcher: Any, ranked: Any) -> list[tuple[Any, float]]:
 
 def _scores_of(searcher: Any, parsed: Query, docnums: list[int]) -> dict[int, float]:
     """BM25F scores of a few documents, for hits ordered by date."""
-    from whoosh.query.qcore import Every
-
     if not docnums or isinstance(parsed, Every):
         return {}
     scored = searcher.search(parsed, limit=len(docnums), filter=set(docnums))
@@ -573,9 +347,8 @@ def _hit(
 
 
 def _as_segments(text: str, fragments: Iterable[Any]) -> list[Segment]:
-    """Formats fragments as (text, is_match) segments instead of markup (a whoosh formatter
-    is called with the text and the fragments; a function does not import whoosh.highlight,
-    which a build that updates the index never needs)."""
+    """Formats fragments as (text, is_match) segments instead of markup (whoosh calls a
+    formatter with the text and the fragments)."""
     segments: list[Segment] = []
     for number, fragment in enumerate(fragments):
         if number:
@@ -599,8 +372,6 @@ def _analyzer() -> Analyzer:
 
 def make_snippet(text: str, fallback: str, terms: frozenset[str]) -> tuple[Segment, ...]:
     """Up to two passages of `text` around the query's words; else the start of `fallback`."""
-    from whoosh import highlight
-
     segments: list[Segment] = []
     if text and terms:
         segments = highlight.highlight(  # type: ignore[assignment]
@@ -725,9 +496,6 @@ def _surface_form(reader: Any, stem: str) -> str | None:
 
 def _fuzzy(reader: Any, parsed: Query) -> Query | None:
     """The query with each term the index does not know widened to its close spellings."""
-    from whoosh.query.terms import FuzzyTerm, Term
-    from whoosh.query.wrappers import Not
-
     changed = False
 
     def widen(node: Query) -> Query:

@@ -1,29 +1,30 @@
 """Writing the search index: `update_index` brings it in line with a catalog.
 
 Only the episodes whose indexed document changed are written; the index is rebuilt from
-scratch when it is missing, corrupt or written by an older schema. A search never imports
-this module: the schema and everything a search reads are in index.py.
+scratch when it is missing, corrupt or written by an older schema. The fields are defined in
+schema.py; a search never imports this module.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from whoosh import index
-from whoosh.writing import PostingPool, SegmentWriter
+from whoosh.index import LockError
 
 from devcasts.errors import BuildError
 from devcasts.search.marker import INDEX_NAME, MARKER_NAME, SCHEMA_VERSION, read_marker
-from devcasts.search.searcher import build_schema, damage_tolerated, primary_language
+from devcasts.search.schema import build_schema, damage_tolerated, primary_language
 from devcasts.util.atomic import replace_file
-from devcasts.util.processes import fork_is_safe, usable_cores
 
 if TYPE_CHECKING:
     from devcasts.records import Catalog, Episode
@@ -31,13 +32,12 @@ if TYPE_CHECKING:
 #: id -> fingerprint of every indexed episode, so an update reads no stored fields.
 PRINTS_NAME = "devcasts-fingerprints.json"
 
-#: A fresh index of at least this many episodes is written by forked workers.
-BULK_DOCS = 2000
-BULK_PROCS = 2
-BULK_LIMIT_MB = 256  # per writer: postings held in memory before sorting runs to disk
-#: whoosh's estimate of the postings a segment holds in memory before a new one is started
-#: (about 6,000 episodes of 1.5 KB of notes); below BULK_LIMIT_MB, so nothing goes to disk.
-SEGMENT_BYTES = 160 * 1024 * 1024
+#: A fresh index is committed a segment at a time, each of this many episodes (1.5 KB of
+#: notes each: about 160 MB of postings in memory by whoosh's estimate, below LIMIT_MB).
+SEGMENT_DOCS = 6000
+#: Postings held in memory per writer before whoosh sorts them to disk in runs and merges
+#: those, which doubled the time of a 20,000-episode build when it happened.
+LIMIT_MB = 256
 #: Separate files per segment: whoosh copies a compound segment's whole term table into
 #: memory on every open, a cost each search command would pay.
 COMPOUND = False
@@ -165,16 +165,15 @@ def update_index(catalog: Catalog, index_dir: Path) -> IndexReport:
         if rebuilt:
             _write_fresh(ix, [episodes[i] for i in wanted], names)
         else:
-            writer = _writer(ix)
-            for doc_id in removed:
-                writer.delete_by_term("id", doc_id)
-            for doc_id in wanted:
-                doc = _document(names, episodes[doc_id])
-                if doc_id in stored:
-                    writer.update_document(**doc)
-                else:
-                    writer.add_document(**doc)
-            writer.commit()
+            with _writing(ix, merge=True) as writer:
+                for doc_id in removed:
+                    writer.delete_by_term("id", doc_id)
+                for doc_id in wanted:
+                    doc = _document(names, episodes[doc_id])
+                    if doc_id in stored:
+                        writer.update_document(**doc)
+                    else:
+                        writer.add_document(**doc)
         _write_json(index_dir / PRINTS_NAME, prints)
     _write_marker(index_dir)
     updated = sum(1 for i in wanted if i in stored)
@@ -239,131 +238,32 @@ def _remove_index_files(index_dir: Path) -> None:
 
 
 def _writer(ix: index.Index) -> Any:
-    from whoosh.index import LockError
-
     try:
-        return _SegmentWriter(ix, limitmb=256, compound=COMPOUND)
+        return ix.writer(limitmb=LIMIT_MB, compound=COMPOUND)
     except LockError as error:
         raise BuildError(f"the search index is locked by another process: {error}") from error
 
 
-class _SegmentWriter(SegmentWriter):
-    """whoosh's segment writer without two costs it pays for every posting (about a sixth
-    of the indexing time): checking and sizing each one as it is pooled, and reading each
-    document's field length back from disk while writing the postings."""
-
-    def __init__(self, ix: index.Index, **options: Any) -> None:
-        super().__init__(ix, **options)  # type: ignore[no-untyped-call]
-        self.pool = _PostingPool(  # type: ignore[no-untyped-call]
-            self._tempstorage, self.newsegment, limitmb=options.get("limitmb", 128)
-        )
-
-    def _flush_segment(self) -> None:
-        self.perdocwriter.close()
-        lengths = self.per_document_reader()  # type: ignore[no-untyped-call]
-        try:
-            postings = self.pool.iter_postings()  # type: ignore[no-untyped-call]
-            self.fieldwriter.add_postings(self.schema, _Lengths(lengths, self.docnum), postings)
-        finally:
-            lengths.close()
-        self.fieldwriter.close()
-
-
-class _PostingPool(PostingPool):
-    def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
-        self.fieldnames.add(item[0])
-        # whoosh's own estimate of the item's memory, less its type checks
-        self.currentsize += 150 + len(item[0]) + 2 * len(item[1]) + len(item[4] or b"")
-        if self.currentsize > self.limit:
-            self.save()  # type: ignore[no-untyped-call]
-        self.current.append(item)
-
-
-class _Lengths:
-    """Each document's field lengths, read once per field into a list."""
-
-    def __init__(self, reader: Any, doc_count: int) -> None:
-        self._reader = reader
-        self._doc_count = doc_count
-
-    def doc_field_length_reader(self, fieldname: str) -> Any:
-        read = self._reader.doc_field_length_reader(fieldname)
-        return [read(docnum) for docnum in range(self._doc_count)].__getitem__
-
-
-def _can_fork() -> bool:
-    """Forking workers pays with a core to spare, where fork is safe, and not from a daemon
-    process, which may have no children."""
-    import multiprocessing
-
-    return fork_is_safe() and usable_cores() > 1 and not multiprocessing.current_process().daemon
+@contextlib.contextmanager
+def _writing(ix: index.Index, *, merge: bool) -> Iterator[Any]:
+    """A writer committed when the block ends (merging small segments if `merge`), or
+    cancelled on an error, which releases the index's lock."""
+    writer = _writer(ix)
+    try:
+        yield writer
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit(merge=merge)
 
 
 def _write_fresh(ix: index.Index, episodes: list[Episode], names: _Names) -> None:
-    """Write a fresh index as segments that each fit in memory, not merged (a search over a
-    few segments costs about what it does over one). From BULK_DOCS episodes on, BULK_PROCS
-    forked workers share the work; the episodes reach them through the fork, not pickled.
-    This process holds the lock and writes the table of contents at the end."""
-    owner = _writer(ix)
-    try:
-        if len(episodes) >= BULK_DOCS and _can_fork():
-            segments = _segments_from_workers(ix, episodes, names)
-        else:
-            segments = _write_segments(ix, episodes, names)
-    except BaseException:
-        owner.cancel()
-        raise
-    owner._close_segment()  # the owner itself wrote no documents
-    owner._commit_toc([*owner.segments, *segments])
-    owner._finish()
-
-
-def _segments_from_workers(ix: index.Index, episodes: list[Episode], names: _Names) -> list[Any]:
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork")
-    workers = []
-    try:
-        for share in range(BULK_PROCS):
-            receiving, sending = context.Pipe(duplex=False)
-            worker = context.Process(
-                target=_send_segments,
-                args=(ix, episodes[share::BULK_PROCS], names, sending),
-                name="devcasts-index-worker",
-            )
-            worker.start()
-            sending.close()
-            workers.append((worker, receiving))
-        return [segment for _, receiving in workers for segment in receiving.recv()]
-    except (EOFError, OSError) as error:  # a worker died before sending its segments
-        raise BuildError(f"an index worker failed: {error or type(error).__name__}") from error
-    finally:
-        for worker, receiving in workers:
-            worker.join()
-            receiving.close()
-
-
-def _send_segments(ix: index.Index, episodes: list[Episode], names: _Names, sending: Any) -> None:
-    sending.send(_write_segments(ix, episodes, names))
-    sending.close()
-
-
-def _write_segments(ix: index.Index, episodes: list[Episode], names: _Names) -> list[Any]:
-    """Segments holding `episodes`, a new one whenever the postings held in memory reach
-    SEGMENT_BYTES: whoosh would otherwise sort them to disk in runs and merge those, which
-    doubled the time of a 20,000-episode build when it happened."""
-    segments = []
-    writer = None
-    for episode in episodes:
-        if writer is None:
-            writer = _SegmentWriter(ix, _lk=False, limitmb=BULK_LIMIT_MB, compound=COMPOUND)
-        writer.add_document(**_document(names, episode))  # type: ignore[no-untyped-call]
-        if writer.pool.currentsize >= SEGMENT_BYTES:
-            segments.append(writer._finalize_segment())  # type: ignore[no-untyped-call]
-            writer = None
-    if writer is not None:
-        segments.append(writer._finalize_segment())  # type: ignore[no-untyped-call]
-    return segments
+    """Write a fresh index a segment of SEGMENT_DOCS episodes at a time, not merged: a
+    search over a few segments costs about what it does over one."""
+    for first in range(0, len(episodes), SEGMENT_DOCS):
+        with _writing(ix, merge=False) as writer:
+            for episode in episodes[first : first + SEGMENT_DOCS]:
+                writer.add_document(**_document(names, episode))
 
 
 def _write_marker(index_dir: Path) -> None:
