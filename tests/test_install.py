@@ -186,3 +186,16 @@ def test_the_installed_wheel_builds_a_site_from_a_folder_without_templates(
     episodes = list((out / "podcasts/shipping-on-friday").glob("*/index.html"))
     assert episodes
     assert "<audio" in episodes[0].read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_the_installed_wheel_inits_a_site_that_checks_and_builds(
+    installed: Path, tmp_path: Path
+) -> None:
+    devcasts = installed / "devcasts"
+    _run(devcasts, "init", "new-site", cwd=tmp_path)
+    site_root = tmp_path / "new-site"
+    assert "ok: 2 feeds" in _run(devcasts, "check", cwd=site_root)
+    _run(devcasts, "build", "--offline", "--no-browser-index", cwd=site_root)
+    assert "My podcasts" in (site_root / "site/index.html").read_text(encoding="utf-8")
+    assert (site_root / "site/static/style.css").is_file()
