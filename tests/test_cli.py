@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -59,6 +60,19 @@ def modules_loaded_by(*argv: str) -> set[str]:
 )
 def test_help_and_the_build_never_import_the_search(argv: tuple[str, ...]) -> None:
     assert not SEARCH_MODULES & modules_loaded_by(*argv)
+
+
+def test_a_build_never_imports_the_feed_checker(tmp_path: Path) -> None:
+    """devcasts.tools is for checking what a build wrote, never a part of the build."""
+    shutil.copyfile(ROOT / "examples/feeds/the-edge-case.xml", tmp_path / "show.xml")
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(CONFIG.replace("https://feeds.example.com/a.xml", "show.xml"))
+    argv = ("build", "--feeds", str(feeds), "--no-browser-index", "--quiet")
+    paths = ("--out", str(tmp_path / "site"), "--cache", str(tmp_path / ".cache"))
+    loaded = modules_loaded_by(*argv, *paths)
+    assert (tmp_path / "site/index.html").is_file()  # the build ran
+    assert {"devcasts.site.render", "devcasts.publish.feeds"} <= loaded
+    assert not {name for name in loaded if name.startswith("devcasts.tools")}
 
 
 def test_search_help_builds_only_the_search_options(capsys: pytest.CaptureFixture[str]) -> None:

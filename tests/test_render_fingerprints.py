@@ -38,6 +38,7 @@ from devcasts.site.page_output import (
     episode_digest,
     fields_digest,
 )
+from devcasts.site.templates import THEME_DIR
 from devcasts.site.writer import SiteWriter
 
 # A different value for every field the content hash is trusted with.
@@ -116,7 +117,7 @@ def test_an_episode_without_a_content_hash_is_hashed_whole() -> None:
 
 def test_fields_never_shown_stay_out_of_pages_and_feeds() -> None:
     """guid, first_seen and last_seen are left out of fingerprints: nothing may show them."""
-    sources = [*(ROOT / "templates").rglob("*.html")]
+    sources = [*THEME_DIR.rglob("*.html")]
     sources += [_module_path(name) for name in _RENDERING_MODULES]
     pattern = re.compile(r"\.(?:" + "|".join(sorted(NEVER_SHOWN)) + r")\b")  # episode.guid
     shown = {str(path.relative_to(ROOT)) for path in sources if pattern.search(path.read_text())}

@@ -18,8 +18,8 @@ from test_search_browser_index import page, write
 
 from devcasts.errors import BuildError
 from devcasts.search import browser_index
+from devcasts.site.templates import THEME_DIR
 
-ROOT = Path(__file__).resolve().parents[1]
 HARNESS = Path(__file__).parent / "data" / "search" / "dom_harness.mjs"
 BASE = "/devcasts/"
 HOSTILE = "Old story <img src=x onerror=alert(1)>"  # shown as text, never as markup
@@ -39,7 +39,7 @@ needs_tools = pytest.mark.skipif(_missing_tools() is not None, reason=str(_missi
 
 
 def test_the_script_requests_nothing_outside_the_site() -> None:
-    source = (ROOT / "templates/static/search.js").read_text(encoding="utf-8")
+    source = (THEME_DIR / "static/search.js").read_text(encoding="utf-8")
     code = re.sub(r"/\*.*?\*/", "", source, flags=re.DOTALL)  # the contract comment
     assert not re.search(r"https?:|//[a-z0-9.-]+\.[a-z]{2,}/", code)
     assert "innerHTML" not in code and "insertAdjacentHTML" not in code and "eval(" not in code
@@ -68,7 +68,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     browser_index.build_browser_index(site, root / "cache", None)
     (site / "static").mkdir()
-    shutil.copyfile(ROOT / "templates/static/search.js", site / "static/search.js")
+    shutil.copyfile(THEME_DIR / "static/search.js", site / "static/search.js")
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

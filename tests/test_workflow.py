@@ -116,13 +116,18 @@ def test_python_pip_cache_and_install() -> None:
     setup = _step("build", uses="actions/setup-python")["with"]
     assert setup["python-version"] == "3.11"
     assert setup["cache"] == "pip"
+    assert setup["cache-dependency-path"] == "requirements.txt"
     assert shlex.split(_step("build", name="Install")["run"]) == [
         "python",
         "-m",
         "pip",
         "install",
-        ".",
+        "-r",
+        "requirements.txt",
     ]
+    # Here it installs this checkout; a site made by `devcasts init` names a release.
+    requirements = (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    assert [line for line in requirements if not line.startswith("#")] == ["."]
 
 
 def test_http_cache_is_saved_per_run_and_the_newest_restored() -> None:
@@ -158,7 +163,7 @@ def test_build_options_are_documented_in_the_readme() -> None:
     "base_url", ["https://octo.github.io/devcasts", "https://octo.github.io/devcasts/"]
 )
 def test_build_command_passes_one_trailing_slash(tmp_path: Path, base_url: str) -> None:
-    script = _step("build", name="Build")["run"].replace("python build.py", "printf '%s\\n'")
+    script = _step("build", name="Build")["run"].replace("devcasts ", "printf '%s\\n' ", 1)
     env = {**os.environ, "BASE_URL": base_url, "GITHUB_STEP_SUMMARY": str(tmp_path / "s.md")}
     result = subprocess.run(
         [*BASH, script], env=env, capture_output=True, text=True, check=True, timeout=30
@@ -175,7 +180,6 @@ def _example_checkout(tmp_path: Path) -> Path:
     """A repository laid out like the real one, with the offline example as its feeds.yaml."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    (repo / "build.py").symlink_to(ROOT / "build.py")  # build.py finds src/ through the link
     shutil.copyfile(ROOT / "examples" / "feeds.yaml", repo / "feeds.yaml")
     shutil.copytree(ROOT / "examples" / "feeds", repo / "feeds")
     shutil.copytree(
@@ -185,12 +189,13 @@ def _example_checkout(tmp_path: Path) -> Path:
 
 
 def _python_on_path(tmp_path: Path) -> str:
-    """A PATH whose `python` is the interpreter running the tests."""
+    """A PATH whose `python` is the interpreter running the tests, and `devcasts` its devcasts."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    wrapper = bin_dir / "python"
-    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
-    wrapper.chmod(0o755)
+    for name, command in (("python", ""), ("devcasts", " -m devcasts.cli.main")):
+        wrapper = bin_dir / name
+        wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}"{command} "$@"\n', encoding="utf-8")
+        wrapper.chmod(0o755)
     return f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
 
 

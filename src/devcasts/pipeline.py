@@ -489,11 +489,14 @@ def _normalize_fingerprint(config: Config) -> str:
 
 
 def _inputs_fingerprint(config: Config, options: BuildOptions) -> str:
-    """The hand-written inputs of the sinks: feeds.yaml, content pages, templates, flags."""
+    """The hand-written inputs of the sinks: feeds.yaml, content pages, templates (the site's
+    own and the packaged theme's), flags."""
+    from devcasts.site.templates import search_path
+
     digest = hashlib.sha256()
     digest.update(f"{__version__}\n{options.browser_index}\n{options.out_dir}\n".encode())
     digest.update(config.path.read_bytes())
-    for root in (config.templates_dir, config.content_dir):
+    for root in (*search_path(config.templates_dir), config.content_dir):
         for path in sorted(_hand_written_files(root)):
             digest.update(path.relative_to(root).as_posix().encode() + b"\0")
             digest.update(path.read_bytes())

@@ -1,7 +1,8 @@
-"""The devcasts command line: build (default), search, serve, check, import-opml.
+"""The devcasts command line: build (default), search, serve, check, import-opml, init.
 
 Exit codes: 0 success (also when some feeds failed; they are listed), 1 the site could not be
-built (or, with --strict, a feed failed), 2 bad usage or a bad config.
+built (or, with --strict, a feed failed), 2 bad usage, a bad config, or `init` into a folder
+that already holds one of the files it writes.
 """
 
 from __future__ import annotations
@@ -159,6 +160,14 @@ def _add_import_opml(commands: Any, summary: str) -> None:
     opml.set_defaults(run=_run_import_opml)
 
 
+def _add_init(commands: Any, summary: str) -> None:
+    init = commands.add_parser("init", help=summary)
+    init.add_argument(
+        "folder", type=Path, nargs="?", default=Path(), help="where to write it (this folder)"
+    )
+    init.set_defaults(run=_run_init)
+
+
 #: Each command's one-line help, and what adds it with its options to the subparsers.
 _COMMANDS: dict[str, tuple[str, Callable[[Any, str], None]]] = {
     "build": ("fetch every feed and build the site (default)", _add_build),
@@ -166,6 +175,7 @@ _COMMANDS: dict[str, tuple[str, Callable[[Any, str], None]]] = {
     "serve": ("preview the built site on 127.0.0.1", _add_serve),
     "check": ("validate feeds.yaml without fetching", _add_check),
     "import-opml": ("add the feeds of an OPML file to feeds.yaml", _add_import_opml),
+    "init": ("write a new site: feeds.yaml, an about page, a GitHub Pages workflow", _add_init),
 }
 COMMANDS = tuple(_COMMANDS)
 
@@ -262,6 +272,30 @@ def _run_import_opml(args: argparse.Namespace) -> int:
         _error(str(exc))
         return EXIT_USAGE
     print(report.describe(args.feeds))
+    return EXIT_OK
+
+
+def _run_init(args: argparse.Namespace) -> int:
+    from devcasts.cli.init import SiteExistsError, init_site
+
+    folder: Path = args.folder
+    try:
+        written = init_site(folder)
+    except SiteExistsError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except OSError as exc:
+        _error(f"cannot write the new site: {exc}")
+        return EXIT_BUILD_FAILED
+    print(f"New site in {folder}:")
+    print("".join(f"  {name}\n" for name in written), end="")
+    where = "" if folder == Path() else f"cd {folder} && "
+    print(
+        "Next: edit feeds.yaml (the title and your feeds), then\n"
+        f"  {where}devcasts check && devcasts build && devcasts serve\n"
+        "To publish on GitHub Pages, push it to a repository's main branch and set\n"
+        "Settings -> Pages -> Source to GitHub Actions."
+    )
     return EXIT_OK
 
 

@@ -38,7 +38,7 @@ def load_config(
     `cache_dir`, an unchanged file is not validated again (see the module's notes)."""
     path = Path(path)
     data = _read(path)
-    templates = templates_dir or default_templates_dir()
+    templates = templates_dir or default_templates_dir(path)
     memo = None if cache_dir is None else _memo(Path(cache_dir), path, data, base_url, templates)
     if memo is not None:
         config = memo.recall()
@@ -60,9 +60,10 @@ def load_config(
     return config
 
 
-def default_templates_dir() -> Path:
-    """templates/ at the project root (beside src/)."""
-    return Path(__file__).resolve().parents[3] / "templates"
+def default_templates_dir(feeds_path: Path) -> Path:
+    """The site's own templates/, beside its feeds.yaml: files there override the theme that
+    ships in the package (devcasts.site.templates); the folder may be missing."""
+    return feeds_path.parent / "templates"
 
 
 def _read(path: Path) -> bytes:

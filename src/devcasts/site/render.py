@@ -39,6 +39,8 @@ from devcasts.ingest import sanitize
 
 from devcasts.site import filters as template_filters
 
+from devcasts.site import templates
+
 from devcasts.util import text
 from devcasts.ingest.chapters import chapters_json
 from devcasts.site.content_pages import ContentPage, load_content_pages
@@ -51,7 +53,6 @@ from devcasts.site.page_output import (
     RenderReport,
     digest,
     episode_digest,
-    files,
     files_digest,
     read_manifest,
 )
@@ -84,6 +85,7 @@ _MODULES = (
     text,
     model,
     records,
+    templates,
 )
 _CODE = (Path(__file__), *(Path(str(module.__file__)) for module in _MODULES))
 
@@ -105,7 +107,7 @@ def render_site(
     )
     out = PageOutput(writer, previous)
     try:
-        _write_static(config.templates_dir / "static", out)
+        _write_static(templates.static_files(config.templates_dir), out)
         out.deferring = True  # episode pages: a second process renders them, when it pays
         _render_episodes(site, out)
         out.deferring = False
@@ -145,7 +147,7 @@ class _Site:
         topics = {t.slug: t for t in catalog.topics}
         env = _environment(config.templates_dir, site, content, catalog)
         shared = digest(
-            files_digest(config.templates_dir),
+            files_digest(*templates.search_path(config.templates_dir)),
             files_digest(*_CODE),
             site,
             catalog.topics,
@@ -177,10 +179,10 @@ class _Site:
 def _environment(
     templates_dir: Path, site: SiteConfig, content: Sequence[ContentPage], catalog: Catalog
 ) -> jinja2.Environment:
-    if not (templates_dir / "base.html").is_file():
-        raise BuildError(f"{templates_dir}: no base.html: is templates_dir set correctly?")
+    if not any((folder / "base.html").is_file() for folder in templates.search_path(templates_dir)):
+        raise BuildError(f"no base.html in {templates_dir} nor in {templates.THEME_DIR}")
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir),
+        loader=_loader(templates_dir),
         autoescape=True,  # every template, whatever its extension
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -214,6 +216,18 @@ def _environment(
     return env
 
 
+def _loader(templates_dir: Path) -> jinja2.BaseLoader:
+    """The site's own templates over the theme's, file by file; "theme/<name>" is always the
+    theme's, for a site template that extends it."""
+    theme = jinja2.FileSystemLoader(templates.THEME_DIR)
+    return jinja2.ChoiceLoader(
+        [
+            jinja2.FileSystemLoader(templates.search_path(templates_dir)),
+            jinja2.PrefixLoader({templates.THEME_PREFIX: theme}),
+        ]
+    )
+
+
 def _card_renderer(env: jinja2.Environment) -> Callable[[Episode, str, bool], Markup]:
     """card.html for an episode, rendered once: an episode is listed on five pages or more."""
     cards: dict[tuple[str, str, bool], Markup] = {}
@@ -230,9 +244,9 @@ def _card_renderer(env: jinja2.Environment) -> Callable[[Episode, str, bool], Ma
     return episode_card
 
 
-def _write_static(static_dir: Path, out: PageOutput) -> None:
-    for path in sorted(files(static_dir)):
-        out.data("static/" + path.relative_to(static_dir).as_posix(), path.read_bytes())
+def _write_static(static: Mapping[str, Path], out: PageOutput) -> None:
+    for name, path in static.items():
+        out.data("static/" + name, path.read_bytes())
 
 
 # --- the pages ----------------------------------------------------------------------------

@@ -221,9 +221,11 @@ def expected_podcast_guid(feed_url: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Check feed files; print one line per finding; exit 1 on errors (or warnings, --strict)."""
     parser = argparse.ArgumentParser(
-        prog="feedcheck", description="Check podcast feeds (RSS 2.0 or JSON Feed) for problems."
+        prog="python -m devcasts.tools.feedcheck",
+        description="Check podcast feeds (RSS 2.0 or JSON Feed) for problems.",
+        epilog="Exit code 1 when any file has an error (or, with --strict, a warning).",
     )
-    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="a feed file")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     options = parser.parse_args(argv)
     failed = False
