@@ -12,18 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devcasts.archive.store import (
-    ArchiveError,
-    ArchiveState,
-    PodcastArchive,
-    archive_dir,
-    build_catalog,
-    encode_podcast_archive,
-    episode_counts,
-    load_archive,
-    merge_feeds,
-    save_archive,
-)
+from devcasts.archive.codec import ArchiveError, encode_podcast_archive
+from devcasts.archive.files import archive_dir, load_archive, save_archive
+from devcasts.archive.merge import merge_feeds
+from devcasts.archive.state import ArchiveState, PodcastArchive, episode_counts
+from devcasts.catalog.build import build_catalog
 from devcasts.catalog.overrides import Overrides
 from devcasts.model import Config, FeedHealth, FeedSource, FetchStatus, SiteConfig, Topic
 from devcasts.records import (

@@ -13,27 +13,17 @@ import pytest
 from hypothesis import given, settings
 from test_archive import NOW, make_config, make_episode, make_feed, nested
 
-from devcasts.archive import store as archive
-from devcasts.archive.store import (
-    ArchiveError,
-    ArchiveState,
-    DecodedCacheWrites,
-    archive_dir,
-    build_catalog,
-    load_archive,
-    merge_feeds,
-    save_archive,
-)
+from devcasts.archive import decoded_cache
+from devcasts.archive.codec import ArchiveError
+from devcasts.archive.decoded_cache import DecodedCacheWrites
+from devcasts.archive.files import archive_dir, load_archive, save_archive
+from devcasts.archive.merge import merge_feeds
+from devcasts.archive.state import ArchiveState, PodcastArchive
+from devcasts.catalog.build import build_catalog
 from devcasts.catalog.overrides import Overrides
 from devcasts.records import Chapter, Enclosure, Person
 
 CACHE = "cache"
-
-
-@pytest.fixture
-def settled(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Files count as settled at once; otherwise a file younger than 3 s is never cached."""
-    monkeypatch.setattr(archive, "SETTLED_NS", -1)
 
 
 def save_two_podcasts(content: Path, extra: int = 0) -> ArchiveState:
@@ -53,14 +43,14 @@ def save_two_podcasts(content: Path, extra: int = 0) -> ArchiveState:
 
 
 def saved_with_cache(content: Path, state: ArchiveState, cache: Path) -> None:
-    """As a build saves: entries stamped with the writes, kept once committed."""
+    """As a build saves: entries fingerprinted with the writes, kept once committed."""
     writes = DecodedCacheWrites(cache)
     save_archive(content, state, cache_writes=writes)
     writes.commit()
 
 
 def entries(cache: Path) -> list[str]:
-    folder = cache / archive.DECODED_CACHE_FOLDER
+    folder = cache / decoded_cache.DECODED_CACHE_FOLDER
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
@@ -70,38 +60,29 @@ def refuse_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(path: Path, data: bytes) -> None:
         raise AssertionError(f"{path.name} was decoded again")
 
-    monkeypatch.setattr(archive, "_decode_podcast_file", refuse)
-
-
-def refuse_reading(monkeypatch: pytest.MonkeyPatch) -> None:
-    """From here on, even reading an archive file's bytes fails the test."""
-
-    def refuse(path: Path) -> None:
-        raise AssertionError(f"{path.name} was read")
-
-    monkeypatch.setattr(archive, "_archive_bytes", refuse)
+    monkeypatch.setattr(decoded_cache, "decode_podcast_file", refuse)
 
 
 def count_decoding(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     decoded: list[str] = []
-    decode = archive._decode_podcast_file
+    decode = decoded_cache.decode_podcast_file
 
-    def counting(path: Path, data: bytes) -> archive.PodcastArchive:
+    def counting(path: Path, data: bytes) -> PodcastArchive:
         decoded.append(path.name)
         return decode(path, data)
 
-    monkeypatch.setattr(archive, "_decode_podcast_file", counting)
+    monkeypatch.setattr(decoded_cache, "decode_podcast_file", counting)
     return decoded
 
 
 def test_a_cache_hit_gives_what_decoding_gives(
-    tmp_path: Path, settled: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = save_two_podcasts(tmp_path)
     fresh = load_archive(tmp_path)
     assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == fresh == state
     assert entries(tmp_path / CACHE) == ["keeper.pickle", "lighthouse.pickle"]
-    refuse_reading(monkeypatch)
+    refuse_decoding(monkeypatch)
     cached = load_archive(tmp_path, cache_dir=tmp_path / CACHE)
     assert cached == fresh
     assert [type(e) for e in cached.episodes()] == [type(e) for e in fresh.episodes()]
@@ -116,7 +97,7 @@ def _edit_keeping_the_size(path: Path) -> None:
     path.write_bytes(edited)
 
 
-def test_a_hand_edit_of_the_same_size_is_read(tmp_path: Path, settled: None) -> None:
+def test_a_hand_edit_of_the_same_size_is_read(tmp_path: Path) -> None:
     save_two_podcasts(tmp_path)
     load_archive(tmp_path, cache_dir=tmp_path / CACHE)
     path = archive_dir(tmp_path) / "lighthouse.json"
@@ -128,7 +109,7 @@ def test_a_hand_edit_of_the_same_size_is_read(tmp_path: Path, settled: None) -> 
     assert loaded == load_archive(tmp_path)
 
 
-def test_an_edit_that_puts_the_old_mtime_back_is_read(tmp_path: Path, settled: None) -> None:
+def test_an_edit_that_puts_the_old_mtime_back_is_read(tmp_path: Path) -> None:
     """Same size, same mtime (a coarse clock, or touch -d): the ctime still tells."""
     save_two_podcasts(tmp_path)
     load_archive(tmp_path, cache_dir=tmp_path / CACHE)
@@ -143,9 +124,7 @@ def test_an_edit_that_puts_the_old_mtime_back_is_read(tmp_path: Path, settled: N
     assert "Keeper's log Z" in {e.title for e in loaded.episodes()}
 
 
-def test_a_replaced_file_is_read_even_with_its_old_size_and_mtime(
-    tmp_path: Path, settled: None
-) -> None:
+def test_a_replaced_file_is_read_even_with_its_old_size_and_mtime(tmp_path: Path) -> None:
     """A git checkout of an older version: the cache holds the newer one."""
     old_state = save_two_podcasts(tmp_path)
     path = archive_dir(tmp_path) / "lighthouse.json"
@@ -161,37 +140,19 @@ def test_a_replaced_file_is_read_even_with_its_old_size_and_mtime(
     assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == old_state
 
 
-def test_a_file_written_moments_ago_is_checked_by_its_bytes(
+def test_records_saved_with_a_cache_are_not_decoded_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Where file times tick slowly, an edit right after a check can leave the stat as it was:
-    then only the file's hash can tell. Here the stat shows nothing but the size."""
-    monkeypatch.setattr(archive, "_stat_key", lambda stat: (stat.st_size,))
-    save_two_podcasts(tmp_path)
-    load_archive(tmp_path, cache_dir=tmp_path / CACHE)
-    assert entries(tmp_path / CACHE) == ["keeper.pickle", "lighthouse.pickle"]
-    _edit_keeping_the_size(archive_dir(tmp_path) / "lighthouse.json")
-    loaded = load_archive(tmp_path, cache_dir=tmp_path / CACHE)
-    assert "Keeper's log Z" in {e.title for e in loaded.episodes()}
-
-
-def test_records_saved_with_a_cache_are_not_decoded_again(
-    tmp_path: Path, settled: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The first build writes the archive; the next one finds it decoded already, checks the
-    bytes once, and after that the stat alone."""
+    """The first build writes the archive; the next one finds it decoded already."""
     state, _ = merge_feeds(ArchiveState(), [make_feed([make_episode(n) for n in range(4)])], NOW)
     saved_with_cache(tmp_path, state, tmp_path / CACHE)
     assert entries(tmp_path / CACHE) == ["lighthouse.pickle"]
-    with monkeypatch.context() as patch:
-        refuse_decoding(patch)
-        assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
-    refuse_reading(monkeypatch)
+    refuse_decoding(monkeypatch)
     assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
 
 
-def test_entries_stamped_when_saved_are_written_when_committed(
-    tmp_path: Path, settled: None, monkeypatch: pytest.MonkeyPatch
+def test_entries_of_saved_files_are_written_when_committed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The pipeline leaves the pickling to a forked child: nothing is kept before commit."""
     state, _ = merge_feeds(ArchiveState(), [make_feed([make_episode(n) for n in range(4)])], NOW)
@@ -204,9 +165,7 @@ def test_entries_stamped_when_saved_are_written_when_committed(
     assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
 
 
-def test_a_file_edited_between_its_stamp_and_the_commit_is_read_again(
-    tmp_path: Path, settled: None
-) -> None:
+def test_a_file_edited_between_its_save_and_the_commit_is_read_again(tmp_path: Path) -> None:
     state, _ = merge_feeds(ArchiveState(), [make_feed([make_episode(n) for n in range(4)])], NOW)
     writes = DecodedCacheWrites(tmp_path / CACHE)
     save_archive(tmp_path, state, cache_writes=writes)
@@ -233,7 +192,7 @@ def test_records_kept_when_saved_are_exactly_what_decoding_gives(
 
 
 def test_a_copied_archive_is_checked_by_its_bytes_not_decoded(
-    tmp_path: Path, settled: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A copy (cp, a fresh clone) changes every inode and ctime, not a byte."""
     state = save_two_podcasts(tmp_path)
@@ -246,42 +205,48 @@ def test_a_copied_archive_is_checked_by_its_bytes_not_decoded(
     assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
 
 
-def _garbage(entry: Path, json_file: Path) -> None:
+def _garbage(entry: Path) -> None:
     entry.write_bytes(b"\x80\x05not a pickle at all")
 
 
-def _empty(entry: Path, json_file: Path) -> None:
+def _empty(entry: Path) -> None:
     entry.write_bytes(b"")
 
 
-def _truncated(entry: Path, json_file: Path) -> None:
+def _truncated(entry: Path) -> None:
     entry.write_bytes(entry.read_bytes()[:-40])
 
 
-def _other_code(entry: Path, json_file: Path) -> None:
-    first, fingerprint, rest = entry.read_bytes().split(b"\n", 2)
-    entry.write_bytes(b"\n".join([first, fingerprint[::-1], rest]))
-
-
 def _header_and_body(data: bytes) -> tuple[bytes, bytes]:
-    *header, body = data.split(b"\n", 4)
-    return b"\n".join([*header, b""]), body
+    header, body = data.split(b"\n", 1)
+    return header + b"\n", body
 
 
-def _another_object(entry: Path, json_file: Path) -> None:
+def _other_code(entry: Path) -> None:
+    header, body = _header_and_body(entry.read_bytes())
+    magic, fingerprint = header.rsplit(b" ", 1)
+    entry.write_bytes(magic + b" " + fingerprint[::-1] + body)
+
+
+def _other_version(entry: Path) -> None:
+    header, body = _header_and_body(entry.read_bytes())
+    entry.write_bytes(header.replace(b" 2 ", b" 1 ", 1) + body)
+
+
+def _another_object(entry: Path) -> None:
     header, _ = _header_and_body(entry.read_bytes())
     entry.write_bytes(header + pickle.dumps({"podcast": "lighthouse"}))
 
 
-def _another_podcast(entry: Path, json_file: Path) -> None:
+def _another_podcast(entry: Path) -> None:
     header, _ = _header_and_body(entry.read_bytes())
     _, body = _header_and_body(entry.with_name("keeper.pickle").read_bytes())
     entry.write_bytes(header + body)
 
 
-def _a_bad_stat_line(entry: Path, json_file: Path) -> None:
-    magic, code, digest, _, body = entry.read_bytes().split(b"\n", 4)
-    entry.write_bytes(b"\n".join([magic, code, digest, b"12 x", body]))
+def _a_folder(entry: Path) -> None:
+    entry.unlink()
+    entry.mkdir()
 
 
 @pytest.mark.parametrize(
@@ -291,24 +256,32 @@ def _a_bad_stat_line(entry: Path, json_file: Path) -> None:
         _empty,
         _truncated,
         _other_code,
+        _other_version,
         _another_object,
         _another_podcast,
-        _a_bad_stat_line,
     ],
 )
 def test_a_damaged_or_foreign_entry_is_ignored_then_rewritten(
     tmp_path: Path,
-    settled: None,
     monkeypatch: pytest.MonkeyPatch,
-    damage: Callable[[Path, Path], None],
+    damage: Callable[[Path], None],
 ) -> None:
     content, cache = tmp_path / "content", tmp_path / CACHE
     state = save_two_podcasts(content)
     load_archive(content, cache_dir=cache)
-    entry = cache / archive.DECODED_CACHE_FOLDER / "lighthouse.pickle"
-    damage(entry, archive_dir(content) / "lighthouse.json")
+    entry = cache / decoded_cache.DECODED_CACHE_FOLDER / "lighthouse.pickle"
+    damage(entry)
     assert load_archive(content, cache_dir=cache) == state
     refuse_decoding(monkeypatch)
+    assert load_archive(content, cache_dir=cache) == state
+
+
+def test_an_entry_that_cannot_be_replaced_costs_only_time(tmp_path: Path) -> None:
+    content, cache = tmp_path / "content", tmp_path / CACHE
+    state = save_two_podcasts(content)
+    load_archive(content, cache_dir=cache)
+    _a_folder(cache / decoded_cache.DECODED_CACHE_FOLDER / "lighthouse.pickle")
+    assert load_archive(content, cache_dir=cache) == state
     assert load_archive(content, cache_dir=cache) == state
 
 
@@ -324,11 +297,14 @@ class _Trap:
         return _record_unpickling, ()
 
 
-@pytest.mark.parametrize("header", [b"", b"devcasts decoded archive\nsomething else\n(1,)\n"])
-def test_a_foreign_pickle_is_never_unpickled(tmp_path: Path, settled: None, header: bytes) -> None:
+@pytest.mark.parametrize(
+    "header",
+    [b"", b"devcasts decoded archive\nsomething else\n(1,)\n", b"devcasts cache 2 other\n"],
+)
+def test_a_foreign_pickle_is_never_unpickled(tmp_path: Path, header: bytes) -> None:
     content, cache = tmp_path / "content", tmp_path / CACHE
     state = save_two_podcasts(content)
-    folder = cache / archive.DECODED_CACHE_FOLDER
+    folder = cache / decoded_cache.DECODED_CACHE_FOLDER
     folder.mkdir(parents=True)
     (folder / "lighthouse.pickle").write_bytes(header + pickle.dumps(_Trap()))
     _UNPICKLED.clear()
@@ -337,19 +313,19 @@ def test_a_foreign_pickle_is_never_unpickled(tmp_path: Path, settled: None, head
 
 
 def test_entries_written_by_other_code_are_not_trusted(
-    tmp_path: Path, settled: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another model or decoder (a new field, a changed default) means decoding again."""
     state = save_two_podcasts(tmp_path)
     load_archive(tmp_path, cache_dir=tmp_path / CACHE)
-    monkeypatch.setattr(archive, "_code_fingerprint", lambda: "another version")
+    monkeypatch.setattr(decoded_cache, "_code_fingerprint", lambda: "another version")
     decoded = count_decoding(monkeypatch)
     assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
     assert sorted(decoded) == ["keeper.json", "lighthouse.json"]
 
 
 def test_only_changed_files_are_decoded_again(
-    tmp_path: Path, settled: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     save_two_podcasts(tmp_path)
     load_archive(tmp_path, cache_dir=tmp_path / CACHE)
@@ -359,10 +335,10 @@ def test_only_changed_files_are_decoded_again(
     assert decoded == ["lighthouse.json"]
 
 
-def test_entries_of_removed_files_and_leftover_temp_files_go(tmp_path: Path, settled: None) -> None:
+def test_entries_of_removed_files_and_leftover_temp_files_go(tmp_path: Path) -> None:
     save_two_podcasts(tmp_path)
     load_archive(tmp_path, cache_dir=tmp_path / CACHE)
-    folder = tmp_path / CACHE / archive.DECODED_CACHE_FOLDER
+    folder = tmp_path / CACHE / decoded_cache.DECODED_CACHE_FOLDER
     (folder / ".lighthouse.pickle.x1y2.tmp").write_bytes(b"killed mid-write")
     (archive_dir(tmp_path) / "keeper.json").unlink()
     loaded = load_archive(tmp_path, cache_dir=tmp_path / CACHE)
@@ -370,14 +346,14 @@ def test_entries_of_removed_files_and_leftover_temp_files_go(tmp_path: Path, set
     assert entries(tmp_path / CACHE) == ["lighthouse.pickle"]
 
 
-def test_an_unusable_cache_dir_costs_only_time(tmp_path: Path, settled: None) -> None:
+def test_an_unusable_cache_dir_costs_only_time(tmp_path: Path) -> None:
     state = save_two_podcasts(tmp_path / "content")
     not_a_folder = tmp_path / "cache-is-a-file"
     not_a_folder.write_text("")
     assert load_archive(tmp_path / "content", cache_dir=not_a_folder) == state
 
 
-def test_a_broken_archive_file_is_an_error_even_when_cached(tmp_path: Path, settled: None) -> None:
+def test_a_broken_archive_file_is_an_error_even_when_cached(tmp_path: Path) -> None:
     save_two_podcasts(tmp_path)
     load_archive(tmp_path, cache_dir=tmp_path / CACHE)
     (archive_dir(tmp_path) / "keeper.json").write_text('{"format": 1, "podcast": ')

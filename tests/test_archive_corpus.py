@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from devcasts.archive.store import ArchiveState, load_archive, merge_feeds, save_archive
+from devcasts.archive.files import load_archive, save_archive
+from devcasts.archive.merge import merge_feeds
+from devcasts.archive.state import ArchiveState
 from devcasts.ingest.normalize import normalize_feed
 from devcasts.ingest.parse import parse_feed
 from devcasts.model import FeedSource

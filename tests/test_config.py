@@ -153,7 +153,7 @@ def test_project_configs_are_valid() -> None:
 def test_an_unchanged_file_is_answered_from_the_memo(tmp_path: Path, monkeypatch) -> None:
     path, cache = write(tmp_path, GOOD), tmp_path / "cache"
     first = load_config(path, cache_dir=cache)
-    assert (cache / "config.pickle").is_file()
+    assert (cache / "config.json").is_file()
     from devcasts.config import schema as config_yaml
 
     monkeypatch.setattr(config_yaml, "parse_config", None)  # any call would fail
@@ -187,14 +187,28 @@ def test_a_vanished_local_feed_is_reported_despite_the_memo(tmp_path: Path) -> N
         load_config(path, cache_dir=cache)
 
 
-@pytest.mark.parametrize("memo", [b"", b"torn", b"0" * 64 + b"\nnot a pickle", b"\x80\x05N."])
-def test_a_damaged_memo_is_a_miss_and_is_rewritten(tmp_path: Path, memo: bytes) -> None:
+def _damaged(memo: bytes, damage: str) -> bytes:
+    header, _, body = memo.partition(b"\n")
+    bodies = {"not JSON": b"not json", "a list": b"[]", "another shape": b'{"site": 1}'}
+    if damage in bodies:
+        return header + b"\n" + bodies[damage]
+    if damage == "truncated":
+        return memo[: len(memo) // 2]
+    if damage == "another fingerprint":
+        return header[:-1] + b"0\n" + body
+    return b""
+
+
+@pytest.mark.parametrize(
+    "damage", ["empty", "truncated", "not JSON", "a list", "another shape", "another fingerprint"]
+)
+def test_a_damaged_memo_is_a_miss_and_is_rewritten(tmp_path: Path, damage: str) -> None:
     path, cache = write(tmp_path, GOOD), tmp_path / "cache"
-    expected = load_config(path)
-    cache.mkdir()
-    (cache / "config.pickle").write_bytes(memo)
+    expected = load_config(path, cache_dir=cache)
+    memo = (cache / "config.json").read_bytes()
+    (cache / "config.json").write_bytes(_damaged(memo, damage))
     assert load_config(path, cache_dir=cache) == expected
-    assert (cache / "config.pickle").read_bytes() != memo
+    assert (cache / "config.json").read_bytes() == memo
 
 
 def test_a_memo_of_another_working_folder_is_not_used(tmp_path: Path, monkeypatch) -> None:

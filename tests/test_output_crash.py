@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from devcasts.archive.store import load_archive
+from devcasts.archive.files import load_archive
 from devcasts.site.writer import recover_site
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -27,7 +27,8 @@ BUILDER = f"""
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from devcasts.archive.store import ArchiveState, PodcastArchive, load_archive, save_archive
+from devcasts.archive.files import load_archive, save_archive
+from devcasts.archive.state import ArchiveState, PodcastArchive
 from devcasts.records import Episode, Podcast
 from devcasts.site.writer import site_transaction
 

@@ -12,7 +12,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devcasts.archive.store import ArchiveState, build_catalog, merge_feeds
+from devcasts.archive.merge import merge_feeds
+from devcasts.archive.state import ArchiveState
+from devcasts.catalog.build import build_catalog
 from devcasts.catalog.overrides import KNOWN_KEYS, Overrides, load_overrides
 from devcasts.errors import ConfigError
 from devcasts.model import Config, FeedSource, SiteConfig, Topic

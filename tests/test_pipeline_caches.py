@@ -50,9 +50,8 @@ def test_the_browser_index_catches_up_after_builds_without_it(
 def test_the_archive_cache_is_written_by_a_build_and_used_by_the_next(
     tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from devcasts.archive import store as archive
+    from devcasts.archive import decoded_cache
 
-    monkeypatch.setattr(archive, "SETTLED_NS", -1)  # files count as settled at once
     site_config(tmp_path, server.url)
     run_build(tmp_path, START + timedelta(weeks=30))
     assert [p.name for p in (tmp_path / "cache" / "archive").iterdir()] == ["deploy-diary.pickle"]
@@ -60,7 +59,7 @@ def test_the_archive_cache_is_written_by_a_build_and_used_by_the_next(
     def refuse(path: Path, data: bytes) -> None:
         raise AssertionError(f"{path.name} was decoded again")
 
-    monkeypatch.setattr(archive, "_decode_podcast_file", refuse)
+    monkeypatch.setattr(decoded_cache, "decode_podcast_file", refuse)
     server.body = feed(range(31))
     report = run_build(tmp_path, START + timedelta(weeks=31))
     assert report.new_episodes == 1
@@ -71,9 +70,8 @@ def test_archive_files_rewritten_by_an_up_to_date_build_keep_their_cache(
 ) -> None:
     """A feed read again whose episodes only gain a later last_seen rewrites the archive but
     changes no page; the next build must still find the rewritten file in the cache."""
-    from devcasts.archive import store as archive
+    from devcasts.archive import decoded_cache
 
-    monkeypatch.setattr(archive, "SETTLED_NS", -1)  # files count as settled at once
     site_config(tmp_path, server.url)
     run_build(tmp_path, START + timedelta(weeks=30))
     stored = tmp_path / "content" / "archive" / "deploy-diary.json"
@@ -85,6 +83,6 @@ def test_archive_files_rewritten_by_an_up_to_date_build_keep_their_cache(
     def refuse(path: Path, data: bytes) -> None:
         raise AssertionError(f"{path.name} was decoded again")
 
-    monkeypatch.setattr(archive, "_decode_podcast_file", refuse)
+    monkeypatch.setattr(decoded_cache, "decode_podcast_file", refuse)
     server.body = feed(range(31))
     assert run_build(tmp_path, START + timedelta(weeks=31)).new_episodes == 1

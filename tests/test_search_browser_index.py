@@ -119,6 +119,16 @@ def test_a_deleted_output_is_rebuilt_even_when_nothing_changed(site: Path, tmp_p
     assert report.rebuilt == ("2023",)
 
 
+def test_shards_indexed_by_other_code_are_indexed_again(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    build_browser_index(site, cache, None)
+    assert build_browser_index(site, cache, None).rebuilt == ()
+    monkeypatch.setattr(browser_index, "fingerprint", lambda **inputs: "another version")
+    assert build_browser_index(site, cache, None).rebuilt == ("2023", "2024")
+
+
 def test_undated_pages_and_a_corrupt_state_file(site: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     undated = page("No date", "2023-01-01").replace(' data-pagefind-sort="date:2023-01-01"', "")

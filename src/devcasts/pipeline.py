@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from ctypes import c_double
     from multiprocessing.process import BaseProcess
 
-    from devcasts.archive.store import ArchiveState, DecodedCacheWrites
+    from devcasts.archive.decoded_cache import DecodedCacheWrites
+    from devcasts.archive.state import ArchiveState
     from devcasts.records import Catalog, NormalizedFeed  # loaded by the stages that make them
 
 STATE_VERSION = 1
@@ -151,12 +152,9 @@ def _build_locked(
     new_counts: dict[str, int] = {}
     if normalized:
         with timer.stage("archive"):
-            from devcasts.archive.store import (
-                DecodedCacheWrites,
-                load_archive,
-                merge_feeds,
-                save_archive,
-            )
+            from devcasts.archive.decoded_cache import DecodedCacheWrites
+            from devcasts.archive.files import load_archive, save_archive
+            from devcasts.archive.merge import merge_feeds
 
             archive = load_archive(config.content_dir, cache_dir=options.cache_dir)
             archive, changes = merge_feeds(archive, normalized, now)
@@ -196,7 +194,7 @@ def _build_locked(
 
     if archive is None:
         with timer.stage("catalog"):
-            from devcasts.archive.store import load_archive
+            from devcasts.archive.files import load_archive
 
             archive = load_archive(config.content_dir, cache_dir=options.cache_dir)
             state.remember(archive)
@@ -228,7 +226,8 @@ def _write_outputs(
 ) -> None:
     """The catalog, then the search index (in a child), the site and the browser index."""
     with timer.stage("catalog"):
-        from devcasts.archive.store import build_catalog, load_overrides
+        from devcasts.catalog.build import build_catalog
+        from devcasts.catalog.overrides import load_overrides
 
         overrides = load_overrides(config.content_dir)
         catalog = build_catalog(archive, config, overrides, _published_health(report.health))

@@ -2,9 +2,10 @@
 
 Everything comes from the Catalog and nothing reads the clock, so an unchanged archive gives
 byte-identical feeds; `write_feeds` keeps a fingerprint of each feed's inputs beside the site
-and builds again only the feeds whose inputs changed. Every feed field is treated as hostile:
-characters XML 1.0 forbids are stripped from every string, URLs are kept only when they are
-absolute http(s), and HTML is re-sanitized with nh3 before it is written.
+and builds again only the feeds whose inputs changed (the manifest is a util.cache file under
+the fingerprint of this code: another version builds every feed again). Every feed field is
+treated as hostile: characters XML 1.0 forbids are stripped from every string, URLs are kept
+only when they are absolute http(s), and HTML is re-sanitized with nh3 before it is written.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import nh3
@@ -29,15 +29,9 @@ from devcasts import model, records
 from devcasts.model import SiteConfig, Topic
 from devcasts.records import Catalog, Episode, Podcast
 from devcasts.site import pages
-from devcasts.site.page_output import (
-    digest,
-    episode_digest,
-    files_digest,
-    read_manifest,
-    save_manifest,
-)
+from devcasts.site.page_output import Manifest, digest, episode_digest
 from devcasts.site.writer import SiteWriter
-from devcasts.util import text
+from devcasts.util import cache, text
 from devcasts.util.text import slugify
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -145,16 +139,16 @@ def feed_documents(catalog: Catalog) -> list[tuple[str, bytes]]:
 
 FEEDS_MANIFEST = ".feeds-manifest.json"  # dotfile, like the pages' manifest
 # pages: the feeds' order; model and records: derived properties (paths, the base URL).
-_CODE = (Path(__file__), *(Path(str(m.__file__)) for m in (text, pages, model, records)))
+_CODE = (__name__, text, pages, model, records)
 
 
 def write_feeds(catalog: Catalog, writer: SiteWriter) -> None:
     """`feed_documents` into `writer`; a feed whose inputs are unchanged since the last build
     (its fingerprint is in the manifest and its file exists) is kept, not built again."""
-    previous = read_manifest(writer, FEEDS_MANIFEST, "feeds")
+    code = cache.fingerprint(code=_CODE, nh3=getattr(nh3, "__version__", ""))  # nh3 cleans items
+    manifest = Manifest(writer, FEEDS_MANIFEST, code)
+    previous = manifest.read()
     shared = digest(
-        files_digest(*_CODE),
-        getattr(nh3, "__version__", ""),  # the sanitizer shapes every item
         catalog.site,
         catalog.topics,
         catalog.podcasts,
@@ -166,7 +160,7 @@ def write_feeds(catalog: Catalog, writer: SiteWriter) -> None:
         fingerprints[feed.path] = fingerprint
         if previous.get(feed.path) != fingerprint or not writer.keep_existing(feed.path):
             writer.write(feed.path, feed.build())
-    save_manifest(writer, FEEDS_MANIFEST, "feeds", fingerprints, previous)
+    manifest.save(fingerprints, previous)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,9 @@ Markup this module relies on (written by the renderer on episode pages, which li
 - `data-pagefind-filter="podcast"` and `data-pagefind-filter="topic"` elements, and
   `data-pagefind-meta` for title and date.
 
-Files: `site/pagefind/shards.json` lists the shards; `<cache>/browser-index.json` remembers
-each page's content hash and shard, so the next build knows which shards changed.
+Files: `site/pagefind/shards.json` lists the shards; `<cache>/browser-index.json` (a
+util.cache file, under the fingerprint of this module's code) remembers each page's content
+hash and shard, so the next build knows which shards changed.
 """
 
 from __future__ import annotations
@@ -37,11 +38,12 @@ from typing import Any
 
 from devcasts.errors import BuildError
 from devcasts.util.atomic import replace_file
+from devcasts.util.cache import CacheFile, fingerprint
 
 OUTPUT_DIR = "pagefind"
 SHARDS_FILE = "shards.json"
 STATE_FILE = "browser-index.json"
-STATE_VERSION = 1
+STATE_VERSION = 2  # 1: {"version": 1, ...}, without a util.cache header
 UNDATED = "undated"
 EPISODE_PAGES = "podcasts/*/*/index.html"
 # Pagefind also writes its ready-made UIs; search.js uses only the search API.
@@ -375,12 +377,14 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
 # --- what the last build saw ----------------------------------------------------------------
 
 
+def _state_file(cache_dir: Path) -> CacheFile:
+    # Shards indexed by other code (another shard rule, other Pagefind options) are redone.
+    return CacheFile(cache_dir / STATE_FILE, STATE_VERSION, fingerprint(code=(__name__,)))
+
+
 def _load_state(cache_dir: Path) -> dict[str, Any] | None:
-    try:
-        state = json.loads((cache_dir / STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+    state = _state_file(cache_dir).load(dict)
+    if state is None:
         return None
     if not isinstance(state.get("pages"), dict) or not isinstance(state.get("shards"), dict):
         return None
@@ -402,9 +406,7 @@ def _valid_entry(entry: Any) -> bool:
 
 def _save_state(cache_dir: Path, pages: Sequence[_Page], shards: dict[str, str]) -> None:
     state = {
-        "version": STATE_VERSION,
         "shards": dict(sorted(shards.items())),
         "pages": {p.relpath: [p.size, p.mtime_ns, p.digest, p.shard] for p in pages},
     }
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    _write_if_changed(cache_dir / STATE_FILE, json.dumps(state, indent=0).encode())
+    _state_file(cache_dir).save(state)

@@ -1,9 +1,11 @@
 """Writing pages with fingerprints: a page whose inputs did not change is kept, not rendered.
 
 Each page's fingerprint (a hash of everything it shows) is kept in a manifest in the output
-folder. When a page's fingerprint matches the last build's and its file exists, the page is
-handed to `SiteWriter.keep` without being rendered; a missing or corrupt manifest only means
-every page is rendered again. Many pages to render are shared with a forked second process.
+folder, a util.cache file under the fingerprint of the code and templates that write the
+pages. When a page's fingerprint matches the last build's and its file exists, the page is
+handed to `SiteWriter.keep` without being rendered; a missing, corrupt or foreign manifest
+only means every page is rendered again. Many pages to render are shared with a forked second
+process.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from devcasts.errors import BuildError
 from devcasts.util.processes import fork_is_safe, usable_cores
 from devcasts.site.writer import SiteWriter
 from devcasts.records import Episode
+from devcasts.util.cache import CacheFile
 
 MANIFEST = ".render-manifest.json"  # dotfile: left out of the GitHub Pages upload
+MANIFEST_VERSION = 2  # 1: {"version": 1, <kind>: fingerprints}, without a util.cache header
 PARALLEL_MIN_PAGES = 2000  # fewer pages than this render faster than a fork is set up
 
 
@@ -48,8 +52,9 @@ class PageOutput:
     `finish` collects what it wrote.
     """
 
-    def __init__(self, writer: SiteWriter, previous: Mapping[str, str]) -> None:
+    def __init__(self, writer: SiteWriter, manifest: Manifest, previous: Mapping[str, str]) -> None:
         self.writer = writer
+        self.manifest = manifest
         self.previous = previous
         self.fingerprints: dict[str, str] = {}
         self.html_pages: dict[str, datetime | None] = {}  # for sitemap.xml
@@ -122,7 +127,7 @@ class PageOutput:
     def finish(self) -> RenderReport:
         """Collect the second process's pages, then keep or write the manifest."""
         self.join_deferred()
-        save_manifest(self.writer, MANIFEST, "pages", self.fingerprints, self.previous)
+        self.manifest.save(self.fingerprints, self.previous)
         self.report.changed_pages.sort()
         return self.report
 
@@ -216,33 +221,31 @@ def _serve(writer: SiteWriter, chunks: _Chunks, sender: int) -> NoReturn:
         os._exit(code)
 
 
-def read_manifest(writer: SiteWriter, name: str, key: str) -> dict[str, str]:
-    """The previous build's fingerprints, kept in the manifest `name` under `key`; a missing
-    or corrupt manifest means "render all"."""
-    path = writer.out_dir / name
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    entries = document.get(key) if isinstance(document, dict) else None
-    if not isinstance(entries, dict):
-        return {}
-    return {str(k): str(v) for k, v in entries.items()}
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """The fingerprints of the files one sink wrote, kept in the site as the dotfile `name`
+    under the fingerprint of the code (and templates) that write them: None keeps none."""
 
+    writer: SiteWriter
+    name: str
+    fingerprint: str | None
 
-def save_manifest(
-    writer: SiteWriter,
-    name: str,
-    key: str,
-    fingerprints: Mapping[str, str],
-    previous: Mapping[str, str],
-) -> None:
-    """Keep the manifest as it is when no fingerprint changed, else write it compactly."""
-    if fingerprints == previous and writer.keep_existing(name):
-        return
-    # Entries come in the same order for the same catalog: no need to sort 40,000 keys.
-    text = json.dumps({"version": 1, key: fingerprints}, separators=(",", ":")) + "\n"
-    writer.write_text(name, text)
+    def read(self) -> dict[str, str]:
+        """The previous build's fingerprints; an unusable manifest means "write all"."""
+        entries = self._file().load(dict)
+        return {} if entries is None else {str(k): str(v) for k, v in entries.items()}
+
+    def save(self, fingerprints: Mapping[str, str], previous: Mapping[str, str]) -> None:
+        """Keep the manifest as it is when no fingerprint changed, else write it compactly."""
+        if fingerprints == previous and self.writer.keep_existing(self.name):
+            return
+        # Entries come in the same order for the same catalog: no need to sort 40,000 keys.
+        data = self._file().encode(dict(fingerprints))
+        if data is not None:
+            self.writer.write(self.name, data)
+
+    def _file(self) -> CacheFile:
+        return CacheFile(self.writer.out_dir / self.name, MANIFEST_VERSION, self.fingerprint)
 
 
 def digest(*parts: object) -> str:
@@ -301,14 +304,6 @@ def episode_digest(episode: Episode) -> str:
     if not episode.content_hash:
         return fields_digest(episode)
     return digest(_NOT_HASHED_BY_NORMALIZE(episode), len(episode.text))
-
-
-def files_digest(*roots: Path) -> str:
-    hasher = hashlib.sha256()
-    for root in roots:
-        for path in sorted(files(root)):
-            hasher.update(path.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return hasher.hexdigest()
 
 
 def files(root: Path) -> Iterator[Path]:

@@ -49,12 +49,12 @@ from devcasts.model import Config, FetchStatus, SiteConfig, Topic
 from devcasts.site.writer import SiteWriter
 from devcasts.site.page_output import (
     MANIFEST,
+    Manifest,
     PageOutput,
     RenderReport,
     digest,
     episode_digest,
-    files_digest,
-    read_manifest,
+    files,
 )
 from devcasts.records import Catalog, Episode, Podcast
 from devcasts.ingest.sanitize import is_long_notes
@@ -66,6 +66,7 @@ from devcasts.site.filters import (
     media_label,
     printable,
 )
+from devcasts.util.cache import fingerprint
 from devcasts.util.text import slugify
 
 HOME_TOPIC_SAMPLES = 3  # latest episodes shown per topic on the home page
@@ -87,7 +88,7 @@ _MODULES = (
     records,
     templates,
 )
-_CODE = (Path(__file__), *(Path(str(module.__file__)) for module in _MODULES))
+_CODE = (__name__, *_MODULES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +103,11 @@ def render_site(
 ) -> RenderReport:
     """Write the whole site for `catalog` into `writer`; see docs/site.md for the page list."""
     site = _Site.build(catalog, config)
-    previous = (
-        {} if changed is not None and changed.full else read_manifest(writer, MANIFEST, "pages")
+    # The code and the templates shape every page: a manifest they did not write is a miss.
+    manifest = Manifest(writer, MANIFEST, fingerprint(code=_CODE, templates=config.templates_dir, theme=templates.THEME_DIR)
     )
-    out = PageOutput(writer, previous)
+    previous = {} if changed is not None and changed.full else manifest.read()
+    out = PageOutput(writer, manifest, previous)
     try:
         _write_static(templates.static_files(config.templates_dir), out)
         out.deferring = True  # episode pages: a second process renders them, when it pays
@@ -134,7 +136,7 @@ class _Site:
     podcasts: Mapping[str, Podcast]
     topics: Mapping[str, Topic]
     content: tuple[ContentPage, ...]
-    shared_digest: str  # what every page depends on: templates, code, site config, nav, names
+    shared_digest: str  # what every page depends on: site config, nav, names
     episode_digests: Mapping[str, str]
     by_podcast: Mapping[str, list[Episode]]  # newest first, grouped once for every listing
     by_topic: Mapping[str, list[Episode]]
@@ -147,8 +149,6 @@ class _Site:
         topics = {t.slug: t for t in catalog.topics}
         env = _environment(config.templates_dir, site, content, catalog)
         shared = digest(
-            files_digest(*templates.search_path(config.templates_dir)),
-            files_digest(*_CODE),
             site,
             catalog.topics,
             [(p.slug, p.title, p.language) for p in catalog.podcasts],

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
 import unicodedata
-from collections.abc import Iterable
-from pathlib import Path
 
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -23,15 +20,3 @@ def slugify(text: str, max_length: int = 80) -> str:
 
 def short_hash(text: str, length: int = 16) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:length]
-
-
-def source_fingerprint(files: Iterable[str | Path]) -> str | None:
-    """Python's version and the bytes of these source files: a cache of what that code made is
-    trusted only under the same fingerprint. None if a file cannot be read (cache nothing)."""
-    digest = hashlib.sha256(sys.version.encode())
-    for file in files:
-        try:
-            digest.update(Path(file).read_bytes())
-        except OSError:
-            return None
-    return digest.hexdigest()

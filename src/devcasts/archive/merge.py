@@ -1,0 +1,143 @@
+"""Folding a build's feeds into the archive: new episodes claim a slug for good, known ones
+take the feed's latest content under their first identity. Nothing is ever dropped."""
+
+from __future__ import annotations
+
+import itertools
+import types
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from devcasts.archive.state import ArchiveChanges, ArchiveState, PodcastArchive, archive_order, utc
+from devcasts.records import Episode, NormalizedFeed
+from devcasts.util.text import short_hash, slugify
+
+__all__ = ["RESERVED_SLUGS", "merge_feeds"]
+
+# Episode slugs that would clash with listing pages the renderer may put beside episodes.
+RESERVED_SLUGS = frozenset({"page", "feed", "index"})
+
+
+def merge_feeds(
+    state: ArchiveState, feeds: Sequence[NormalizedFeed], now: datetime
+) -> tuple[ArchiveState, ArchiveChanges]:
+    """Fold this build's feeds into the archive. Feeds not given (failed, gone) stay as they were.
+
+    `last_seen` is refreshed at most once per UTC day, so that rebuilding the same day rewrites
+    no archive file.
+    """
+    now = utc(now).replace(microsecond=0)
+    records = {record.podcast.slug: record for record in state.podcasts}
+    new: dict[str, tuple[str, ...]] = {}
+    updated: dict[str, tuple[str, ...]] = {}
+    changed: set[str] = set()
+    touched: set[str] = set()
+    for feed in feeds:
+        slug = feed.podcast.slug
+        before = records.get(slug)
+        record, added, edited = _merge_podcast(before, feed, now)
+        records[slug] = record
+        if added:
+            new[slug] = added
+        if edited:
+            updated[slug] = edited
+        if added or edited or before is None or before.podcast != record.podcast:
+            changed.add(slug)
+        if record != before:
+            touched.add(slug)
+    merged = ArchiveState(tuple(records[slug] for slug in sorted(records)))
+    changes = ArchiveChanges(
+        new_episodes=types.MappingProxyType(dict(sorted(new.items()))),
+        updated_episodes=types.MappingProxyType(dict(sorted(updated.items()))),
+        changed_podcasts=frozenset(changed),
+        touched_podcasts=frozenset(touched),
+    )
+    return merged, changes
+
+
+def _merge_podcast(
+    before: PodcastArchive | None, feed: NormalizedFeed, now: datetime
+) -> tuple[PodcastArchive, tuple[str, ...], tuple[str, ...]]:
+    slug = feed.podcast.slug
+    by_id = {episode.id: episode for episode in before.episodes} if before else {}
+    taken = {episode.slug for episode in by_id.values()}
+    added: list[str] = []
+    edited: list[str] = []
+    # Sorted, so the slugs handed out never depend on the order of items in the feed.
+    for incoming in _distinct_by_id(feed.episodes):
+        if incoming.podcast != slug:
+            incoming = replace(incoming, podcast=slug)
+        prior = by_id.get(incoming.id)
+        if prior is None:
+            episode_slug = _claim_slug(incoming, taken)
+            by_id[incoming.id] = _first_archived(incoming, episode_slug, now)
+            added.append(incoming.id)
+            continue
+        merged = _seen_again(prior, incoming, now)
+        if not _same_content(prior, merged):
+            edited.append(incoming.id)
+        by_id[incoming.id] = merged
+    episodes = tuple(sorted(by_id.values(), key=archive_order))
+    return PodcastArchive(feed.podcast, episodes), tuple(added), tuple(edited)
+
+
+def _distinct_by_id(episodes: Iterable[Episode]) -> list[Episode]:
+    """One episode per id (the first in a fixed order), sorted by (published, id)."""
+    chosen: dict[str, Episode] = {}
+    for episode in sorted(episodes, key=lambda e: (*archive_order(e), e.content_hash)):
+        chosen.setdefault(episode.id, episode)
+    return list(chosen.values())
+
+
+def _claim_slug(episode: Episode, taken: set[str]) -> str:
+    """The title's slug; on a clash add the date, then a short hash of the id, then a counter."""
+    base = slugify(episode.title)
+    dated = f"{base}-{episode.published:%Y-%m-%d}"
+    hashed = f"{dated}-{short_hash(episode.id, 6)}"
+    counted = (f"{hashed}-{n}" for n in itertools.count(2))
+    candidates = itertools.chain((base, dated, hashed), counted)
+    slug = next(c for c in candidates if c not in taken and c not in RESERVED_SLUGS)
+    taken.add(slug)
+    return slug
+
+
+def _first_archived(episode: Episode, slug: str, now: datetime) -> Episode:
+    return replace(episode, slug=slug, first_seen=now, last_seen=now, also_in=(), featured=False)
+
+
+def _seen_again(prior: Episode, incoming: Episode, now: datetime) -> Episode:
+    """The incoming content under the prior identity; an estimated date never drifts."""
+    if incoming.content_hash and incoming.content_hash == prior.content_hash:
+        # Same content (the hash covers every content field): only last_seen may move.
+        last_seen = _refreshed_last_seen(prior.last_seen, now)
+        return prior if last_seen == prior.last_seen else replace(prior, last_seen=last_seen)
+    published, estimated, clamped = incoming.published, incoming.date_estimated, False
+    if incoming.date_estimated or incoming.date_clamped:
+        # The feed gives no usable date: keep the one the episode got when first archived.
+        published, estimated, clamped = prior.published, prior.date_estimated, prior.date_clamped
+    candidate = replace(
+        incoming,
+        slug=prior.slug,
+        first_seen=prior.first_seen,
+        last_seen=_refreshed_last_seen(prior.last_seen, now),
+        published=published,
+        date_estimated=estimated,
+        date_clamped=clamped,
+        also_in=(),
+        featured=False,
+    )
+    if _same_content(prior, candidate):
+        return replace(prior, last_seen=candidate.last_seen)
+    return candidate
+
+
+def _refreshed_last_seen(last_seen: datetime | None, now: datetime) -> datetime:
+    if last_seen is None or (now.date() != last_seen.date() and now > last_seen):
+        return now
+    return last_seen
+
+
+def _same_content(a: Episode, b: Episode) -> bool:
+    """Equal apart from bookkeeping (content_hash may cover a drifting date; last_seen)."""
+    return replace(b, last_seen=a.last_seen, content_hash=a.content_hash) == a

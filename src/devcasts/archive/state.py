@@ -1,0 +1,98 @@
+"""The archive as values: one record per podcast, the whole state, and what a merge changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from devcasts.records import Episode, Podcast
+
+__all__ = [
+    "ArchiveChanges",
+    "ArchiveState",
+    "PodcastArchive",
+    "archive_order",
+    "episode_counts",
+    "utc",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PodcastArchive:
+    """One podcast's archive file: last known metadata and every episode ever seen."""
+
+    podcast: Podcast
+    episodes: tuple[Episode, ...] = ()  # sorted by (published, id)
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveState:
+    """The whole archive, immutable: replace it, never mutate it."""
+
+    podcasts: tuple[PodcastArchive, ...] = ()  # sorted by slug
+
+    def get(self, slug: str) -> PodcastArchive | None:
+        return next((p for p in self.podcasts if p.podcast.slug == slug), None)
+
+    def episodes(self) -> Iterator[Episode]:
+        for record in self.podcasts:
+            yield from record.episodes
+
+    def episode_count(self, slug: str) -> int:
+        record = self.get(slug)
+        return len(record.episodes) if record else 0
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveChanges:
+    """What a merge changed, for sinks that work incrementally (last_seen alone is no change)."""
+
+    new_episodes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # slug -> ids
+    updated_episodes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # slug -> ids
+    changed_podcasts: frozenset[str] = frozenset()  # metadata or episodes changed
+    touched_podcasts: frozenset[str] = frozenset()  # any byte of their file differs (last_seen)
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing the site shows changed."""
+        return not self.changed_podcasts
+
+    @property
+    def any(self) -> bool:
+        """The archive differs from what was loaded: worth saving."""
+        return bool(self.touched_podcasts)
+
+    @property
+    def new_count(self) -> int:
+        return sum(len(ids) for ids in self.new_episodes.values())
+
+    @property
+    def updated_count(self) -> int:
+        return sum(len(ids) for ids in self.updated_episodes.values())
+
+    @property
+    def new_per_podcast(self) -> Mapping[str, int]:
+        return {slug: len(ids) for slug, ids in self.new_episodes.items()}
+
+    @property
+    def episode_ids(self) -> frozenset[str]:
+        """Ids of every new or updated episode."""
+        ids = [*self.new_episodes.values(), *self.updated_episodes.values()]
+        return frozenset(i for group in ids for i in group)
+
+
+def episode_counts(state: ArchiveState) -> dict[str, int]:
+    """Archived episodes per podcast slug (hidden ones included)."""
+    return {record.podcast.slug: len(record.episodes) for record in state.podcasts}
+
+
+def archive_order(episode: Episode) -> tuple[datetime, str]:
+    """The order of a podcast's episodes in the archive: (published, id)."""
+    return (episode.published, episode.id)
+
+
+def utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: devcasts works in UTC")
+    return moment.astimezone(UTC)

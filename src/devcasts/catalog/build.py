@@ -1,0 +1,66 @@
+"""The catalog: the archive as the sinks show it, curated, merged across feeds and sorted.
+
+Built from the archive's state, feeds.yaml and content/overrides.yaml; the cross-feed merge
+(dedupe.py) happens here, so that the archive keeps every feed's own copy of an episode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from devcasts.archive.state import ArchiveState
+from devcasts.catalog.dedupe import merge_across_feeds
+from devcasts.catalog.overrides import Overrides, apply_override, resolve_overrides
+from devcasts.model import Config, FeedHealth, FeedSource
+from devcasts.records import Catalog, Episode, Podcast
+
+__all__ = ["build_catalog"]
+
+
+def build_catalog(
+    state: ArchiveState,
+    config: Config,
+    overrides: Overrides,
+    health: Sequence[FeedHealth] = (),
+) -> Catalog:
+    """The read-only view the sinks render: curated, merged across feeds, sorted.
+
+    A podcast removed from feeds.yaml leaves the site, but its archive file stays on disk, so
+    adding it back restores every episode with the same URLs.
+    """
+    topic_rank = {topic.slug: rank for rank, topic in enumerate(config.topics)}
+    resolved = resolve_overrides(overrides, state.episodes(), topic_rank)
+    sources = {source.slug: source for source in config.feeds}
+    podcasts: list[Podcast] = []
+    episodes: list[Episode] = []
+    for record in state.podcasts:
+        source = sources.get(record.podcast.slug)
+        if source is None:
+            continue
+        podcasts.append(_as_configured(record.podcast, source))
+        for episode in record.episodes:
+            curated = apply_override(episode, resolved.get(episode.id), topic_rank)
+            if curated is None or (source.include == "topics" and not curated.topics):
+                continue
+            episodes.append(curated)
+    visible = sorted(merge_across_feeds(episodes), key=lambda e: (-e.published.timestamp(), e.id))
+    return Catalog(
+        site=config.site,
+        topics=config.topics,
+        podcasts=tuple(sorted(podcasts, key=lambda p: (p.title.casefold(), p.slug))),
+        episodes=tuple(visible),
+        health=tuple(health),
+        built_at=max((e.published for e in visible), default=None),
+    )
+
+
+def _as_configured(podcast: Podcast, source: FeedSource) -> Podcast:
+    """feeds.yaml wins over what the feed said last time (its title, include, weight)."""
+    return replace(
+        podcast,
+        title=source.title or podcast.title,
+        feed_url=source.url,
+        include=source.include,
+        weight=source.weight,
+    )
