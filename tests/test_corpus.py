@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from devcasts.ingest.normalize import merge_across_feeds, normalize_feed
+from devcasts.catalog.dedupe import merge_across_feeds
+from devcasts.ingest.normalize import normalize_feed
 from devcasts.ingest.parse import parse_feed
 from devcasts.model import FeedSource, Topic
 from devcasts.records import Episode, NormalizedFeed, NotAFeedError

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
-from devcasts.catalog.dedupe import merge_across_feeds
 from devcasts.ingest import fields
 from devcasts.ingest.chapters import chapters_from_html, chapters_from_psc
 from devcasts.ingest.dates import parse_date, parse_duration, parse_explicit, parse_number
@@ -32,7 +31,7 @@ from devcasts.model import FeedSource, Topic
 from devcasts.records import Enclosure, Episode, NormalizedFeed, ParsedFeed, ParsedItem, Podcast
 from devcasts.util.text import short_hash
 
-__all__ = ["merge_across_feeds", "normalize_feed", "normalize_podcast"]
+__all__ = ["normalize_feed", "normalize_podcast"]
 
 TITLE_CHARS = 300
 SUMMARY_CHARS = 300

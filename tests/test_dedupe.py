@@ -1,4 +1,4 @@
-"""normalize.merge_across_feeds: one episode per real-world episode across podcasts."""
+"""catalog.dedupe.merge_across_feeds: one episode per real-world episode across podcasts."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devcasts.catalog.dedupe import enclosure_key, title_key
-from devcasts.ingest.normalize import merge_across_feeds
+from devcasts.catalog.dedupe import enclosure_key, merge_across_feeds, title_key
 from devcasts.records import Enclosure, Episode, SourceRef
 
 DAY = datetime(2024, 9, 2, 8, tzinfo=UTC)
