@@ -9,19 +9,16 @@ are paginated from their oldest end (pages.paginate), so a new episode leaves ol
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
-from devcasts.ingest import chapters
+from devcasts.site import chapters
 
 from devcasts.site import content_pages
 
@@ -35,12 +32,10 @@ from devcasts.site import pages
 
 from devcasts import records
 
-from devcasts.ingest import sanitize
-
 from devcasts.site import filters as template_filters
 
 from devcasts.util import text
-from devcasts.ingest.chapters import chapters_json
+from devcasts.site.chapters import chapters_text
 from devcasts.site.content_pages import ContentPage, load_content_pages
 from devcasts.errors import BuildError
 from devcasts.model import Config, FetchStatus, SiteConfig, Topic
@@ -56,7 +51,6 @@ from devcasts.site.page_output import (
     read_manifest,
 )
 from devcasts.records import Catalog, Episode, Podcast
-from devcasts.ingest.sanitize import is_long_notes
 from devcasts.site.filters import (
     clock,
     foreign_language,
@@ -65,21 +59,20 @@ from devcasts.site.filters import (
     media_label,
     printable,
 )
-from devcasts.util.text import slugify
+from devcasts.util.text import is_long_notes, slugify
 
 HOME_TOPIC_SAMPLES = 3  # latest episodes shown per topic on the home page
 HOME_FEATURED = 5  # featured episodes (overrides) shown above the latest ones
 POPULAR_PAGES = 5  # a topic's popular ordering lists its top pages only
 # The renderer's own code is an input of every page, like the templates: with the modules
-# that shape what pages show (chapters.json comes from chapters, the `slug` filter from text,
-# and an episode's path or the site's base path from properties of the model).
+# that shape what pages show (chapters.json comes from chapters, the `slug` filter and the
+# long-notes rule from text, and an episode's path or the site's base path from the model).
 _MODULES = (
     pages,
     discovery,
     template_filters,
     content_pages,
     page_output,
-    sanitize,
     chapters,
     text,
     model,
@@ -255,7 +248,7 @@ def _render_episodes(site: _Site, out: PageOutput) -> None:
         render = partial(_episode_html, site, episode, podcast, around)
         out.page(episode.path, render, fingerprint, lastmod=episode.published)
         if episode.chapters:
-            chapters_page = partial(_chapters_text, episode)
+            chapters_page = partial(chapters_text, episode.chapters, episode.title)
             out.page(episode.path + "chapters.json", chapters_page, fingerprint)  # same inputs
 
 
@@ -273,33 +266,6 @@ def _episode_html(site: _Site, episode: Episode, podcast: Podcast, around: pages
         topics=[site.topics[s] for s in dict.fromkeys(episode.topics) if s in site.topics],
         jsonld_data=discovery.podcast_episode_ld(episode, podcast, site.config),
     )
-
-
-def _chapters_text(episode: Episode) -> str:
-    return _indented_json(chapters_json(episode.chapters, title=episode.title)) + "\n"
-
-
-def _indented_json(value: object, indent: str = "") -> str:
-    """json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) for string keys: the
-    same text in half the time. With an indent, json encodes every value in Python; here
-    strings and numbers go to json's C functions and only the containers are walked."""
-    inner = indent + "  "
-    if isinstance(value, dict) and value:
-        members = (
-            f"{inner}{encode_basestring(k)}: {_indented_json(value[k], inner)}"
-            for k in sorted(value)
-        )
-        return "{\n" + ",\n".join(members) + "\n" + indent + "}"
-    if isinstance(value, list | tuple) and value:
-        items = (inner + _indented_json(item, inner) for item in value)
-        return "[\n" + ",\n".join(items) + "\n" + indent + "]"
-    if type(value) is str:
-        return encode_basestring(value)
-    if type(value) is int:
-        return int.__repr__(value)
-    if type(value) is float and math.isfinite(value):
-        return float.__repr__(value)
-    return json.dumps(value, ensure_ascii=False)  # empty containers, booleans, None, NaN
 
 
 def _unknown_podcast(slug: str) -> Podcast:
