@@ -1,10 +1,11 @@
-"""The static site: jinja2 pages from the Catalog, Markdown pages from content/.
+"""The static site: jinja2 pages from the Catalog, and the hand-written content pages.
 
-render_site reads only the Catalog, the templates and content/*.md, and hands every file to
-the SiteWriter. Output is byte-deterministic: dates come from the data (catalog.built_at),
-every listing is sorted. Each page carries a fingerprint of its inputs, kept in a manifest in
-the output folder; a page whose fingerprint is unchanged is kept, not rendered again. Listings
-are paginated from their oldest end (pages.paginate), so a new episode leaves older pages alone.
+render_site reads only the Catalog, the content pages it is given and the templates, and
+hands every file to the SiteWriter. Output is byte-deterministic: dates come from the data
+(catalog.built_at), every listing is sorted. Each page carries a fingerprint of its inputs,
+kept in a manifest in the output folder; a page whose fingerprint is unchanged is kept, not
+rendered again. Listings are paginated from their oldest end (pages.paginate), so a new
+episode leaves older pages alone.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from devcasts.site import filters as template_filters
 
 from devcasts.util import text
 from devcasts.site.chapters import chapters_text
-from devcasts.site.content_pages import ContentPage, load_content_pages
+from devcasts.site.content_pages import ContentPage
 from devcasts.errors import BuildError
 from devcasts.model import Config, FetchStatus, SiteConfig, Topic
 from devcasts.site.writer import SiteWriter
@@ -89,10 +90,15 @@ class RenderHints:
 
 
 def render_site(
-    catalog: Catalog, config: Config, writer: SiteWriter, changed: RenderHints | None = None
+    catalog: Catalog,
+    config: Config,
+    writer: SiteWriter,
+    content: Sequence[ContentPage],
+    changed: RenderHints | None = None,
 ) -> RenderReport:
-    """Write the whole site for `catalog` into `writer`; see docs/site.md for the page list."""
-    site = _Site.build(catalog, config)
+    """Write the whole site for `catalog` and the hand-written `content` pages (loaded by
+    content_pages.load_content_pages) into `writer`; docs/site.md lists the pages."""
+    site = _Site.build(catalog, config, content)
     previous = (
         {} if changed is not None and changed.full else read_manifest(writer, MANIFEST, "pages")
     )
@@ -131,9 +137,9 @@ class _Site:
     by_topic: Mapping[str, list[Episode]]
 
     @classmethod
-    def build(cls, catalog: Catalog, config: Config) -> _Site:
+    def build(cls, catalog: Catalog, config: Config, given: Sequence[ContentPage]) -> _Site:
         site = catalog.site
-        content = tuple(load_content_pages(config.content_dir, site.base_path))
+        content = tuple(given)
         podcasts = {p.slug: p for p in catalog.podcasts}
         topics = {t.slug: t for t in catalog.topics}
         env = _environment(config.templates_dir, site, content, catalog)
