@@ -24,7 +24,7 @@ from devcasts.errors import BuildError, ConfigError
 from devcasts.ingest.normalize import content_hash
 from devcasts.model import Config
 from devcasts.records import Catalog, Chapter, Episode, Person, SourceRef
-from devcasts.site import page_output
+from devcasts.site import page_output, urls
 from devcasts.site import render as render_module
 from devcasts.site.content_pages import ContentPage, load_content_pages
 from devcasts.site.filters import printable
@@ -496,7 +496,7 @@ def _episode_page_tags(title: str) -> _TextOf:
         config = Config(catalog.site, catalog.topics, (), root / "f.yaml", root / "none", TEMPLATES)
         render(catalog, config, root / "site")
         parser = _TextOf()
-        parser.feed((root / "site" / episode.path / "index.html").read_text())
+        parser.feed((root / "site" / urls.output_file(urls.episode(episode))).read_text())
     return parser
 
 

@@ -127,7 +127,7 @@ def test_fields_never_shown_stay_out_of_pages_and_feeds() -> None:
 # The modules whose code shapes a page or a feed (render.py's _MODULES, feeds_out's own).
 _RENDERING_MODULES = (
     "site.render", "site.pages", "site.discovery", "site.filters", "site.content_pages",
-    "publish.feeds", "site.chapters",
+    "publish.feeds", "site.chapters", "site.urls",
 )  # fmt: skip
 
 
