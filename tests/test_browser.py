@@ -17,6 +17,8 @@ from conftest import ROOT, build_catalog, npm_file, start_server
 
 from devcasts.model import Config
 from devcasts.records import Catalog, Enclosure
+from devcasts.site import urls
+from devcasts.site.content_pages import load_content_pages
 from devcasts.site.render import render_site
 from devcasts.site.writer import SiteWriter
 
@@ -62,7 +64,9 @@ def site_url(tmp_path_factory: pytest.TempPathFactory, site_root: Path) -> Itera
     write_silence(site_root / "media" / "silence.wav", 60)
     catalog = with_local_audio(build_catalog(), url + "media/silence.wav")
     content = tmp_path_factory.mktemp("content")
-    render_site(catalog, site_config(catalog, content), SiteWriter(site_root))
+    config = site_config(catalog, content)
+    pages = load_content_pages(config.content_dir, config.site.base_path)
+    render_site(catalog, config, SiteWriter(site_root), pages)
     yield url
     server.shutdown()
     server.server_close()
@@ -71,7 +75,7 @@ def site_url(tmp_path_factory: pytest.TempPathFactory, site_root: Path) -> Itera
 def with_local_audio(catalog: Catalog, audio_url: str) -> Catalog:
     episodes = tuple(
         dataclasses.replace(e, enclosure=Enclosure(audio_url, "audio/wav"))
-        if e.path == CHAPTER_EPISODE
+        if urls.episode(e) == CHAPTER_EPISODE
         else e
         for e in catalog.episodes
     )

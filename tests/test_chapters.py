@@ -14,11 +14,11 @@ from devcasts.ingest.chapters import (
     chapters_from_html,
     chapters_from_psc,
     chapters_from_text,
-    chapters_json,
     parse_timestamp,
 )
 from devcasts.ingest.sanitize import notes_to_html
 from devcasts.records import Chapter, RawChapter
+from devcasts.site.chapters import chapters_json
 
 DATA = Path(__file__).parent / "data" / "sanitize"
 

@@ -34,6 +34,7 @@ from devcasts.publish.feeds import (
     top_level_pieces,
 )
 from devcasts.records import Catalog, Chapter, Enclosure, Episode, Person, Podcast, Transcript
+from devcasts.site import urls
 from devcasts.tools import feedcheck
 
 BASE = "https://example.org/devcasts/"
@@ -182,7 +183,7 @@ def test_feedparser_reads_every_item_and_enclosure(topic: str | None) -> None:
     for entry, episode in zip(parsed.entries, expected, strict=True):
         assert episode.enclosure is not None
         assert entry.title == episode.title
-        assert entry.link == BASE + episode.path
+        assert entry.link == BASE + urls.episode(episode)
         assert entry.published_parsed[:6] == episode.published.timetuple()[:6]
         (enclosure,) = entry.enclosures
         assert enclosure.href == episode.enclosure.url
@@ -396,7 +397,7 @@ def test_description_keeps_only_the_tags_apple_allows() -> None:
 def test_long_notes_are_cut_after_a_whole_element() -> None:
     paragraphs = [f"<p>Paragraph {n}: {'deploy ' * 40}</p>" for n in range(40)]
     episode = make_episode(1, notes_html="<h2>Intro</h2>" + "".join(paragraphs))
-    page = BASE + episode.path
+    page = BASE + urls.episode(episode)
     description = item_description(episode, page)
     assert len(description.encode()) <= DESCRIPTION_LIMIT
     more = f'<p><a href="{page}">{FULL_NOTES_LABEL}</a></p>'
@@ -472,7 +473,7 @@ def test_notes_are_sanitized_again() -> None:
 )
 def test_descriptions_always_fit_and_use_allowed_tags(notes: str, limit: int) -> None:
     episode = make_episode(1, notes_html=notes * 3)
-    description = item_description(episode, BASE + episode.path, limit)
+    description = item_description(episode, BASE + urls.episode(episode), limit)
     assert len(description.encode()) <= limit
     tags = set(re.findall(r"</?([a-z0-9]+)", description))
     assert tags <= {"p", "ol", "ul", "li", "a"}

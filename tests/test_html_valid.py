@@ -16,6 +16,7 @@ from conftest import npm_file
 
 from devcasts.model import Config
 from devcasts.records import Catalog
+from devcasts.site.content_pages import load_content_pages
 from devcasts.site.render import render_site
 from devcasts.site.writer import SiteWriter
 
@@ -47,7 +48,8 @@ def test_every_page_is_valid_html(
     tmp_path: Path, vnu_jar: Path, sample_catalog: Catalog, sample_config: Config
 ) -> None:
     out = tmp_path / "site"
-    render_site(sample_catalog, sample_config, SiteWriter(out))
+    content = load_content_pages(sample_config.content_dir, sample_config.site.base_path)
+    render_site(sample_catalog, sample_config, SiteWriter(out), content)
     pages = sorted(out.rglob("*.html"))
     assert len(pages) > 80
     assets = [out / "static" / "style.css", out / "static" / "icon.svg"]

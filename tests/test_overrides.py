@@ -19,6 +19,7 @@ from devcasts.catalog.overrides import KNOWN_KEYS, Overrides, load_overrides
 from devcasts.errors import ConfigError
 from devcasts.model import Config, FeedSource, SiteConfig, Topic
 from devcasts.records import Catalog, Episode, NormalizedFeed, Podcast
+from devcasts.site import urls
 
 PROJECT = Path(__file__).resolve().parents[1]
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -132,7 +133,7 @@ def test_title_corrects_the_title_but_keeps_the_url(tmp_path: Path) -> None:
     )
     episode = by_id(catalog)["tides-1"]
     assert episode.title == "The corrected title"
-    assert episode.path == "podcasts/tides/tides-episode-1/"
+    assert urls.episode(episode) == "podcasts/tides/tides-episode-1/"
 
 
 def test_topics_are_added_and_removed_in_feeds_yaml_order(tmp_path: Path) -> None:

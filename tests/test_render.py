@@ -24,8 +24,9 @@ from devcasts.errors import BuildError, ConfigError
 from devcasts.ingest.normalize import content_hash
 from devcasts.model import Config
 from devcasts.records import Catalog, Chapter, Episode, Person, SourceRef
-from devcasts.site import page_output
+from devcasts.site import page_output, urls
 from devcasts.site import render as render_module
+from devcasts.site.content_pages import ContentPage, load_content_pages
 from devcasts.site.filters import printable
 from devcasts.site.page_output import MANIFEST
 from devcasts.site.render import RenderHints, RenderReport, render_site
@@ -40,7 +41,8 @@ NOT_RENDERED = re.compile(r"^(feed\.xml|feed\.json|topics/[a-z0-9-]+/feed\.xml|s
 
 def render(catalog: Catalog, config: Config, out: Path, **kwargs: object) -> RenderReport:
     writer = SiteWriter(out)
-    report = render_site(catalog, config, writer, **kwargs)  # type: ignore[arg-type]
+    content = load_content_pages(config.content_dir, config.site.base_path)
+    report = render_site(catalog, config, writer, content, **kwargs)  # type: ignore[arg-type]
     writer.finish()
     return report
 
@@ -322,6 +324,20 @@ def test_front_matter_errors_name_the_file_and_line(
     assert "bad.md:" in str(caught.value)
 
 
+def test_the_renderer_writes_the_content_pages_it_is_given_and_reads_no_content_folder(
+    tmp_path: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    (sample_config.content_dir / "bad.md").write_text("---\ntitle: [unclosed\n---\nText\n")
+    given = ContentPage("colophon", "Colophon", "", "<p>Set by hand.</p>", Path("colophon.md"))
+    writer = SiteWriter(tmp_path / "out")
+    render_site(sample_catalog, sample_config, writer, [given])  # bad.md is not read
+    writer.finish()
+    colophon = (tmp_path / "out" / "colophon" / "index.html").read_text()
+    assert "<p>Set by hand.</p>" in colophon
+    assert 'href="/devcasts/colophon/">Colophon</a>' in colophon  # in the navigation
+    assert not (tmp_path / "out" / "about").exists()
+
+
 def test_xml_and_json_outputs_parse(site: Path) -> None:
     namespace = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
     locs = [e.text for e in ET.parse(site / "sitemap.xml").iter(f"{namespace}loc")]
@@ -477,7 +493,7 @@ def _episode_page_tags(title: str) -> _TextOf:
         config = Config(catalog.site, catalog.topics, (), root / "f.yaml", root / "none", TEMPLATES)
         render(catalog, config, root / "site")
         parser = _TextOf()
-        parser.feed((root / "site" / episode.path / "index.html").read_text())
+        parser.feed((root / "site" / urls.output_file(urls.episode(episode))).read_text())
     return parser
 
 

@@ -78,7 +78,7 @@ def corpus_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     content = root / "content"
     content.mkdir()
     config = Config(catalog.site, TOPICS, (), root / "feeds.yaml", content, ROOT / "templates")
-    render_site(catalog, config, SiteWriter(root / "site"))
+    render_site(catalog, config, SiteWriter(root / "site"), content=())
     return root / "site"
 
 

@@ -32,6 +32,7 @@ from devcasts.records import (
     Transcript,
 )
 from devcasts.site import pages, render
+from devcasts.site.chapters import indented_json
 from devcasts.site.page_output import (
     HASHED_BY_NORMALIZE,
     NEVER_SHOWN,
@@ -127,7 +128,7 @@ def test_fields_never_shown_stay_out_of_pages_and_feeds() -> None:
 # The modules whose code shapes a page or a feed (render.py's _MODULES, feeds_out's own).
 _RENDERING_MODULES = (
     "site.render", "site.pages", "site.discovery", "site.filters", "site.content_pages",
-    "publish.feeds", "ingest.chapters",
+    "publish.feeds", "site.chapters", "site.urls",
 )  # fmt: skip
 
 
@@ -361,4 +362,4 @@ _JSON = st.recursive(
 @given(_JSON)
 def test_indented_json_is_the_text_json_dumps_writes(value: object) -> None:
     expected = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
-    assert render._indented_json(value) == expected
+    assert indented_json(value) == expected

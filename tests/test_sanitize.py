@@ -14,16 +14,15 @@ from hypothesis import strategies as st
 from devcasts.ingest.sanitize import (
     ELLIPSIS,
     LINK_REL,
-    LONG_NOTES_CHARS,
     clean_text,
     clean_url,
     html_to_text,
-    is_long_notes,
     notes_summary,
     notes_to_html,
     sanitize_html,
     summarize,
 )
+from devcasts.util.text import LONG_NOTES_CHARS, is_long_notes
 
 DATA = Path(__file__).parent / "data" / "sanitize"
 REL = f'rel="{LINK_REL}"'

@@ -443,6 +443,7 @@ def _write_site(
 ) -> None:
     """Render and swap in the site; `whole_site`: the browser index compares every page."""
     from devcasts.publish.feeds import write_feeds
+    from devcasts.site.content_pages import load_content_pages
     from devcasts.site.render import render_site
     from devcasts.site.writer import site_transaction
 
@@ -450,7 +451,8 @@ def _write_site(
     with site_transaction(options.out_dir) as writer:
         report.timings["site staging"] = time.perf_counter() - started
         with timer.stage("render"):
-            render_site(catalog, config, writer)
+            content = load_content_pages(config.content_dir, config.site.base_path)
+            render_site(catalog, config, writer, content)
         with timer.stage("feeds"):
             write_feeds(catalog, writer)
         # Pagefind's bundles live in their own folder; with --no-browser-index the last ones

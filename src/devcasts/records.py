@@ -211,11 +211,6 @@ class Episode:
     also_in: tuple[SourceRef, ...] = ()  # other places the same episode was published
     featured: bool = False
 
-    @property
-    def path(self) -> str:
-        """The episode page's path relative to the site root (with trailing slash)."""
-        return f"podcasts/{self.podcast}/{self.slug}/"
-
 
 @dataclass(frozen=True, slots=True)
 class NormalizedFeed:

@@ -249,9 +249,11 @@ def _run_check(args: argparse.Namespace) -> int:
 def _run_serve(args: argparse.Namespace) -> int:
     from devcasts.cli.serve import serve
     from devcasts.config.load import load_config
+    from devcasts.site import urls
 
-    if not (args.out / "index.html").is_file():
-        raise BuildError(f"{args.out}/index.html not found: build the site first")
+    home = args.out / urls.output_file(urls.home())
+    if not home.is_file():
+        raise BuildError(f"{home} not found: build the site first")
     base_path = "/"
     if args.feeds.is_file():
         base_path = load_config(args.feeds, base_url=args.base_url).site.base_path

@@ -8,6 +8,8 @@ import posixpath
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from devcasts.site import urls
+
 
 class _BasePathHandler(http.server.SimpleHTTPRequestHandler):
     base_path = "/"
@@ -43,7 +45,7 @@ class _BasePathHandler(http.server.SimpleHTTPRequestHandler):
         )
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        page = Path(self.directory) / "404.html"
+        page = Path(self.directory) / urls.not_found()
         if code == 404 and page.is_file():
             body = page.read_bytes()
             self.send_response(404)

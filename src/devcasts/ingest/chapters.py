@@ -1,11 +1,10 @@
-"""Chapters: from Podlove Simple Chapters, from timestamps in show notes, and as JSON.
+"""Chapters: from Podlove Simple Chapters and from timestamps in show notes.
 
-The JSON written is the Podcasting 2.0 JSON chapters format, version 1.2.0.
+The site writes them out as JSON (site/chapters.py).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -14,7 +13,6 @@ from typing import NamedTuple
 from devcasts.ingest.sanitize import clean_text, clean_url, html_to_text
 from devcasts.records import Chapter, RawChapter
 
-CHAPTERS_VERSION = "1.2.0"
 TITLE_LIMIT = 200
 # A chapter list shorter than an episode by this much still "fits" it: feeds round durations.
 DURATION_SLACK_SECONDS = 30
@@ -210,35 +208,3 @@ def chapters_from_psc(raw: Sequence[RawChapter], base: str | None = None) -> tup
         url = clean_url(item.href, base) if item.href else None
         chapters.setdefault(start, Chapter(start, title, url))
     return tuple(chapters[start] for start in sorted(chapters))
-
-
-# --- JSON chapters --------------------------------------------------------------------------
-
-
-def chapters_json(chapters: Sequence[Chapter], title: str | None = None) -> dict[str, object]:
-    """The Podcasting 2.0 JSON chapters document (version 1.2.0) for these chapters.
-
-    Keys come in a fixed order and whole seconds are written as integers, so the JSON text is
-    the same on every build.
-    """
-    document: dict[str, object] = {"version": CHAPTERS_VERSION}
-    if title:
-        document["title"] = title
-    document["chapters"] = [_chapter_entry(chapter) for chapter in chapters]
-    return document
-
-
-def _chapter_entry(chapter: Chapter) -> dict[str, object]:
-    entry: dict[str, object] = {"startTime": _json_number(chapter.start)}
-    if chapter.title:
-        entry["title"] = chapter.title
-    if chapter.url:
-        entry["url"] = chapter.url
-    return entry
-
-
-def _json_number(seconds: float) -> int | float:
-    if not math.isfinite(seconds):
-        return 0
-    rounded = round(seconds, 3)
-    return int(rounded) if rounded == int(rounded) else rounded

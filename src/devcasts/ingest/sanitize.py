@@ -20,6 +20,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import nh3
 
+from devcasts.util.text import is_long_notes
+
 # --- allowlist ------------------------------------------------------------------------------
 
 ALLOWED_TAGS = frozenset(
@@ -518,18 +520,8 @@ _SPACE_NOT_SPACE = re.compile(r"[\t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]") 
 
 # --- summaries and long notes ---------------------------------------------------------------
 
-# Notes longer than this (in plain-text characters) are a pasted transcript or the like: the
-# page folds them and the summary leaves them out. Show notes stay well under it (in 4,782
-# real episodes: median 361, 99.9th percentile 5,919, longest 9,336); a one-hour transcript
-# is around 50,000 characters.
-LONG_NOTES_CHARS = 12_000
 ELLIPSIS = "…"
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s)")
-
-
-def is_long_notes(text: str) -> bool:
-    """True when plain-text notes are too long to show unfolded (see LONG_NOTES_CHARS)."""
-    return len(text) > LONG_NOTES_CHARS
 
 
 def notes_summary(text: str, limit: int = 300) -> str:

@@ -28,11 +28,10 @@ import nh3
 from devcasts import model, records
 from devcasts.model import SiteConfig, Topic
 from devcasts.records import Catalog, Episode, Podcast
-from devcasts.site import pages
+from devcasts.site import pages, urls
 from devcasts.site.page_output import Manifest, digest, episode_digest
 from devcasts.site.writer import SiteWriter
 from devcasts.util import cache, text
-from devcasts.util.text import slugify
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
@@ -46,7 +45,7 @@ for _prefix, _uri in NAMESPACES.items():
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 # Shipped by the renderer; used when feeds.yaml sets no site image.
-DEFAULT_COVER_PATH = "static/cover.png"
+DEFAULT_COVER_PATH = urls.static("cover.png")
 CATEGORY = "Technology"  # Apple Podcasts category of every feed we publish
 GENERATOR = "devcasts"
 DESCRIPTION_LIMIT = 4000  # bytes of HTML: Apple's limit for <description>
@@ -105,7 +104,6 @@ _PARTIAL_ENTITY = re.compile(r"&[^;\s]*$")
 _LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{1,8})*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _WHITESPACE = re.compile(r"\s")
-_SAFE_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _MIME_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$", re.IGNORECASE)
 # When a feed gave no usable type: a fixed table, since the system's mimetypes varies by host.
 _MEDIA_TYPES = {
@@ -130,16 +128,16 @@ _EMPTY: tuple[object, ...] = (None, "", [], {})
 
 
 def feed_documents(catalog: Catalog) -> list[tuple[str, bytes]]:
-    """Every feed the site publishes, as (path relative to the site root, bytes).
-
-    "feed.xml" (all episodes), "topics/<slug>/feed.xml" (one per topic) and "feed.json".
+    """Every feed the site publishes, as (path relative to the site root, bytes): the RSS
+    feed of all episodes, one RSS feed per topic and the JSON Feed (paths from site/urls.py).
     """
     return [(feed.path, feed.build()) for feed in _feeds(catalog)]
 
 
 FEEDS_MANIFEST = ".feeds-manifest.json"  # dotfile, like the pages' manifest
-# pages: the feeds' order; model and records: derived properties (paths, the base URL).
-_CODE = (__name__, text, pages, model, records)
+# pages: the feeds' order; urls: every path; model and records: derived properties (the
+# base URL).
+_CODE = (__name__, text, pages, urls, model, records)
 
 
 def write_feeds(catalog: Catalog, writer: SiteWriter) -> None:
@@ -178,7 +176,7 @@ def _feeds(catalog: Catalog) -> Iterator[_Feed]:
         episodes = select_episodes(catalog, spec.topic, need_enclosure=True)
         yield _Feed(spec.path, episodes, functools.partial(rss_feed, catalog, spec, episodes))
     episodes = select_episodes(catalog, None, need_enclosure=False)
-    yield _Feed("feed.json", episodes, functools.partial(json_feed, catalog, episodes))
+    yield _Feed(urls.json_feed(), episodes, functools.partial(json_feed, catalog, episodes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,28 +190,23 @@ class FeedSpec:
     topic: str | None = None  # only episodes with this topic slug
 
     def url(self, site: SiteConfig) -> str:
-        return site.base_url + self.path
+        return urls.absolute(site.base_url, self.path)
 
 
 def main_feed_spec(site: SiteConfig) -> FeedSpec:
-    return FeedSpec("feed.xml", site.title, site.description or site.title, site.base_url)
+    home = urls.absolute(site.base_url, urls.home())
+    return FeedSpec(urls.feed(), site.title, site.description or site.title, home)
 
 
 def topic_feed_spec(site: SiteConfig, topic: Topic) -> FeedSpec:
-    segment = topic_segment(topic.slug)
     description = topic.description or f"{site.title}: episodes about {topic.name}."
     return FeedSpec(
-        path=f"topics/{segment}/feed.xml",
+        path=urls.topic_feed(topic.slug),
         title=f"{site.title}: {topic.name}",
         description=description,
-        home_page=f"{site.base_url}topics/{segment}/",
+        home_page=urls.absolute(site.base_url, urls.topic(topic.slug)),
         topic=topic.slug,
     )
-
-
-def topic_segment(slug: str) -> str:
-    """The topic's URL segment: its slug, unless that is unsafe in a path."""
-    return slug if _SAFE_SEGMENT.match(slug) else slugify(slug)
 
 
 def podcast_guid(feed_url: str) -> str:
@@ -249,14 +242,15 @@ def json_feed(catalog: Catalog, episodes: Sequence[Episode] | None = None) -> by
     site = catalog.site
     podcasts = {podcast.slug: podcast for podcast in catalog.podcasts}
     topics = {topic.slug: topic.name for topic in catalog.topics}
+    home = urls.absolute(site.base_url, urls.home())
     feed: dict[str, object] = {
         "version": JSON_FEED_VERSION,
         "title": clean(site.title),
-        "home_page_url": site.base_url,
-        "feed_url": site.base_url + "feed.json",
+        "home_page_url": home,
+        "feed_url": urls.absolute(site.base_url, urls.json_feed()),
         "description": clean(site.description),
         "icon": site_image(site),
-        "authors": [{"name": clean(site.author or site.title), "url": site.base_url}],
+        "authors": [{"name": clean(site.author or site.title), "url": home}],
         "language": language_tag(site.language),
     }
     items = [_drop_empty(_json_item(site, episode, podcasts, topics)) for episode in episodes]
@@ -395,8 +389,9 @@ def site_image(site: SiteConfig) -> str:
     if absolute_url(image):
         return image
     if image and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", image):
-        return absolute_url(site.base_url + image.lstrip("/")) or site.base_url + DEFAULT_COVER_PATH
-    return site.base_url + DEFAULT_COVER_PATH
+        own = absolute_url(urls.absolute(site.base_url, image.lstrip("/")))
+        return own or urls.absolute(site.base_url, DEFAULT_COVER_PATH)
+    return urls.absolute(site.base_url, DEFAULT_COVER_PATH)
 
 
 def enclosure_url(episode: Episode) -> str | None:
@@ -557,14 +552,14 @@ def _podcast_item_elements(item: ET.Element, site: SiteConfig, episode: Episode)
 
 
 def chapters_url(site: SiteConfig, episode: Episode) -> str | None:
-    """Our chapters.json beside the episode page, else the feed's own chapters link."""
+    """Our chapters file beside the episode page, else the feed's own chapters link."""
     if episode.chapters:
-        return episode_url(site, episode) + "chapters.json"
+        return urls.absolute(site.base_url, urls.chapters(episode))
     return absolute_url(episode.chapters_url)
 
 
 def episode_url(site: SiteConfig, episode: Episode) -> str:
-    return site.base_url + episode.path
+    return urls.absolute(site.base_url, urls.episode(episode))
 
 
 def item_guid(episode: Episode) -> str:

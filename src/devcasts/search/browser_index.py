@@ -6,8 +6,8 @@ year is its own Pagefind bundle under `site/pagefind/<year>/`, and `static/searc
 merges the bundles in the browser (`mergeIndex`). A new episode changes only the current
 year's shard; only shards whose pages changed are re-indexed.
 
-Markup this module relies on (written by the renderer on episode pages, which live at
-`podcasts/<podcast>/<episode>/index.html`):
+Markup this module relies on (written by the renderer on episode pages, whose files
+`urls.is_episode_file` recognizes):
 
 - `data-pagefind-body` on the element holding the episode's content (pages without it are
   left out of the search);
@@ -37,15 +37,15 @@ from pathlib import Path
 from typing import Any
 
 from devcasts.errors import BuildError
+from devcasts.site import urls
 from devcasts.util.atomic import replace_file
 from devcasts.util.cache import CacheFile, fingerprint
 
-OUTPUT_DIR = "pagefind"
-SHARDS_FILE = "shards.json"
+OUTPUT_DIR = urls.PAGEFIND_DIR
 STATE_FILE = "browser-index.json"
 STATE_VERSION = 2  # 1: {"version": 1, ...}, without a util.cache header
 UNDATED = "undated"
-EPISODE_PAGES = "podcasts/*/*/index.html"
+EPISODE_PAGES = urls.EPISODE_FILES
 # Pagefind also writes its ready-made UIs; search.js uses only the search API.
 UNUSED_OUTPUT = re.compile(r"^pagefind-(ui|modular-ui|component-ui|highlight)\.(js|css)$")
 _BODY = re.compile(rb"data-pagefind-body")
@@ -95,8 +95,8 @@ def build_browser_index(
     """
     started = time.perf_counter()
     state = _load_state(cache_dir)
-    shards_path = site_dir / OUTPUT_DIR / SHARDS_FILE
-    episode_changed = changed_pages is None or any(map(_is_episode_page, changed_pages))
+    shards_path = site_dir / urls.pagefind_shards()
+    episode_changed = changed_pages is None or any(map(urls.is_episode_file, changed_pages))
     if not episode_changed and state and shards_path.is_file():
         total = sum(1 for entry in state["pages"].values() if entry[3])
         return BrowserIndexReport(True, _since(started), 0, total, tuple(state["shards"]))
@@ -121,7 +121,7 @@ def build_browser_index(
         removed |= dropped
     removed |= _remove_old_shards(site_dir, cache_dir, set(shards))
     if _write_if_changed(shards_path, _shards_json(sorted(shards))):
-        written.add(f"{OUTPUT_DIR}/{SHARDS_FILE}")
+        written.add(urls.pagefind_shards())
     _save_state(cache_dir, pages, fingerprints)
     return BrowserIndexReport(
         skipped=not stale,
@@ -185,11 +185,6 @@ def _scan_pages(site_dir: Path, known: dict[str, list[Any]]) -> list[_Page]:
     return pages
 
 
-def _is_episode_page(relpath: str) -> bool:
-    parts = relpath.strip("/").split("/")
-    return len(parts) == 4 and parts[0] == "podcasts" and parts[3] == "index.html"
-
-
 def _shard_of(html: bytes) -> str | None:
     if not _BODY.search(html):
         return None
@@ -249,7 +244,7 @@ def _index_shard(
         raise BuildError(
             f"Pagefind failed on the {name} shard (exit {result.returncode}): {detail}"
         )
-    changes = _publish(output, site_dir / OUTPUT_DIR / name, f"{OUTPUT_DIR}/{name}/")
+    changes = _publish(output, site_dir / OUTPUT_DIR / name, urls.pagefind(f"{name}/"))
     shutil.rmtree(output, ignore_errors=True)
     return changes
 
@@ -344,7 +339,7 @@ def _remove_old_shards(site_dir: Path, cache_dir: Path, keep: set[str]) -> set[s
     site's files removed."""
     removed: set[str] = set()
     for folder in _folders_not_in(site_dir / OUTPUT_DIR, keep):
-        removed.update(f"{OUTPUT_DIR}/{folder.name}/{rel}" for rel in _files_under(folder))
+        removed.update(urls.pagefind(f"{folder.name}/{rel}") for rel in _files_under(folder))
         shutil.rmtree(folder)
     for folder in _folders_not_in(cache_dir / "pagefind-stage", keep):
         shutil.rmtree(folder)

@@ -24,6 +24,7 @@ from whoosh.index import LockError
 from devcasts.errors import BuildError
 from devcasts.search.marker import INDEX_NAME, MARKER_NAME, SCHEMA_VERSION, read_marker
 from devcasts.search.schema import build_schema, damage_tolerated, primary_language
+from devcasts.site import urls
 from devcasts.util.atomic import replace_file
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def episode_fingerprint(names: _Names, episode: Episode) -> str:
                 str(SCHEMA_VERSION),
                 episode.content_hash,
                 episode.title,
-                names.base_url + episode.path,
+                urls.absolute(names.base_url, urls.episode(episode)),
                 names.podcast_titles.get(episode.podcast, episode.podcast),
                 topics,
             )
@@ -126,7 +127,7 @@ def _document(names: _Names, episode: Episode) -> dict[str, Any]:
         "language": episode.language or "",
         "published": _naive_utc(episode.published),
         "day": _naive_utc(episode.published).date().toordinal(),
-        "url": names.base_url + episode.path,
+        "url": urls.absolute(names.base_url, urls.episode(episode)),
     }
     if episode.duration is not None and 0 <= episode.duration < 10**7:
         doc["duration"] = episode.duration

@@ -15,19 +15,15 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from devcasts.errors import ConfigError
+from devcasts.site import urls
 from devcasts.util.text import slugify
 
-# Folders the generated site already uses; a content page may not take their place.
-RESERVED = frozenset(
-    {"index", "podcasts", "topics", "people", "categories", "archive", "search", "health"}
-    | {"static", "pagefind", "404", "feed", "sitemap", "robots", "opml"}
-)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.DOTALL | re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
 class ContentPage:
-    slug: str  # the page lives at <slug>/index.html
+    slug: str  # its path is urls.content_page(slug)
     title: str
     description: str
     html: str  # rendered Markdown, safe to mark as such
@@ -44,7 +40,7 @@ def load_content_pages(content_dir: Path, base_path: str) -> list[ContentPage]:
 
 def _load(path: Path, base_path: str) -> ContentPage | None:
     slug = slugify(path.stem)
-    if slug in RESERVED or path.stem.startswith(("_", ".")):
+    if slug in urls.RESERVED_NAMES or path.stem.startswith(("_", ".")):
         return None
     text = path.read_text(encoding="utf-8")
     meta, body = _split_front_matter(text, path)
@@ -102,4 +98,4 @@ def _rebase_links(tokens: list[Token], base_path: str) -> None:
         for attr in ("href", "src"):
             value = token.attrGet(attr)
             if isinstance(value, str) and value.startswith("/") and not value.startswith("//"):
-                token.attrSet(attr, base_path + value.lstrip("/"))
+                token.attrSet(attr, urls.href(base_path, value.lstrip("/")))

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from devcasts.model import FeedHealth, SiteConfig
 from devcasts.records import Catalog, Episode, Podcast
+from devcasts.site import urls
 
 # "<" and friends must never appear raw inside <script>: "</script>" in a title would end it.
 _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
@@ -63,7 +64,7 @@ def podcast_series_ld(podcast: Podcast, site: SiteConfig) -> dict[str, object]:
         "@context": "https://schema.org",
         "@type": "PodcastSeries",
         "name": podcast.title,
-        "url": f"{site.base_url}podcasts/{podcast.slug}/",
+        "url": urls.absolute(site.base_url, urls.podcast(podcast.slug)),
     }
     if podcast.summary:
         data["description"] = podcast.summary
@@ -81,12 +82,12 @@ def podcast_episode_ld(episode: Episode, podcast: Podcast, site: SiteConfig) -> 
         "@context": "https://schema.org",
         "@type": "PodcastEpisode",
         "name": episode.title,
-        "url": site.base_url + episode.path,
+        "url": urls.absolute(site.base_url, urls.episode(episode)),
         "datePublished": episode.published.date().isoformat(),
         "partOfSeries": {
             "@type": "PodcastSeries",
             "name": podcast.title,
-            "url": f"{site.base_url}podcasts/{podcast.slug}/",
+            "url": urls.absolute(site.base_url, urls.podcast(podcast.slug)),
         },
     }
     if episode.summary:
@@ -107,19 +108,21 @@ def podcast_episode_ld(episode: Episode, podcast: Podcast, site: SiteConfig) -> 
 def sitemap_files(
     site: SiteConfig, pages: Mapping[str, datetime | None], limit: int = SITEMAP_LIMIT
 ) -> list[tuple[str, str]]:
-    """sitemap.xml for every HTML page; past `limit` URLs (the protocol's cap), an index of
-    sitemap-N.xml files. Returns (relpath, text) pairs."""
+    """The sitemap for every HTML page; past `limit` URLs (the protocol's cap), an index of
+    numbered sitemaps. Returns (path, text) pairs."""
     ordered = sorted(pages)
     if len(ordered) <= limit:
-        return [("sitemap.xml", _urlset(site, ordered, pages))]
+        return [(urls.sitemap(), _urlset(site, ordered, pages))]
     chunks = [ordered[i : i + limit] for i in range(0, len(ordered), limit)]
-    files = [(f"sitemap-{n}.xml", _urlset(site, chunk, pages)) for n, chunk in enumerate(chunks, 1)]
+    files = [
+        (urls.sitemap_part(n), _urlset(site, chunk, pages)) for n, chunk in enumerate(chunks, 1)
+    ]
     index = ET.Element(f"{_SITEMAP_NS}sitemapindex")
     for name, _ in files:
         ET.SubElement(ET.SubElement(index, f"{_SITEMAP_NS}sitemap"), f"{_SITEMAP_NS}loc").text = (
-            site.base_url + name
+            urls.absolute(site.base_url, name)
         )
-    return [("sitemap.xml", _xml_text(index)), *files]
+    return [(urls.sitemap(), _xml_text(index)), *files]
 
 
 def _urlset(site: SiteConfig, relpaths: Sequence[str], pages: Mapping[str, datetime | None]) -> str:
@@ -128,7 +131,8 @@ def _urlset(site: SiteConfig, relpaths: Sequence[str], pages: Mapping[str, datet
     base = site.base_url
     for relpath in relpaths:
         lines.append("  <url>")
-        lines.append(f"    <loc>{_xml_escape(_NOT_XML.sub('', base + relpath))}</loc>")
+        loc = urls.absolute(base, relpath)
+        lines.append(f"    <loc>{_xml_escape(_NOT_XML.sub('', loc))}</loc>")
         if (changed := pages[relpath]) is not None:
             lines.append(f"    <lastmod>{changed.date().isoformat()}</lastmod>")
         lines.append("  </url>")
@@ -142,17 +146,18 @@ def website_ld(site: SiteConfig) -> dict[str, object]:
         "@context": "https://schema.org",
         "@type": "WebSite",
         "name": site.title,
-        "url": site.base_url,
+        "url": urls.absolute(site.base_url, urls.home()),
         "potentialAction": {
             "@type": "SearchAction",
-            "target": site.base_url + "search/?q={search_term_string}",
+            "target": urls.absolute(site.base_url, urls.search()) + "?q={search_term_string}",
             "query-input": "required name=search_term_string",
         },
     }
 
 
 def robots_txt(site: SiteConfig) -> str:
-    return f"User-agent: *\nAllow: /\n\nSitemap: {site.base_url}sitemap.xml\n"
+    sitemap = urls.absolute(site.base_url, urls.sitemap())
+    return f"User-agent: *\nAllow: /\n\nSitemap: {sitemap}\n"
 
 
 def opml_xml(site: SiteConfig, podcasts: Sequence[Podcast], built_at: datetime | None) -> str:

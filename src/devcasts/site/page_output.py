@@ -27,6 +27,7 @@ from typing import NoReturn
 
 from devcasts.errors import BuildError
 from devcasts.util.processes import fork_is_safe, usable_cores
+from devcasts.site import urls
 from devcasts.site.writer import SiteWriter
 from devcasts.records import Episode
 from devcasts.util.cache import CacheFile
@@ -70,9 +71,10 @@ class PageOutput:
         fingerprint: str | None = None,
         lastmod: datetime | None = None,
     ) -> None:
-        """Write `relpath` ("x/" means "x/index.html") unless its fingerprint says it is current."""
-        filename = relpath + "index.html" if relpath.endswith("/") or not relpath else relpath
-        if filename.endswith(".html") and filename != "404.html":
+        """Write the page at `relpath` (a path from urls) unless its fingerprint says it is
+        current."""
+        filename = urls.output_file(relpath)
+        if filename.endswith(".html") and relpath != urls.not_found():
             self.html_pages[relpath] = lastmod
         if fingerprint is not None:
             self.fingerprints[filename] = fingerprint

@@ -16,6 +16,7 @@ from typing import Generic, TypeVar
 
 from devcasts.model import Topic
 from devcasts.records import Episode, Podcast
+from devcasts.site import urls
 from devcasts.util.text import slugify
 
 T = TypeVar("T")
@@ -70,7 +71,7 @@ def paginate(items: Sequence[T], base: str, size: int) -> list[Page[T]]:
     front_count = len(items) - older_pages * size
 
     def path(number: int) -> str:
-        return base if number == 0 else f"{base}page/{number}/"
+        return base if number == 0 else urls.listing_page(base, number)
 
     def nav(number: int) -> tuple[PageLink, ...]:
         if not older_pages:
@@ -102,7 +103,7 @@ def paginate_ranked(items: Sequence[T], base: str, size: int, max_pages: int) ->
     count = max(1, min(max_pages, math.ceil(len(items) / size)))
 
     def path(number: int) -> str:
-        return base if number == 1 else f"{base}page/{number}/"
+        return base if number == 1 else urls.listing_page(base, number)
 
     def nav(number: int) -> tuple[PageLink, ...]:
         if count == 1:

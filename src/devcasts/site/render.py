@@ -1,27 +1,25 @@
-"""The static site: jinja2 pages from the Catalog, Markdown pages from content/.
+"""The static site: jinja2 pages from the Catalog, and the hand-written content pages.
 
-render_site reads only the Catalog, the templates and content/*.md, and hands every file to
-the SiteWriter. Output is byte-deterministic: dates come from the data (catalog.built_at),
-every listing is sorted. Each page carries a fingerprint of its inputs, kept in a manifest in
-the output folder; a page whose fingerprint is unchanged is kept, not rendered again. Listings
-are paginated from their oldest end (pages.paginate), so a new episode leaves older pages alone.
+render_site reads only the Catalog, the content pages it is given and the templates, and
+hands every file to the SiteWriter, at the paths site/urls.py decides. Output is
+byte-deterministic: dates come from the data (catalog.built_at), every listing is sorted.
+Each page carries a fingerprint of its inputs, kept in a manifest in the output folder; a
+page whose fingerprint is unchanged is kept, not rendered again. Listings are paginated from
+their oldest end (pages.paginate), so a new episode leaves older pages alone.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
-from devcasts.ingest import chapters
+from devcasts.site import chapters
 
 from devcasts.site import content_pages
 
@@ -35,15 +33,13 @@ from devcasts.site import pages
 
 from devcasts import records
 
-from devcasts.ingest import sanitize
-
 from devcasts.site import filters as template_filters
 
-from devcasts.site import templates
+from devcasts.site import templates, urls
 
 from devcasts.util import text
-from devcasts.ingest.chapters import chapters_json
-from devcasts.site.content_pages import ContentPage, load_content_pages
+from devcasts.site.chapters import chapters_text
+from devcasts.site.content_pages import ContentPage
 from devcasts.errors import BuildError
 from devcasts.model import Config, FetchStatus, SiteConfig, Topic
 from devcasts.site.writer import SiteWriter
@@ -57,7 +53,6 @@ from devcasts.site.page_output import (
     files,
 )
 from devcasts.records import Catalog, Episode, Podcast
-from devcasts.ingest.sanitize import is_long_notes
 from devcasts.site.filters import (
     clock,
     foreign_language,
@@ -67,22 +62,22 @@ from devcasts.site.filters import (
     printable,
 )
 from devcasts.util.cache import fingerprint
-from devcasts.util.text import slugify
+from devcasts.util.text import is_long_notes, slugify
 
 HOME_TOPIC_SAMPLES = 3  # latest episodes shown per topic on the home page
 HOME_FEATURED = 5  # featured episodes (overrides) shown above the latest ones
 POPULAR_PAGES = 5  # a topic's popular ordering lists its top pages only
 # The renderer's own code is an input of every page, like the templates: with the modules
-# that shape what pages show (chapters.json comes from chapters, the `slug` filter from text,
-# and an episode's path or the site's base path from properties of the model).
+# that shape what pages show (chapters.json comes from chapters, every path from urls, the
+# `slug` filter and the long-notes rule from text, the site's base path from the model).
 _MODULES = (
     pages,
     discovery,
     template_filters,
     content_pages,
     page_output,
-    sanitize,
     chapters,
+    urls,
     text,
     model,
     records,
@@ -99,12 +94,20 @@ class RenderHints:
 
 
 def render_site(
-    catalog: Catalog, config: Config, writer: SiteWriter, changed: RenderHints | None = None
+    catalog: Catalog,
+    config: Config,
+    writer: SiteWriter,
+    content: Sequence[ContentPage],
+    changed: RenderHints | None = None,
 ) -> RenderReport:
-    """Write the whole site for `catalog` into `writer`; see docs/site.md for the page list."""
-    site = _Site.build(catalog, config)
+    """Write the whole site for `catalog` and the hand-written `content` pages (loaded by
+    content_pages.load_content_pages) into `writer`; docs/site.md lists the pages."""
+    site = _Site.build(catalog, config, content)
     # The code and the templates shape every page: a manifest they did not write is a miss.
-    manifest = Manifest(writer, MANIFEST, fingerprint(code=_CODE, templates=config.templates_dir, theme=templates.THEME_DIR)
+    manifest = Manifest(
+        writer,
+        MANIFEST,
+        fingerprint(code=_CODE, templates=config.templates_dir, theme=templates.THEME_DIR),
     )
     previous = {} if changed is not None and changed.full else manifest.read()
     out = PageOutput(writer, manifest, previous)
@@ -142,9 +145,9 @@ class _Site:
     by_topic: Mapping[str, list[Episode]]
 
     @classmethod
-    def build(cls, catalog: Catalog, config: Config) -> _Site:
+    def build(cls, catalog: Catalog, config: Config, given: Sequence[ContentPage]) -> _Site:
         site = catalog.site
-        content = tuple(load_content_pages(config.content_dir, site.base_path))
+        content = tuple(given)
         podcasts = {p.slug: p for p in catalog.podcasts}
         topics = {t.slug: t for t in catalog.topics}
         env = _environment(config.templates_dir, site, content, catalog)
@@ -195,9 +198,10 @@ def _environment(
     env.globals.update(
         site=site,
         base=base,
-        url=lambda relpath="": base + relpath,
-        abs_url=lambda relpath="": site.base_url + relpath,
-        nav_pages=[(page.title, f"{page.slug}/") for page in content],
+        url_for=urls.link_maker(base),
+        url=lambda path: urls.href(base, path),  # a path urls.py made: a page's, a listing's
+        abs_url=lambda path: urls.absolute(site.base_url, path),
+        nav_pages=[(page.title, urls.content_page(page.slug)) for page in content],
         podcasts_by_slug={p.slug: p for p in catalog.podcasts},
         topics_by_slug={t.slug: t for t in catalog.topics},
         jsonld=discovery.script_json,
@@ -246,7 +250,7 @@ def _card_renderer(env: jinja2.Environment) -> Callable[[Episode, str, bool], Ma
 
 def _write_static(static: Mapping[str, Path], out: PageOutput) -> None:
     for name, path in static.items():
-        out.data("static/" + name, path.read_bytes())
+        out.data(urls.static(name), path.read_bytes())
 
 
 # --- the pages ----------------------------------------------------------------------------
@@ -264,20 +268,20 @@ def _render_episodes(site: _Site, out: PageOutput) -> None:
             site.shared_digest,
             site.episode_digests[episode.id],
             podcast_digest,
-            [(e.title, e.path) if e else None for e in (around.older, around.newer)],
+            [(e.title, urls.episode(e)) if e else None for e in (around.older, around.newer)],
         )
         render = partial(_episode_html, site, episode, podcast, around)
-        out.page(episode.path, render, fingerprint, lastmod=episode.published)
+        out.page(urls.episode(episode), render, fingerprint, lastmod=episode.published)
         if episode.chapters:
-            chapters_page = partial(_chapters_text, episode)
-            out.page(episode.path + "chapters.json", chapters_page, fingerprint)  # same inputs
+            chapters_page = partial(chapters_text, episode.chapters, episode.title)
+            out.page(urls.chapters(episode), chapters_page, fingerprint)  # same inputs
 
 
 def _episode_html(site: _Site, episode: Episode, podcast: Podcast, around: pages.Neighbors) -> str:
     notes = Markup(episode.notes_html)  # noqa: S704 -- sanitized by normalize (nh3)
     return site.render(
         "episode.html",
-        page_path=episode.path,
+        page_path=urls.episode(episode),
         episode=episode,
         podcast=podcast,
         older=around.older,
@@ -289,33 +293,6 @@ def _episode_html(site: _Site, episode: Episode, podcast: Podcast, around: pages
     )
 
 
-def _chapters_text(episode: Episode) -> str:
-    return _indented_json(chapters_json(episode.chapters, title=episode.title)) + "\n"
-
-
-def _indented_json(value: object, indent: str = "") -> str:
-    """json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) for string keys: the
-    same text in half the time. With an indent, json encodes every value in Python; here
-    strings and numbers go to json's C functions and only the containers are walked."""
-    inner = indent + "  "
-    if isinstance(value, dict) and value:
-        members = (
-            f"{inner}{encode_basestring(k)}: {_indented_json(value[k], inner)}"
-            for k in sorted(value)
-        )
-        return "{\n" + ",\n".join(members) + "\n" + indent + "}"
-    if isinstance(value, list | tuple) and value:
-        items = (inner + _indented_json(item, inner) for item in value)
-        return "[\n" + ",\n".join(items) + "\n" + indent + "]"
-    if type(value) is str:
-        return encode_basestring(value)
-    if type(value) is int:
-        return int.__repr__(value)
-    if type(value) is float and math.isfinite(value):
-        return float.__repr__(value)
-    return json.dumps(value, ensure_ascii=False)  # empty containers, booleans, None, NaN
-
-
 def _unknown_podcast(slug: str) -> Podcast:
     """An episode whose podcast left the catalog still renders, under its slug."""
     return Podcast(slug=slug, title=slug, feed_url="")
@@ -324,13 +301,13 @@ def _unknown_podcast(slug: str) -> Podcast:
 def _render_podcasts(site: _Site, out: PageOutput) -> None:
     grouped = site.by_podcast
     listing = [(p, len(grouped.get(p.slug, []))) for p in site.catalog.podcasts]
-    index = site.later("podcasts.html", "podcasts/", podcasts=listing)
-    out.page("podcasts/", index, site.listing_digest("podcasts", listing))
+    index = site.later("podcasts.html", urls.podcasts(), podcasts=listing)
+    out.page(urls.podcasts(), index, site.listing_digest("podcasts", listing))
     for podcast in site.catalog.podcasts:
         episodes = grouped.get(podcast.slug, [])
         description = Markup(podcast.description_html)  # noqa: S704 -- sanitized by normalize
         series = discovery.podcast_series_ld(podcast, site.config)
-        for page in pages.paginate(episodes, f"podcasts/{podcast.slug}/", site.config.page_size):
+        for page in pages.paginate(episodes, urls.podcast(podcast.slug), site.config.page_size):
             render = site.later(
                 "podcast.html",
                 page.relpath,
@@ -347,8 +324,8 @@ def _render_podcasts(site: _Site, out: PageOutput) -> None:
 def _render_topics(site: _Site, out: PageOutput) -> None:
     grouped = site.by_topic
     counts = [(t, len(grouped[t.slug])) for t in site.catalog.topics]
-    index = site.later("topics.html", "topics/", topics=counts)
-    out.page("topics/", index, site.listing_digest("topics", counts))
+    index = site.later("topics.html", urls.topics(), topics=counts)
+    out.page(urls.topics(), index, site.listing_digest("topics", counts))
     weights = {p.slug: p.weight for p in site.catalog.podcasts}
     size, top = site.config.page_size, POPULAR_PAGES
     ranks: dict[str, pages.PopularRank] = {}  # an episode with two topics is ranked once
@@ -356,8 +333,8 @@ def _render_topics(site: _Site, out: PageOutput) -> None:
         newest = grouped[topic.slug]
         popular = pages.popular_order(newest, weights, site.catalog.built_at, ranks)
         listings = (
-            ("newest", pages.paginate(newest, f"topics/{topic.slug}/", size)),
-            ("popular", pages.paginate_ranked(popular, f"topics/{topic.slug}/popular/", size, top)),
+            ("newest", pages.paginate(newest, urls.topic(topic.slug), size)),
+            ("popular", pages.paginate_ranked(popular, urls.topic_popular(topic.slug), size, top)),
         )
         for order, listing in listings:
             for page in listing:
@@ -376,11 +353,11 @@ def _render_topics(site: _Site, out: PageOutput) -> None:
 def _render_people(site: _Site, out: PageOutput) -> None:
     people = pages.people_index(site.catalog.episodes)
     summary = [(p.slug, p.name, len(p.episodes)) for p in people]
-    index = site.later("people.html", "people/", people=people)
-    out.page("people/", index, site.listing_digest("people", summary))
+    index = site.later("people.html", urls.people(), people=people)
+    out.page(urls.people(), index, site.listing_digest("people", summary))
     for person in people:
-        base = f"people/{person.slug}/"
-        for page in pages.paginate(person.episodes, base, site.config.page_size):
+        first = urls.person(person.slug)
+        for page in pages.paginate(person.episodes, first, site.config.page_size):
             render = site.later("person.html", page.relpath, person=person, page=page)
             total = len(person.episodes) if page.is_front else None
             parts = (person.name, person.href, person.roles, total, page.nav)
@@ -390,14 +367,14 @@ def _render_people(site: _Site, out: PageOutput) -> None:
 def _render_categories(site: _Site, out: PageOutput) -> None:
     categories = pages.category_index(site.catalog.podcasts)
     grouped = site.by_podcast
-    index = site.later("categories.html", "categories/", categories=categories)
-    out.page("categories/", index, site.listing_digest("categories", categories))
+    index = site.later("categories.html", urls.categories(), categories=categories)
+    out.page(urls.categories(), index, site.listing_digest("categories", categories))
     for category in categories:
         members = [p.slug for p in category.podcasts]
         category_digest = digest(category)  # once: it holds every member podcast
         episodes = pages.newest_first(e for s in members for e in grouped.get(s, []))
-        base = f"categories/{category.slug}/"
-        for page in pages.paginate(episodes, base, site.config.page_size):
+        first = urls.category(category.slug)
+        for page in pages.paginate(episodes, first, site.config.page_size):
             render = site.later("category.html", page.relpath, category=category, page=page)
             parts = (category_digest, page.nav)
             out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
@@ -406,9 +383,9 @@ def _render_categories(site: _Site, out: PageOutput) -> None:
 def _render_archive(site: _Site, out: PageOutput) -> None:
     years = pages.episodes_by_year(site.catalog.episodes)
     counts = [(year, len(episodes)) for year, episodes in years.items()]
-    out.page("archive/", site.later("archive.html", "archive/", years=counts))
+    out.page(urls.archive(), site.later("archive.html", urls.archive(), years=counts))
     for year, episodes in years.items():
-        for page in pages.paginate(episodes, f"archive/{year}/", site.config.page_size):
+        for page in pages.paginate(episodes, urls.year(year), site.config.page_size):
             render = site.later("archive_year.html", page.relpath, year=year, page=page)
             parts = ("year", year, page.nav)
             out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
@@ -425,30 +402,29 @@ def _render_singletons(site: _Site, out: PageOutput) -> None:
     featured = [e for e in catalog.episodes if e.featured][:HOME_FEATURED]
     home = site.later(
         "home.html",
-        "",
+        urls.home(),
         latest=latest,
         topics=overview,
         featured=featured,
         jsonld_data=discovery.website_ld(site.config),
     )
-    out.page("", home)
-    out.page("search/", site.later("search.html", "search/"))
-    out.page("404.html", site.later("404.html", "404.html"))
+    out.page(urls.home(), home)
+    out.page(urls.search(), site.later("search.html", urls.search()))
+    out.page(urls.not_found(), site.later("404.html", urls.not_found()))
     healthy = {FetchStatus.OK, FetchStatus.UNCHANGED}
     health = sorted(catalog.health, key=lambda h: (h.status in healthy, h.title.casefold(), h.slug))
-    out.page("health/", site.later("health.html", "health/", feeds=health))
+    out.page(urls.health(), site.later("health.html", urls.health(), feeds=health))
     for content in site.content:
         body = Markup(content.html)  # noqa: S704 -- markdown-it with raw HTML disabled
-        relpath = f"{content.slug}/"
-        out.page(relpath, site.later("content.html", relpath, content=content, body=body))
+        path = urls.content_page(content.slug)
+        out.page(path, site.later("content.html", path, content=content, body=body))
 
 
 def _write_discovery(site: _Site, out: PageOutput) -> None:
     catalog = site.catalog
-    out.data("robots.txt", discovery.robots_txt(site.config).encode())
-    out.data(
-        "opml.xml", discovery.opml_xml(site.config, catalog.podcasts, catalog.built_at).encode()
-    )
-    out.data("health.json", discovery.health_json(catalog).encode())
+    out.data(urls.robots(), discovery.robots_txt(site.config).encode())
+    opml = discovery.opml_xml(site.config, catalog.podcasts, catalog.built_at)
+    out.data(urls.opml(), opml.encode())
+    out.data(urls.health_json(), discovery.health_json(catalog).encode())
     for relpath, sitemap in discovery.sitemap_files(site.config, out.html_pages):
         out.data(relpath, sitemap.encode())
