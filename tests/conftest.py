@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from devcasts.model import Config, FeedHealth, FeedSource, FetchStatus, SiteConfig, Topic
 from devcasts.records import (
@@ -26,6 +27,11 @@ from devcasts.records import (
     SourceRef,
     Transcript,
 )
+
+# No per-example deadline and no "too slow" health check: both time a test on the wall
+# clock, so a busy machine failed them. Tests that must be fast measure CPU time themselves.
+settings.register_profile("devcasts", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("devcasts")
 
 ROOT = Path(__file__).resolve().parents[1]
 # Real-world feeds and payloads beside the project, not part of it: the tests marked `corpus`
