@@ -180,15 +180,15 @@ def _popular_score_key(episode: Episode, weight: float, built_at: datetime | Non
     """log2 of `popularity` plus log2 of a factor common to the whole build: the same order,
     computed without `built_at` (which only caps a future date). Scores equal on paper
     (carried twice and one half-life older) came out of `popularity` a last bit apart, one
-    way or the other depending on the build date; rounded here, they tie, and the tie-break
-    decides the same way at every build."""
+    way or the other depending on the build date; counted here in whole billionths of a
+    half-life (about 16 ms of age), they tie, and the tie-break decides at every build alike."""
     product = (1 + len(episode.also_in)) * max(weight, 0.0)
     if product == 0:
         return -math.inf
     half_lives = 0.0
     if built_at is not None:  # a date after built_at has age 0 there, so counts as built_at
         half_lives = min(episode.published, built_at).timestamp() / _HALF_LIFE_SECONDS
-    return round(math.log2(product) + half_lives, 9)
+    return math.floor((math.log2(product) + half_lives) * 1e9)  # floor: round(x, 9) is slow
 
 
 _HALF_LIFE_SECONDS = POPULAR_HALF_LIFE_DAYS * 86400
