@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from devcasts.model import Config, FeedHealth, FeedSource, FetchStatus, SiteConfig, Topic
 from devcasts.records import (
@@ -27,7 +28,15 @@ from devcasts.records import (
     Transcript,
 )
 
+# No per-example deadline and no "too slow" health check: both time a test on the wall
+# clock, so a busy machine failed them. Tests that must be fast measure CPU time themselves.
+settings.register_profile("devcasts", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("devcasts")
+
 ROOT = Path(__file__).resolve().parents[1]
+# Real-world feeds and payloads beside the project, not part of it: the tests marked `corpus`
+# read them and are skipped without them. DEVCASTS_CORPUS names another folder.
+CORPUS = Path(os.environ.get("DEVCASTS_CORPUS") or ROOT.parent / "shared" / "corpus")
 NPM_CACHE = ROOT / ".cache" / "npm"  # test-only npm packages (axe-core, vnu-jar), gitignored
 BUILT_AT = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 HOSTILE = "</script><script>alert(1)</script> \"quoted\" 'single' ]]> & more"
@@ -180,6 +189,27 @@ def sample_config(tmp_path: Path, sample_catalog: Catalog) -> Config:
         content_dir=content,
         templates_dir=ROOT / "templates",
     )
+
+
+_CORPUS_ABSENT = f"{CORPUS} is absent (DEVCASTS_CORPUS names the corpus folder)"
+_corpus_skipped: list[str] = []
+
+
+@pytest.hookimpl(tryfirst=True)  # before skipif marks, so every corpus test says the same
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Without the corpus, its tests are skipped here, before their fixtures read it."""
+    if item.get_closest_marker("corpus") and not CORPUS.is_dir():
+        _corpus_skipped.append(item.nodeid)
+        pytest.skip(f"corpus tests: {_CORPUS_ABSENT}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line for the skipped corpus tests; with -ra (addopts) or -rs, pytest's own summary
+    already folds them into one line, since they were all skipped from the same place."""
+    if _corpus_skipped and not terminalreporter.hasopt("s"):
+        terminalreporter.write_line(
+            f"{len(_corpus_skipped)} corpus tests skipped: {_CORPUS_ABSENT}"
+        )
 
 
 def npm_file(package: str, relpath: str, env_var: str) -> Path:

@@ -1,4 +1,4 @@
-"""The archive against real feeds (../shared/corpus): round trips, refreshes, snapshots."""
+"""The archive against the real-world feeds of the corpus: round trips, refreshes, snapshots."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import CORPUS
 
 from devcasts.archive.files import load_archive, save_archive
 from devcasts.archive.merge import merge_feeds
@@ -17,17 +18,13 @@ from devcasts.model import FeedSource
 from devcasts.records import NormalizedFeed, NotAFeedError
 from devcasts.util.text import slugify
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FEEDS = CORPUS / "feeds"
 SMALL = 100_000  # bytes: keeps this file fast; the big feeds are covered by the snapshot pair
 OLDER = "engineeringkiosk_2024-10-29_OLDER-SNAPSHOT.xml"
 NEWER = "engineeringkiosk_2026-07-01_redcircle.xml"
 NOW = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
 
-pytestmark = [
-    pytest.mark.corpus,
-    pytest.mark.skipif(not FEEDS.is_dir(), reason="the corpus (../shared/corpus) is absent"),
-]
+pytestmark = pytest.mark.corpus
 
 
 def normalized(path: Path, slug: str, now: datetime) -> NormalizedFeed | None:

@@ -93,7 +93,7 @@ def test_browse_and_search_the_example(page: Any, example: tuple[str, Path, str]
     assert serious_violations(page, axe) == []
     if _pagefind_installed():
         page.goto(url + "search/?q=Dokku")
-        page.locator("#search-results a").first.wait_for(timeout=15_000)
+        page.locator("#search-results a").first.wait_for(timeout=30_000)
         assert "Dokku" in page.locator("#search-results").inner_text()
         assert serious_violations(page, axe) == []
     assert page.errors == []

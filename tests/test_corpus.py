@@ -1,4 +1,4 @@
-"""Parse and normalize every real-world feed of ../shared/corpus/feeds without a crash.
+"""Parse and normalize every real-world feed of the corpus without a crash.
 
 Each file is its own test case and prints what was kept (run with -s to see it). Only the files
 that are not feeds may raise NotAFeedError; any other exception fails.
@@ -11,9 +11,9 @@ import re
 import time
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
 
 import pytest
+from conftest import CORPUS
 
 from devcasts.catalog.dedupe import merge_across_feeds
 from devcasts.ingest.normalize import normalize_feed
@@ -22,7 +22,6 @@ from devcasts.model import FeedSource, Topic
 from devcasts.records import Episode, NormalizedFeed, NotAFeedError
 from devcasts.util.text import slugify
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FEEDS = CORPUS / "feeds"
 NOW = datetime(2026, 7, 2, tzinfo=UTC)
 TOPICS = (
@@ -62,10 +61,7 @@ _MIN_EPISODES = {
     "nnw_jsonfeed-1.1_3960-blog.json": 20,
 }
 
-pytestmark = [
-    pytest.mark.corpus,
-    pytest.mark.skipif(not FEEDS.is_dir(), reason="../shared/corpus is absent"),
-]
+pytestmark = pytest.mark.corpus
 
 
 @cache

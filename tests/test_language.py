@@ -7,9 +7,9 @@ in a language, the detector is either unsure or names that same language.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from conftest import CORPUS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,7 +25,7 @@ from devcasts.ingest.normalize import normalize_feed
 from devcasts.ingest.parse import parse_feed
 from devcasts.model import FeedSource
 
-CORPUS_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
+CORPUS_FEEDS = CORPUS / "feeds"
 
 ENGLISH = (
     "This week we sit down with the team that moved their billing service off a single large "
@@ -114,7 +114,7 @@ def test_the_shortcut_never_contradicts_the_detector(words: list[str], language:
         assert detect_language(text) in (language, None)
 
 
-@pytest.mark.skipif(not CORPUS_FEEDS.is_dir(), reason="../shared/corpus is absent")
+@pytest.mark.corpus
 @pytest.mark.parametrize(
     "name",
     [

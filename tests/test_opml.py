@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import CORPUS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,6 @@ from devcasts.cli.opml import (
 from devcasts.errors import ConfigError
 
 DATA = Path(__file__).parent / "data" / "opml"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
 @pytest.fixture
@@ -311,7 +311,7 @@ def test_any_outline_attributes_import_safely(tmp_path_factory, title: str, url:
     assert all(entry["url"].startswith(("http://", "https://")) for entry in loaded)
 
 
-# --- the real-world OPML files of the shared corpus -----------------------------------------
+# --- the real-world OPML files of the corpus -----------------------------------------------
 
 
 def _corpus_opml_files() -> list[str]:
@@ -338,8 +338,6 @@ _CORPUS_EXPECTED = {
 @pytest.mark.parametrize("name", _corpus_opml_files() or ["(corpus absent)"])
 def test_corpus_opml_imports(tmp_path: Path, name: str) -> None:
     source = CORPUS / "feeds" / name
-    if not source.is_file():
-        pytest.skip("shared corpus absent")
     path = tmp_path / "feeds.yaml"
     path.write_text("# mine\nsite:\n  title: t\nfeeds:\n", encoding="utf-8")
     opml = source.read_bytes()

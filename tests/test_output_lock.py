@@ -17,20 +17,21 @@ from devcasts.util.lock import build_lock
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 HOLDER = """
-import sys, time
+import sys
 from pathlib import Path
 from devcasts.util.lock import build_lock
 with build_lock(Path(sys.argv[1])):
     print("locked", flush=True)
-    time.sleep(float(sys.argv[2]))
+    sys.stdin.readline()
 """
 
 
-def start_holder(lock: Path, seconds: float) -> subprocess.Popen[str]:
-    """A process that holds the lock for `seconds`; returns once it has it."""
+def start_holder(lock: Path) -> subprocess.Popen[str]:
+    """A process that holds the lock until release(holder) (or its end); returns once it has it."""
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(lock), str(seconds)],
+        [sys.executable, "-c", HOLDER, str(lock)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         env=env,
@@ -41,38 +42,53 @@ def start_holder(lock: Path, seconds: float) -> subprocess.Popen[str]:
     return holder
 
 
+def release(holder: subprocess.Popen[str]) -> None:
+    assert holder.stdin is not None
+    holder.stdin.close()  # the holder reads the end of its input and lets go
+    holder.wait()
+
+
 def test_a_second_build_gives_up_naming_the_holder(tmp_path: Path) -> None:
     lock = tmp_path / "cache" / "build.lock"
-    holder = start_holder(lock, 30)
+    holder = start_holder(lock)
     try:
         started = time.monotonic()
         with pytest.raises(BuildLockedError) as caught, build_lock(lock, timeout=0.3):
             pytest.fail("the lock was taken twice")
-        assert time.monotonic() - started >= 0.3
+        assert time.monotonic() - started >= 0.3  # a lower bound: only ever true when slower
         assert f"pid {holder.pid}" in str(caught.value)
         assert str(lock) in str(caught.value)
     finally:
-        holder.kill()
-        holder.wait()
+        release(holder)
 
 
 def test_a_second_build_waits_for_the_first(tmp_path: Path) -> None:
     lock = tmp_path / "build.lock"
-    holder = start_holder(lock, 0.5)
-    started = time.monotonic()
+    holder = start_holder(lock)
+    events: list[str] = []
+    got_it = threading.Event()
+
+    def second_build() -> None:
+        with build_lock(lock, timeout=60, poll=0.01):
+            events.append("second build has the lock")
+            got_it.set()
+
+    waiter = threading.Thread(target=second_build)
     try:
-        with build_lock(lock, timeout=20):
-            waited = time.monotonic() - started
+        waiter.start()
+        assert not got_it.wait(0.3)  # still waiting while the first build holds the lock
+        events.append("first build lets go")
     finally:
-        holder.wait()
-    assert 0.3 < waited < 20  # got it only once the holder was done
+        release(holder)
+    waiter.join(60)
+    assert events == ["first build lets go", "second build has the lock"]
 
 
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
     lock = tmp_path / "build.lock"
-    holder = start_holder(lock, 30)
+    holder = start_holder(lock)
     holder.kill()
-    holder.wait()
+    release(holder)  # closes its input, and waits for its end
     with build_lock(lock, timeout=0):
         assert lock.read_text().strip() == str(os.getpid())
 

@@ -228,9 +228,9 @@ def test_entity_bomb_in_the_doctype_is_defused() -> None:
         f"<rss version='2.0'><channel><title>Bomb & co</title><item><title>{refs}</title>"
         f"<description>{refs}</description></item></channel></rss>"
     ).encode()
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: other processes on a busy machine do not count
     feed = parse_feed(body, XML_HEADERS, "https://example.com/f")
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
     assert feed.title == "Bomb & co"
     assert "x" * 100 not in feed.items[0].title + feed.items[0].description
 

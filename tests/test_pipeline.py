@@ -319,13 +319,14 @@ def test_a_second_build_at_the_same_time_is_refused_clearly(tmp_path: Path) -> N
         [
             sys.executable,
             "-c",
-            "import sys, time; sys.path.insert(0, sys.argv[1]);"
+            "import sys; sys.path.insert(0, sys.argv[1]);"
             "from devcasts.site.writer import build_lock\n"
             "with build_lock(__import__('pathlib').Path('.cache/build.lock')):\n"
-            "    print('locked', flush=True); time.sleep(30)",
+            "    print('locked', flush=True); sys.stdin.readline()",  # held until told
             str(ROOT / "src"),
         ],
         cwd=tmp_path,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -342,8 +343,9 @@ def test_a_second_build_at_the_same_time_is_refused_clearly(tmp_path: Path) -> N
     finally:
         holder.kill()
         holder.wait()
-        if holder.stdout is not None:
-            holder.stdout.close()
+        for pipe in (holder.stdin, holder.stdout):
+            if pipe is not None:
+                pipe.close()
     assert second.returncode == 1
     assert "another build" in second.stderr.lower() or "lock" in second.stderr.lower()
     assert str(holder.pid) in second.stderr

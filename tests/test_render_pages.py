@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from conftest import BUILT_AT, build_catalog, make_episode
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from markupsafe import Markup
 
@@ -84,6 +84,7 @@ def test_popularity_grows_with_carriers_and_weight_and_decays_with_age() -> None
 
 
 @given(st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 3), st.booleans()), max_size=30))
+@example([(249, 0, False), (429, 1, False)])  # equal scores on paper: carried twice, 180 days older
 def test_popular_order_does_not_change_when_time_moves_on(
     specs: list[tuple[int, int, bool]],
 ) -> None:
@@ -102,6 +103,16 @@ def test_popular_order_does_not_change_when_time_moves_on(
     assert [e.id for e in now] == [e.id for e in later]
     featured = [e.featured for e in now]
     assert featured == sorted(featured, reverse=True)  # featured ones first
+
+
+def test_equal_popular_scores_go_to_the_newer_episode_at_every_build_date() -> None:
+    newer = make_episode("a", 1, published=BUILT_AT - timedelta(days=249))
+    older = make_episode(
+        "a", 2, published=BUILT_AT - timedelta(days=429), also_in=(SourceRef("b"),)
+    )
+    for days in range(120):
+        order = pages.popular_order([older, newer], {"a": 1.5}, BUILT_AT + timedelta(days=days))
+        assert [e.id for e in order] == ["a-0001", "a-0002"], f"{days} days later"
 
 
 def test_neighbors_stay_within_a_podcast() -> None:

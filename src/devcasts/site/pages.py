@@ -168,12 +168,31 @@ def popular_order(
     def rank(episode: Episode) -> PopularRank:
         key = known.get(episode.id)
         if key is None:
-            score = popularity(episode, weights.get(episode.podcast, 1.0), built_at)
+            weight = weights.get(episode.podcast, 1.0)
+            score = _popular_score_key(episode, weight, built_at)
             key = (not episode.featured, -score, -episode.published.timestamp(), episode.id)
             known[episode.id] = key
         return key
 
     return sorted(episodes, key=rank)
+
+
+def _popular_score_key(episode: Episode, weight: float, built_at: datetime | None) -> float:
+    """log2 of `popularity` plus log2 of a factor common to the whole build: the same order,
+    computed without `built_at` (which only caps a future date). Scores equal on paper
+    (carried twice and one half-life older) came out of `popularity` a last bit apart, one
+    way or the other depending on the build date; counted here in whole billionths of a
+    half-life (about 16 ms of age), they tie, and the tie-break decides at every build alike."""
+    product = (1 + len(episode.also_in)) * max(weight, 0.0)
+    if product == 0:
+        return -math.inf
+    half_lives = 0.0
+    if built_at is not None:  # a date after built_at has age 0 there, so counts as built_at
+        half_lives = min(episode.published, built_at).timestamp() / _HALF_LIFE_SECONDS
+    return math.floor((math.log2(product) + half_lives) * 1e9)  # floor: round(x, 9) is slow
+
+
+_HALF_LIFE_SECONDS = POPULAR_HALF_LIFE_DAYS * 86400
 
 
 PopularRank = tuple[bool, float, float, str]
