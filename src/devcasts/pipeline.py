@@ -138,9 +138,17 @@ def _build_locked(
     if to_parse:
         pause.end()
     # A kept body is read (and checked) only here; a copy that fails its check is fetched again.
+    from devcasts.fetch.cache import read_body
+
+    to_parse = [replace(r, body=read_body(r)) for r in to_parse]
     unreadable = [r.source for r in to_parse if r.body is None and r.content_hash]
     again = {r.source.slug: r for r in _fetch(config, options, now, unreadable)}
-    to_parse = [again.get(r.source.slug, r) for r in to_parse]
+    to_parse = [
+        replace(again[r.source.slug], body=read_body(again[r.source.slug]))
+        if r.source.slug in again
+        else r
+        for r in to_parse
+    ]
     to_parse = [r for r in to_parse if r.body is not None]
     normalized, parse_errors = _parse_and_normalize(config, to_parse, now, timer)
     report.parsed_feeds = len(to_parse)
@@ -385,7 +393,7 @@ def _parse_one(index: int) -> _Parsed:
     assert _JOBS is not None
     config, results, now = _JOBS
     result = results[index]
-    assert result.body is not None
+    assert isinstance(result.body, bytes)
     url = result.url or result.source.url
     started = time.perf_counter()
     parsed_at = started
