@@ -104,22 +104,16 @@ def render_site(
         {} if changed is not None and changed.full else read_manifest(writer, MANIFEST, "pages")
     )
     out = PageOutput(writer, previous)
-    try:
-        _write_static(config.templates_dir / "static", out)
-        out.deferring = True  # episode pages: a second process renders them, when it pays
-        _render_episodes(site, out)
-        out.deferring = False
-        out.start_deferred()
-        _render_podcasts(site, out)
-        _render_topics(site, out)
-        _render_people(site, out)
-        _render_categories(site, out)
-        _render_archive(site, out)
-        _render_singletons(site, out)
-        _write_discovery(site, out)
-        return out.finish()
-    finally:
-        out.abandon()  # only a failed render still has a second process running here
+    _write_static(config.templates_dir / "static", out)
+    _render_episodes(site, out)
+    _render_podcasts(site, out)
+    _render_topics(site, out)
+    _render_people(site, out)
+    _render_categories(site, out)
+    _render_archive(site, out)
+    _render_singletons(site, out)
+    _write_discovery(site, out)
+    return out.finish()
 
 
 # --- what every page shares ----------------------------------------------------------------
