@@ -107,7 +107,7 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
     )
 
     with timer.stage("fetch"):
-        fetched = _fetch(config, options, now, config.feeds)
+        fetched = _fetch(config.feeds, options, now)
     outcomes = _read_new_bodies(config, options, now, fetched, state, timer)
     report.parsed_feeds = sum(outcome.was_read for outcome in outcomes)
 
@@ -162,7 +162,7 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
 
 
 def _fetch(
-    config: Config, options: BuildOptions, now: datetime, sources: Sequence[FeedSource]
+    sources: Sequence[FeedSource], options: BuildOptions, now: datetime
 ) -> list[FetchResult]:
     from devcasts.fetch.http import FetchOptions, fetch_all
 
@@ -192,7 +192,7 @@ def _read_new_bodies(
     ]
     if not new:
         return [FeedOutcome(r) for r in fetched]
-    with_bodies = _bodies(config, options, now, new)
+    with_bodies = _bodies(new, options, now)
     with timer.stage("parse+normalize (wall)"):
         from devcasts.ingest.read import read_feeds
 
@@ -207,7 +207,7 @@ def _read_new_bodies(
 
 
 def _bodies(
-    config: Config, options: BuildOptions, now: datetime, results: Sequence[FetchResult]
+    results: Sequence[FetchResult], options: BuildOptions, now: datetime
 ) -> list[tuple[FetchResult, bytes | None]]:
     """Each result with its bytes. A kept copy is read (and checked) only here; one that fails
     its check is fetched again, whole, and that fetch's result replaces it."""
@@ -217,7 +217,7 @@ def _bodies(
     damaged = [result.source for result, body in bodies if body is None]
     if not damaged:
         return bodies
-    again = {r.source.slug: (r, read_body(r)) for r in _fetch(config, options, now, damaged)}
+    again = {r.source.slug: (r, read_body(r)) for r in _fetch(damaged, options, now)}
     return [again.get(result.source.slug, (result, body)) for result, body in bodies]
 
 

@@ -1,9 +1,10 @@
-"""Running work in other processes: the one place a build forks.
+"""Running work in other processes, and whether this process may fork, onto how many cores
+(one answer for every stage that forks).
 
-`map_in_forks` shares a function over items among forked workers (the parse pool);
-`start_in_background` runs one function in a forked child while this process goes on (the
-search indexer while the site renders). Both fall back to running in this process where a fork
-is unsafe or would not pay.
+`map_in_forks` shares a function over items among forked workers (the parse of the changed
+feeds); `start_in_background` runs one function in a forked child while this process goes on
+(the search index, written while the site renders). Both run the work in this process instead
+where a fork is unsafe or would not pay.
 
 Work reaches a child through the fork itself: the function (often a partial or closure made just
 before) and its items are inherited, never pickled. Only results travel back, pickled through a
