@@ -187,9 +187,7 @@ def _read_new_bodies(
 ) -> list[FeedOutcome]:
     """Every feed's outcome, in order: a body this build has not read before (new, or read
     under other topics) is parsed and normalized; any other is left as fetching gave it."""
-    new = [
-        r for r in fetched if r.content_hash and state.parsed.get(r.source.slug) != r.content_hash
-    ]
+    new = [r for r in fetched if r.content_hash and not state.has_read(r)]
     if not new:
         return [FeedOutcome(r) for r in fetched]
     with_bodies = _bodies(new, options, now)
