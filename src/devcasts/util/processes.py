@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import threading
-import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
@@ -172,6 +171,7 @@ def _sendable(error: Exception) -> Exception:
     """The exception with the child's traceback noted on it (a pickled exception loses its
     traceback); a RuntimeError with its text if it cannot be pickled."""
     import pickle
+    import traceback
 
     error.add_note("in a forked child:\n" + "".join(traceback.format_exception(error)).rstrip())
     try:
