@@ -27,8 +27,9 @@ import httpx
 import pytest
 from rich.console import Console
 
-import devcasts.fetch.http
+import devcasts.fetch.body
 from devcasts import USER_AGENT
+from devcasts.fetch.cache import read_body
 from devcasts.fetch.http import (
     FetchOptions,
     _log_result,
@@ -37,7 +38,7 @@ from devcasts.fetch.http import (
     fetch_all_async,
 )
 from devcasts.fetch.netguard import GuardedTransport
-from devcasts.model import FeedSource, FetchResult, FetchStatus
+from devcasts.model import FeedSource, FetchResult, FetchStatus, StoredCopy
 
 DATA = Path(__file__).parent / "data" / "fetch"
 FEED = (DATA / "tiny-show.xml").read_bytes()
@@ -185,7 +186,7 @@ def test_200_returns_body_hash_headers_and_sends_user_agent(server, options):
     server.routes["/feed"] = serve(FEED)
     result = fetch_one(source(server.url("/feed")), options)
     assert result.status is FetchStatus.OK
-    assert result.body == FEED
+    assert read_body(result) == FEED
     assert result.content_hash is not None and len(result.content_hash) == 64
     assert result.headers["content-type"] == "application/rss+xml"
     assert result.url == server.url("/feed")
@@ -206,7 +207,7 @@ def test_304_via_etag(server, options):
     assert fetch_one(source(server.url("/feed")), options).status is FetchStatus.OK
     again = fetch_one(source(server.url("/feed")), options, T0 + timedelta(hours=1))
     assert again.status is FetchStatus.UNCHANGED
-    assert again.body == FEED
+    assert read_body(again) == FEED
     assert again.headers["content-type"] == "application/rss+xml"  # kept for the parser
     assert again.last_success == T0 + timedelta(hours=1)
     assert server.request_headers["/feed"][1]["if-none-match"] == '"v1"'
@@ -217,7 +218,7 @@ def test_304_via_last_modified(server, options):
     assert fetch_one(source(server.url("/feed")), options).status is FetchStatus.OK
     again = fetch_one(source(server.url("/feed")), options)
     assert again.status is FetchStatus.UNCHANGED
-    assert again.body == FEED
+    assert read_body(again) == FEED
     assert "if-none-match" not in server.request_headers["/feed"][1]
 
 
@@ -229,7 +230,7 @@ def test_same_bytes_without_validators_are_unchanged_and_new_bytes_are_ok(server
     server.routes["/feed"] = serve(FEED_V2)
     changed = fetch_one(src, options)
     assert changed.status is FetchStatus.OK
-    assert changed.body == FEED_V2
+    assert read_body(changed) == FEED_V2
 
 
 def test_gzip_and_deflate_bodies_are_decoded(server, options):
@@ -239,7 +240,7 @@ def test_gzip_and_deflate_bodies_are_decoded(server, options):
     server.routes["/raw"] = serve(raw.compress(FEED) + raw.flush(), Content_Encoding="deflate")
     sources = [source(server.url(p), p[1:]) for p in ("/gz", "/zlib", "/raw")]
     results = fetch_all(sources, options, now=T0)
-    assert [r.body for r in results] == [FEED, FEED, FEED]
+    assert [read_body(r) for r in results] == [FEED, FEED, FEED]
     assert server.request_headers["/gz"][0]["accept-encoding"] == "gzip, deflate"
 
 
@@ -251,7 +252,7 @@ def test_301_is_followed_and_reported(server, options):
     server.routes["/new"] = serve(FEED)
     result = fetch_one(source(server.url("/old")), options)
     assert result.status is FetchStatus.OK
-    assert result.body == FEED
+    assert read_body(result) == FEED
     assert result.url == server.url("/new")
     assert result.moved_to == server.url("/new")
     assert result.moved_count == 1
@@ -279,7 +280,7 @@ def test_a_redirect_to_another_host_and_back_shares_the_host_connection_slot(ser
     server.routes["/feed"] = serve(FEED)
     sources = [source(server.url("/there"), "first"), source(server.url("/feed"), "second")]
     results = fetch_all(sources, options, now=T0)
-    assert [(r.status, r.body) for r in results] == [(FetchStatus.OK, FEED)] * 2
+    assert [(r.status, read_body(r)) for r in results] == [(FetchStatus.OK, FEED)] * 2
     assert results[0].url == server.url("/feed")
 
 
@@ -323,7 +324,7 @@ def test_404_fails_with_a_clear_reason(server, options):
     result = fetch_one(source(server.url("/missing")), options)
     assert result.status is FetchStatus.FAILED
     assert result.error == "HTTP 404 Not Found"
-    assert result.body is None
+    assert read_body(result) is None
     assert (result.failures, result.first_failure, result.last_failure) == (1, T0, T0)
 
 
@@ -334,7 +335,7 @@ def test_500_keeps_the_last_good_copy_and_counts_failures(server, options):
     server.routes["/feed"] = lambda h: h.respond(500, b"oops")
     first = fetch_one(src, options, T0 + timedelta(hours=1))
     second = fetch_one(src, options, T0 + timedelta(hours=2))
-    assert (first.status, first.error, first.body) == (
+    assert (first.status, first.error, read_body(first)) == (
         FetchStatus.FAILED,
         "HTTP 500 Internal Server Error",
         FEED,
@@ -370,15 +371,15 @@ def test_429_with_retry_after_defers_and_serves_the_cache(server, options):
     server.routes["/feed"] = lambda h: h.respond(429, Retry_After="3600")
     deferred = fetch_one(src, options, T0 + timedelta(minutes=1))
     assert deferred.status is FetchStatus.DEFERRED
-    assert deferred.body == FEED
+    assert read_body(deferred) == FEED
     assert deferred.error == "HTTP 429 Too Many Requests: the server asked to retry later"
     waiting = fetch_one(src, options, T0 + timedelta(minutes=30))
-    assert waiting.status is FetchStatus.DEFERRED and waiting.body == FEED
+    assert waiting.status is FetchStatus.DEFERRED and read_body(waiting) == FEED
     assert waiting.error is not None and "next try after 2026-03-01 13:01:00 UTC" in waiting.error
     assert server.hits["/feed"] == 2
     server.routes["/feed"] = serve(FEED_V2)
     after = fetch_one(src, options, T0 + timedelta(minutes=62))
-    assert after.status is FetchStatus.OK and after.body == FEED_V2
+    assert after.status is FetchStatus.OK and read_body(after) == FEED_V2
     assert server.hits["/feed"] == 3
 
 
@@ -453,7 +454,7 @@ def test_an_error_page_that_stalls_is_still_its_status_and_soon(server, options,
         h.wfile.flush()
         h.server.release.wait(60)  # until the test is over
 
-    monkeypatch.setattr(devcasts.fetch.http, "_DISCARD_SECONDS", 0.2)
+    monkeypatch.setattr(devcasts.fetch.body, "_DISCARD_SECONDS", 0.2)
     server.routes["/feed"] = stalled_error
     patient = FetchOptions(**{**_fields(options), "read_timeout": 20, "deadline": 30})
     result = fetch_one(source(server.url("/feed")), patient)
@@ -517,7 +518,7 @@ def test_bodies_that_are_not_feeds_fail_and_keep_the_last_good_copy(server, opti
     fetch_one(src, options)
     server.routes["/feed"] = serve(body, ETag='"bad"')
     result = fetch_one(src, options)
-    assert (result.status, result.error, result.body) == (FetchStatus.FAILED, reason, FEED)
+    assert (result.status, result.error, read_body(result)) == (FetchStatus.FAILED, reason, FEED)
     server.routes["/feed"] = serve(FEED, ETag='"good"')
     assert fetch_one(src, options).status is FetchStatus.UNCHANGED
     assert server.request_headers["/feed"][2]["if-none-match"] == '"good"'
@@ -652,7 +653,7 @@ def test_one_failure_does_not_stop_the_others(server, options, tmp_path):
         FetchStatus.OK,
         FetchStatus.FAILED,
     ]
-    assert results[4].body == FEED_V2
+    assert read_body(results[4]) == FEED_V2
     assert results[5].error is not None and results[5].error.startswith("invalid URL")
 
 
@@ -699,7 +700,7 @@ def test_offline_mode_serves_the_cache_and_sends_nothing(server, options, tmp_pa
         offline,
         now=T0,
     )
-    assert [(r.status, r.body) for r in results] == [
+    assert [(r.status, read_body(r)) for r in results] == [
         (FetchStatus.DEFERRED, FEED),
         (FetchStatus.DEFERRED, None),
         (FetchStatus.OK, FEED),
@@ -727,7 +728,7 @@ def test_a_tampered_cached_body_is_not_trusted(server, options, caplog):
     (options.cache_dir / "show.body").write_bytes(b"<rss>evil</rss>")
     server.routes["/feed"] = lambda h: h.respond(500)
     result = fetch_one(src, options)
-    assert (result.status, result.body) == (FetchStatus.FAILED, None)
+    assert (result.status, read_body(result)) == (FetchStatus.FAILED, None)
     assert "does not match its hash" in caplog.text
 
 
@@ -739,7 +740,7 @@ def test_local_files_get_the_same_cache_treatment(tmp_path, options):
     assert fetch_one(src, options).status is FetchStatus.UNCHANGED
     path.write_bytes(b"<html><body>moved</body></html>")
     broken = fetch_one(src, options)
-    assert (broken.status, broken.body) == (FetchStatus.FAILED, FEED)
+    assert (broken.status, read_body(broken)) == (FetchStatus.FAILED, FEED)
     path.unlink()
     missing = fetch_one(src, options)
     assert missing.error == f"file not found: {path}"
@@ -820,7 +821,7 @@ def test_an_unwritable_cache_does_not_lose_the_fetch(server, options, tmp_path, 
     blocked.write_text("a file where the cache folder should be")
     unwritable = FetchOptions(**{**_fields(options), "cache_dir": blocked})
     result = fetch_one(source(server.url("/feed")), unwritable)
-    assert (result.status, result.body) == (FetchStatus.OK, FEED)
+    assert (result.status, read_body(result)) == (FetchStatus.OK, FEED)
     assert "could not write the cache of show" in caplog.text
 
 
@@ -875,7 +876,7 @@ def test_https_verifies_the_name_while_connecting_to_the_vetted_address(
     [result] = asyncio.run(fetch_all_async([src], options, T0, new_transport=lambda: transport))
     assert result.status is status
     if status is FetchStatus.OK:
-        assert result.body == FEED
+        assert read_body(result) == FEED
     else:
         assert result.error is not None and "CERTIFICATE_VERIFY_FAILED" in result.error
 
@@ -956,7 +957,7 @@ def test_content_hash_is_the_hash_of_the_body_whatever_the_status(server, option
     unchanged = fetch_one(src, options)
     offline = fetch_one(src, replace(options, offline=True))
     for result in (fresh, unchanged, offline):
-        assert result.body == FEED
+        assert read_body(result) == FEED
         assert result.content_hash == hashlib.sha256(FEED).hexdigest()
 
 
@@ -992,11 +993,11 @@ def test_a_kept_body_that_fails_its_check_is_fetched_whole_next_time(
     fetch_one(src, options)
     (options.cache_dir / "show.body").write_bytes(b"<rss>tampered</rss>")
     stale = fetch_one(src, options, T0 + timedelta(minutes=5))
-    assert stale.body is None  # never the tampered bytes
+    assert read_body(stale) is None  # never the tampered bytes
     assert "does not match its hash" in caplog.text
     healed = fetch_one(src, options, T0 + timedelta(minutes=10))
     assert "if-none-match" not in server.request_headers["/feed"][2]
-    assert (healed.body, healed.content_hash) == (FEED, hashlib.sha256(FEED).hexdigest())
+    assert (read_body(healed), healed.content_hash) == (FEED, hashlib.sha256(FEED).hexdigest())
     assert (options.cache_dir / "show.body").read_bytes() == FEED
 
 
@@ -1009,18 +1010,20 @@ def test_a_missing_kept_body_means_a_whole_request_at_once(
     (options.cache_dir / "show.body").unlink()
     result = fetch_one(src, options, T0 + timedelta(minutes=5))
     assert "if-none-match" not in server.request_headers["/feed"][1]
-    assert result.body == FEED
+    assert read_body(result) == FEED
     assert "cached body" in caplog.text and "is missing" in caplog.text
 
 
-def test_a_kept_body_is_read_once_and_then_held(server: FeedServer, options: FetchOptions):
+def test_an_unchanged_feed_names_its_kept_copy_without_reading_it(
+    server: FeedServer, options: FetchOptions
+):
     server.routes["/feed"] = etag_route(FEED)
     src = source(server.url("/feed"))
     fetch_one(src, options)
     result = fetch_one(src, options, T0 + timedelta(minutes=5))
-    assert result.body == FEED
-    (options.cache_dir / "show.body").write_bytes(FEED_V2)  # a later change is not seen
-    assert result.body == FEED
+    kept = options.cache_dir / "show.body"
+    assert result.body == StoredCopy(kept, hashlib.sha256(FEED).hexdigest())
+    assert read_body(result) == FEED
 
 
 def test_a_changed_feed_carries_its_fresh_bytes(server: FeedServer, options: FetchOptions):

@@ -21,20 +21,15 @@ from conftest import CORPUS
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devcasts.fetch.http import (
+from devcasts.fetch.body import BodyError, BoundedDecoder, human_size
+from devcasts.fetch.cache import CacheEntry, HttpCache, read_stored, url_fingerprint
+from devcasts.fetch.decide import (
     MAX_RETRY_AFTER,
-    BodyError,
-    BoundedDecoder,
-    CacheEntry,
     Exchange,
-    FetchOptions,
-    HttpCache,
     decide,
-    human_size,
     not_a_feed_reason,
     parse_retry_after,
     precheck,
-    url_fingerprint,
 )
 from devcasts.fetch.netguard import (
     GuardedBackend,
@@ -272,11 +267,23 @@ def test_cache_keeps_body_and_forgets_validators_when_the_url_changes(tmp_path):
     entry = CacheEntry(url=SOURCE.url, etag='"a"', content_hash=_hash(FEED), gone="x")
     cache.save(SOURCE, entry, FEED)
     loaded, body = cache.load(SOURCE)
-    assert body is not None and (loaded, body()) == (entry, FEED)
+    assert body is not None and (loaded, read_stored(body)) == (entry, FEED)
     moved = replace(SOURCE, url="https://pipeline-weather.example/new.xml")
     loaded, body = cache.load(moved)
-    assert body is not None and body() == FEED
+    assert body is not None and read_stored(body) == FEED
     assert (loaded.url, loaded.etag, loaded.gone) == (moved.url, None, None)
+
+
+def test_a_kept_copy_is_read_only_when_asked_and_forgotten_if_it_fails_its_check(tmp_path):
+    cache = HttpCache(tmp_path)
+    entry = CacheEntry(url=SOURCE.url, etag='"a"', content_hash=_hash(FEED))
+    cache.save(SOURCE, entry, FEED)
+    _, copy = HttpCache(tmp_path).load(SOURCE)
+    assert copy is not None and copy.content_hash == _hash(FEED)
+    copy.path.write_bytes(b"<rss>tampered</rss>")
+    assert read_stored(copy) is None
+    loaded, body = HttpCache(tmp_path).load(SOURCE)
+    assert (loaded.content_hash, loaded.etag, body) == (None, None, None)
 
 
 @pytest.mark.parametrize(
@@ -322,8 +329,6 @@ def test_cache_file_names_come_from_a_safe_slug(tmp_path):
 
 # --- decisions ----------------------------------------------------------------------------------
 
-OPTIONS = FetchOptions(cache_dir=Path("unused"))
-
 
 def _hash(data: bytes) -> str:
     import hashlib
@@ -333,17 +338,16 @@ def _hash(data: bytes) -> str:
 
 def test_precheck_needs_no_request_when_gone_offline_or_waiting():
     good = CacheEntry(url=SOURCE.url, content_hash=_hash(FEED))
-    assert precheck(SOURCE, good, FEED, OPTIONS, T0) is None
+    assert precheck(SOURCE, good, FEED, False, T0) is None
     gone = replace(good, gone=url_fingerprint(SOURCE.url), gone_reason="HTTP 410 Gone")
-    assert precheck(SOURCE, gone, FEED, OPTIONS, T0).status is FetchStatus.GONE
-    offline = replace(OPTIONS, offline=True)
-    assert precheck(SOURCE, good, FEED, offline, T0).status is FetchStatus.DEFERRED
+    assert precheck(SOURCE, gone, FEED, False, T0).status is FetchStatus.GONE
+    assert precheck(SOURCE, good, FEED, True, T0).status is FetchStatus.DEFERRED
     local = replace(SOURCE, url="/srv/feeds/show.xml")
-    assert precheck(local, good, FEED, offline, T0) is None
+    assert precheck(local, good, FEED, True, T0) is None
     waiting = replace(good, retry_after=T0 + timedelta(minutes=5))
-    deferred = precheck(SOURCE, waiting, FEED, OPTIONS, T0)
+    deferred = precheck(SOURCE, waiting, FEED, False, T0)
     assert (deferred.status, deferred.body) == (FetchStatus.DEFERRED, FEED)
-    assert precheck(SOURCE, waiting, FEED, OPTIONS, T0 + timedelta(minutes=5)) is None
+    assert precheck(SOURCE, waiting, FEED, False, T0 + timedelta(minutes=5)) is None
 
 
 def test_decide_new_body_then_same_body():

@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT
 from test_render import render
 
-from devcasts import pipeline
+from devcasts import state
 from devcasts.config.load import load_config
 from devcasts.model import Config
 from devcasts.records import Catalog
@@ -108,10 +108,9 @@ def test_the_build_fingerprint_covers_the_overrides_and_the_theme(
     theme = tmp_path / "theme"
     shutil.copytree(THEME_DIR, theme)
     monkeypatch.setattr(templates, "THEME_DIR", theme)
-    options = pipeline.BuildOptions()
 
     def fingerprint() -> str:
-        return pipeline._inputs_fingerprint(config, options)
+        return state.inputs_fingerprint(config, tmp_path / "site", browser_index=True)
 
     before = fingerprint()
     _write(own, "static/cover.png", b"our own cover")

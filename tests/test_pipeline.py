@@ -3,7 +3,7 @@ nothing rewritten without need, crash-safe under SIGKILL, one build at a time.""
 
 from __future__ import annotations
 
-import gc
+import functools
 import hashlib
 import http.server
 import json
@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
@@ -182,39 +181,6 @@ def test_rebuild_with_nothing_new_writes_nothing(tmp_path: Path, server: FeedSer
     assert snapshot(archive) == before_archive
 
 
-def test_the_collector_waits_through_the_fetch_and_runs_for_the_work(
-    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import devcasts.fetch.http
-    import devcasts.pipeline
-
-    during_fetch, during_parse = [], []
-    fetch_all, parse = devcasts.fetch.http.fetch_all, devcasts.pipeline._parse_and_normalize
-
-    def spy_fetch(*args: Any, **kwargs: Any) -> Any:
-        during_fetch.append(gc.isenabled())
-        return fetch_all(*args, **kwargs)
-
-    def spy_parse(*args: Any, **kwargs: Any) -> Any:
-        during_parse.append(gc.isenabled())
-        return parse(*args, **kwargs)
-
-    monkeypatch.setattr(devcasts.fetch.http, "fetch_all", spy_fetch)
-    monkeypatch.setattr(devcasts.pipeline, "_parse_and_normalize", spy_parse)
-    site_config(tmp_path, server.url)
-    run_build(tmp_path, START + timedelta(weeks=40))
-    assert during_fetch == [False] and during_parse == [True]
-    assert gc.isenabled()
-    assert run_build(tmp_path, START + timedelta(weeks=41)).up_to_date
-    assert during_fetch == [False, False] and gc.isenabled()
-    gc.disable()  # a caller that runs without the collector keeps it that way
-    try:
-        run_build(tmp_path, START + timedelta(weeks=42))
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
-
-
 def test_an_edited_content_page_is_a_change_a_file_in_the_archive_is_not(
     tmp_path: Path, server: FeedServer
 ) -> None:
@@ -356,14 +322,13 @@ def test_a_second_build_at_the_same_time_is_refused_clearly(tmp_path: Path) -> N
 def test_the_index_time_comes_back_from_the_forked_indexer(
     tmp_path: Path, sample_catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from multiprocessing.sharedctypes import RawValue
-
     import devcasts.pipeline
+    from devcasts.util import processes
 
-    monkeypatch.setattr(devcasts.pipeline, "fork_is_safe", lambda: True)  # no server thread here
-    seconds = RawValue("d", 0.0)
-    child = devcasts.pipeline._start_indexer(sample_catalog, tmp_path / "index", None, seconds)
-    assert child is not None
-    devcasts.pipeline._finish_indexer(child)
-    assert seconds.value > 0
+    monkeypatch.setattr(processes, "fork_is_safe", lambda: True)  # no server thread here
+    update = functools.partial(
+        devcasts.pipeline._update_index, sample_catalog, tmp_path / "index", None
+    )
+    seconds = processes.start_in_background(update, "the search index").result()
+    assert seconds > 0
     assert (tmp_path / "index").is_dir()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
 import re
 import tempfile
 import xml.etree.ElementTree as ET
@@ -20,12 +19,11 @@ from conftest import BUILT_AT, HOSTILE, ROOT, build_catalog, make_episode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devcasts.errors import BuildError, ConfigError
+from devcasts.errors import ConfigError
 from devcasts.ingest.normalize import content_hash
 from devcasts.model import Config
 from devcasts.records import Catalog, Chapter, Episode, Person, SourceRef
-from devcasts.site import page_output, urls
-from devcasts.site import render as render_module
+from devcasts.site import urls
 from devcasts.site.content_pages import ContentPage, load_content_pages
 from devcasts.site.filters import printable
 from devcasts.site.page_output import MANIFEST
@@ -585,38 +583,3 @@ def test_incremental_render_equals_a_full_render(
     render(changed, config, tmp_path / "full")
     assert report.pages_written > 0
     assert tree(tmp_path / "incremental") == tree(tmp_path / "full")
-
-
-def test_episode_pages_rendered_in_a_second_process_are_the_same(
-    tmp_path: Path,
-    sample_catalog: Catalog,
-    sample_config: Config,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    alone = render(sample_catalog, sample_config, tmp_path / "alone")
-    forks: list[int] = []
-    real_fork = os.fork
-    monkeypatch.setattr(page_output, "PARALLEL_MIN_PAGES", 1)
-    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
-    both = render(sample_catalog, sample_config, tmp_path / "both")
-    assert forks == [1]
-    assert tree(tmp_path / "both") == tree(tmp_path / "alone")
-    assert both == alone
-    again = render(sample_catalog, sample_config, tmp_path / "both")
-    assert again.pages_written == 0 and forks == [1]  # nothing to render: no second process
-
-
-def test_a_failure_in_the_second_process_fails_the_render(
-    tmp_path: Path,
-    sample_catalog: Catalog,
-    sample_config: Config,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(page_output, "PARALLEL_MIN_PAGES", 1)
-
-    def broken(*args: object) -> str:
-        raise RuntimeError("template trouble")
-
-    monkeypatch.setattr(render_module, "_episode_html", broken)
-    with pytest.raises(BuildError, match="template trouble"):
-        render(sample_catalog, sample_config, tmp_path / "site")

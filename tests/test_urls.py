@@ -156,9 +156,6 @@ _TEMPLATE_TAGS = frozenset({"extends", "include", "import", "from"})  # a templa
 TEMPLATES = ROOT / "src" / "devcasts" / "site" / "theme"
 SOURCES = ROOT / "src" / "devcasts"
 URLS_MODULE = SOURCES / "site" / "urls.py"
-# pipeline.py still looks for the built home page by its file name; it is due to use
-# urls.output_file(urls.home()) when its build step moves (the only known exception).
-ALLOWED = {("src/devcasts/pipeline.py", "index.html")}
 
 
 def python_site_paths(source: str) -> Iterator[tuple[int, str]]:
@@ -232,8 +229,7 @@ def _found(
     for path in files:
         relpath = path.relative_to(ROOT).as_posix()
         for line, text in scan(path.read_text(encoding="utf-8")):
-            if (relpath, text) not in ALLOWED:
-                found.append((relpath, line, text))
+            found.append((relpath, line, text))
     return found
 
 
@@ -247,14 +243,6 @@ def test_no_template_spells_out_a_site_path() -> None:
     templates = sorted(TEMPLATES.rglob("*.html"))
     assert len(templates) > 15
     assert _found(templates, template_site_paths) == []
-
-
-def test_the_exceptions_are_still_needed() -> None:
-    """An exception that no longer matches anything is dropped from ALLOWED."""
-    for relpath, text in ALLOWED:
-        found = [t for _, t in python_site_paths((ROOT / relpath).read_text(encoding="utf-8"))]
-        if text not in found:
-            pytest.fail(f"{relpath} no longer spells {text!r}: remove it from ALLOWED")
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,14 @@ finds something new handles, are in records.py: a build with nothing new never l
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from devcasts.records import NormalizedFeed  # made only by a build that reads a feed
 
 Include = Literal["all", "topics"]
 
@@ -98,20 +100,28 @@ class FetchStatus(StrEnum):
     DEFERRED = "deferred"  # offline, or waiting out a Retry-After; body is the last good copy
 
 
-# Reads the last good copy kept by fetch, checked against its hash: None if it fails the check.
-StoredBodyReader = Callable[[], bytes | None]
+@dataclass(frozen=True, slots=True)
+class StoredCopy:
+    """Where fetch keeps the last good copy of a feed, and the hash it must have.
+
+    Only a handle: `devcasts.fetch.cache.read_body` reads and checks it, when a build parses the
+    feed again. A build that finds nothing new reads none of them.
+    """
+
+    path: Path
+    content_hash: str  # sha256 hex
 
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:
-    """One feed's fetch: its status, its bytes (fresh or kept) and its history."""
+    """One feed's fetch: its status, its bytes (or where the kept copy is) and its history."""
 
     source: FeedSource
     status: FetchStatus
-    # The bytes, or for a copy kept from an earlier build a reader of it: a build that finds
-    # nothing new never reads the bodies it does not parse. `body` gives the bytes either way.
-    body_or_reader: bytes | StoredBodyReader | None
-    content_hash: str | None  # sha256 hex of body
+    # The bytes this fetch got, or for a copy kept from an earlier build where it is; None if
+    # the feed was never fetched.
+    body: bytes | StoredCopy | None
+    content_hash: str | None  # sha256 hex of the body
     headers: dict[str, str] = field(default_factory=dict)  # response headers (lower-case names)
     url: str = ""  # final URL after redirects
     error: str | None = None  # human-readable reason when FAILED / GONE / DEFERRED
@@ -124,15 +134,36 @@ class FetchResult:
     last_failure: datetime | None = None
     last_success: datetime | None = None
 
-    @property
-    def body(self) -> bytes | None:
-        """The bytes to use: fresh, or the last good copy; None if never fetched (or the kept
-        copy failed its check: fetch then asks for the whole body next time)."""
-        body = self.body_or_reader
-        return body() if callable(body) else body
-
 
 # --- the build's report ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    """How one feed fared in a build: fetched (new bytes or not); parsed into a NormalizedFeed;
+    or failed, by its fetch or because its bytes are not a feed devcasts can read."""
+
+    fetched: FetchResult
+    feed: NormalizedFeed | None = None  # parsed and normalized by this build
+    read_error: str | None = None  # why this build could not read the fetched bytes
+    new_episodes: int = 0  # added to the archive by this build
+
+    @property
+    def source(self) -> FeedSource:
+        return self.fetched.source
+
+    @property
+    def status(self) -> FetchStatus:
+        return FetchStatus.FAILED if self.read_error is not None else self.fetched.status
+
+    @property
+    def reason(self) -> str | None:
+        return self.read_error if self.read_error is not None else self.fetched.error
+
+    @property
+    def was_read(self) -> bool:
+        """This build parsed the feed's bytes (successfully or not)."""
+        return self.feed is not None or self.read_error is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,22 +111,16 @@ def render_site(
     )
     previous = {} if changed is not None and changed.full else manifest.read()
     out = PageOutput(writer, manifest, previous)
-    try:
-        _write_static(templates.static_files(config.templates_dir), out)
-        out.deferring = True  # episode pages: a second process renders them, when it pays
-        _render_episodes(site, out)
-        out.deferring = False
-        out.start_deferred()
-        _render_podcasts(site, out)
-        _render_topics(site, out)
-        _render_people(site, out)
-        _render_categories(site, out)
-        _render_archive(site, out)
-        _render_singletons(site, out)
-        _write_discovery(site, out)
-        return out.finish()
-    finally:
-        out.abandon()  # only a failed render still has a second process running here
+    _write_static(templates.static_files(config.templates_dir), out)
+    _render_episodes(site, out)
+    _render_podcasts(site, out)
+    _render_topics(site, out)
+    _render_people(site, out)
+    _render_categories(site, out)
+    _render_archive(site, out)
+    _render_singletons(site, out)
+    _write_discovery(site, out)
+    return out.finish()
 
 
 # --- what every page shares ----------------------------------------------------------------

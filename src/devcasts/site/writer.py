@@ -88,13 +88,6 @@ class SiteWriter:
             self.seen.add(relpath)
         return found
 
-    def record(self, relpath: str, changed: bool) -> None:
-        """A file another process wrote into this tree with `write`, and what it returned."""
-        relpath = _safe_relpath(relpath)
-        self.seen.add(relpath)
-        if changed:
-            self.changed.append(relpath)
-
     def _make_folder(self, relpath: str) -> None:
         folder = relpath.rpartition("/")[0]
         if not folder or folder in self._folders:

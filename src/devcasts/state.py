@@ -1,0 +1,157 @@
+"""What the previous build saw, and the fingerprints that tell whether anything changed since.
+
+The state is kept in the cache (`build-state.json`): only ever an optimisation. A missing or
+corrupt state file costs one full build, never a wrong one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from devcasts import __version__
+from devcasts.health import published_health
+from devcasts.model import Config, FeedHealth, FeedOutcome, FetchResult
+from devcasts.util.atomic import replace_file
+
+if TYPE_CHECKING:
+    from devcasts.archive.state import ArchiveState
+
+STATE_FILE = "build-state.json"
+STATE_VERSION = 1
+
+
+@dataclass(slots=True)
+class BuildState:
+    """What a build saw: the next build compares its own fingerprints with these."""
+
+    normalize: str = ""  # fingerprint of what normalize depends on besides the bytes
+    inputs: str = ""  # fingerprint of feeds.yaml, templates and content pages
+    health: str = ""  # fingerprint of the feeds' statuses (the health page shows them)
+    episodes: int = 0
+    episode_counts: dict[str, int] = field(default_factory=dict)
+    parsed: dict[str, str] = field(default_factory=dict)  # podcast slug -> body hash
+    titles: dict[str, str] = field(default_factory=dict)  # podcast slug -> title, for reports
+    browser_index_current: bool = False  # the last site written was indexed by Pagefind
+
+    def successor(self, normalize: str, inputs: str) -> BuildState:
+        """The state a new build starts from: what it still knows of this one. Bodies parsed
+        under another normalize fingerprint count as not parsed."""
+        return BuildState(
+            normalize=normalize,
+            inputs=inputs,
+            parsed=dict(self.parsed) if self.normalize == normalize else {},
+            episode_counts=dict(self.episode_counts),
+            titles=dict(self.titles),
+            browser_index_current=self.browser_index_current,
+        )
+
+    def remember(self, archive: ArchiveState) -> None:
+        """Keep what reports need from the archive, so a build with nothing new skips it."""
+        self.episode_counts = {r.podcast.slug: len(r.episodes) for r in archive.podcasts}
+        self.titles = {r.podcast.slug: r.podcast.title for r in archive.podcasts}
+
+    def has_read(self, fetched: FetchResult) -> bool:
+        """A build read these very bytes of the feed, under the same normalize fingerprint."""
+        return self.parsed.get(fetched.source.slug) == fetched.content_hash
+
+    def remember_read(self, outcomes: Sequence[FeedOutcome]) -> None:
+        """The bodies read without error need no reading again until they change."""
+        for outcome in outcomes:
+            if outcome.feed is not None and outcome.fetched.content_hash:
+                self.parsed[outcome.source.slug] = outcome.fetched.content_hash
+
+    def same_output_as(self, other: BuildState) -> bool:
+        return (self.inputs, self.health) == (other.inputs, other.health) and bool(self.inputs)
+
+
+# --- the state file --------------------------------------------------------------------------
+
+
+def read_state(path: Path) -> BuildState:
+    """The state kept at `path`; an empty one if it is missing, damaged or of another version."""
+    try:
+        return state_from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return BuildState()
+
+
+def write_state(path: Path, state: BuildState) -> None:
+    """Keep `state` at `path`; a file that already holds it is left alone."""
+    text = json.dumps(state_to_json(state), indent=1) + "\n"
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return
+    replace_file(path, text.encode("utf-8"))
+
+
+def state_to_json(state: BuildState) -> dict[str, Any]:
+    return {
+        "version": STATE_VERSION,
+        "normalize": state.normalize,
+        "inputs": state.inputs,
+        "health": state.health,
+        "episodes": state.episodes,
+        "episode_counts": dict(sorted(state.episode_counts.items())),
+        "parsed": dict(sorted(state.parsed.items())),
+        "titles": dict(sorted(state.titles.items())),
+        "browser_index_current": state.browser_index_current,
+    }
+
+
+def state_from_json(data: object) -> BuildState:
+    """Raises ValueError on anything but a state of this version."""
+    if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+        raise ValueError("unknown build state format")
+    fields = {k: v for k, v in data.items() if k != "version"}
+    try:
+        return BuildState(**fields)
+    except TypeError as error:
+        raise ValueError(str(error)) from None
+
+
+# --- fingerprints ----------------------------------------------------------------------------
+
+
+def normalize_fingerprint(config: Config) -> str:
+    """Everything besides a feed's bytes that changes what normalize makes of it."""
+    topics = [(t.slug, t.name, t.patterns) for t in config.topics]
+    sources = sorted((s.slug, s.url, s.include, s.title, s.weight) for s in config.feeds)
+    return _hash_json({"version": __version__, "topics": topics, "sources": sources})
+
+
+def inputs_fingerprint(config: Config, out_dir: Path, browser_index: bool) -> str:
+    """The hand-written inputs of the sinks: feeds.yaml, content pages, templates (the site's
+    own and the packaged theme's), flags."""
+    from devcasts.site.templates import search_path
+
+    digest = hashlib.sha256()
+    digest.update(f"{__version__}\n{browser_index}\n{out_dir}\n".encode())
+    digest.update(config.path.read_bytes())
+    for root in (*search_path(config.templates_dir), config.content_dir):
+        for path in sorted(_hand_written_files(root)):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _hand_written_files(root: Path) -> Iterator[Path]:
+    """The regular files under `root`, but not in its archive/ folder (the build's own output,
+    which the walk does not even enter); symbolic links to folders are not followed."""
+    for folder, subfolders, files in os.walk(root):
+        if folder == str(root) and "archive" in subfolders:
+            subfolders.remove("archive")
+        yield from (path for name in files if (path := Path(folder, name)).is_file())
+
+
+def health_fingerprint(health: Sequence[FeedHealth]) -> str:
+    published = published_health(health)
+    return _hash_json([(h.slug, h.status.value, h.reason, h.episodes) for h in published])
+
+
+def _hash_json(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
