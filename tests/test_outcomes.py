@@ -18,6 +18,7 @@ from devcasts.state import (
     BuildState,
     health_fingerprint,
     read_state,
+    state_to_json,
     write_state,
 )
 from devcasts.util import processes
@@ -98,14 +99,21 @@ def test_the_state_round_trips_and_a_bad_file_means_an_empty_one(tmp_path: Path)
     stamp = path.stat().st_mtime_ns
     write_state(path, state)
     assert path.stat().st_mtime_ns == stamp  # the same state is not written again
+    good = path.read_bytes()
+    header, _, body = good.partition(b"\n")
     for damaged in (
-        "{",
-        "[]",
-        json.dumps({"version": STATE_VERSION + 1}),
-        '{"version": 1, "x": 2}',
+        b"{",
+        b"[]",
+        good[: len(good) // 2],
+        header + b"\n[]",
+        header + b'\n{"x": 2}',
+        header.replace(f" {STATE_VERSION} ".encode(), f" {STATE_VERSION + 1} ".encode(), 1)
+        + b"\n"
+        + body,
+        json.dumps({"version": 1, **state_to_json(state)}).encode(),  # the unversioned file
     ):
-        path.write_text(damaged, encoding="utf-8")
-        assert read_state(path) == BuildState()
+        path.write_bytes(damaged)
+        assert read_state(path) == BuildState(), damaged
     assert read_state(tmp_path / "missing.json") == BuildState()
 
 

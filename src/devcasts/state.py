@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 from devcasts import __version__
 from devcasts.health import published_health
 from devcasts.model import Config, FeedHealth, FeedOutcome, FetchResult
-from devcasts.util.atomic import replace_file
+from devcasts.util.cache import CacheFile, fingerprint
 
 if TYPE_CHECKING:
     from devcasts.archive.state import ArchiveState
 
 STATE_FILE = "build-state.json"
-STATE_VERSION = 1
+STATE_VERSION = 2  # 1: {"version": 1, ...} as plain JSON, without a util.cache header
 
 
 @dataclass(slots=True)
@@ -75,23 +75,24 @@ class BuildState:
 
 def read_state(path: Path) -> BuildState:
     """The state kept at `path`; an empty one if it is missing, damaged or of another version."""
+    data = _state_file(path).load(dict)
     try:
-        return state_from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
+        return BuildState() if data is None else state_from_json(data)
+    except ValueError:
         return BuildState()
 
 
 def write_state(path: Path, state: BuildState) -> None:
     """Keep `state` at `path`; a file that already holds it is left alone."""
-    text = json.dumps(state_to_json(state), indent=1) + "\n"
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
-        return
-    replace_file(path, text.encode("utf-8"))
+    _state_file(path).save(state_to_json(state))
+
+
+def _state_file(path: Path) -> CacheFile:
+    return CacheFile(path, STATE_VERSION, fingerprint(code=(__name__,)))
 
 
 def state_to_json(state: BuildState) -> dict[str, Any]:
     return {
-        "version": STATE_VERSION,
         "normalize": state.normalize,
         "inputs": state.inputs,
         "health": state.health,
@@ -103,13 +104,10 @@ def state_to_json(state: BuildState) -> dict[str, Any]:
     }
 
 
-def state_from_json(data: object) -> BuildState:
-    """Raises ValueError on anything but a state of this version."""
-    if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-        raise ValueError("unknown build state format")
-    fields = {k: v for k, v in data.items() if k != "version"}
+def state_from_json(data: dict[str, Any]) -> BuildState:
+    """Raises ValueError on fields that are not a build state's."""
     try:
-        return BuildState(**fields)
+        return BuildState(**data)
     except TypeError as error:
         raise ValueError(str(error)) from None
 
