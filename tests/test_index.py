@@ -446,3 +446,61 @@ def test_a_damaged_index_at_search_time_says_how_to_repair(
             path.write_bytes(b"\x00" * 64)
     with pytest.raises(IndexMissingError, match=r"rebuild it with python build\.py"):
         search(tmp_path, SearchRequest("caddy"))
+
+
+# --- bounds: no query runs away -------------------------------------------------------------
+
+
+def test_a_leading_minus_excludes_and_a_hyphen_inside_a_word_does_not() -> None:
+    assert search_index.minus_as_not("-heroku") == "NOT heroku"
+    assert search_index.minus_as_not("k8s (-aws OR fly)") == "k8s (NOT aws OR fly)"
+    assert search_index.minus_as_not('x-ray "no -change"') == 'x-ray "no -change"'
+    assert search_index.cap_fuzzy_distances("kubernetes~99 fly~1") == "kubernetes~2 fly~1"
+
+
+def test_minus_finds_what_not_finds(built: Path) -> None:
+    assert ids(built, "kubernetes -argo") == ids(built, "kubernetes NOT argo")
+    assert set(ids(built, "kubernetes -argo")) < set(ids(built, "kubernetes"))
+
+
+def test_patterns_expand_to_a_bounded_number_of_the_most_used_words(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_index, "MAX_EXPANSIONS", 3)
+    response = search_index.search(built, SearchRequest("*e*"))
+    assert response.hits and any("the most used were searched" in n for n in response.notices)
+    schema = search_index.build_schema()
+    parsed = search_index.parse_query(search_index.make_parser(schema), "title:*e*")
+    with search_index._open_for_search(built, schema).searcher() as searcher:
+        reader = searcher.reader()
+        bounded = search_index.bound_query(reader, parsed, search_index.Budget(5))
+        assert isinstance(bounded, search_index.Expansion) and len(bounded.words) == 3
+        every = sorted(reader.expand_prefix("title", ""), key=lambda w: w)
+        frequency = sorted(
+            (reader.doc_frequency("title", w) for w in every if b"e" in w), reverse=True
+        )
+        assert [reader.doc_frequency("title", w) for w in bounded.words] != [] and sorted(
+            (reader.doc_frequency("title", w) for w in bounded.words), reverse=True
+        ) == frequency[:3]
+
+
+def test_a_search_out_of_time_returns_what_it_found_and_says_so(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from whoosh.collectors import TimeLimitCollector
+
+    class OutOfTime(TimeLimitCollector):  # type: ignore[misc]
+        """whoosh's collector as if its timer had fired before the first match."""
+
+        def prepare(self, *args: Any) -> None:
+            super().prepare(*args)
+            self.timedout = True
+
+    monkeypatch.setattr(search_index, "TimeLimitCollector", OutOfTime)
+    response = search_index.search(built, SearchRequest("kubernetes"))
+    assert any("the search stopped after 5 s" in note for note in response.notices)
+    assert not response.total_exact and response.total == len(response.hits) <= 1
+
+
+def test_a_star_alone_matches_every_episode(built: Path, catalog: Catalog) -> None:
+    assert search_index.search(built, SearchRequest("*", limit=1000)).total == len(catalog.episodes)

@@ -204,3 +204,39 @@ def test_an_in_process_search_keeps_the_garbage_collector(cache: Path) -> None:
     assert main(["search", "kubernetes", "--json", "--cache", str(cache)]) == 0
     assert gc.isenabled()
     assert gc.get_freeze_count() == frozen
+
+
+# --- queries that could run away ------------------------------------------------------------
+
+
+def entry(cache: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """`python build.py search ...`, the real command line."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), "search", "--cache", str(cache), *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_leading_minus_is_read_as_an_option_without_dashes(cache: Path) -> None:
+    result = entry(cache, "-heroku")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "devcasts search -- -heroku" in " ".join(entry(cache, "--help").stdout.split())
+
+
+def test_after_dashes_a_leading_minus_excludes_the_word(cache: Path) -> None:
+    everything = json.loads(entry(cache, "--json", "--limit", "1000", "--", "*").stdout)
+    excluded = entry(cache, "--json", "--limit", "1000", "--", "-heroku")
+    assert excluded.returncode == 0, excluded.stderr
+    left = json.loads(excluded.stdout)
+    assert left and len(left) < len(everything)
+    assert all("heroku" not in hit["topics"] for hit in left)
+
+
+def test_a_huge_fuzzy_distance_is_capped_and_said(cache: Path) -> None:
+    result = entry(cache, "kubernetes~99", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "at most 2 edits" in result.stderr and "Traceback" not in result.stderr
+    assert json.loads(result.stdout)  # still finds kubernetes

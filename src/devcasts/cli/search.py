@@ -34,10 +34,18 @@ def add_search_parser(subparsers: Any, summary: str = "search the archived episo
         description=(
             "Search the archived episodes. Words must all match; use OR, NOT, "
             '"exact phrases", parentheses and fields such as title:, podcast:, topic:, '
-            "person:, lang:."
+            "person:, lang:. A word after a minus (-heroku) is excluded, like NOT heroku."
+        ),
+        epilog=(
+            "A query that starts with a minus goes after --, which ends the options: "
+            "devcasts search -- -heroku kubernetes. Fuzzy words allow at most 2 edits "
+            "(kubernetes~2), each wildcard or fuzzy word stands for its most used matches, "
+            "and a search stops after a few seconds with what it found; stderr says so."
         ),
     )
-    parser.add_argument("query", metavar="QUERY", nargs="*", help="what to look for")
+    parser.add_argument(
+        "query", metavar="QUERY", nargs="*", help="what to look for (after -- if it starts with -)"
+    )
     parser.add_argument(
         "--limit", type=_positive_int, default=10, metavar="N", help="hits to show (10)"
     )
@@ -118,6 +126,8 @@ def run_search(args: argparse.Namespace) -> int:
     except IndexMissingError as error:
         return _fail(str(error), EXIT_NO_INDEX)
     try:
+        for notice in response.notices:  # stderr: stdout stays valid JSON
+            print(f"devcasts search: note: {clean(notice)}", file=sys.stderr)
         if args.json:
             print_json(response, sys.stdout)
             _note_correction(request, response, sys.stderr, color=False)

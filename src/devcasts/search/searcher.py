@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import gc
 import re
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -22,13 +23,15 @@ from typing import Any, Literal, NamedTuple
 
 from whoosh import fields, highlight, index, sorting
 from whoosh.analysis.analyzers import Analyzer, StemmingAnalyzer
+from whoosh.collectors import TimeLimitCollector
 from whoosh.qparser.default import MultifieldParser, QueryParser
 from whoosh.qparser.plugins import FieldAliasPlugin, FuzzyTermPlugin
 from whoosh.query.compound import And
 from whoosh.query.qcore import Every, Query
 from whoosh.query.ranges import NumericRange
-from whoosh.query.terms import FuzzyTerm, Term
+from whoosh.query.terms import FuzzyTerm, MultiTerm, Term
 from whoosh.query.wrappers import Not
+from whoosh.searching import TimeLimit
 
 from devcasts.errors import DevcastsError
 from devcasts.search.marker import INDEX_NAME, SCHEMA_VERSION, has_toc, read_marker
@@ -112,13 +115,16 @@ class SearchResponse(NamedTuple):
     suggestion: str | None = None  # "did you mean", from the index's own words
     corrected: bool = False  # the hits answer the suggestion or a fuzzy retry, not the query
     total_exact: bool = True  # False: `total` is an upper estimate (broad queries)
+    notices: tuple[str, ...] = ()  # how the query was narrowed or cut short, for the user
 
 
 # --- searching ------------------------------------------------------------------------------
 
 
 def search(index_dir: Path, request: SearchRequest) -> SearchResponse:
-    """Run one search; raises QuerySyntaxError or IndexMissingError with a clear message."""
+    """Run one search; raises QuerySyntaxError or IndexMissingError with a clear message.
+    It stops after SEARCH_SECONDS of matching, and every word pattern stands for at most
+    MAX_EXPANSIONS index words; the response's notices say when either bound was reached."""
     schema = build_schema()
     parser = make_parser(schema)
     parsed = parse_query(parser, request.query)
@@ -126,10 +132,14 @@ def search(index_dir: Path, request: SearchRequest) -> SearchResponse:
     with damage_tolerated():
         try:
             with ix.searcher() as searcher:  # BM25F, whoosh's default
-                hits, total, exact = _run(searcher, parsed, request)
-                if total or not request.query.strip():
-                    return SearchResponse(hits, total, total_exact=exact)
-                return _retry(searcher, parser, parsed, request)
+                budget = Budget(SEARCH_SECONDS)
+                if _asked_distance(request.query) > MAX_FUZZY_DISTANCE:
+                    budget.note(_distance_note(_asked_distance(request.query)))
+                bounded = bound_query(searcher.reader(), parsed, budget)
+                hits, total, exact = _run(searcher, bounded, request, budget)
+                if total or not request.query.strip() or budget.ran_out:
+                    return SearchResponse(hits, total, total_exact=exact, notices=budget.notes())
+                return _retry(searcher, parser, parsed, request, budget)
         except (DevcastsError, TypeError, AttributeError, NameError):
             raise  # ours to report, or a bug to see, not a damaged index
         except Exception as error:  # a damaged segment shows up only when read
@@ -183,6 +193,7 @@ def parse_query(parser: QueryParser, text: str) -> Query:
     """Parse a user's query; an empty one matches every episode (for filter-only searches)."""
     if not text.strip():
         return Every()  # type: ignore[no-untyped-call]
+    text = cap_fuzzy_distances(minus_as_not(text))
     check_query_syntax(text)
     try:
         parsed: Query = parser.parse(text)
@@ -193,6 +204,30 @@ def parse_query(parser: QueryParser, text: str) -> Query:
         if message:
             raise QuerySyntaxError(f"cannot read the query {text!r}: {message}")
     return parsed
+
+
+_FUZZY_DISTANCE = re.compile(r"(?<=\S)~([0-9]+)")
+
+
+def cap_fuzzy_distances(text: str) -> str:
+    """`word~99` -> `word~2` (whoosh would read `word~9` and then a word `9`)."""
+    return _FUZZY_DISTANCE.sub(lambda m: f"~{min(int(m.group(1)), MAX_FUZZY_DISTANCE)}", text)
+
+
+def _asked_distance(text: str) -> int:
+    return max((int(m.group(1)) for m in _FUZZY_DISTANCE.finditer(text)), default=0)
+
+
+_LEADING_MINUS = re.compile(r'(?:^|(?<=[\s(]))-+(?=[^\W_]|["(])')
+
+
+def minus_as_not(text: str) -> str:
+    """`-heroku` means NOT heroku, as in most search boxes (whoosh would drop the minus);
+    a hyphen inside a word (`x-ray`) or a phrase is left alone."""
+    pieces = re.split(r'("[^"]*")', text)
+    return "".join(
+        piece if piece.startswith('"') else _LEADING_MINUS.sub("NOT ", piece) for piece in pieces
+    )
 
 
 def check_query_syntax(text: str) -> None:
@@ -273,24 +308,30 @@ TIE_WINDOW = 20  # extra hits fetched so equal scores can be ordered by date, th
 EXACT_COUNT_UP_TO = 5000  # episodes; in bigger indexes broad queries report an estimate
 
 
-def _run(searcher: Any, parsed: Query, request: SearchRequest) -> tuple[list[Hit], int, bool]:
+def _run(
+    searcher: Any, parsed: Query, request: SearchRequest, budget: Budget
+) -> tuple[list[Hit], int, bool]:
     """The page of hits, the total and whether it is exact; the same order on every run."""
     limit = max(1, min(request.limit, 1000))
     only = _filters(request)
     if request.sort == "newest" or isinstance(parsed, Every):
-        ranked = searcher.search(parsed, limit=limit, filter=only, sortedby=_newest_first())
+        ranked = _collect(
+            searcher, parsed, budget, limit=limit, filter=only, sortedby=_newest_first()
+        )
         docnums = [result.docnum for result in ranked]
-        scores = _scores_of(searcher, parsed, docnums)
+        scores = _scores_of(searcher, parsed, docnums, budget)
         picked = [(result, scores.get(result.docnum, 0.0)) for result in ranked]
     else:
         # A plain top-N search lets whoosh skip blocks that cannot make the cut.
-        ranked = searcher.search(parsed, limit=limit + TIE_WINDOW, filter=only)
+        ranked = _collect(searcher, parsed, budget, limit=limit + TIE_WINDOW, filter=only)
         picked = _break_ties(searcher, ranked)[:limit]
     notes_terms = _field_terms(parsed, "notes")
     summary_terms = notes_terms | _field_terms(parsed, "title")
     hits = [_hit(result, score, notes_terms, summary_terms) for result, score in picked]
     # Counting every match of a broad query in a big index costs a third of its time:
     # estimate instead.
+    if budget.ran_out:  # counting would run the query again, with no time limit
+        return hits, max(ranked.scored_length(), len(hits)), False
     if ranked.has_exact_length() or len(hits) < limit or searcher.doc_count() <= EXACT_COUNT_UP_TO:
         return hits, len(ranked), True
     return hits, max(ranked.estimated_length(), len(hits)), False
@@ -309,11 +350,13 @@ def _break_ties(searcher: Any, ranked: Any) -> list[tuple[Any, float]]:
     return [(result, -key[0] + 0.0) for key, result in keyed]
 
 
-def _scores_of(searcher: Any, parsed: Query, docnums: list[int]) -> dict[int, float]:
+def _scores_of(
+    searcher: Any, parsed: Query, docnums: list[int], budget: Budget
+) -> dict[int, float]:
     """BM25F scores of a few documents, for hits ordered by date."""
     if not docnums or isinstance(parsed, Every):
         return {}
-    scored = searcher.search(parsed, limit=len(docnums), filter=set(docnums))
+    scored = _collect(searcher, parsed, budget, limit=len(docnums), filter=set(docnums))
     return {result.docnum: round(float(result.score), 4) + 0.0 for result in scored}
 
 
@@ -409,23 +452,30 @@ def _shorten(text: str) -> str:
 
 
 def _retry(
-    searcher: Any, parser: QueryParser, parsed: Query, request: SearchRequest
+    searcher: Any, parser: QueryParser, parsed: Query, request: SearchRequest, budget: Budget
 ) -> SearchResponse:
-    """Nothing matched: try the spelling the index suggests, then a fuzzy match."""
-    suggestion = suggest_query(searcher.reader(), request.query)
+    """Nothing matched: try the spelling the index suggests, then a fuzzy match (while the
+    search's time lasts)."""
+    reader = searcher.reader()
+    suggestion = suggest_query(reader, request.query) if budget.left() > 0 else None
     if suggestion:
         try:
-            hits, total, exact = _run(searcher, parse_query(parser, suggestion), request)
+            corrected = bound_query(reader, parse_query(parser, suggestion), budget)
+            hits, total, exact = _run(searcher, corrected, request, budget)
         except QuerySyntaxError:
             hits, total, exact, suggestion = [], 0, True, None
         if total:
-            return SearchResponse(hits, total, suggestion, corrected=True, total_exact=exact)
-    fuzzy = _fuzzy(searcher.reader(), parsed)
+            return SearchResponse(
+                hits, total, suggestion, True, total_exact=exact, notices=budget.notes()
+            )
+    fuzzy = _fuzzy(reader, parsed) if budget.left() > 0 else None
     if fuzzy is not None:
-        hits, total, exact = _run(searcher, fuzzy, request)
+        hits, total, exact = _run(searcher, bound_query(reader, fuzzy, budget), request, budget)
         if total:
-            return SearchResponse(hits, total, suggestion, corrected=True, total_exact=exact)
-    return SearchResponse([], 0, suggestion)
+            return SearchResponse(
+                hits, total, suggestion, True, total_exact=exact, notices=budget.notes()
+            )
+    return SearchResponse([], 0, suggestion, notices=budget.notes())
 
 
 def suggest_query(reader: Any, text: str) -> str | None:
@@ -511,3 +561,145 @@ def _fuzzy(reader: Any, parsed: Query) -> Query | None:
 
     widened = widen(parsed)
     return widened if changed else None
+
+
+# --- bounds: no query runs away -------------------------------------------------------------
+
+#: Fuzzy words (`kubernetes~2`) allow at most this many edits; more matched nearly every word
+#: of the index (`kubernetes~99` took 103 s and 481 MB on 20,000 episodes).
+MAX_FUZZY_DISTANCE = 2
+#: Index words that one prefix, wildcard, fuzzy word or range may stand for in one field:
+#: the most used ones are kept.
+MAX_EXPANSIONS = 32
+#: Index words all the patterns of one query may stand for together.
+MAX_EXPANDED_WORDS = 1000
+#: Seconds a search may spend matching (and expanding patterns) before it stops with the
+#: hits found so far.
+SEARCH_SECONDS = 5.0
+_SCAN_CHECK_EVERY = 512  # index words scanned between two looks at the clock
+
+
+class Budget:
+    """What one search may still spend, and what it had to leave out, told to the user."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.seconds = seconds
+        self.words_left = MAX_EXPANDED_WORDS
+        self.ran_out = False
+        self._notes: dict[str, None] = {}
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def note(self, message: str) -> None:
+        self._notes[message] = None
+
+    def notes(self) -> tuple[str, ...]:
+        if self.ran_out:
+            self.note(
+                f"the search stopped after {self.seconds:g} s and shows what it found by "
+                "then; use fewer or longer wildcard words"
+            )
+        return tuple(self._notes)
+
+
+def _collect(searcher: Any, query: Query, budget: Budget, **options: Any) -> Any:
+    """whoosh's search with a time limit: past it, the hits collected so far. The limit is
+    checked between matches rather than by SIGALRM, which the caller may be using."""
+    collector = searcher.collector(**options)
+    timed = TimeLimitCollector(collector, max(budget.left(), 0.001), use_alarm=False)
+    try:
+        searcher.search_with_collector(query, timed)
+    except TimeLimit:
+        budget.ran_out = True
+    return collector.results()
+
+
+def bound_query(reader: Any, parsed: Query, budget: Budget) -> Query:
+    """The query with each fuzzy distance capped, each pattern expanded to at most
+    MAX_EXPANSIONS words, and `*` read as every episode."""
+
+    def bound(node: Query) -> Query:
+        if isinstance(node, Every):
+            return Every()  # type: ignore[no-untyped-call]  # a field's Every reads all its terms
+        if isinstance(node, MultiTerm) and not isinstance(node, Expansion):
+            return _expand(reader, node, budget)
+        return node.apply(bound)
+
+    return bound(parsed)
+
+
+def _expand(reader: Any, node: MultiTerm, budget: Budget) -> Query:
+    if isinstance(node, FuzzyTerm) and node.maxdist > MAX_FUZZY_DISTANCE:
+        budget.note(_distance_note(node.maxdist))
+        node = FuzzyTerm(
+            node.fieldname,
+            node.text,
+            boost=node.boost,
+            maxdist=MAX_FUZZY_DISTANCE,
+            prefixlength=node.prefixlength,
+        )
+    fieldname = str(node.field())
+    found: list[bytes] = []
+    for count, word in enumerate(node._btexts(reader)):  # whoosh's own expansion
+        if count % _SCAN_CHECK_EVERY == 0 and budget.left() <= 0:
+            budget.ran_out = True
+            break
+        found.append(word if isinstance(word, bytes) else str(word).encode("utf-8"))
+    allowed = min(MAX_EXPANSIONS, budget.words_left)
+    if len(found) > allowed:
+        found.sort(key=lambda word: (-reader.doc_frequency(fieldname, word), word))
+        budget.note(
+            f"{_pattern_text(node)} stands for more than {allowed} words; "
+            "the most used were searched"
+        )
+        found = found[:allowed]
+    budget.words_left -= len(found)
+    return Expansion(fieldname, _pattern_text(node), tuple(sorted(found)), node)
+
+
+def _distance_note(asked: int) -> str:
+    return f"a fuzzy word allows at most {MAX_FUZZY_DISTANCE} edits (~{asked} was asked)"
+
+
+def _pattern_text(node: MultiTerm) -> str:
+    if isinstance(node, FuzzyTerm):
+        return f"{node.text}~{node.maxdist}"
+    return str(getattr(node, "text", "the range"))
+
+
+class Expansion(MultiTerm):
+    """A pattern already expanded to a bounded list of index words; scored as the pattern
+    was (a prefix or wildcard with a constant score, a fuzzy word by BM25F)."""
+
+    def __init__(self, fieldname: str, text: str, words: tuple[bytes, ...], of: MultiTerm):
+        self.fieldname = fieldname
+        self.text = text
+        self.words = words
+        self.boost = float(getattr(of, "boost", 1.0))
+        self.constantscore = bool(getattr(of, "constantscore", False))
+
+    def _btexts(self, ixreader: Any) -> Iterator[bytes]:
+        return iter(self.words)
+
+    def has_terms(self) -> bool:
+        return True
+
+    def terms(self, phrases: bool = False) -> Iterator[tuple[str, str]]:
+        for word in self.words:
+            yield self.fieldname, word.decode("utf-8", "replace")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Expansion) and (
+            self.fieldname,
+            self.words,
+            self.boost,
+            self.constantscore,
+        ) == (other.fieldname, other.words, other.boost, other.constantscore)
+
+    def __hash__(self) -> int:
+        return hash((self.fieldname, self.words, self.boost, self.constantscore))
+
+    def __repr__(self) -> str:
+        return f"Expansion({self.fieldname!r}, {self.text!r}, {len(self.words)} words)"
