@@ -334,7 +334,7 @@ def _write_site(
     from devcasts.site.writer import site_transaction
 
     started = time.perf_counter()
-    with site_transaction(options.out_dir) as writer:
+    with site_transaction(options.out_dir, mark_site=True) as writer:
         report.timings["site staging"] = time.perf_counter() - started
         with timer.stage("render"):
             content = load_content_pages(config.content_dir, config.site.base_path)
