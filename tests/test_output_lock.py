@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
@@ -162,3 +163,150 @@ def test_two_builds_at_once_take_turns_and_leave_one_whole_site(tmp_path: Path) 
     pages = sorted(site.glob("pages/*.html"))
     assert len(pages) == 200
     assert {p.read_text().split()[0] for p in pages} == {winner}
+
+
+# --- the lock covers what a build writes, whatever its cache ----------------------------------
+
+ITEM = (
+    "<item><title>Episode {n}</title><guid>ep-{n}</guid>"
+    "<pubDate>Mon, 0{n} Jan 2024 08:00:00 +0000</pubDate>"
+    '<enclosure url="https://media.example.com/{n}.mp3" type="audio/mpeg" length="1"/></item>'
+)
+FEED = (
+    '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Slow Show</title>'
+    "<link>https://slow.example/</link><description>d</description>"
+    + "".join(ITEM.format(n=n) for n in range(1, 4))
+    + "</channel></rss>"
+).encode()
+
+
+class HeldFeedServer:
+    """A feed on 127.0.0.1 that is answered only once `answer` is set: a build fetching it
+    holds its locks until then."""
+
+    def __init__(self) -> None:
+        self.asked = threading.Event()
+        self.answer = threading.Event()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.asked.set()
+                outer.answer.wait(120)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(FEED)))
+                self.end_headers()
+                self.wfile.write(FEED)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/slow.xml"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.answer.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def devcasts_build(project: Path, *argv: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    command = [sys.executable, "-m", "devcasts.cli.main", "build", "-q", "--no-browser-index"]
+    return subprocess.Popen(
+        [*command, "--allow-private-network", *argv],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("second_out", ["site", "public"])
+def test_a_build_with_another_cache_is_refused_while_one_runs(
+    tmp_path: Path, second_out: str
+) -> None:
+    """Two real builds of one project with different caches: the second is refused with a
+    message (it would write the same archive), and the first finishes a whole site."""
+    server = HeldFeedServer()
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "feeds.yaml").write_text(
+        f"site: {{title: t, base_url: 'https://example.github.io/t/'}}\n"
+        f"feeds: [{{url: '{server.url}', title: Slow Show}}]\n",
+        encoding="utf-8",
+    )
+    try:
+        first = devcasts_build(project, "--cache", "cache-one")
+        assert server.asked.wait(60), "the first build never fetched its feed"
+        second = devcasts_build(project, "--cache", "cache-two", "--out", second_out)
+        _, second_err = second.communicate(timeout=120)
+        server.answer.set()
+        _, first_err = first.communicate(timeout=120)
+    finally:
+        server.close()
+    assert second.returncode == 1, second_err
+    assert "another build is writing" in second_err
+    assert f"another build is writing {project}" in second_err  # its site's folder, or content
+    assert "Traceback" not in second_err
+    assert first.returncode == 0, first_err
+    assert not (project / "public").exists()
+    archive = sorted(p.name for p in (project / "content" / "archive").iterdir())
+    assert archive == ["slow-show.json"]
+    assert (project / "site" / "index.html").is_file()
+
+
+def test_the_output_folder_is_locked_for_another_project(tmp_path: Path) -> None:
+    """Two projects writing one output folder: the folder that holds it is locked."""
+    from devcasts.util.lock import folder_locks
+
+    out_parent = tmp_path / "www"
+    with folder_locks([out_parent, out_parent / ".", tmp_path / "content"], timeout=0):
+        with pytest.raises(BuildLockedError) as caught, folder_locks([out_parent], timeout=0):
+            pytest.fail("the folder was locked twice")
+        assert f"another build is writing {out_parent}" in str(caught.value)
+    with folder_locks([out_parent], timeout=0):
+        pass  # released
+
+
+HOLD_FOLDER = """
+import sys
+from pathlib import Path
+from devcasts.util.lock import folder_locks
+with folder_locks([Path(sys.argv[1])]):
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_build_is_refused_while_another_process_writes_its_site_folder(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "feeds.yaml").write_text(
+        "site: {title: t, base_url: 'https://example.github.io/t/'}\n"
+        "feeds: [{url: 'https://feeds.example.com/x.xml'}]\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_FOLDER, str(tmp_path / "www")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        build = devcasts_build(project, "--offline", "--out", str(tmp_path / "www" / "site"))
+        _, err = build.communicate(timeout=120)
+    finally:
+        release(holder)
+        if holder.stdout is not None:
+            holder.stdout.close()
+    assert build.returncode == 1, err
+    assert f"another build is writing {tmp_path / 'www'}" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "www" / "site").exists()

@@ -89,11 +89,18 @@ class _Timer:
 
 def build(config: Config, options: BuildOptions, now: datetime | None = None) -> BuildReport:
     """Fetch, read and archive every feed, then write the index, the site and the feeds."""
-    from devcasts.util.lock import build_lock
+    from devcasts.util.lock import build_lock, folder_locks
 
     now = now or datetime.now(UTC).replace(microsecond=0)
     options.cache_dir.mkdir(parents=True, exist_ok=True)
-    with build_lock(options.cache_dir / "build.lock", timeout=options.lock_timeout):
+    # The cache, the archive and the site (its folder is renamed, so the one that holds it and
+    # its spare copies is locked): another build with another --cache is refused too.
+    written = (config.content_dir, options.out_dir.absolute().parent)
+    wait = options.lock_timeout
+    with (
+        build_lock(options.cache_dir / "build.lock", timeout=wait),
+        folder_locks(written, timeout=wait),
+    ):
         return _build_locked(config, options, now)
 
 
@@ -334,7 +341,7 @@ def _write_site(
     from devcasts.site.writer import site_transaction
 
     started = time.perf_counter()
-    with site_transaction(options.out_dir) as writer:
+    with site_transaction(options.out_dir, mark_site=True) as writer:
         report.timings["site staging"] = time.perf_counter() - started
         with timer.stage("render"):
             content = load_content_pages(config.content_dir, config.site.base_path)

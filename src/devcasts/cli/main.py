@@ -1,8 +1,9 @@
 """The devcasts command line: build (default), search, serve, check, import-opml, init.
 
 Exit codes: 0 success (also when some feeds failed; they are listed), 1 the site could not be
-built (or, with --strict, a feed failed), 2 bad usage, a bad config, or `init` into a folder
-that already holds one of the files it writes.
+built (or, with --strict, a feed failed), 2 bad usage, a bad config, an output folder a build
+must not replace (see `site/out_guard.py`), or `init` into a folder that already holds one of
+the files it writes.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import gc
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devcasts import __version__
 from devcasts.errors import BuildError, ConfigError, DevcastsError
+
+if TYPE_CHECKING:
+    from devcasts.model import Config
 
 EXIT_OK, EXIT_BUILD_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -213,6 +217,10 @@ def _run_build(args: argparse.Namespace) -> int:
     from devcasts.pipeline import BuildOptions, build
 
     config = load_config(args.feeds, base_url=args.base_url, cache_dir=args.cache)
+    refused = _refused_output(args.out, config, args.cache)
+    if refused is not None:
+        _error(refused)
+        return EXIT_USAGE
     options = BuildOptions(
         out_dir=args.out,
         cache_dir=args.cache,
@@ -233,6 +241,18 @@ def _run_build(args: argparse.Namespace) -> int:
         _error(f"{len(report.failed)} feed(s) failed (--strict)")
         return EXIT_BUILD_FAILED
     return EXIT_OK
+
+
+def _refused_output(out: Path, config: Config, cache: Path) -> str | None:
+    """Why `--out` must not be replaced by a build, as a message; None if it may be."""
+    from devcasts.site.out_guard import check_output_folder
+
+    reason = check_output_folder(
+        out, content_dir=config.content_dir, templates_dir=config.templates_dir, cache_dir=cache
+    )
+    if reason is None:
+        return None
+    return f"refused: --out {out}: {reason}. Nothing was moved or deleted (the default: site)"
 
 
 def _run_check(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from devcasts.site.out_guard import MARKER, MARKER_TEXT
 from devcasts.util.atomic import replace_file
 from devcasts.util.lock import build_lock
 
@@ -224,12 +225,16 @@ class SiteWriter:
 
 
 @contextlib.contextmanager
-def site_transaction(out_dir: Path, prune: bool = True) -> Iterator[SiteWriter]:
+def site_transaction(
+    out_dir: Path, prune: bool = True, mark_site: bool = False
+) -> Iterator[SiteWriter]:
     """Build the next site beside `out_dir` and swap it in only if the block succeeds.
 
     With `prune` (the default) files the build neither wrote nor kept are removed at commit,
     as `SiteWriter.finish` does. When nothing changed, `out_dir` is left exactly as it was.
-    Run it under `build_lock`: two transactions on the same folder must not overlap.
+    With `mark_site` the folder gets `out_guard.MARKER`, which tells a later build that the
+    whole folder is a site it may replace. Run it under `build_lock`: two transactions on the
+    same folder must not overlap.
     """
     out_dir = out_dir.absolute()
     recover_site(out_dir)
@@ -244,6 +249,8 @@ def site_transaction(out_dir: Path, prune: bool = True) -> Iterator[SiteWriter]:
     if present is None:
         present = _mirror(out_dir, spare)
     writer = SiteWriter(spare, present=present)
+    if mark_site:
+        writer.write(MARKER, MARKER_TEXT)
     yield writer  # on an exception the spare tree is simply left for the next build to repair
     if prune:
         writer.finish()

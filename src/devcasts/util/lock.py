@@ -1,4 +1,9 @@
-"""One build at a time: an flock on a file in the cache directory."""
+"""One build at a time: flocks on what a build writes.
+
+`build_lock` holds a lock file in the cache (and records the holder's pid there).
+`folder_locks` holds the folders themselves, so two builds with different caches that would
+write the same archive or the same site are still refused.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,12 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from devcasts.errors import BuildLockedError
 
-__all__ = ["build_lock"]
+__all__ = ["build_lock", "folder_locks"]
 
 DEFAULT_WAIT = 60.0  # seconds a second build waits before giving up
 
@@ -36,7 +41,37 @@ def build_lock(path: Path, timeout: float = DEFAULT_WAIT, poll: float = 0.1) -> 
         os.close(fd)
 
 
-def _acquire(fd: int, path: Path, timeout: float, poll: float) -> None:
+@contextlib.contextmanager
+def folder_locks(
+    folders: Sequence[Path], timeout: float = DEFAULT_WAIT, poll: float = 0.1
+) -> Iterator[None]:
+    """Hold an exclusive flock on each folder (created if missing) for the duration.
+
+    The lock is on the folder itself, so no file is added to it. A folder named twice (or
+    through a symlink) is locked once, and the folders are locked in one order, so two builds
+    never each hold what the other waits for.
+    """
+    with contextlib.ExitStack() as held:
+        opened: dict[tuple[int, int], tuple[int, Path]] = {}
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            held.callback(os.close, fd)
+            status = os.fstat(fd)
+            opened.setdefault((status.st_dev, status.st_ino), (fd, folder.absolute()))
+        for _, (fd, folder) in sorted(opened.items()):
+            _acquire(fd, folder, timeout, poll, _folder_message)
+            held.callback(fcntl.flock, fd, fcntl.LOCK_UN)
+        yield
+
+
+def _acquire(
+    fd: int,
+    path: Path,
+    timeout: float,
+    poll: float,
+    message: Callable[[int, Path, float], str] | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -44,7 +79,7 @@ def _acquire(fd: int, path: Path, timeout: float, poll: float) -> None:
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise BuildLockedError(_locked_message(fd, path, timeout)) from None
+                raise BuildLockedError((message or _locked_message)(fd, path, timeout)) from None
             time.sleep(poll)
 
 
@@ -59,3 +94,11 @@ def _locked_message(fd: int, path: Path, timeout: float) -> str:
     who = f"another build (pid {holder})" if holder.isdigit() else "another build"
     waited = f"; gave up after waiting {timeout:g} s" if timeout > 0 else ""
     return f"{who} is running (lock file {path}){waited}. Try again when it has finished."
+
+
+def _folder_message(fd: int, path: Path, timeout: float) -> str:
+    waited = f"; gave up after waiting {timeout:g} s" if timeout > 0 else ""
+    return (
+        f"another build is writing {path} (perhaps with another --cache){waited}. "
+        "Try again when it has finished."
+    )
