@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_index import BASE_URL, load_test_catalog
 
-from devcasts.cli.search import add_search_parser, clean, run_search
+from devcasts.cli.search import add_search_parser, clean, minus_words_as_query, run_search
 from devcasts.search.writer import update_index
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -220,10 +220,30 @@ def entry(cache: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_leading_minus_is_read_as_an_option_without_dashes(cache: Path) -> None:
-    result = entry(cache, "-heroku")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
+def test_a_leading_minus_excludes_the_word_without_dashes_too(cache: Path) -> None:
+    with_dashes = entry(cache, "--json", "--limit", "1000", "--", "-heroku")
+    without = entry(cache, "-heroku", "--json", "--limit", "1000")
+    assert without.returncode == 0 and "Traceback" not in without.stderr, without.stderr
+    assert json.loads(without.stdout) == json.loads(with_dashes.stdout)
     assert "devcasts search -- -heroku" in " ".join(entry(cache, "--help").stdout.split())
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["-heroku"], ["NOT", "heroku"]),
+        (
+            ["kubernetes", "-heroku", "--limit", "5"],
+            ["kubernetes", "NOT", "heroku", "--limit", "5"],
+        ),
+        (["--person", "-x-", "fly"], ["--person", "-x-", "fly"]),  # an option's value
+        (["--", "-heroku"], ["--", "-heroku"]),
+        (["-h"], ["-h"]),
+        (["--json", "-5", "--sort", "newest"], ["--json", "-5", "--sort", "newest"]),
+    ],
+)
+def test_minus_words_become_query_words(argv: list[str], expected: list[str]) -> None:
+    assert minus_words_as_query(argv) == expected
 
 
 def test_after_dashes_a_leading_minus_excludes_the_word(cache: Path) -> None:

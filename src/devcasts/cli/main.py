@@ -52,6 +52,10 @@ def _as_the_program(args_list: list[str]) -> int:
 
 def _run(args_list: list[str]) -> int:
     parser = _parser(args_list[0])
+    if args_list[0] == "search":
+        from devcasts.cli.search import minus_words_as_query
+
+        args_list = ["search", *minus_words_as_query(args_list[1:])]
     try:
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help

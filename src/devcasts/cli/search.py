@@ -26,6 +26,38 @@ EXIT_OK, EXIT_NO_INDEX, EXIT_USAGE = 0, 1, 2
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 
 
+def minus_words_as_query(args: Sequence[str]) -> list[str]:
+    """`-heroku` among a search's arguments is a word to exclude, not an unknown option
+    (argparse would read it as -h with "eroku"): it becomes the query words NOT heroku. An
+    option's value and everything after `--` stay as they are."""
+    words: list[str] = []
+    takes_value = False
+    for position, arg in enumerate(args):
+        if arg == "--":
+            return words + list(args[position:])
+        if not takes_value and len(arg) > 2 and arg[0] == "-" and arg[1] not in "-0123456789":
+            words += ["NOT", arg[1:]]
+        else:
+            words.append(arg)
+        takes_value = arg in _OPTIONS_WITH_VALUES
+    return words
+
+
+_OPTIONS_WITH_VALUES = frozenset(
+    {
+        "--limit",
+        "--podcast",
+        "--topic",
+        "--person",
+        "--since",
+        "--until",
+        "--lang",
+        "--sort",
+        "--cache",
+    }
+)
+
+
 def add_search_parser(subparsers: Any, summary: str = "search the archived episodes") -> None:
     """Register `search` on an argparse subparsers object (from add_subparsers())."""
     parser = subparsers.add_parser(
@@ -37,14 +69,15 @@ def add_search_parser(subparsers: Any, summary: str = "search the archived episo
             "person:, lang:. A word after a minus (-heroku) is excluded, like NOT heroku."
         ),
         epilog=(
-            "A query that starts with a minus goes after --, which ends the options: "
-            "devcasts search -- -heroku kubernetes. Fuzzy words allow at most 2 edits "
+            "A word after a minus is excluded wherever it stands (devcasts search -heroku "
+            "kubernetes); after --, which ends the options, every argument is part of the "
+            "query (devcasts search -- -heroku kubernetes). Fuzzy words allow at most 2 edits "
             "(kubernetes~2), each wildcard or fuzzy word stands for its most used matches, "
             "and a search stops after a few seconds with what it found; stderr says so."
         ),
     )
     parser.add_argument(
-        "query", metavar="QUERY", nargs="*", help="what to look for (after -- if it starts with -)"
+        "query", metavar="QUERY", nargs="*", help="what to look for (-word excludes the word)"
     )
     parser.add_argument(
         "--limit", type=_positive_int, default=10, metavar="N", help="hits to show (10)"
