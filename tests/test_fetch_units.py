@@ -415,6 +415,13 @@ def test_a_redirected_feed_that_answers_304_still_counts_its_moves():
         ("239.255.255.250", "multicast"),
         ("ff02::1", "multicast"),
         ("100.64.0.1", "non-public"),
+        ("2002:7f00:1::1", "6to4 loopback"),  # 6to4 of 127.0.0.1
+        ("2002:a9fe:a9fe::", "6to4 link-local"),  # 6to4 of 169.254.169.254
+        ("2002:c0a8:101::1", "6to4 private"),  # 6to4 of 192.168.1.1
+        ("2002:808:808::1", None),  # 6to4 of 8.8.8.8: as public as the address it embeds
+        ("fec0::1", "site-local"),
+        ("feff:ffff::1", "site-local"),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "private"),  # Teredo
         ("8.8.8.8", None),
         ("1.1.1.1", None),
         ("172.32.0.1", None),
