@@ -524,6 +524,20 @@ def test_bodies_that_are_not_feeds_fail_and_keep_the_last_good_copy(server, opti
     assert server.request_headers["/feed"][2]["if-none-match"] == '"good"'
 
 
+def test_a_feed_cut_short_with_a_matching_length_keeps_the_last_good_copy(server, options):
+    src = source(server.url("/feed"))
+    server.routes["/feed"] = serve(FEED, ETag='"whole"')
+    fetch_one(src, options)
+    half = FEED[: len(FEED) // 2]
+    server.routes["/feed"] = serve(half, ETag='"half"')  # Content-Length: len(half)
+    result = fetch_one(src, options, T0 + timedelta(hours=1))
+    reason = "truncated feed: the document ends before its closing </rss> tag"
+    assert (result.status, result.error, read_body(result)) == (FetchStatus.FAILED, reason, FEED)
+    server.routes["/feed"] = serve(FEED, ETag='"whole"')
+    assert fetch_one(src, options, T0 + timedelta(hours=2)).status is FetchStatus.UNCHANGED
+    assert server.request_headers["/feed"][2]["if-none-match"] == '"whole"'
+
+
 def endless(h: Handler) -> None:
     """300 MB announced by Content-Length or not at all, sent until the client hangs up."""
     h.send_response(200)
