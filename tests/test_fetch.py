@@ -524,6 +524,20 @@ def test_bodies_that_are_not_feeds_fail_and_keep_the_last_good_copy(server, opti
     assert server.request_headers["/feed"][2]["if-none-match"] == '"good"'
 
 
+def test_a_feed_cut_short_with_a_matching_length_keeps_the_last_good_copy(server, options):
+    src = source(server.url("/feed"))
+    server.routes["/feed"] = serve(FEED, ETag='"whole"')
+    fetch_one(src, options)
+    half = FEED[: len(FEED) // 2]
+    server.routes["/feed"] = serve(half, ETag='"half"')  # Content-Length: len(half)
+    result = fetch_one(src, options, T0 + timedelta(hours=1))
+    reason = "truncated feed: the document ends before its closing </rss> tag"
+    assert (result.status, result.error, read_body(result)) == (FetchStatus.FAILED, reason, FEED)
+    server.routes["/feed"] = serve(FEED, ETag='"whole"')
+    assert fetch_one(src, options, T0 + timedelta(hours=2)).status is FetchStatus.UNCHANGED
+    assert server.request_headers["/feed"][2]["if-none-match"] == '"whole"'
+
+
 def endless(h: Handler) -> None:
     """300 MB announced by Content-Length or not at all, sent until the client hangs up."""
     h.send_response(200)
@@ -1045,3 +1059,106 @@ def test_no_cookie_is_kept_or_sent(server: FeedServer, options: FetchOptions):
     assert "cookie" not in first
     assert all("cookie" not in h for h in server.request_headers["/b"])
     assert all("cookie" not in h for h in server.request_headers["/a"])
+
+
+# --- dead hosts and the build deadline --------------------------------------------------------
+
+
+@contextlib.contextmanager
+def silent_listener() -> Iterator[tuple[socket.socket, list[socket.socket]]]:
+    """A port that accepts connections and never answers (each accepted socket is kept open)."""
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        listener.settimeout(0.05)
+
+        def accept() -> None:
+            while not stop.is_set():
+                with contextlib.suppress(OSError):
+                    accepted.append(listener.accept()[0])
+
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        try:
+            yield listener, accepted
+        finally:
+            stop.set()
+            thread.join(5)
+            for sock in accepted:
+                sock.close()
+
+
+def test_a_host_that_never_answers_is_given_up_after_two_timeouts(options):
+    fast = FetchOptions(**{**_fields(options), "read_timeout": 0.3})
+    with silent_listener() as (listener, accepted):
+        port = listener.getsockname()[1]
+        sources = [source(f"http://127.0.0.1:{port}/feed{n}", f"s{n}") for n in range(6)]
+        results = fetch_all(sources, fast, now=T0)
+        asked = len(accepted)
+    reasons = [r.error for r in results]
+    assert all(r.status is FetchStatus.FAILED for r in results)
+    assert reasons[:2] == ["no data for 0.3 s (read timeout)"] * 2
+    given_up = "no data for 0.3 s (read timeout) (not asked: 127.0.0.1 failed 2 times in a row)"
+    assert reasons[2:] == [given_up] * 4
+    assert asked == 2  # the four other feeds never opened a connection
+
+
+def test_a_host_that_refuses_is_given_up_after_two_failures(options):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sources = [source(f"http://127.0.0.1:{port}/feed{n}", f"s{n}") for n in range(5)]
+    results = fetch_all(sources, options, now=T0)
+    first = results[0].error
+    assert first is not None and first.startswith("could not connect:")
+    assert results[1].error == first
+    given_up = f"{first} (not asked: 127.0.0.1 failed 2 times in a row)"
+    assert [r.error for r in results[2:]] == [given_up] * 3
+
+
+def test_a_given_up_host_keeps_its_feeds_last_good_copies(server, options):
+    sources = [source(server.url(f"/feed{n}"), f"s{n}") for n in range(3)]
+    server.routes.update({f"/feed{n}": serve(FEED) for n in range(3)})
+    fetch_all(sources, options, now=T0)
+    server.routes.update({f"/feed{n}": hang for n in range(3)})
+    fast = FetchOptions(**{**_fields(options), "read_timeout": 0.3})
+    results = fetch_all(sources, fast, now=T0 + timedelta(hours=1))
+    assert [r.status for r in results] == [FetchStatus.FAILED] * 3
+    assert [read_body(r) for r in results] == [FEED] * 3
+    assert [r.failures for r in results] == [1, 1, 1]
+    assert server.hits["/feed2"] == 1  # asked in the first build only
+
+
+def test_an_answer_between_timeouts_resets_the_count(server, options):
+    server.routes.update({"/hang": hang, "/ok": serve(FEED)})
+    paths = ["/hang", "/ok", "/hang", "/ok", "/hang", "/hang", "/ok"]
+    sources = [source(server.url(p) + f"?n={n}", f"s{n}") for n, p in enumerate(paths)]
+    fast = FetchOptions(**{**_fields(options), "read_timeout": 0.3})
+    results = fetch_all(sources, fast, now=T0)
+    statuses = [r.status for r in results]
+    assert statuses[:4] == [FetchStatus.FAILED, FetchStatus.OK, FetchStatus.FAILED, FetchStatus.OK]
+    last = results[6].error
+    assert last is not None and "not asked: 127.0.0.1 failed 2 times in a row" in last
+    assert server.hits["/ok"] == 2  # the last /ok was not asked
+
+
+def test_the_build_deadline_fails_the_feeds_it_did_not_reach(server, options):
+    server.routes.update({"/slow": trickle, "/ok": serve(FEED)})
+    sources = [
+        source(server.url("/slow"), "slow"),
+        source(server.url("/ok"), "late"),  # same host: queued behind the trickle
+        source(server.url("/ok", "localhost"), "other"),  # another host: fetched at once
+    ]
+    tight = FetchOptions(**{**_fields(options), "deadline": 30, "build_deadline": 0.5})
+    started = time.monotonic()
+    results = fetch_all(sources, tight, now=T0)
+    assert time.monotonic() - started < 8  # the trickle lasts 10 s, the feed deadline 30 s
+    reason = "build deadline: fetching stopped after 0.5 s"
+    assert [(r.status, r.error) for r in results] == [
+        (FetchStatus.FAILED, reason),
+        (FetchStatus.FAILED, reason),
+        (FetchStatus.OK, None),
+    ]
+    assert server.hits["/ok"] == 1

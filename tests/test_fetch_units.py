@@ -30,6 +30,7 @@ from devcasts.fetch.decide import (
     not_a_feed_reason,
     parse_retry_after,
     precheck,
+    truncated_reason,
 )
 from devcasts.fetch.netguard import (
     GuardedBackend,
@@ -107,6 +108,82 @@ def test_sniff_on_real_feeds_flags_only_the_non_feeds():
         "argl_broken_empty-0-bytes.xml",
         "argl_broken_html-error-page.xml",
         "rssparser_broken_document-moved-html.xml",
+    }
+
+
+# --- bodies cut short ------------------------------------------------------------------------
+
+UTF16_FEED = FEED.decode("utf-8").replace("UTF-8", "UTF-16").encode("utf-16")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        FEED,
+        FEED + b"<!-- served from cache -->\n",
+        FEED.replace(b"</rss>", b"</RSS >"),
+        b"\n\n<?xml version='1.0'?><rss/>",
+        b'<rss version="2.0" />',
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title></feed>',
+        b'<rdf:RDF xmlns:rdf="x"><channel/></rdf:RDF>\n',
+        b"Warning: a notice from the CMS\n<?xml version='1.0'?><rss></rss>",
+        FEED.replace(b"</rss>", b"</rss>" + b" " * 10_000),  # the end tag far from the end
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": []}\n',
+        UTF16_FEED,
+        b"<opml version='2.0'><body/></opml>",
+        b"<?xml version='1.0'?><!-- no root at all -->",  # for the parser to judge
+    ],
+)
+def test_whole_bodies_are_not_truncated(body):
+    assert truncated_reason(body) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (FEED[: len(FEED) // 2], "truncated feed: the document ends before its closing </rss> tag"),
+        (FEED[:-3], "truncated feed: the document ends before its closing </rss> tag"),
+        (UTF16_FEED[:-12], "truncated feed: the document ends before its closing </rss> tag"),
+        (
+            b'<rdf:RDF xmlns:rdf="x"><channel><title>t</title>',
+            "truncated feed: the document ends before its closing </rdf:RDF> tag",
+        ),
+        (
+            b'{"version": "1.1", "items": [{"id": "1"',
+            "truncated feed: the JSON document is not closed",
+        ),
+    ],
+)
+def test_bodies_cut_short_are_truncated(body, reason):
+    assert truncated_reason(body) == reason
+
+
+def test_every_cut_of_a_feed_is_caught():
+    cuts = range(FEED.index(b"<rss") + 100, len(FEED) - len(b"</rss>\n") + 1)
+    assert all(truncated_reason(FEED[:cut]) is not None for cut in cuts)
+
+
+def test_a_truncated_body_fails_and_keeps_the_last_good_copy():
+    entry = CacheEntry(url=SOURCE.url, content_hash="a" * 64, etag='"good"')
+    cut = Exchange("body", SOURCE.url, body=FEED[: len(FEED) // 2], headers={"etag": '"cut"'})
+    result, new_entry, new_body = decide(SOURCE, entry, FEED, cut, T0)
+    assert (result.status, result.body, new_body) == (FetchStatus.FAILED, FEED, None)
+    assert result.error == "truncated feed: the document ends before its closing </rss> tag"
+    assert (new_entry.content_hash, new_entry.etag, new_entry.failures) == ("a" * 64, '"good"', 1)
+
+
+@pytest.mark.corpus
+def test_on_real_feeds_only_the_unclosed_documents_are_truncated():
+    feeds = CORPUS / "feeds"
+    flagged = {p.name for p in feeds.iterdir() if truncated_reason(p.read_bytes())}
+    assert flagged == {
+        "feedparser_broken_ampersand-in-link-unclosed-root.xml",  # ends with "</rss"
+        "feedparser_broken_incomplete-cdata.xml",
+        "feedparser_broken_unclosed-root.xml",
+        "feedparser_enc_invalid-utf8-bytes-after-bom.xml",
+        "feedparser_entity_numeric-nbsp.xml",
+        "feedrs_reuters_truncated-server-exception.xml",
+        "opml_castero_broken-mismatched-end-tag.opml",
     }
 
 
@@ -415,6 +492,13 @@ def test_a_redirected_feed_that_answers_304_still_counts_its_moves():
         ("239.255.255.250", "multicast"),
         ("ff02::1", "multicast"),
         ("100.64.0.1", "non-public"),
+        ("2002:7f00:1::1", "6to4 loopback"),  # 6to4 of 127.0.0.1
+        ("2002:a9fe:a9fe::", "6to4 link-local"),  # 6to4 of 169.254.169.254
+        ("2002:c0a8:101::1", "6to4 private"),  # 6to4 of 192.168.1.1
+        ("2002:808:808::1", None),  # 6to4 of 8.8.8.8: as public as the address it embeds
+        ("fec0::1", "site-local"),
+        ("feff:ffff::1", "site-local"),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "private"),  # Teredo
         ("8.8.8.8", None),
         ("1.1.1.1", None),
         ("172.32.0.1", None),

@@ -400,3 +400,57 @@ def test_every_repeated_person_survives_in_order(names: list[str]) -> None:
     ).encode()
     (item,) = parse_feed(body, XML_HEADERS, "https://example.com/f").items
     assert [person.name for person in item.people] == [name.strip() for name in names]
+
+
+# --- the item cap -----------------------------------------------------------------------------
+
+
+def _items(count: int) -> str:
+    return "".join(
+        f"<item><title>Episode {n}</title><guid>g{n}</guid></item>" for n in range(count)
+    )
+
+
+def test_items_past_the_cap_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parse, "MAX_ITEMS", 3)
+    feed = parse_feed(rss(_items(5)), XML_HEADERS, "https://example.com/feed.xml")
+    assert [item.guid for item in feed.items] == ["g0", "g1", "g2"]
+    assert feed.items_left_out == 2
+    at_cap = parse_feed(rss(_items(3)), XML_HEADERS, "https://example.com/feed.xml")
+    assert (len(at_cap.items), at_cap.items_left_out) == (3, 0)
+
+
+def test_json_feed_items_past_the_cap_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from devcasts.ingest import jsonfeed
+
+    monkeypatch.setattr(jsonfeed, "MAX_ITEMS", 2)
+    items = [{"id": str(n), "title": f"Episode {n}"} for n in range(7)]
+    document = {"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": items}
+    feed = parse_feed(json.dumps(document).encode(), {}, "https://example.com/feed.json")
+    assert (len(feed.items), feed.items_left_out) == (2, 5)
+
+
+def test_the_build_summary_says_how_many_items_were_left_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from devcasts.health import feed_health
+    from devcasts.ingest import read
+    from devcasts.model import FeedSource, FetchResult, FetchStatus
+
+    monkeypatch.setattr(parse, "MAX_ITEMS", 3)
+    monkeypatch.setattr(read, "MAX_ITEMS", 3)
+    body = rss(_items(5))
+    source = FeedSource(url="https://example.com/feed.xml", slug="show")
+    fetched = FetchResult(source, FetchStatus.OK, body, "hash", url=source.url)
+    whole = FetchResult(source, FetchStatus.OK, rss(_items(2)), "hash2", url=source.url)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    reads = read.read_feeds([(fetched, body), (whole, rss(_items(2)))], (), now)
+    health = feed_health([r.outcome for r in reads], {}, {})
+    assert [(h.status, h.reason) for h in health] == [
+        (FetchStatus.OK, "2 items past the 3 cap were left out"),
+        (FetchStatus.OK, None),
+    ]
+    assert read.items_left_out_note(12_345) == "12,345 items past the 3 cap were left out"
+    assert read.items_left_out_note(1) == "1 item past the 3 cap was left out"

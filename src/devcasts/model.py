@@ -146,6 +146,7 @@ class FeedOutcome:
     fetched: FetchResult
     feed: NormalizedFeed | None = None  # parsed and normalized by this build
     read_error: str | None = None  # why this build could not read the fetched bytes
+    read_warning: str | None = None  # read, but not whole (items past the cap left out)
     new_episodes: int = 0  # added to the archive by this build
 
     @property
@@ -158,7 +159,9 @@ class FeedOutcome:
 
     @property
     def reason(self) -> str | None:
-        return self.read_error if self.read_error is not None else self.fetched.error
+        if self.read_error is not None:
+            return self.read_error
+        return self.fetched.error or self.read_warning
 
     @property
     def was_read(self) -> bool:

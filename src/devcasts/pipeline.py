@@ -50,6 +50,7 @@ class BuildOptions:
     allow_private_network: bool = False
     max_bytes: int = 20 * 1024 * 1024
     concurrency: int = 8
+    fetch_deadline: float = 600.0  # seconds for the whole fetch stage
     progress: bool | None = None  # None: a progress bar when stderr is a terminal
     browser_index: bool = True  # run Pagefind for the in-browser search
     lock_timeout: float = 0.0  # seconds to wait for another build's lock
@@ -180,6 +181,7 @@ def _fetch(
         allow_private_network=options.allow_private_network,
         max_bytes=options.max_bytes,
         concurrency=options.concurrency,
+        build_deadline=options.fetch_deadline,
         progress=options.progress,
     )
     return fetch_all(sources, fetch_options, now)

@@ -99,6 +99,7 @@ class ParsedFeed:
     podcast_guid: str = ""
     people: tuple[RawPerson, ...] = ()
     items: tuple[ParsedItem, ...] = ()
+    items_left_out: int = 0  # items past limits.MAX_ITEMS, not read
     bozo: bool = False  # not well-formed; parsed by the loose fallback
     bozo_reason: str = ""
 

@@ -122,6 +122,13 @@ def _add_build(commands: Any, summary: str) -> None:
     )
     build.add_argument("--concurrency", type=_positive_int, default=8, help="parallel fetches")
     build.add_argument(
+        "--fetch-deadline",
+        type=_positive_int,
+        default=600,
+        metavar="SECONDS",
+        help="longest the fetching of all feeds may take; feeds not fetched by then fail (600)",
+    )
+    build.add_argument(
         "--no-browser-index", action="store_true", help="skip the in-browser search index"
     )
     build.add_argument("--quiet", "-q", action="store_true", help="print only problems")
@@ -232,6 +239,7 @@ def _run_build(args: argparse.Namespace) -> int:
         allow_private_network=args.allow_private_network,
         max_bytes=args.max_feed_size,
         concurrency=args.concurrency,
+        fetch_deadline=args.fetch_deadline,
         progress=None if not args.quiet else False,
         browser_index=not args.no_browser_index,
     )

@@ -68,7 +68,7 @@ def decide(
     entry = _note_redirect(entry, exchange.moved_to)
     if exchange.kind == "body":
         assert exchange.body is not None
-        problem = not_a_feed_reason(exchange.body)
+        problem = not_a_feed_reason(exchange.body) or truncated_reason(exchange.body)
         if problem is not None:
             exchange = replace(exchange, kind="failed", error=problem)
         else:
@@ -242,6 +242,46 @@ def not_a_feed_reason(body: bytes) -> str | None:
     if rest and not rest.startswith("<"):
         return "not a feed: plain text, not XML"
     return None
+
+
+_ROOT = re.compile(r"<((?:[\w.-]+:)?(?:rss|feed|rdf|channel|opml))\b([^>]*)>?", re.IGNORECASE)
+_TAIL_BYTES = 4096
+
+
+def truncated_reason(body: bytes) -> str | None:
+    """Why a body that starts like a feed surely stops before its end, or None.
+
+    A body cut short with a matching Content-Length arrives whole as far as HTTP can tell; as a
+    last good copy it would hide the rest of the feed. An XML feed whose root element is never
+    closed, or a JSON Feed whose object is never closed, is such a body. Trailing bytes after
+    the closing tag (a comment, a stray notice) are no sign of truncation.
+    """
+    head = _decode_head(body[:_SNIFF_BYTES]).lstrip("\ufeff")
+    prolog = _PROLOG.match(head)
+    rest = head[prolog.end() if prolog else 0 :]
+    last_bytes = _decode_from(body, len(body) - _TAIL_BYTES)
+    if rest.startswith("{"):
+        ends = last_bytes.rstrip().endswith("}")
+        return None if ends else "truncated feed: the JSON document is not closed"
+    root = _ROOT.search(head)
+    if root is None or root.group(2).rstrip().endswith("/"):  # no root to judge, or <rss/>
+        return None
+    closing = re.compile(r"</" + re.escape(root.group(1)) + r"\s*>", re.IGNORECASE)
+    # Almost always in the last bytes; the whole body is searched only when it is not there.
+    if closing.search(last_bytes) or closing.search(_decode_from(body, 0)):
+        return None
+    return f"truncated feed: the document ends before its closing </{root.group(1)}> tag"
+
+
+def _decode_from(body: bytes, start: int) -> str:
+    """The body from about `start` on, as text good enough to find tags in."""
+    start = max(0, start)
+    for marker, encoding in _UTF_PATTERNS:
+        if body.startswith(marker):
+            width = 4 if "32" in encoding else 2
+            start += -start % width  # stay on character boundaries
+            return body[start:].decode(encoding, "replace")
+    return body[start:].decode("latin-1")
 
 
 def _decode_head(head: bytes) -> str:

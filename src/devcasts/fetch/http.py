@@ -51,6 +51,9 @@ _ACCEPT = (
     "application/feed+json;q=0.8, */*;q=0.1"
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# A host that failed to connect or timed out this many times in a row is not asked again in
+# the same build: its other feeds fail at once with the same reason.
+HOST_STRIKES = 2
 _PERMANENT = frozenset({301, 308})
 _MAX_ERROR_LENGTH = 300
 
@@ -68,6 +71,7 @@ class FetchOptions:
     connect_timeout: float = 5.0
     read_timeout: float = 15.0
     deadline: float = 30.0  # whole fetch of one feed, redirects included
+    build_deadline: float = 600.0  # the whole fetch stage; feeds not fetched by then fail
     max_redirects: int = 5
     progress: bool | None = None  # None: a progress bar when stderr is a terminal
 
@@ -252,6 +256,16 @@ class _Host:
     waiting: int  # feeds of this host not done yet
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     sender: _Sender | None = None
+    strikes: int = 0  # connection failures and timeouts in a row
+    given_up: str | None = None  # why the host's remaining feeds are not asked
+
+    def note(self, name: str, exchange: Exchange, unreachable: bool) -> None:
+        """Count a failure to connect or a timeout; any answer resets the count."""
+        self.strikes = self.strikes + 1 if unreachable else 0
+        if self.strikes >= HOST_STRIKES:
+            self.given_up = (
+                f"{exchange.error} (not asked: {name} failed {self.strikes} times in a row)"
+            )
 
 
 class _Fetcher:
@@ -271,6 +285,7 @@ class _Fetcher:
         self.cache = HttpCache(options.cache_dir)
         self.slots = asyncio.Semaphore(max(1, options.concurrency))
         self.hosts: dict[str, _Host] = {}
+        self.ends_at = time.monotonic() + options.build_deadline
 
     async def fetch_all(self, sources: Sequence[FeedSource]) -> list[FetchResult]:
         targets: list[_Target] = [
@@ -328,24 +343,46 @@ class _Fetcher:
             return Exchange("failed", source.url, error=target), time.monotonic() - started
         url, name = target
         host = self.hosts[name]
-        async with host.lock, self.slots:
-            started = time.monotonic()
-            if host.sender is None:
-                host.sender = _Sender(self.new_transport(), self.options)
-            exchange = await self._download(source, host.sender, url, entry, has_body)
+        async with host.lock:
+            refusal = host.given_up or self._past_deadline()
+            if refusal is not None:  # decided without a slot: the host's queue empties at once
+                return Exchange("failed", source.url, error=refusal), 0.0
+            async with self.slots:
+                started = time.monotonic()
+                if host.sender is None:
+                    host.sender = _Sender(self.new_transport(), self.options)
+                exchange, unreachable = await self._download(
+                    source, host.sender, url, entry, has_body
+                )
+            host.note(name, exchange, unreachable)
         return exchange, time.monotonic() - started
+
+    def _past_deadline(self) -> str | None:
+        if time.monotonic() < self.ends_at:
+            return None
+        return self._deadline_reason()
+
+    def _deadline_reason(self) -> str:
+        return f"build deadline: fetching stopped after {self.options.build_deadline:g} s"
 
     async def _download(
         self, source: FeedSource, sender: _Sender, url: httpx.URL, entry: CacheEntry, has_body: bool
-    ) -> Exchange:
+    ) -> tuple[Exchange, bool]:
+        """What the server answered, and whether it failed to connect or timed out."""
+        remaining = self.ends_at - time.monotonic()
         try:
-            async with asyncio.timeout(self.options.deadline):
-                return await _download(sender, url, entry, has_body, self.options, self.now)
+            async with asyncio.timeout(min(self.options.deadline, remaining)):
+                exchange = await _download(sender, url, entry, has_body, self.options, self.now)
+                return exchange, False
         except TimeoutError:
+            if remaining < self.options.deadline:
+                return Exchange("failed", source.url, error=self._deadline_reason()), False
             error = f"timed out after {self.options.deadline:g} s"
-            return Exchange("failed", source.url, error=error)
+            return Exchange("failed", source.url, error=error), True
         except (httpx.HTTPError, BodyError, BlockedAddressError, ValueError, OSError) as exc:
-            return Exchange("failed", source.url, error=describe_error(exc, self.options))
+            unreachable = isinstance(exc, httpx.TimeoutException | httpx.ConnectError)
+            error = describe_error(exc, self.options)
+            return Exchange("failed", source.url, error=error), unreachable
 
 
 async def _close(host: _Host) -> None:

@@ -41,8 +41,14 @@ class BlockedAddressError(Exception):
 
 def address_problem(ip: IPAddress) -> str | None:
     """Why a connection to `ip` is refused ("loopback", "private", ...), or None if public."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+        elif ip.sixtofour is not None:  # 2002::/16 (6to4) reaches the IPv4 address it embeds
+            problem = address_problem(ip.sixtofour)
+            return None if problem is None else f"6to4 {problem}"
+        elif ip.is_site_local:  # fec0::/10: deprecated, yet still private wherever it is used
+            return "site-local"
     # Order matters: 127/8 and 169.254/16 are also "private" to the ipaddress module.
     checks = (
         (ip.is_unspecified, "unspecified"),

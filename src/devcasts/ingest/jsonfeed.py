@@ -32,6 +32,7 @@ def parse_json_feed(body: bytes) -> ParsedFeed:
     if not isinstance(document, dict) or "jsonfeed.org" not in str(document.get("version", "")):
         raise NotAFeedError("JSON document without a JSON Feed version")
     items = document.get("items")
+    items = items if isinstance(items, list) else []
     return ParsedFeed(
         title=clip(document.get("title"), TITLE_LIMIT),
         link=clip(document.get("home_page_url"), URL_LIMIT),
@@ -39,11 +40,8 @@ def parse_json_feed(body: bytes) -> ParsedFeed:
         language=clip(document.get("language"), SHORT_LIMIT),
         image=clip(document.get("icon") or document.get("favicon"), URL_LIMIT),
         author=_author(document),
-        items=tuple(
-            _item(item)
-            for item in (items if isinstance(items, list) else [])[:MAX_ITEMS]
-            if isinstance(item, dict)
-        ),
+        items=tuple(_item(item) for item in items[:MAX_ITEMS] if isinstance(item, dict)),
+        items_left_out=max(0, len(items) - MAX_ITEMS),
     )
 
 

@@ -161,7 +161,8 @@ def _require_feed(parsed: ParsedFeed, body: bytes) -> ParsedFeed:
 def _convert(result: Any) -> ParsedFeed:
     # Plain dicts: FeedParserDict's key aliases warn (and pytest makes warnings errors).
     channel = dict(result.get("feed", {}))
-    entries = [dict(entry) for entry in result.get("entries", [])[:MAX_ITEMS]]
+    all_entries = result.get("entries", [])
+    entries = [dict(entry) for entry in all_entries[:MAX_ITEMS]]
     bozo_exception = result.get("bozo_exception")
     return ParsedFeed(
         title=clip(channel.get("title"), TITLE_LIMIT),
@@ -178,6 +179,7 @@ def _convert(result: Any) -> ParsedFeed:
         explicit=_explicit_text(channel.get("itunes_explicit")),
         generator=clip(channel.get("generator"), TITLE_LIMIT),
         items=tuple(_convert_entry(entry) for entry in entries if isinstance(entry, dict)),
+        items_left_out=max(0, len(all_entries) - MAX_ITEMS),
         bozo=bool(result.get("bozo")),
         bozo_reason=clip(str(bozo_exception) if bozo_exception else "", TITLE_LIMIT),
     )

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from devcasts.ingest.limits import MAX_ITEMS
 from devcasts.ingest.normalize import normalize_feed
 from devcasts.ingest.parse import parse_feed
 from devcasts.model import FeedOutcome, FetchResult, Topic
@@ -46,28 +47,42 @@ def read_feeds(
     workers = MAX_WORKERS if len(feeds) >= PARALLEL_MIN_FEEDS else 1
     reads = map_in_forks(read, feeds, workers)
     return [
-        FeedRead(FeedOutcome(fetched, feed=normalized, read_error=error), *seconds)
-        for (fetched, _), (normalized, error, seconds) in zip(feeds, reads, strict=True)
+        FeedRead(
+            FeedOutcome(fetched, feed=normalized, read_error=error, read_warning=warning),
+            *seconds,
+        )
+        for (fetched, _), (normalized, error, warning, seconds) in zip(feeds, reads, strict=True)
     ]
 
 
-_Read = tuple[NormalizedFeed | None, str | None, tuple[float, float]]
+# The feed, or why it could not be read; what was left out of it; the seconds of each step.
+_Read = tuple[NormalizedFeed | None, str | None, str | None, tuple[float, float]]
 
 
 def _read(feed: FeedBytes, topics: Sequence[Topic], now: datetime) -> _Read:
-    """One feed: its NormalizedFeed or why it could not be read (never an exception), and the
-    seconds of its parse and normalize."""
+    """One feed: its NormalizedFeed or why it could not be read (never an exception), what was
+    left out of it, and the seconds of its parse and normalize."""
     fetched, body = feed
     url = fetched.url or fetched.source.url
     started = parsed_at = time.perf_counter()
-    normalized, error = None, None
+    normalized, error, warning = None, None, None
     try:
         parsed = parse_feed(body, fetched.headers, url)
         parsed_at = time.perf_counter()
+        warning = items_left_out_note(parsed.items_left_out)
         normalized = normalize_feed(fetched.source, parsed, topics, now, url)
     except NotAFeedError as problem:
         error = f"not a feed: {problem}"
     except Exception as problem:  # one feed's surprise must not stop the others
         error = f"could not read the feed: {type(problem).__name__}: {problem}"
     done = time.perf_counter()
-    return normalized, error, (parsed_at - started, done - parsed_at)
+    return normalized, error, warning, (parsed_at - started, done - parsed_at)
+
+
+def items_left_out_note(count: int) -> str | None:
+    """What the build summary says of the items a feed had past the cap."""
+    if count <= 0:
+        return None
+    if count == 1:
+        return f"1 item past the {MAX_ITEMS:,} cap was left out"
+    return f"{count:,} items past the {MAX_ITEMS:,} cap were left out"
