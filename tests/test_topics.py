@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from devcasts.config.load import load_config
+from devcasts.errors import ConfigError
 from devcasts.ingest.topics import TopicMatcher, TopicPatternError, pattern_regex, validate_pattern
 from devcasts.model import Topic
 
@@ -221,3 +224,38 @@ def test_docs_recommend_the_tested_patterns() -> None:
     assert block is not None
     documented = yaml.safe_load(block.group(1))["topics"]
     assert documented == load_labeled()["topics"]
+
+
+def test_a_catastrophic_regex_finishes_fast() -> None:
+    """ "(a+)+$" backtracks for ages in Python's re on many a's and a "!"; RE2 is linear."""
+    assert validate_pattern("re:(a+)+$") is None
+    matcher = TopicMatcher(
+        [Topic("hang", "H", ("re:(a+)+$",)), Topic("veto", "V", ("re:a", "!re:(a|aa)+$"))]
+    )
+    note = "a" * 5000 + "!"
+    started = time.process_time()
+    for _ in range(20):
+        assert matcher.match(note, note * 10) == ("veto",)
+    assert time.process_time() - started < 2.0  # Python's re: more than a lifetime
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"re:(a)\1", r"re:(?<=on )Render", r"!re:Render(?! farm)", r"re:(?x) Render"]
+)
+def test_what_re2_cannot_run_is_reported(pattern: str) -> None:
+    problem = validate_pattern(pattern)
+    assert problem is not None
+    assert "RE2" in problem
+
+
+def test_check_names_file_line_and_key_of_an_unsupported_regex(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "site:\n  title: t\n  base_url: https://example.org/\n"
+        "topics:\n  - slug: render\n    name: Render\n    patterns:\n"
+        '      - "Render"\n      - "re:(on|to)\\\\s+\\\\1"\n'
+        "feeds:\n  - url: https://example.org/feed.xml\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).startswith(f"{path}:9: topics[0].patterns: invalid topic pattern")

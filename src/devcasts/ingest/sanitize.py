@@ -207,11 +207,12 @@ def sanitize_html(html_text: str, base_url: str | None = None) -> str:
 
     Links keep only http, https and mailto and get rel="nofollow noopener ugc"; images keep only
     an http(s) src. Relative URLs are resolved against `base_url` and dropped when they cannot
-    be. h1 becomes h2, h5 and h6 become h4 (the page owns h1). The result sanitizes to itself.
+    be. h1 becomes h2, h5 and h6 become h4 (the page owns h1). Tags nested deeper than
+    MAX_DEPTH are dropped first (their text stays). The result sanitizes to itself.
     """
     token = _LINK_BASE.set(base_url)
     try:
-        return _sanitized(html_text, _cleaner())
+        return _sanitized(bound_nesting(html_text), _cleaner())
     finally:
         _LINK_BASE.reset(token)
 
@@ -315,6 +316,229 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
     if attribute == "src":
         return clean_url(value, _LINK_BASE.get())
     return value
+
+
+# --- nesting depth -------------------------------------------------------------------------
+
+MAX_DEPTH = 64
+MAX_PENDING = 4
+# An HTML parser slows down quadratically on deep nesting ("<div>" * 50000 took 4 s in nh3),
+# and a formatting element left open is re-opened in every later paragraph: 200 KiB of
+# "<p><b title=N>x</p>" grew to 1 GB of nested <b>. So, before nh3, one linear pass estimates
+# the depth a browser would build and drops the tags beyond MAX_DEPTH, keeping their text.
+# The estimate errs high (it follows only the common implied end tags), never low. Formatting
+# elements left open across blocks are kept up to MAX_PENDING (a browser repeats each one in
+# every later block, so more would multiply the size of the notes).
+
+_TAG_OR_SKIPPED = re.compile(
+    r"<!--.*?(?:-->|\Z)|<[!?][^>]*>?|<(/?)([a-zA-Z][^\s/>]*)[^>]*>?", re.DOTALL
+)
+_VOID_ELEMENTS = frozenset(
+    {
+        "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image",
+        "img", "input", "keygen", "link", "meta", "param", "source", "track", "wbr",
+    }
+)  # fmt: skip
+# Their content is text to the parser, so nothing inside them nests.
+_RAW_TEXT_ELEMENTS = frozenset(
+    {"script", "style", "xmp", "iframe", "noembed", "noframes", "noscript", "textarea", "title"}
+)
+# A browser keeps these open across the blocks that close them, and opens them again after.
+_FORMATTING_ELEMENTS = frozenset(
+    {"a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt",
+     "u"}
+)  # fmt: skip
+# Ending one of these forgets the formatting elements opened inside it.
+_FORMATTING_SCOPES = frozenset({"td", "th", "caption", "applet", "object", "marquee", "template"})
+_CLOSES_P = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "center", "details", "dialog", "dir", "div",
+        "dl", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5",
+        "h6", "header", "hgroup", "hr", "listing", "main", "menu", "nav", "ol", "p", "pre",
+        "section", "summary", "table", "ul",
+    }
+)  # fmt: skip
+# A start tag of the key closes an open element of the same group, unless one of the
+# boundary elements is open above it ("<li>" closes the last <li> of the same list).
+_CLOSES_SIBLING = {
+    "li": ({"li"}, {"ul", "ol"}),
+    "dd": ({"dd", "dt"}, {"dl"}),
+    "dt": ({"dd", "dt"}, {"dl"}),
+    "option": ({"option"}, {"select", "datalist"}),
+    "tr": ({"tr"}, {"table"}),
+    "td": ({"td", "th"}, {"table", "tr"}),
+    "th": ({"td", "th"}, {"table", "tr"}),
+    "h1": ({"h1", "h2", "h3", "h4", "h5", "h6"}, set()),
+}
+for _heading in ("h2", "h3", "h4", "h5", "h6"):
+    _CLOSES_SIBLING[_heading] = _CLOSES_SIBLING["h1"]
+
+
+def bound_nesting(html_text: str, max_depth: int = MAX_DEPTH) -> str:
+    """`html_text` without the tags a parser would nest deeper than `max_depth` (their text
+    stays). An element removed with its content (DROPPED_WITH_CONTENT) that starts too deep goes
+    whole. Linear in the length of the text; text with few tags is returned as it is."""
+    if html_text.count("<") <= max_depth or _possible_depth(html_text) <= max_depth:
+        return html_text
+    return _NestingBound(max_depth).apply(html_text)
+
+
+def _possible_depth(html_text: str) -> int:
+    """The number of start tags that are not line breaks or images: no parser nests deeper."""
+    return len(_START_TAG.findall(html_text)) - len(_COMMON_VOID_TAG.findall(html_text))
+
+
+_START_TAG = re.compile(r"<[a-zA-Z]")
+_COMMON_VOID_TAG = re.compile(r"<(?:br|img|hr|wbr)(?=[\s/>])", re.IGNORECASE)
+
+
+class _NestingBound:
+    """One pass: the elements a browser would have open, and the formatting elements it closed
+    but would open again at the next text ("pending")."""
+
+    def __init__(self, max_depth: int) -> None:
+        self.max_depth = max_depth
+        # open elements: name, start tag, how many were pending when it opened, where it starts
+        self.open: list[tuple[str, str, int, int]] = []
+        self.open_names: Counter[str] = Counter()  # spares a look through `open` for each tag
+        self.pending: list[tuple[str, str]] = []  # name, start tag
+        self.dropped: Counter[str] = Counter()  # start tags dropped, by name: drop their ends
+        self.removed: list[tuple[int, int]] = []  # spans of the text that go
+
+    def apply(self, html_text: str) -> str:
+        position = 0
+        while match := _TAG_OR_SKIPPED.search(html_text, position):
+            start, position = match.span()
+            name = match.group(2)
+            if name is None:
+                continue  # a comment, doctype or processing instruction
+            name = name.lower()
+            if match.group(1):
+                if not self._end(name):
+                    self._remove(start, position)
+            elif name in _RAW_TEXT_ELEMENTS:
+                end = _raw_text_end(name).search(html_text, position)
+                position = end.start() if end else len(html_text)
+            elif not self._start(name, match.group(0), start):
+                if name in DROPPED_WITH_CONTENT:
+                    self.dropped[name] -= 1  # its end tag goes with it
+                    position = _element_end(html_text, position, name)
+                self._remove(start, position)
+        return _without_spans(html_text, self.removed)
+
+    def _remove(self, start: int, end: int) -> None:
+        if self.removed and self.removed[-1][1] == start:
+            start = self.removed.pop()[0]  # one span for a run of dropped tags
+        self.removed.append((start, end))
+
+    def _start(self, name: str, tag: str, start: int) -> bool:
+        """Whether to keep this start tag; the state follows what a browser would open."""
+        if name in _VOID_ELEMENTS:
+            return True
+        if name in ("a", "nobr"):
+            self._end_formatting(name)  # they cannot nest: a new one ends the last
+        elif name in _CLOSES_P:
+            self._close_sibling({"p"}, {"button"})
+        if name in _CLOSES_SIBLING:
+            self._close_sibling(*_CLOSES_SIBLING[name])
+        if len(self.open) + len(self.pending) >= self.max_depth:
+            self.dropped[name] += 1
+            return False
+        if name in _FORMATTING_ELEMENTS:
+            identical = [i for i, entry in enumerate(self.pending) if entry == (name, tag)]
+            if len(identical) >= 3:  # a browser keeps three of the same (the "Noah's Ark" rule)
+                del self.pending[identical[0]]
+        self.open.append((name, tag, len(self.pending), start))
+        self.open_names[name] += 1
+        return True
+
+    def _end(self, name: str) -> bool:
+        """Whether to keep this end tag (those of dropped start tags go too)."""
+        if name in _FORMATTING_ELEMENTS and self._end_formatting(name):
+            return True
+        for index in range(len(self.open) - 1, -1, -1) if self.open_names[name] else ():
+            if self.open[index][0] == name:
+                self._close_from(index)
+                return True
+        if self.dropped[name]:
+            self.dropped[name] -= 1
+            return False
+        return True
+
+    def _end_formatting(self, name: str) -> bool:
+        """Close the last open or pending formatting element `name`; False when there is none."""
+        for index in range(len(self.open) - 1, -1, -1) if self.open_names[name] else ():
+            if self.open[index][0] == name:
+                self._close_from(index)
+                return True
+        for index in range(len(self.pending) - 1, -1, -1):
+            if self.pending[index][0] == name:
+                del self.pending[index]
+                return True
+        return False
+
+    def _close_sibling(self, names: set[str], boundaries: set[str]) -> None:
+        if not any(self.open_names[name] for name in names):
+            return
+        for index in range(len(self.open) - 1, -1, -1):
+            open_name = self.open[index][0]
+            if open_name in names:
+                self._close_from(index)
+                return
+            if open_name in boundaries:
+                return
+
+    def _close_from(self, index: int) -> None:
+        """Close the open element at `index` and those inside it: formatting elements among
+        them become pending, except inside a table cell (or another scope), which ends them."""
+        closed = self.open[index:]
+        del self.open[index:]
+        self.open_names.subtract(name for name, *_ in closed)
+        for name, tag, pending_before, start in closed:
+            if name in _FORMATTING_SCOPES:
+                del self.pending[pending_before:]
+                return
+            if name not in _FORMATTING_ELEMENTS or name == closed[0][0]:
+                continue
+            if len(self.pending) < MAX_PENDING:
+                self.pending.append((name, tag))
+            else:  # every later paragraph would repeat it: it goes, with its end tag
+                self.removed.append((start, start + len(tag)))
+                self.dropped[name] += 1
+
+
+def _without_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return text
+    kept: list[str] = []
+    position = 0
+    for start, end in sorted(spans):
+        kept.append(text[position:start])
+        position = end
+    kept.append(text[position:])
+    return "".join(kept)
+
+
+@functools.cache
+def _raw_text_end(name: str) -> re.Pattern[str]:
+    return re.compile(rf"</{name}[\s/>]", re.IGNORECASE)
+
+
+@functools.cache
+def _same_name_tag(name: str) -> re.Pattern[str]:
+    return re.compile(rf"<(/?){name}[\s/>]", re.IGNORECASE)
+
+
+def _element_end(html_text: str, position: int, name: str) -> int:
+    """Where the element `name` opened just before `position` ends, its end tag included (the
+    end of the text when it never does)."""
+    depth = 1
+    for found in _same_name_tag(name).finditer(html_text, position):
+        depth += -1 if found.group(1) else 1
+        if depth == 0:
+            closing = html_text.find(">", found.end() - 1)
+            return len(html_text) if closing < 0 else closing + 1
+    return len(html_text)
 
 
 # --- plain text and notes -------------------------------------------------------------------

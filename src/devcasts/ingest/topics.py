@@ -16,6 +16,8 @@ Pattern rules (docs/topics.md explains them with examples):
 - Braces give alternatives: "{on|to|via} Render" is "on Render", "to Render" or "via Render";
   an alternative may be empty ("Blueprint{s|}").
 - "re:" starts a regular expression, used as written (case-sensitive unless it says `(?i)`).
+  It runs on RE2, whose time grows linearly with the text whatever the pattern ("(a+)+$"
+  cannot hang a build), so it has no backreferences or look-around.
 - "!" starts a negative pattern (same rules as above, "!re:" for a regular expression): a
   positive match that overlaps a negative match does not count. "!Render farm" keeps
   "the Render farm of a studio" out while "deploy to Render" still counts.
@@ -24,8 +26,11 @@ Pattern rules (docs/topics.md explains them with examples):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
+
+import re2
 
 from devcasts.model import Topic
 
@@ -128,15 +133,52 @@ _LEADING_FLAGS = re.compile(r"\(\?([aiLmsux]+)\)")
 def validate_pattern(pattern: str) -> str | None:
     """An error message when the pattern is unusable, else None (for config validation)."""
     try:
-        re.compile(pattern_regex(pattern))
-    except (re.error, TopicPatternError) as error:
+        _compile(pattern)
+    except TopicPatternError as error:
         return f"invalid topic pattern {pattern!r}: {error}"
     return None
 
 
+class _Match(Protocol):
+    def span(self) -> tuple[int, int]: ...
+    def start(self) -> int: ...
+    def end(self) -> int: ...
+
+
+class _Regex(Protocol):
+    """What the matcher uses of a compiled pattern, from `re` or from `re2`."""
+
+    def finditer(self, text: str) -> Iterator[_Match]: ...
+    def match(self, text: str, pos: int = ...) -> _Match | None: ...
+
+
+def _compile(pattern: str) -> _Regex:
+    """A pattern compiled: a regular expression with RE2 (linear time: a user's "(a+)+$"
+    cannot hang a build), a plain pattern with `re` (its word boundaries need look-around; its
+    regex is built here from literal words, and cannot backtrack badly)."""
+    regex = pattern_regex(pattern)
+    if not _is_regex(pattern):
+        return re.compile(regex)
+    try:
+        compiled: _Regex = re2.compile(regex, _RE2_OPTIONS)
+    except re2.error as error:
+        message = error.args[0] if error.args else error
+        text = message.decode() if isinstance(message, bytes) else str(message)
+        raise TopicPatternError(f"{text} (RE2 has no backreferences or look-around)") from error
+    return compiled
+
+
+def _is_regex(pattern: str) -> bool:
+    return pattern.removeprefix(NEGATIVE_PREFIX).strip().startswith(REGEX_PREFIX)
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a bad pattern is reported by `check`, not on stderr
+
+
 @dataclass(frozen=True, slots=True)
 class _Positive:
-    regex: re.Pattern[str]  # what the pattern means
+    regex: _Regex  # what the pattern means
     hint: str  # lower-case text every match contains ("" when unknown): a cheap pre-check
     # For plain patterns: the pattern in lower case without the leading look-behind, run over
     # the lower-cased text to find where `regex` may match. It is much faster, because the
@@ -148,7 +190,7 @@ class _Positive:
 class _CompiledTopic:
     slug: str
     positives: tuple[_Positive, ...]
-    negative: re.Pattern[str] | None
+    negatives: tuple[_Regex, ...]
 
 
 class TopicMatcher:
@@ -194,8 +236,7 @@ def _compile_topic(topic: Topic) -> _CompiledTopic:
     negative = [p for p in topic.patterns if p.startswith(NEGATIVE_PREFIX)]
     try:
         positives = tuple(compiled for p in positive for compiled in _compile_positive(p))
-        vetoes = "|".join(f"(?:{pattern_regex(p)})" for p in negative)
-        return _CompiledTopic(topic.slug, positives, re.compile(vetoes) if vetoes else None)
+        return _CompiledTopic(topic.slug, positives, tuple(_compile(p) for p in negative))
     except (re.error, TopicPatternError) as error:
         raise TopicPatternError(f"topic {topic.slug!r}: invalid pattern: {error}") from error
 
@@ -203,7 +244,7 @@ def _compile_topic(topic: Topic) -> _CompiledTopic:
 def _compile_positive(pattern: str) -> list[_Positive]:
     body = pattern.strip()
     if body.startswith(REGEX_PREFIX):
-        return [_Positive(re.compile(pattern_regex(body)), _hint(body))]
+        return [_Positive(_compile(body), _hint(body))]
     ignore_case = _ignores_case(body)
     return [
         _Positive(
@@ -242,9 +283,9 @@ def _mentions(topic: _CompiledTopic, reading: _Reading) -> bool:
         if positive.hint in reading.hints
         for span in _spans(positive, reading)
     ]
-    if not hits or topic.negative is None:
+    if not hits or not topic.negatives:
         return bool(hits)
-    vetoes = [m.span() for m in topic.negative.finditer(reading.text)]
+    vetoes = [m.span() for negative in topic.negatives for m in negative.finditer(reading.text)]
     return any(
         not any(start < veto_end and veto_start < end for veto_start, veto_end in vetoes)
         for start, end in hits
