@@ -32,6 +32,7 @@ from devcasts.site import pages, urls
 from devcasts.site.page_output import Manifest, digest, episode_digest
 from devcasts.site.writer import SiteWriter
 from devcasts.util import cache, text
+from devcasts.util.addresses import host_problem
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
@@ -369,6 +370,16 @@ def clean(value: str | None) -> str:
 
 
 def absolute_url(url: str | None) -> str | None:
+    """A URL from a feed we read, if it is an absolute http(s) URL without whitespace whose
+    host is not written as a private or local address (169.254.169.254, 10.0.0.1, localhost):
+    our feeds never send listeners' apps into their own network. Else None."""
+    value = _http_url(url)
+    if value is None or host_problem(urlsplit(value).hostname or ""):
+        return None
+    return value
+
+
+def _http_url(url: str | None) -> str | None:
     """The URL if it is an absolute http(s) URL without whitespace, else None."""
     value = clean(url).strip()
     if not value or _WHITESPACE.search(value):
@@ -386,10 +397,10 @@ def site_image(site: SiteConfig) -> str:
     """The site's cover: site.image (absolute, or relative to the site root), else the
     cover the renderer ships at DEFAULT_COVER_PATH."""
     image = clean(site.image).strip()
-    if absolute_url(image):
+    if _http_url(image):  # the site's own choice, as its base_url is
         return image
     if image and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", image):
-        own = absolute_url(urls.absolute(site.base_url, image.lstrip("/")))
+        own = _http_url(urls.absolute(site.base_url, image.lstrip("/")))
         return own or urls.absolute(site.base_url, DEFAULT_COVER_PATH)
     return urls.absolute(site.base_url, DEFAULT_COVER_PATH)
 
