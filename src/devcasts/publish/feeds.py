@@ -31,8 +31,7 @@ from devcasts.records import Catalog, Episode, Podcast
 from devcasts.site import pages, urls
 from devcasts.site.page_output import Manifest, digest, episode_digest
 from devcasts.site.writer import SiteWriter
-from devcasts.util import cache, text
-from devcasts.util.addresses import host_problem
+from devcasts.util import addresses, cache, text
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
@@ -138,7 +137,7 @@ def feed_documents(catalog: Catalog) -> list[tuple[str, bytes]]:
 FEEDS_MANIFEST = ".feeds-manifest.json"  # dotfile, like the pages' manifest
 # pages: the feeds' order; urls: every path; model and records: derived properties (the
 # base URL).
-_CODE = (__name__, text, pages, urls, model, records)
+_CODE = (__name__, text, addresses, pages, urls, model, records)
 
 
 def write_feeds(catalog: Catalog, writer: SiteWriter) -> None:
@@ -374,7 +373,7 @@ def absolute_url(url: str | None) -> str | None:
     host is not written as a private or local address (169.254.169.254, 10.0.0.1, localhost):
     our feeds never send listeners' apps into their own network. Else None."""
     value = _http_url(url)
-    if value is None or host_problem(urlsplit(value).hostname or ""):
+    if value is None or addresses.host_problem(urlsplit(value).hostname or ""):
         return None
     return value
 
