@@ -651,3 +651,79 @@ def test_identical_bytes_across_processes() -> None:
         digests.pop().strip()
         == hashlib.sha256(repr(feed_documents(sample_catalog())).encode()).hexdigest()
     )
+
+
+# --- URLs at private or local addresses are not republished ----------------------------------
+
+PRIVATE_HOSTS = [
+    "169.254.169.254",
+    "10.0.0.1",
+    "127.0.0.1",
+    "[::1]",
+    "[::ffff:169.254.169.254]",
+    "[fe80::1]",
+    "2852039166",  # 169.254.169.254 as one number, as browsers read it
+    "0xa9.0xfe.0xa9.0xfe",
+    "localhost",
+    "admin.localhost",
+]
+
+
+@pytest.mark.parametrize("host", PRIVATE_HOSTS)
+def test_urls_at_private_addresses_are_not_republished(host: str) -> None:
+    private = f"http://{host}/latest/meta-data"
+    catalog = sample_catalog()
+    podcasts = tuple(dataclasses.replace(p, image=private, link=private) for p in catalog.podcasts)
+    episodes = tuple(
+        dataclasses.replace(
+            episode,
+            link=private,
+            image=private,
+            chapters_url=private if episode.chapters_url else None,
+            transcripts=tuple(
+                dataclasses.replace(t, url=private + ".vtt") for t in episode.transcripts
+            ),
+            people=tuple(
+                dataclasses.replace(p, href=private, img=private + ".png") for p in episode.people
+            ),
+        )
+        for episode in catalog.episodes
+    )
+    docs = documents(dataclasses.replace(catalog, podcasts=podcasts, episodes=episodes))
+    for name, data in docs.items():
+        assert b"meta-data" not in data, name
+    # what was dropped was only the private URLs: the episodes and their audio remain
+    assert docs["feed.xml"].count(b"<enclosure ") == documents()["feed.xml"].count(b"<enclosure ")
+
+
+def test_an_enclosure_at_a_private_address_drops_the_episode_from_the_feeds() -> None:
+    catalog = sample_catalog()
+    private = Enclosure("http://169.254.169.254/a.mp3", "audio/mpeg", 1)
+    episodes = tuple(
+        dataclasses.replace(e, enclosure=private) if e.id == "ep0001" else e
+        for e in catalog.episodes
+    )
+    docs = documents(dataclasses.replace(catalog, episodes=episodes))
+    assert b"169.254.169.254" not in docs["feed.xml"] and b"ep0001" not in docs["feed.xml"]
+
+
+@pytest.mark.parametrize(
+    "host", ["deploy-talk.example", "8.8.8.8", "[2001:4860:4860::8888]", "10.example"]
+)
+def test_urls_at_public_hosts_are_kept(host: str) -> None:
+    catalog = sample_catalog()
+    url = f"https://{host}/transcript.vtt"
+    episodes = tuple(
+        dataclasses.replace(e, transcripts=(Transcript(url, "text/vtt", "en"),))
+        for e in catalog.episodes
+    )
+    docs = documents(dataclasses.replace(catalog, episodes=episodes))
+    assert url.encode() in docs["feed.xml"]
+
+
+def test_a_site_image_on_the_sites_own_local_host_is_kept() -> None:
+    # The site's own base_url and image are its owner's choice (a preview on localhost).
+    catalog = sample_catalog(
+        base_url="http://localhost:8000/", image="http://localhost:8000/cover.png"
+    )
+    assert b"http://localhost:8000/cover.png" in documents(catalog)["feed.xml"]

@@ -51,3 +51,20 @@ def test_missing_pages_get_the_site_404(preview: str) -> None:
     assert fetch(f"{preview}/repo/nope/") == (404, "<p>not here</p>")
     assert fetch(f"{preview}/elsewhere/x") == (404, "<p>not here</p>")
     assert fetch(f"{preview}/repo/../../etc/passwd")[0] == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["/repo/a%00b", "/repo/%00", "/repo/podcasts/%00/index.html", "/%00"]
+)
+def test_a_nul_in_the_path_is_a_400_not_a_traceback(
+    preview: str, path: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    status, _ = fetch(f"{preview}{path}")
+    assert status == 400
+    assert "Traceback" not in capfd.readouterr().err
+    assert fetch(f"{preview}/repo/")[0] == 200  # and the server still answers
+
+
+def test_a_path_is_percent_decoded_once(preview: str) -> None:
+    assert fetch(f"{preview}/repo/%2500")[0] == 404  # the file "%00", not a NUL
+    assert fetch(f"{preview}/repo/podcasts/%61/")[0] == 200  # %61 is "a"

@@ -50,7 +50,8 @@ class FeedSource:
 
     @property
     def is_local(self) -> bool:
-        return not self.url.startswith(("http://", "https://"))
+        # Schemes are case-insensitive: HTTP://host/feed is a URL, never a file of that name.
+        return not self.url[:8].lower().startswith(("http://", "https://"))
 
 
 @dataclass(frozen=True, slots=True)

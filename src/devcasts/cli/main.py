@@ -165,6 +165,7 @@ def _add_serve(commands: Any, summary: str) -> None:
 def _add_check(commands: Any, summary: str) -> None:
     check = commands.add_parser("check", help=summary)
     _add_common(check)
+    check.add_argument("--base-url", help="override site.base_url, as build would")
     check.set_defaults(run=_run_check)
 
 
@@ -268,9 +269,11 @@ def _refused_output(out: Path, config: Config, cache: Path) -> str | None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from devcasts.config.load import load_config
+    from devcasts.config.load import config_warnings, load_config
 
-    config = load_config(args.feeds)
+    config = load_config(args.feeds, base_url=args.base_url)
+    for warning in config_warnings(config):
+        print(f"devcasts: warning: {warning}", file=sys.stderr)
     print(
         f"{config.path}: ok: {len(config.feeds)} feeds, {len(config.topics)} topics, "
         f"site {config.site.base_url}"

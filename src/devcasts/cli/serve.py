@@ -15,14 +15,21 @@ class _BasePathHandler(http.server.SimpleHTTPRequestHandler):
     base_path = "/"
 
     def do_GET(self) -> None:
-        if self._redirect_to_base():
+        if self._refuse_bad_path() or self._redirect_to_base():
             return
         super().do_GET()
 
     def do_HEAD(self) -> None:
-        if self._redirect_to_base():
+        if self._refuse_bad_path() or self._redirect_to_base():
             return
         super().do_HEAD()
+
+    def _refuse_bad_path(self) -> bool:
+        """A NUL (%00) names no file: the file system would raise, not answer 404."""
+        if "\x00" in unquote(urlsplit(self.path).path):
+            self.send_error(400, "the path contains a NUL character")
+            return True
+        return False
 
     def _redirect_to_base(self) -> bool:
         path = urlsplit(self.path).path
@@ -37,7 +44,8 @@ class _BasePathHandler(http.server.SimpleHTTPRequestHandler):
         return False
 
     def translate_path(self, path: str) -> str:
-        path = unquote(urlsplit(path).path)
+        # Still percent-encoded: the base class decodes it, once (twice would read %2500 as NUL).
+        path = urlsplit(path).path
         if path.startswith(self.base_path):
             path = "/" + path[len(self.base_path) :]
         return super().translate_path(

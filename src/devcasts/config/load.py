@@ -66,6 +66,17 @@ def load_config(
     return config
 
 
+def config_warnings(config: Config) -> list[str]:
+    """What a valid config will cost the published site, for `devcasts check` to say."""
+    warnings = []
+    if not config.site.email:
+        warnings.append(
+            f"{config.path}: site.email: not set: the published feeds have no itunes:owner, "
+            "which Apple Podcasts asks for to verify who owns a feed"
+        )
+    return warnings
+
+
 def default_templates_dir(feeds_path: Path) -> Path:
     """The site's own templates/, beside its feeds.yaml: files there override the theme that
     ships in the package (devcasts.site.templates); the folder may be missing."""

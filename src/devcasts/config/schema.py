@@ -7,11 +7,12 @@ calls parse_config only when its memo of the last result does not apply.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import yaml
 
@@ -35,6 +36,18 @@ _SITE_KEYS = {
 _TOPIC_KEYS = {"slug", "name", "patterns", "description"}
 _FEED_KEYS = {"url", "include", "title", "slug", "weight"}
 _TOP_KEYS = {"site", "topics", "feeds"}
+# Longest text each field of `site:` may hold (characters): Apple's limits where it has them;
+# anything longer is a mistake (a pasted file), not a title.
+_SITE_TEXT_LIMITS = {
+    "title": 255,
+    "description": 4000,
+    "language": 35,
+    "author": 255,
+    "email": 254,
+    "image": 2048,
+}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CONSTRUCTOR = yaml.SafeLoader("")  # turns one scalar node into its Python value
 # libyaml composes the same node tree, marks included, several times faster.
 _COMPOSER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -103,7 +116,10 @@ def _mapping(ctx: _Ctx, node: yaml.Node, key: str, allowed: set[str]) -> dict[st
 def _scalar(ctx: _Ctx, node: yaml.Node, key: str) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         raise ctx.error(node, key, "expected a single value")
-    return _CONSTRUCTOR.construct_object(node, deep=True)
+    try:
+        return _CONSTRUCTOR.construct_object(node, deep=True)
+    except yaml.YAMLError:  # a tag the safe loader refuses (!!python/object:...) or misreads
+        raise ctx.error(node, key, f"unsupported YAML tag {node.tag}") from None
 
 
 def _string(ctx: _Ctx, node: yaml.Node, key: str, *, required: bool = True) -> str:
@@ -120,10 +136,48 @@ def _string(ctx: _Ctx, node: yaml.Node, key: str, *, required: bool = True) -> s
 
 def _http_url(ctx: _Ctx, node: yaml.Node, key: str) -> str:
     url = _string(ctx, node, key)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ctx.error(node, key, f"expected an absolute http(s) URL, got {url!r}")
-    return url
+    problem = http_url_problem(url)
+    if problem:
+        raise ctx.error(node, key, f"{problem}: {url!r}")
+    return _lower_scheme(url)
+
+
+def http_url_problem(url: str) -> str | None:
+    """Why `url` is not an absolute http(s) URL that a build can fetch or link to, or None.
+    Names what a fetch would trip on (brackets, ports, IDNA labels) before any build runs."""
+    if any(char.isspace() or not char.isprintable() for char in url):
+        return "a URL cannot contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number 0-65535
+    except ValueError as error:
+        return f"not a valid URL ({error})"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "expected an absolute http(s) URL"
+    if not parts.hostname:
+        return "not a valid URL (no host)"
+    return _idna_problem(parts.hostname)
+
+
+def _idna_problem(host: str) -> str | None:
+    """Why an internationalized host name cannot be encoded, or None. The idna package (which
+    httpx uses) loads in 60 ms, so only for a host that needs it."""
+    if host.isascii() and not any(label.startswith("xn--") for label in host.split(".")):
+        return None
+    import idna
+
+    try:
+        idna.encode(host) if not host.isascii() else idna.decode(host)
+    except (idna.IDNAError, UnicodeError) as error:
+        return f"not a valid host name {host!r} ({error})"
+    return None
+
+
+def _lower_scheme(url: str) -> str:
+    """The URL with its scheme in lower case: schemes are case-insensitive (RFC 3986), and
+    elsewhere a URL is told from a local path by its prefix."""
+    scheme = urlsplit(url).scheme
+    return scheme.lower() + url[len(scheme) :]
 
 
 def _site(ctx: _Ctx, node: yaml.Node, base_url_override: str | None) -> SiteConfig:
@@ -132,10 +186,10 @@ def _site(ctx: _Ctx, node: yaml.Node, base_url_override: str | None) -> SiteConf
         if required not in fields and not (required == "base_url" and base_url_override):
             raise ctx.error(node, f"site.{required}", "missing")
     if base_url_override:
-        base_url = base_url_override
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError(ctx.path, f"--base-url must be an absolute http(s) URL: {base_url}")
+        problem = http_url_problem(base_url_override)
+        if problem:
+            raise ConfigError(ctx.path, f"{problem}: {base_url_override!r}", key="--base-url")
+        base_url = _lower_scheme(base_url_override)
     else:
         base_url = _http_url(ctx, fields["base_url"], "site.base_url")
     if not base_url.endswith("/"):
@@ -144,6 +198,12 @@ def _site(ctx: _Ctx, node: yaml.Node, base_url_override: str | None) -> SiteConf
     for key in ("description", "language", "author", "email", "image"):
         if key in fields:
             values[key] = _string(ctx, fields[key], f"site.{key}", required=False) or None
+    for key, limit in _SITE_TEXT_LIMITS.items():
+        if len(values.get(key) or "") > limit:
+            message = f"too long: {len(values[key])} characters, at most {limit}"
+            raise ctx.error(fields[key], f"site.{key}", message)
+    if values.get("email") and not _EMAIL.match(values["email"]):
+        raise ctx.error(fields["email"], "site.email", "expected an address like you@example.org")
     for key in ("feed_limit", "page_size"):
         if key in fields:
             values[key] = _positive_int(ctx, fields[key], f"site.{key}")
@@ -218,7 +278,7 @@ def _feeds(ctx: _Ctx, node: yaml.Node | None, base_dir: Path) -> tuple[FeedSourc
         raise ctx.error(node, "feeds", "no feeds: add at least one `- url: ...` entry")
     sources: list[FeedSource] = []
     slugs: dict[str, int] = {}
-    urls: dict[str, int] = {}
+    urls: dict[str, int] = {}  # by _same_feed_key
     for i, item in enumerate(items):
         source = _feed(ctx, item, f"feeds[{i}]", base_dir)
         if source.slug in slugs:
@@ -228,11 +288,28 @@ def _feeds(ctx: _Ctx, node: yaml.Node | None, base_dir: Path) -> tuple[FeedSourc
                 f"slug {source.slug!r} is already used on line {slugs[source.slug]}: "
                 "give one of them a `slug:` of its own",
             )
-        if source.url in urls:
-            raise ctx.error(item, f"feeds[{i}].url", f"same feed as on line {urls[source.url]}")
-        slugs[source.slug] = urls[source.url] = source.line
+        key = _same_feed_key(source.url)
+        if key in urls:
+            raise ctx.error(item, f"feeds[{i}].url", f"same feed as on line {urls[key]}")
+        slugs[source.slug] = urls[key] = source.line
         sources.append(source)
     return tuple(sources)
+
+
+def _same_feed_key(url: str) -> str:
+    """What two URLs of the same feed share: the host's case and a default port (:443 on
+    https) do not make another feed. A local path is its own key."""
+    if url.startswith(("http://", "https://")):
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        if parts.port is not None and parts.port != _DEFAULT_PORTS[parts.scheme]:
+            host += f":{parts.port}"
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = f"{userinfo}@{host}" if userinfo else host
+        return SplitResult(parts.scheme, netloc, parts.path or "/", parts.query, "").geturl()
+    return url
 
 
 def _value_node(node: yaml.Node, key: str) -> yaml.Node | None:
@@ -265,7 +342,12 @@ def _feed(ctx: _Ctx, node: yaml.Node, where: str, base_dir: Path) -> FeedSource:
     weight = 1.0
     if "weight" in fields:
         value = _scalar(ctx, fields["weight"], f"{where}.weight")
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+            or value < 0
+        ):
             raise ctx.error(fields["weight"], f"{where}.weight", "expected a number >= 0")
         weight = float(value)
     return FeedSource(
@@ -279,14 +361,25 @@ def _feed(ctx: _Ctx, node: yaml.Node, where: str, base_dir: Path) -> FeedSource:
 
 
 def _feed_location(ctx: _Ctx, node: yaml.Node, key: str, raw: str, base_dir: Path) -> str:
-    scheme = urlsplit(raw).scheme
+    try:
+        scheme = urlsplit(raw).scheme.lower()
+    except ValueError:
+        scheme = "http" if raw[:4].lower() == "http" else ""
     if scheme in ("http", "https"):
-        if not urlsplit(raw).netloc:
-            raise ctx.error(node, key, f"not a valid URL: {raw!r}")
-        return raw
+        problem = http_url_problem(raw)
+        if problem:
+            raise ctx.error(node, key, f"{problem}: {raw!r}")
+        return _lower_scheme(raw)
     if scheme and len(scheme) > 1:  # one letter is a Windows drive, not a scheme
         raise ctx.error(node, key, f"only http, https or a local path are allowed, not {scheme}:")
-    path = (base_dir / raw).resolve()
+    if "\x00" in raw:
+        raise ctx.error(node, key, "a path cannot contain a NUL character")
+    folder = base_dir.resolve()
+    path = (folder / raw).resolve()
+    if not path.is_relative_to(folder):
+        raise ctx.error(
+            node, key, f"{path} is outside {folder}, the folder of feeds.yaml: copy it there"
+        )
     if not path.is_file():
         raise ctx.error(node, key, f"no such file: {path}")
     return str(path)

@@ -177,9 +177,10 @@ def _parse_url(url: str) -> tuple[httpx.URL, str] | str:
     try:
         parsed = httpx.URL(url)
         host = urlsplit(url).hostname  # stricter about brackets than httpx
+        has_host = bool(parsed.host)  # decodes an xn-- label: IDNAError is a ValueError
     except (httpx.InvalidURL, ValueError) as error:
         return f"invalid URL: {_clean(str(error))}"
-    if not parsed.host:
+    if not has_host:
         return "invalid URL: no host"
     return parsed, (host or "").lower()
 

@@ -25,10 +25,11 @@ import anyio
 import httpcore
 import httpx
 
+from devcasts.util.addresses import IPAddress, address_problem
+
 if TYPE_CHECKING:
     from anyio.streams.tls import TLSStream
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 AddressPolicy = Callable[[IPAddress], str | None]  # None: allowed, else why not
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
@@ -37,29 +38,6 @@ _HINT = "use --allow-private-network to allow it"
 
 class BlockedAddressError(Exception):
     """A connection to a refused address was attempted; str() says which and why."""
-
-
-def address_problem(ip: IPAddress) -> str | None:
-    """Why a connection to `ip` is refused ("loopback", "private", ...), or None if public."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
-        elif ip.sixtofour is not None:  # 2002::/16 (6to4) reaches the IPv4 address it embeds
-            problem = address_problem(ip.sixtofour)
-            return None if problem is None else f"6to4 {problem}"
-        elif ip.is_site_local:  # fec0::/10: deprecated, yet still private wherever it is used
-            return "site-local"
-    # Order matters: 127/8 and 169.254/16 are also "private" to the ipaddress module.
-    checks = (
-        (ip.is_unspecified, "unspecified"),
-        (ip.is_loopback, "loopback"),
-        (ip.is_link_local, "link-local"),
-        (ip.is_multicast, "multicast"),
-        (ip.is_private, "private"),
-        (ip.is_reserved, "reserved"),
-        (not ip.is_global, "non-public"),
-    )
-    return next((name for refused, name in checks if refused), None)
 
 
 def public_only(ip: IPAddress) -> str | None:

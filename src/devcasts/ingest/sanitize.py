@@ -142,7 +142,9 @@ def _has_parsed_host(url: str) -> bool:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
         return False
-    return bool(hostname)
+    # A host of white space only ("http://\xa0?") is none: it would be stripped as edge junk
+    # once the empty query went, and the URL would not survive a second cleaning.
+    return hostname is not None and bool(hostname.strip(_URL_EDGE_JUNK))
 
 
 # A host of letters, digits, dots and hyphens (no user, port or brackets): urlsplit would find
@@ -221,15 +223,32 @@ def _sanitized(html_text: str, cleaner: nh3.Cleaner) -> str:
     cleaned = cleaner.clean(html_text)
     for _ in range(_MAX_REPARSES):
         tidy = _tidy_markup(cleaned)
-        if tidy == cleaned:
+        if tidy == cleaned and not _nests_headings(cleaned):
             return cleaned
         # Removing a tag can leave markup a parser reads differently ("<h2><a><h2>" without
-        # the link nests two headings, which cannot nest): parse again until nothing changes.
+        # the link nests two headings, which cannot nest), and a heading left inside another
+        # (kept there by an open link) closes the outer one when read again: parse again
+        # until nothing changes.
         cleaned = cleaner.clean(tidy)
     return _tidy_markup(cleaned)
 
 
 _MAX_REPARSES = 3
+_ANY_HEADING_TAG = re.compile(r"<(/?)h[1-6][\s>]")
+
+
+def _nests_headings(html_text: str) -> bool:
+    """A heading starts while another is open: serialized, it would not read back the same."""
+    open_headings = 0
+    for tag in _ANY_HEADING_TAG.finditer(html_text):
+        if tag.group(1):
+            open_headings = max(0, open_headings - 1)
+        elif open_headings:
+            return True
+        else:
+            open_headings = 1
+    return False
+
 
 # The base URL of the notes being sanitized, read by the one shared Cleaner's attribute filter
 # (building a Cleaner per call cost about a tenth of normalize). A context variable keeps

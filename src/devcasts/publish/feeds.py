@@ -31,7 +31,7 @@ from devcasts.records import Catalog, Episode, Podcast
 from devcasts.site import pages, urls
 from devcasts.site.page_output import Manifest, digest, episode_digest
 from devcasts.site.writer import SiteWriter
-from devcasts.util import cache, text
+from devcasts.util import addresses, cache, text
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
@@ -137,7 +137,7 @@ def feed_documents(catalog: Catalog) -> list[tuple[str, bytes]]:
 FEEDS_MANIFEST = ".feeds-manifest.json"  # dotfile, like the pages' manifest
 # pages: the feeds' order; urls: every path; model and records: derived properties (the
 # base URL).
-_CODE = (__name__, text, pages, urls, model, records)
+_CODE = (__name__, text, addresses, pages, urls, model, records)
 
 
 def write_feeds(catalog: Catalog, writer: SiteWriter) -> None:
@@ -369,6 +369,16 @@ def clean(value: str | None) -> str:
 
 
 def absolute_url(url: str | None) -> str | None:
+    """A URL from a feed we read, if it is an absolute http(s) URL without whitespace whose
+    host is not written as a private or local address (169.254.169.254, 10.0.0.1, localhost):
+    our feeds never send listeners' apps into their own network. Else None."""
+    value = _http_url(url)
+    if value is None or addresses.host_problem(urlsplit(value).hostname or ""):
+        return None
+    return value
+
+
+def _http_url(url: str | None) -> str | None:
     """The URL if it is an absolute http(s) URL without whitespace, else None."""
     value = clean(url).strip()
     if not value or _WHITESPACE.search(value):
@@ -386,10 +396,10 @@ def site_image(site: SiteConfig) -> str:
     """The site's cover: site.image (absolute, or relative to the site root), else the
     cover the renderer ships at DEFAULT_COVER_PATH."""
     image = clean(site.image).strip()
-    if absolute_url(image):
+    if _http_url(image):  # the site's own choice, as its base_url is
         return image
     if image and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", image):
-        own = absolute_url(urls.absolute(site.base_url, image.lstrip("/")))
+        own = _http_url(urls.absolute(site.base_url, image.lstrip("/")))
         return own or urls.absolute(site.base_url, DEFAULT_COVER_PATH)
     return urls.absolute(site.base_url, DEFAULT_COVER_PATH)
 
