@@ -322,3 +322,21 @@ def test_a_site_from_an_older_build_is_replaced_and_then_marked(tmp_path: Path) 
     assert not (project / "site" / "stale.html").exists()
     again = devcasts(project, "--no-browser-index", "--out", "site/")
     assert again.returncode == 0, again.stderr
+
+
+def test_the_build_itself_refuses_for_callers_of_the_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard sits in pipeline.build, so a program embedding devcasts is covered too."""
+    from devcasts.config.load import load_config
+    from devcasts.errors import OutputFolderError
+    from devcasts.pipeline import BuildOptions, build
+
+    project = make_project(tmp_path / "proj")
+    monkeypatch.chdir(project)
+    config = load_config(project / "feeds.yaml")
+    before = tree(tmp_path)
+    options = BuildOptions(out_dir=Path("content"), offline=True, browser_index=False)
+    with pytest.raises(OutputFolderError, match=r"refused: --out content: it is the content"):
+        build(config, options)
+    assert tree(tmp_path) == before

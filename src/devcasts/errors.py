@@ -30,3 +30,12 @@ class BuildError(DevcastsError):
 
 class BuildLockedError(BuildError):
     """Another build holds the lock."""
+
+
+class OutputFolderError(DevcastsError):
+    """The output folder is one a build must not replace (exit code 2, like a bad flag)."""
+
+    def __init__(self, out_dir: Path, reason: str):
+        super().__init__(
+            f"refused: --out {out_dir}: {reason}. Nothing was moved or deleted (the default: site)"
+        )

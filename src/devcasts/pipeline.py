@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from devcasts.errors import OutputFolderError
 from devcasts.health import feed_health, published_health
 from devcasts.model import Config, FeedHealth, FeedOutcome, FeedSource, FetchResult, FetchStatus
 from devcasts.state import (
@@ -93,6 +94,7 @@ def build(config: Config, options: BuildOptions, now: datetime | None = None) ->
     from devcasts.util.lock import build_lock, folder_locks
 
     now = now or datetime.now(UTC).replace(microsecond=0)
+    _refuse_a_kept_folder_as_output(config, options)
     options.cache_dir.mkdir(parents=True, exist_ok=True)
     # The cache, the archive and the site (its folder is renamed, so the one that holds it and
     # its spare copies is locked): another build with another --cache is refused too.
@@ -103,6 +105,21 @@ def build(config: Config, options: BuildOptions, now: datetime | None = None) ->
         folder_locks(written, timeout=wait),
     ):
         return _build_locked(config, options, now)
+
+
+def _refuse_a_kept_folder_as_output(config: Config, options: BuildOptions) -> None:
+    """A build replaces its output folder whole: never content/, templates/, the cache, the
+    project or a folder of someone's files (see site/out_guard.py)."""
+    from devcasts.site.out_guard import check_output_folder
+
+    reason = check_output_folder(
+        options.out_dir,
+        content_dir=config.content_dir,
+        templates_dir=config.templates_dir,
+        cache_dir=options.cache_dir,
+    )
+    if reason is not None:
+        raise OutputFolderError(options.out_dir, reason)
 
 
 def _build_locked(config: Config, options: BuildOptions, now: datetime) -> BuildReport:

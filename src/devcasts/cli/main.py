@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devcasts import __version__
-from devcasts.errors import BuildError, ConfigError, DevcastsError
+from devcasts.errors import BuildError, ConfigError, DevcastsError, OutputFolderError
 
 if TYPE_CHECKING:
-    from devcasts.model import Config
+    pass
 
 EXIT_OK, EXIT_BUILD_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -62,7 +62,7 @@ def _run(args_list: list[str]) -> int:
         return int(exc.code or 0)
     try:
         return int(args.run(args))
-    except ConfigError as exc:
+    except (ConfigError, OutputFolderError) as exc:
         _error(str(exc))
         return EXIT_USAGE
     except BuildError as exc:
@@ -229,10 +229,6 @@ def _run_build(args: argparse.Namespace) -> int:
     from devcasts.pipeline import BuildOptions, build
 
     config = load_config(args.feeds, base_url=args.base_url, cache_dir=args.cache)
-    refused = _refused_output(args.out, config, args.cache)
-    if refused is not None:
-        _error(refused)
-        return EXIT_USAGE
     options = BuildOptions(
         out_dir=args.out,
         cache_dir=args.cache,
@@ -254,18 +250,6 @@ def _run_build(args: argparse.Namespace) -> int:
         _error(f"{len(report.failed)} feed(s) failed (--strict)")
         return EXIT_BUILD_FAILED
     return EXIT_OK
-
-
-def _refused_output(out: Path, config: Config, cache: Path) -> str | None:
-    """Why `--out` must not be replaced by a build, as a message; None if it may be."""
-    from devcasts.site.out_guard import check_output_folder
-
-    reason = check_output_folder(
-        out, content_dir=config.content_dir, templates_dir=config.templates_dir, cache_dir=cache
-    )
-    if reason is None:
-        return None
-    return f"refused: --out {out}: {reason}. Nothing was moved or deleted (the default: site)"
 
 
 def _run_check(args: argparse.Namespace) -> int:
