@@ -9,6 +9,7 @@ import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -17,9 +18,12 @@ from hypothesis import strategies as st
 from devcasts.ingest.details import episode_type, notes_base, title_text
 from devcasts.ingest.normalize import normalize_feed
 from devcasts.ingest.parse import parse_feed
-from devcasts.model import FeedSource
+from devcasts.model import Config, FeedSource
 from devcasts.publish.feeds import main_feed_spec, rss_feed
 from devcasts.records import Catalog, NormalizedFeed, Transcript
+from devcasts.site import urls
+from devcasts.site.render import render_site
+from devcasts.site.writer import SiteWriter
 from devcasts.tools.feedcheck import check_rss
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -230,3 +234,30 @@ def test_a_feed_url_with_an_upper_case_scheme_still_resolves_relative_links() ->
     body = body.replace(b"<link>https://www.example.com/</link>", b"")
     (episode,) = normalized(body, "HTTPS://feeds.example.com/base-camp/rss").episodes
     assert 'href="https://feeds.example.com/base-camp/notes/1.html"' in episode.notes_html
+
+
+def test_the_episode_page_says_trailer_and_bonus(
+    tmp_path: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    first, second, *rest = sample_catalog.episodes
+    catalog = replace(
+        sample_catalog,
+        episodes=(
+            replace(first, episode_type="trailer"),
+            replace(second, episode_type="bonus"),
+            *rest,
+        ),
+    )
+    writer = SiteWriter(tmp_path / "site")
+    render_site(catalog, sample_config, writer, [])
+    writer.finish()
+    pages = {
+        e.id: (tmp_path / "site" / urls.episode(e) / "index.html").read_text()
+        for e in catalog.episodes[:3]
+    }
+    assert "<span>Trailer</span>" in pages[first.id]
+    assert "<span>Bonus</span>" in pages[second.id]
+    assert (
+        "<span>Trailer</span>" not in pages[rest[0].id]
+        and "<span>Bonus</span>" not in pages[rest[0].id]
+    )
