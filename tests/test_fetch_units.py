@@ -158,6 +158,23 @@ def test_bodies_cut_short_are_truncated(body, reason):
     assert truncated_reason(body) == reason
 
 
+JSON_FEED = (
+    b'{"version": "https://jsonfeed.org/version/1.1", "title": "Cuts",\n "items": [\n'
+    b'  {"id": "2", "title": "Two", "attachments": [{"url": "https://c.example/2.mp3"}]},\n'
+    b'  {"id": "1", "title": "One", "attachments": [{"url": "https://c.example/1.mp3"}]}\n'
+    b"]}\n"
+)
+
+
+def test_every_cut_of_a_json_feed_is_caught_even_just_after_an_inner_brace():
+    inner_braces = [cut for cut in range(1, len(JSON_FEED) - 3) if JSON_FEED[cut - 1 : cut] == b"}"]
+    assert len(inner_braces) >= 4  # the cuts that end with "}" but are not the end
+    assert all(
+        truncated_reason(JSON_FEED[:cut]) is not None for cut in range(1, len(JSON_FEED) - 3)
+    )
+    assert truncated_reason(JSON_FEED) is None
+
+
 def test_every_cut_of_a_feed_is_caught():
     cuts = range(FEED.index(b"<rss") + 100, len(FEED) - len(b"</rss>\n") + 1)
     assert all(truncated_reason(FEED[:cut]) is not None for cut in cuts)

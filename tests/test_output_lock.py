@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -310,3 +311,40 @@ def test_a_build_is_refused_while_another_process_writes_its_site_folder(tmp_pat
     assert f"another build is writing {tmp_path / 'www'}" in err
     assert "Traceback" not in err
     assert not (tmp_path / "www" / "site").exists()
+
+
+def test_the_cache_lock_and_the_folder_locks_share_one_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that waited 0.6 s for the cache's lock waits only what is left of its timeout
+    for the folders, not a whole timeout more. A fake clock: sleeping moves it on."""
+    import fcntl
+
+    from devcasts.util import lock as lock_module
+
+    lock_file, folder = tmp_path / "cache" / "build.lock", tmp_path / "content"
+    lock_file.parent.mkdir()
+    folder.mkdir()
+    cache_fd = os.open(lock_file, os.O_RDWR | os.O_CREAT)
+    folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(cache_fd, fcntl.LOCK_EX)  # another open file: flock refuses it to the build
+    fcntl.flock(folder_fd, fcntl.LOCK_EX)
+    clock = [100.0]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+        if clock[0] >= 100.6:
+            fcntl.flock(cache_fd, fcntl.LOCK_UN)  # the other build lets the cache go
+
+    fake_time = types.SimpleNamespace(monotonic=lambda: clock[0], sleep=sleep)
+    monkeypatch.setattr(lock_module, "time", fake_time)
+    try:
+        with (
+            pytest.raises(BuildLockedError, match="is writing"),
+            lock_module.build_locks(lock_file, [folder], timeout=1.0),
+        ):
+            pytest.fail("the folder was locked twice")
+        assert 100.6 <= clock[0] <= 101.0 + 0.2  # one shared second, not 1.6 s
+    finally:
+        os.close(cache_fd)
+        os.close(folder_fd)

@@ -91,7 +91,7 @@ class _Timer:
 
 def build(config: Config, options: BuildOptions, now: datetime | None = None) -> BuildReport:
     """Fetch, read and archive every feed, then write the index, the site and the feeds."""
-    from devcasts.util.lock import build_lock, folder_locks
+    from devcasts.util.lock import build_locks
 
     now = now or datetime.now(UTC).replace(microsecond=0)
     _refuse_a_kept_folder_as_output(config, options)
@@ -99,11 +99,7 @@ def build(config: Config, options: BuildOptions, now: datetime | None = None) ->
     # The cache, the archive and the site (its folder is renamed, so the one that holds it and
     # its spare copies is locked): another build with another --cache is refused too.
     written = (config.content_dir, options.out_dir.absolute().parent)
-    wait = options.lock_timeout
-    with (
-        build_lock(options.cache_dir / "build.lock", timeout=wait),
-        folder_locks(written, timeout=wait),
-    ):
+    with build_locks(options.cache_dir / "build.lock", written, timeout=options.lock_timeout):
         return _build_locked(config, options, now)
 
 

@@ -80,6 +80,7 @@ class ParsedItem:
     chapters_url: str = ""  # podcast:chapters url
     chapters_type: str = ""
     psc_chapters: tuple[RawChapter, ...] = ()  # Podlove Simple Chapters
+    base: str = ""  # xml:base in scope for the notes, as written (may be relative)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,7 @@ class ParsedFeed:
     items_left_out: int = 0  # items past limits.MAX_ITEMS, not read
     bozo: bool = False  # not well-formed; parsed by the loose fallback
     bozo_reason: str = ""
+    plain_titles: bool = False  # titles are text, not HTML (JSON Feed): "<b>" is three characters
 
 
 class NotAFeedError(ValueError):
@@ -147,6 +149,7 @@ class Transcript:
     url: str
     type: str
     language: str | None = None
+    rel: str | None = None  # "captions": timed for display over video
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +205,7 @@ class Episode:
     number: int | None = None
     season: int | None = None
     explicit: bool | None = None
+    episode_type: str | None = None  # "trailer" or "bonus"; None for a full episode
     date_estimated: bool = False  # no usable date: first-seen time used
     date_clamped: bool = False  # date was in the future: clamped to the build time
     content_hash: str = ""  # hash of the fields above; tells an edit from no change

@@ -8,6 +8,7 @@ the next cache entry; `answer_without_body` says what a status code without a us
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -261,8 +262,7 @@ def truncated_reason(body: bytes) -> str | None:
     rest = head[prolog.end() if prolog else 0 :]
     last_bytes = _decode_from(body, len(body) - _TAIL_BYTES)
     if rest.startswith("{"):
-        ends = last_bytes.rstrip().endswith("}")
-        return None if ends else "truncated feed: the JSON document is not closed"
+        return _json_truncated_reason(body, last_bytes)
     root = _ROOT.search(head)
     if root is None or root.group(2).rstrip().endswith("/"):  # no root to judge, or <rss/>
         return None
@@ -271,6 +271,18 @@ def truncated_reason(body: bytes) -> str | None:
     if closing.search(last_bytes) or closing.search(_decode_from(body, 0)):
         return None
     return f"truncated feed: the document ends before its closing </{root.group(1)}> tag"
+
+
+def _json_truncated_reason(body: bytes, last_bytes: str) -> str | None:
+    """A JSON document is whole only when it parses: a cut just after an inner "}" ends with
+    "}" too. JSON Feeds are small and rare, so reading one twice costs little."""
+    if not last_bytes.rstrip().endswith("}"):
+        return "truncated feed: the JSON document is not closed"
+    try:
+        json.loads(body.decode("utf-8-sig", "replace"))
+    except (ValueError, RecursionError):
+        return "truncated feed: the JSON document is not complete"
+    return None
 
 
 def _decode_from(body: bytes, start: int) -> str:

@@ -132,7 +132,10 @@ def transcripts(raws: Sequence[RawTranscript], base: str | None) -> tuple[Transc
         if url is None or any(existing.url == url for existing in found):
             continue
         language = normalize_language(raw.language) if raw.language else None
-        found.append(Transcript(url=url, type=media_type(raw.type, url), language=language))
+        rel = "captions" if raw.rel.strip().lower() == "captions" else None  # the only rel defined
+        found.append(
+            Transcript(url=url, type=media_type(raw.type, url), language=language, rel=rel)
+        )
     return tuple(found)
 
 

@@ -42,6 +42,7 @@ def parse_json_feed(body: bytes) -> ParsedFeed:
         author=_author(document),
         items=tuple(_item(item) for item in items[:MAX_ITEMS] if isinstance(item, dict)),
         items_left_out=max(0, len(items) - MAX_ITEMS),
+        plain_titles=True,
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
-from devcasts.ingest import fields
+from devcasts.ingest import details, fields
 from devcasts.ingest.chapters import chapters_from_html, chapters_from_psc
 from devcasts.ingest.dates import parse_date, parse_duration, parse_explicit, parse_number
 from devcasts.ingest.language import detect_other_language, normalize_language, primary
@@ -92,7 +92,8 @@ def normalize_podcast(source: FeedSource, feed: ParsedFeed, feed_url: str) -> Po
     description_html = notes_to_html(feed.description, link or feed_base)
     return Podcast(
         slug=source.slug,
-        title=clean_text(source.title or feed.title, TITLE_CHARS) or source.slug,
+        title=details.title_text(source.title or feed.title, TITLE_CHARS, plain=feed.plain_titles)
+        or source.slug,
         feed_url=source.url,
         link=link,
         description_html=description_html,
@@ -116,7 +117,7 @@ def page_link(raw: str, base: str | None) -> str | None:
 
 
 def _http_url(url: str) -> str | None:
-    return url if url.startswith(("http://", "https://")) else None
+    return url if url[:8].lower().startswith(("http://", "https://")) else None
 
 
 # --- one item -------------------------------------------------------------------------------
@@ -128,11 +129,13 @@ def _episode(item: ParsedItem, context: _FeedContext) -> Episode | None:
     base = context.base
     link = page_link(item.link, base)
     # Notes are often copied from the episode's page: their relative links point there.
-    notes_html = notes_to_html(item.content or item.description, link or base)
+    notes_html = notes_to_html(
+        item.content or item.description, details.notes_base(item.base, link, base)
+    )
     text = html_to_text(notes_html)
     chosen = fields.choose_enclosure(item.enclosures, base)
     enclosure, enclosure_url = chosen if chosen else (None, "")
-    title = clean_text(item.title, TITLE_CHARS)
+    title = details.title_text(item.title, TITLE_CHARS, plain=context.feed.plain_titles)
     if not (title or text or enclosure or link):
         return None
     written_date = parse_date(item.published) or item.published_parsed
@@ -167,6 +170,7 @@ def _episode(item: ParsedItem, context: _FeedContext) -> Episode | None:
         number=number,
         season=parse_number(item.season),
         explicit=_explicit(item.explicit, podcast.explicit),
+        episode_type=details.episode_type(item.episode_type),
         date_estimated=written_date is None,
         date_clamped=written_date is not None and written_date > context.now,
     )
@@ -256,6 +260,7 @@ def _content_hash(episode: Episode, language: str | None) -> str:
         episode.duration, episode.enclosure, episode.chapters, episode.chapters_url,
         episode.people, episode.transcripts, language, episode.topics,
         episode.categories, episode.image, episode.number, episode.season, episode.explicit,
+        episode.episode_type,
     )  # fmt: skip
     return hashlib.sha256(repr(content).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 

@@ -210,13 +210,14 @@ def _convert_entry(entry: Mapping[str, Any]) -> ParsedItem:
         chapters_url=clip(_dict(entry.get("podcast_chapters")).get("url"), URL_LIMIT),
         chapters_type=clip(_dict(entry.get("podcast_chapters")).get("type"), SHORT_LIMIT),
         psc_chapters=_psc_chapters(entry),
+        base=clip(_notes_base(entry), URL_LIMIT),
     )
 
 
 def _entry_link(entry: Mapping[str, Any]) -> str:
     """The item's link; feedparser's stand-in from a guid counts only when it is a web URL."""
     link = str(entry.get("link") or "")
-    if entry.get("guidislink") and not link.startswith(("http://", "https://")):
+    if entry.get("guidislink") and not link[:8].lower().startswith(("http://", "https://")):
         return ""
     return link
 
@@ -232,6 +233,14 @@ def _content_value(entry: Mapping[str, Any]) -> str:
         return ""
     values = [str(_dict(part).get("value") or "") for part in contents]
     return max(values, key=len, default="")
+
+
+def _notes_base(entry: Mapping[str, Any]) -> str:
+    """The xml:base in scope for the notes: feedparser records it beside each text (it resolves
+    nothing itself here, as resolve_relative_uris is off)."""
+    details = [_dict(part) for part in entry.get("content") or () if isinstance(part, Mapping)]
+    details.append(_dict(entry.get("summary_detail")))
+    return next((str(detail["base"]) for detail in details if detail.get("base")), "")
 
 
 def _enclosures(entry: Mapping[str, Any]) -> tuple[RawEnclosure, ...]:

@@ -852,11 +852,12 @@ _REMOVED_CHARS = re.compile(
 )
 
 
-def clean_text(value: str, limit: int = 1000) -> str:
+def clean_text(value: str, limit: int = 1000, *, markup: bool = True) -> str:
     """A plain-text field: entities decoded (twice-escaped ones too), tags stripped, control
     and direction-override characters removed, whitespace collapsed, at most `limit` characters
-    (cut at a word boundary, with an ellipsis). Escaping is left to whoever writes it out."""
-    text = _without_markup(value) if "<" in value or "&" in value else value
+    (cut at a word boundary, with an ellipsis). Escaping is left to whoever writes it out.
+    With `markup=False` the value is text as written: "<i>" and "&amp;" stay as they are."""
+    text = _without_markup(value) if markup and ("<" in value or "&" in value) else value
     text = _REMOVED_CHARS.sub("", text)
     text = unicodedata.normalize("NFC", " ".join(text.split())).strip()
     if len(text) <= limit:

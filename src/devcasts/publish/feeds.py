@@ -531,6 +531,7 @@ def _itunes_item_elements(item: ET.Element, episode: Episode, podcast: Podcast) 
         _text(item, _itunes("episode"), str(episode.number))
     if episode.season is not None and episode.season > 0:
         _text(item, _itunes("season"), str(episode.season))
+    _text(item, _itunes("episodeType"), episode.episode_type or "full")
     explicit = episode.explicit if episode.explicit is not None else podcast.explicit
     if explicit is not None:
         _text(item, _itunes("explicit"), _true_false(explicit))
@@ -548,6 +549,8 @@ def _podcast_item_elements(item: ET.Element, site: SiteConfig, episode: Episode)
             attributes = {"url": url, "type": mime}
             if transcript.language:
                 attributes["language"] = clean(transcript.language).strip()
+            if transcript.rel == "captions":
+                attributes["rel"] = "captions"
             _element(item, _podcast("transcript"), **attributes)
     for person in episode.people:
         name = clean(person.name).strip()[:128]

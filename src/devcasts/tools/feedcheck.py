@@ -28,6 +28,12 @@ PODCAST = "{https://podcastindex.org/namespace/1.0}"
 ATOM = "{http://www.w3.org/2005/Atom}"
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1.1", "https://jsonfeed.org/version/1")
+# What Apple Podcasts plays: MP3, M4A (AAC or ALAC), MP4, M4V, MOV, and PDF. Ogg, Opus, FLAC
+# and WAV play in other apps, so they are warnings, not errors.
+APPLE_MEDIA_TYPES = frozenset({
+    "audio/mpeg", "audio/mp4", "audio/x-m4a", "audio/m4a", "audio/aac", "video/mp4",
+    "video/x-m4v", "video/quicktime", "application/pdf",
+})  # fmt: skip
 DESCRIPTION_LIMIT = 4000  # bytes; Apple's limit for channel and episode descriptions
 PERSON_NAME_LIMIT = 128  # characters; the podcast namespace's limit for podcast:person
 APPLE_DESCRIPTION_TAGS = frozenset({"p", "ol", "ul", "li", "a"})
@@ -444,7 +450,7 @@ def _check_enclosure(enclosures: Sequence[ET.Element], where: str, report: _Repo
     mime = enclosure.get("type", "")
     if not _MIME.match(mime):
         report.error("rss.enclosure", where, f"<enclosure> type {mime!r} is not a MIME type")
-    elif not mime.lower().startswith(("audio/", "video/")) and mime != "application/pdf":
+    elif mime.lower() not in APPLE_MEDIA_TYPES:
         report.warning("apple.enclosure", where, f"Apple Podcasts does not play {mime!r}")
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from devcasts.errors import BuildLockedError
 
-__all__ = ["build_lock", "folder_locks"]
+__all__ = ["build_lock", "build_locks", "folder_locks"]
 
 DEFAULT_WAIT = 60.0  # seconds a second build waits before giving up
 
@@ -31,7 +31,7 @@ def build_lock(path: Path, timeout: float = DEFAULT_WAIT, poll: float = 0.1) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        _acquire(fd, path, timeout, poll)
+        _acquire(fd, path, timeout, time.monotonic() + timeout, poll)
         try:
             _record_holder(fd)
             yield
@@ -43,14 +43,19 @@ def build_lock(path: Path, timeout: float = DEFAULT_WAIT, poll: float = 0.1) -> 
 
 @contextlib.contextmanager
 def folder_locks(
-    folders: Sequence[Path], timeout: float = DEFAULT_WAIT, poll: float = 0.1
+    folders: Sequence[Path],
+    timeout: float = DEFAULT_WAIT,
+    poll: float = 0.1,
+    deadline: float | None = None,
 ) -> Iterator[None]:
     """Hold an exclusive flock on each folder (created if missing) for the duration.
 
     The lock is on the folder itself, so no file is added to it. A folder named twice (or
     through a symlink) is locked once, and the folders are locked in one order, so two builds
-    never each hold what the other waits for.
+    never each hold what the other waits for. All of them share one wait of `timeout` seconds
+    (or until the monotonic `deadline`, when given).
     """
+    deadline = time.monotonic() + timeout if deadline is None else deadline
     with contextlib.ExitStack() as held:
         opened: dict[tuple[int, int], tuple[int, Path]] = {}
         for folder in folders:
@@ -60,8 +65,19 @@ def folder_locks(
             status = os.fstat(fd)
             opened.setdefault((status.st_dev, status.st_ino), (fd, folder.absolute()))
         for _, (fd, folder) in sorted(opened.items()):
-            _acquire(fd, folder, timeout, poll, _folder_message)
+            _acquire(fd, folder, timeout, deadline, poll, _folder_message)
             held.callback(fcntl.flock, fd, fcntl.LOCK_UN)
+        yield
+
+
+@contextlib.contextmanager
+def build_locks(
+    lock_file: Path, folders: Sequence[Path], timeout: float = DEFAULT_WAIT
+) -> Iterator[None]:
+    """The cache's lock file, then the folders a build writes, within one wait of `timeout`
+    seconds in all (not one wait per lock)."""
+    deadline = time.monotonic() + timeout
+    with build_lock(lock_file, timeout), folder_locks(folders, timeout, deadline=deadline):
         yield
 
 
@@ -69,10 +85,10 @@ def _acquire(
     fd: int,
     path: Path,
     timeout: float,
+    deadline: float,
     poll: float,
     message: Callable[[int, Path, float], str] | None = None,
 ) -> None:
-    deadline = time.monotonic() + timeout
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
