@@ -358,6 +358,43 @@ def test_fuzzy_retry_when_no_suggestion_is_better(built: Path) -> None:
     assert response.hits and response.hits[0].id == "ec-05"
 
 
+@pytest.mark.parametrize(
+    ("text", "partial", "first"),
+    [
+        ("pgbouncer postgres egress", (2, 3), "bh-08"),  # no episode has all three
+        ("pgbouncer egress", (1, 2), "cb-03"),
+        ("xylophonequartz egress", (1, 2), "cb-03"),  # an unknown word is one of the words
+        ("pgbuoncer egress fees", (2, 3), "cb-03"),  # after the spelling fix
+        ("heroku kubernetes dokku caddy systemd egress pgbouncer argo", (2, 8), "bh-08"),
+    ],
+)
+def test_no_dead_end_episodes_with_most_of_the_words(
+    built: Path, text: str, partial: tuple[int, int], first: str
+) -> None:
+    response = search(built, SearchRequest(text))
+    assert response.partial == partial
+    assert response.hits[0].id == first
+
+
+def test_more_of_the_words_ranks_higher_in_the_fallback(built: Path) -> None:
+    """Episodes with 2 of 3 words come before those with 1 (when the fallback stops at 1)."""
+    two = {hit.id for hit in search(built, SearchRequest("pgbouncer postgres")).hits}
+    response = search(built, SearchRequest("pgbouncer postgres xylophonequartz"))
+    assert response.partial == (2, 3) and {hit.id for hit in response.hits} == two
+
+
+def test_the_fallback_keeps_exclusions_and_an_explicit_and(built: Path) -> None:
+    response = search(built, SearchRequest("pgbouncer postgres egress -heroku"))
+    assert response.partial is not None
+    assert all("heroku" not in hit.topics for hit in response.hits)
+    explicit = search(built, SearchRequest("caddy AND systemd"))
+    assert (explicit.hits, explicit.partial) == ([], None)
+
+
+def test_a_full_match_is_never_called_partial(built: Path) -> None:
+    assert search(built, SearchRequest("pgbouncer postgres")).partial is None
+
+
 def test_nothing_found_is_an_empty_answer(built: Path) -> None:
     response = search(built, SearchRequest("xylophonequartz"))
     assert (response.hits, response.total, response.corrected) == ([], 0, False)

@@ -95,6 +95,17 @@ def test_did_you_mean_is_shown(cache: Path, capsys: pytest.CaptureFixture[str]) 
     assert "showing close matches pgbouncer" in out and "pgbouncer" in out
 
 
+def test_most_of_the_words_are_shown_saying_so(
+    cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(cache, "pgbouncer", "postgres", "egress") == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "No episode has all of 'pgbouncer postgres egress'; showing episodes with 2 of 3 words.\n"
+    )
+    assert "1 of 1 episode(s)" in out
+
+
 def test_no_results_exit_zero(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(cache, "xylophonequartz") == 0
     assert "No episodes match 'xylophonequartz'" in capsys.readouterr().out

@@ -254,7 +254,14 @@ def _note_correction(
     request: SearchRequest, response: SearchResponse, out: TextIO, color: bool
 ) -> None:
     style = _Style(color)
-    if response.corrected:
+    if response.partial:
+        matched, words = response.partial
+        asked = response.suggestion if response.corrected and response.suggestion else request.query
+        out.write(
+            f"No episode has all of {clean(asked)!r}; "
+            f"showing episodes with {matched} of {words} words.\n"
+        )
+    elif response.corrected:
         shown = f" {style.bold(clean(response.suggestion))}" if response.suggestion else ""
         out.write(f"No exact matches for {clean(request.query)!r}; showing close matches{shown}.\n")
     elif response.suggestion:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
+import math
 import re
 import time
 from collections import Counter
@@ -26,7 +28,7 @@ from whoosh.analysis.analyzers import Analyzer, StemmingAnalyzer
 from whoosh.collectors import TimeLimitCollector
 from whoosh.qparser.default import MultifieldParser, QueryParser
 from whoosh.qparser.plugins import FieldAliasPlugin, FuzzyTermPlugin
-from whoosh.query.compound import And
+from whoosh.query.compound import And, Or
 from whoosh.query.qcore import Every, Query
 from whoosh.query.ranges import NumericRange
 from whoosh.query.terms import FuzzyTerm, MultiTerm, Term
@@ -116,6 +118,8 @@ class SearchResponse(NamedTuple):
     corrected: bool = False  # the hits answer the suggestion or a fuzzy retry, not the query
     total_exact: bool = True  # False: `total` is an upper estimate (broad queries)
     notices: tuple[str, ...] = ()  # how the query was narrowed or cut short, for the user
+    # No episode has every word: the hits have `matched` of the query's `words` words.
+    partial: tuple[int, int] | None = None  # (matched, words)
 
 
 # --- searching ------------------------------------------------------------------------------
@@ -454,20 +458,34 @@ def _shorten(text: str) -> str:
 def _retry(
     searcher: Any, parser: QueryParser, parsed: Query, request: SearchRequest, budget: Budget
 ) -> SearchResponse:
-    """Nothing matched: try the spelling the index suggests, then a fuzzy match (while the
-    search's time lasts)."""
+    """Nothing matched: try the spelling the index suggests, then the episodes that have most
+    of the words, then a fuzzy match (while the search's time lasts)."""
     reader = searcher.reader()
     suggestion = suggest_query(reader, request.query) if budget.left() > 0 else None
+    corrected: Query | None = None
     if suggestion:
         try:
             corrected = bound_query(reader, parse_query(parser, suggestion), budget)
             hits, total, exact = _run(searcher, corrected, request, budget)
         except QuerySyntaxError:
-            hits, total, exact, suggestion = [], 0, True, None
+            hits, total, exact, suggestion, corrected = [], 0, True, None, None
         if total:
             return SearchResponse(
                 hits, total, suggestion, True, total_exact=exact, notices=budget.notes()
             )
+    asked_all = "AND" in re.findall(r"\S+", _without_phrases(suggestion or request.query))
+    partial = None if asked_all else _most_words(searcher, corrected or parsed, request, budget)
+    if partial is not None:
+        hits, total, exact, matched, words = partial
+        return SearchResponse(
+            hits,
+            total,
+            suggestion,
+            corrected is not None,
+            total_exact=exact,
+            notices=budget.notes(),
+            partial=(matched, words),
+        )
     fuzzy = _fuzzy(reader, parsed) if budget.left() > 0 else None
     if fuzzy is not None:
         hits, total, exact = _run(searcher, bound_query(reader, fuzzy, budget), request, budget)
@@ -476,6 +494,37 @@ def _retry(
                 hits, total, suggestion, True, total_exact=exact, notices=budget.notes()
             )
     return SearchResponse([], 0, suggestion, notices=budget.notes())
+
+
+#: Sub-queries one "k of n words" fallback may run as (one per choice of k words); past it
+#: the fallback goes straight to "any of the words".
+MAX_WORD_CHOICES = 64
+
+
+def _most_words(
+    searcher: Any, parsed: Query, request: SearchRequest, budget: Budget
+) -> tuple[list[Hit], int, bool, int, int] | None:
+    """The episodes that have the most of the query's words, when none has them all: first
+    those with all but one, then all but two, down to one. Exclusions (NOT) still hold. A hit
+    with more of the words scores higher, as it matches more of the sub-queries. A query that
+    says AND in so many words is taken at its word, and is not relaxed."""
+    if not isinstance(parsed, And):
+        return None
+    excluded = [clause for clause in parsed.subqueries if isinstance(clause, Not)]
+    words = [clause for clause in parsed.subqueries if not isinstance(clause, Not)]
+    for wanted in range(len(words) - 1, 0, -1):
+        if budget.left() <= 0:
+            return None
+        if wanted > 1 and math.comb(len(words), wanted) > MAX_WORD_CHOICES:
+            continue
+        choices = [
+            And([*chosen, *excluded]) if len(chosen) > 1 or excluded else chosen[0]
+            for chosen in itertools.combinations(words, wanted)
+        ]
+        hits, total, exact = _run(searcher, Or(choices), request, budget)
+        if total:
+            return hits, total, exact, wanted, len(words)
+    return None
 
 
 def suggest_query(reader: Any, text: str) -> str | None:
