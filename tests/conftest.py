@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
 import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -210,6 +212,65 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(
             f"{len(_corpus_skipped)} corpus tests skipped: {_CORPUS_ABSENT}"
         )
+
+
+@dataclass(frozen=True)
+class CorpusBuild:
+    """The whole corpus built once, as a user would: every feed file listed in a feeds.yaml
+    (`include: all`), built offline into `site/` with the archive in `content/`."""
+
+    root: Path
+    feeds: dict[str, Path]  # podcast slug -> the source feed file
+    report: object  # pipeline.BuildReport
+
+    @property
+    def site(self) -> Path:
+        return self.root / "site"
+
+    @property
+    def archive(self) -> Path:
+        return self.root / "content" / "archive"
+
+
+CORPUS_FEED_SUFFIXES = (".xml", ".rss", ".json")
+
+
+@pytest.fixture(scope="session")
+def corpus_build(tmp_path_factory: pytest.TempPathFactory) -> CorpusBuild:
+    """One build of every corpus feed for the whole session: tests that judge what a listener
+    sees on real feeds read it, rather than building the corpus again each."""
+    from devcasts.config.load import load_config
+    from devcasts.pipeline import BuildOptions, build
+
+    root = tmp_path_factory.mktemp("corpus-build")
+    feeds_dir = root / "feeds"
+    feeds_dir.mkdir()
+    sources = sorted(p for p in (CORPUS / "feeds").iterdir() if p.suffix in CORPUS_FEED_SUFFIXES)
+    for source in sources:
+        shutil.copyfile(source, feeds_dir / source.name)
+    topics = (ROOT / "feeds.yaml").read_text(encoding="utf-8").split("\nfeeds:", 1)[0]
+    entries = "".join(f"  - url: feeds/{p.name}\n    include: all\n" for p in sources)
+    (root / "feeds.yaml").write_text(topics + "\nfeeds:\n" + entries, encoding="utf-8")
+    config = load_config(root / "feeds.yaml")
+    options = BuildOptions(
+        out_dir=root / "site", cache_dir=root / "cache", offline=True, browser_index=False
+    )
+    report = build(config, options, now=CORPUS_BUILT_AT)
+    return CorpusBuild(
+        root=root, feeds=_archived_feeds(root / "content" / "archive"), report=report
+    )
+
+
+def _archived_feeds(archive: Path) -> dict[str, Path]:
+    """Each archived podcast's slug -> the corpus file it was read from (its feed_url)."""
+    feeds = {}
+    for path in sorted(archive.glob("*.json")):
+        podcast = json.loads(path.read_text(encoding="utf-8"))["podcast"]
+        feeds[podcast["slug"]] = CORPUS / "feeds" / Path(podcast["feed_url"]).name
+    return feeds
+
+
+CORPUS_BUILT_AT = datetime(2026, 6, 1, tzinfo=UTC)  # after every corpus item: none is "future"
 
 
 def npm_file(package: str, relpath: str, env_var: str) -> Path:
