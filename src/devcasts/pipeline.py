@@ -1,7 +1,7 @@
 """build(config, options, now) -> BuildReport: the recipe, from feeds.yaml to site/.
 
-    fetch -> read (parse, normalize) -> archive -> catalog -> {search index, site, feeds,
-    browser index}
+    fetch -> read (parse, normalize) -> archive -> chapters files -> catalog -> {search index,
+    site, feeds, browser index}
 
 Each step is a stage function called with what it needs; each feed's outcome is one value
 (model.FeedOutcome), and the feeds' health is derived from those. What the previous build saw
@@ -158,7 +158,8 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
     _note_health(report, state, outcomes)
 
     linked: frozenset[str] = frozenset()  # podcasts given chapters from their chapters files
-    if archive is not None or state.linked_files_due(now):
+    # Offline, files stay due (nothing can be asked) without costing every build the archive.
+    if archive is not None or (not options.offline and state.linked_files_due(now)):
         with timer.stage("chapters files"):
             if archive is None:
                 archive = _load_archive(config, options)
