@@ -511,6 +511,28 @@ def test_a_build_shows_keeps_and_republishes_the_linked_chapters(
     assert "how we fixed it" in page(tmp_path)
 
 
+def test_young_episodes_are_refreshed_daily_old_ones_never(server: _Server, tmp_path: Path) -> None:
+    server.routes["/rt/7/chapters.json"] = chapters_file()
+    server.routes["/rt/6.json"] = chapters_file()
+    write_site(tmp_path, server)
+    run_build(tmp_path, T0)
+    assert server.hits == Counter({"/rt/7/chapters.json": 1, "/rt/6.json": 1})
+    # Two days on, nothing new in the feed: each file is asked again, conditionally (304).
+    assert run_build(tmp_path, T0 + timedelta(days=2)).up_to_date
+    assert server.hits == Counter({"/rt/7/chapters.json": 2, "/rt/6.json": 2})
+    assert server.headers_seen[-1]["if-none-match"] == '"c1"'
+    # A publisher's fix within the month is picked up.
+    fixed = json.dumps({"version": "1.2.0", "chapters": [{"startTime": 0, "title": "Fixed"}]})
+    server.routes["/rt/7/chapters.json"] = chapters_file(fixed.encode(), etag='"c2"')
+    assert not run_build(tmp_path, T0 + timedelta(days=4)).up_to_date
+    assert chapter_titles(page(tmp_path)) == ["Fixed"]
+    # Once the episodes are older than a month, their files are not asked again.
+    asked = sum(server.hits.values())
+    assert run_build(tmp_path, T0 + timedelta(days=40)).up_to_date
+    assert run_build(tmp_path, T0 + timedelta(days=400)).up_to_date
+    assert sum(server.hits.values()) == asked
+
+
 def test_an_offline_build_asks_nothing_and_a_later_one_catches_up(
     server: _Server, tmp_path: Path
 ) -> None:
@@ -518,6 +540,7 @@ def test_an_offline_build_asks_nothing_and_a_later_one_catches_up(
     write_site(tmp_path, server)
     run_build(tmp_path, T0, offline=True)
     assert chapter_titles(page(tmp_path)) == ["Hello"]  # the feed's own chapters meanwhile
+    assert run_build(tmp_path, T0 + timedelta(minutes=1), offline=True).up_to_date
     assert sum(server.hits.values()) == 0
     report = run_build(tmp_path, T0 + timedelta(minutes=5))
     assert not report.up_to_date

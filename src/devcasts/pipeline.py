@@ -163,6 +163,8 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
         with timer.stage("chapters files"):
             if archive is None:
                 archive = _load_archive(config, options)
+                state.remember(archive)
+                _note_health(report, state, outcomes)
             archive, linked = _linked_chapters(options, archive, now, state)
             if linked:
                 state_path.unlink(missing_ok=True)  # as in _archive: until the site shows them
