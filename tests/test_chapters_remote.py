@@ -394,6 +394,7 @@ def test_which_files_a_build_wants() -> None:
     wanted = wanted_links(archive, T0)
     assert [url for url, _ in wanted] == [LINK, LINK, "https://other.example.net/c.json"]
     assert wanted[-1][1] == timedelta(days=7)
+    assert wanted_links(archive, T0, {"another-show"}) == []
 
 
 def test_the_linked_file_wins_over_the_feed_while_it_is_current() -> None:

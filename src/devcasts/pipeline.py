@@ -165,7 +165,7 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
                 archive = _load_archive(config, options)
                 state.remember(archive)
                 _note_health(report, state, outcomes)
-            archive, linked = _linked_chapters(options, archive, now, state)
+            archive, linked = _linked_chapters(config, options, archive, now, state)
             if linked:
                 state_path.unlink(missing_ok=True)  # as in _archive: until the site shows them
                 cache_writes = _save_archive(config, options, archive, linked, cache_writes)
@@ -316,7 +316,7 @@ def _save_archive(
 
 
 def _linked_chapters(
-    options: BuildOptions, archive: ArchiveState, now: datetime, state: BuildState
+    config: Config, options: BuildOptions, archive: ArchiveState, now: datetime, state: BuildState
 ) -> tuple[ArchiveState, frozenset[str]]:
     """Fetch the chapters files that episodes link to, when due (fetch/sidecar.py), and keep
     the chapters they give in the archive; the podcasts whose episodes changed."""
@@ -329,7 +329,9 @@ def _linked_chapters(
     )
     from devcasts.ingest.chapters_json import chapters_from_json
 
-    requests = [FileRequest(url, refresh) for url, refresh in wanted_links(archive, now)]
+    shows = {source.slug for source in config.feeds}
+    wanted = wanted_links(archive, now, shows)
+    requests = [FileRequest(url, refresh) for url, refresh in wanted]
     sidecar = SidecarOptions(
         cache_dir=options.cache_dir / "linked",
         offline=options.offline,

@@ -10,7 +10,7 @@ still fix their chapters), once a day; fetch/sidecar.py decides which wanted fil
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -26,10 +26,14 @@ UNREAD_REFRESH = timedelta(days=7)  # a file kept yet unusable (not JSON, no cha
 WantedLink = tuple[str, timedelta | None]  # a chapters URL, and how long a kept copy holds
 
 
-def wanted_links(archive: ArchiveState, now: datetime) -> list[WantedLink]:
-    """The chapters files this build wants, newest episodes first (they are asked first)."""
+def wanted_links(
+    archive: ArchiveState, now: datetime, podcasts: Collection[str] | None = None
+) -> list[WantedLink]:
+    """The chapters files this build wants, newest episodes first (they are asked first);
+    with `podcasts`, only for those podcasts (a show removed from feeds.yaml asks nothing)."""
     now = utc(now)
-    linked = [e for e in archive.episodes() if e.chapters_url]
+    records = [r for r in archive.podcasts if podcasts is None or r.podcast.slug in podcasts]
+    linked = [e for r in records for e in r.episodes if e.chapters_url]
     linked.sort(key=lambda e: (-e.published.timestamp(), e.id))
     wanted: list[WantedLink] = []
     for episode in linked:
