@@ -7,6 +7,7 @@ import json
 import re
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -259,14 +260,12 @@ def fetch(
     refresh: timedelta | None = None,
     **options: object,
 ) -> LinkedFiles:
+    limits: dict[str, object] = {"connect_timeout": 2, "read_timeout": 2, "deadline": 3}
     settings = SidecarOptions(
         cache_dir=cache,
         allow_private_network=True,
         check_body=json_object_problem,
-        connect_timeout=2,
-        read_timeout=2,
-        deadline=3,
-        **options,  # type: ignore[arg-type]
+        **(limits | options),  # type: ignore[arg-type]
     )
     return fetch_linked_files([FileRequest(url, refresh) for url in urls], settings, now)
 
@@ -364,6 +363,19 @@ def test_a_build_asks_at_most_so_many_and_a_dead_host_costs_little(
     result = fetch(dead, tmp_path / "dead")
     assert result.asked == 20 and result.failed == 20
     assert sum("not asked" in (result.files[u].error or "") for u in dead) >= 18
+
+
+def test_a_host_that_never_answers_costs_two_timeouts(tmp_path: Path) -> None:
+    with socket.socket() as silent:  # connections are accepted by the kernel, never answered
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        urls = [f"http://127.0.0.1:{silent.getsockname()[1]}/{n}.json" for n in range(12)]
+        started = time.monotonic()
+        result = fetch(urls, tmp_path, read_timeout=0.3, deadline=0.6)
+        elapsed = time.monotonic() - started
+    assert result.failed == 12 and all(result.files[u].body is None for u in urls)
+    assert elapsed < 3  # two timeouts, then the host's other files are not asked
+    assert result.next_due == T0 + timedelta(hours=1)
 
 
 # --- the archive and the catalog ------------------------------------------------------------
