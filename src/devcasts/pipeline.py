@@ -1,7 +1,7 @@
 """build(config, options, now) -> BuildReport: the recipe, from feeds.yaml to site/.
 
-    fetch -> read (parse, normalize) -> archive -> catalog -> {search index, site, feeds,
-    browser index}
+    fetch -> read (parse, normalize) -> archive -> chapters files -> catalog -> {search index,
+    site, feeds, browser index}
 
 Each step is a stage function called with what it needs; each feed's outcome is one value
 (model.FeedOutcome), and the feeds' health is derived from those. What the previous build saw
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,6 +37,11 @@ from devcasts.state import (
     write_state,
 )
 from devcasts.util.processes import start_in_background
+
+log = logging.getLogger(__name__)
+
+CHAPTERS_ACCEPT = "application/json+chapters, application/json;q=0.9, */*;q=0.1"
+LINKED_FILES_DEADLINE = 60.0  # seconds for every chapters file of a build
 
 if TYPE_CHECKING:
     from devcasts.archive.decoded_cache import DecodedCacheWrites
@@ -147,7 +153,20 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
     state.remember_read(outcomes)
     _note_health(report, state, outcomes)
 
-    site_changed = changes is not None and not changes.is_empty
+    linked: frozenset[str] = frozenset()  # podcasts given chapters from their chapters files
+    # Offline, files stay due (nothing can be asked) without costing every build the archive.
+    if archive is not None or (not options.offline and state.linked_files_due(now)):
+        with timer.stage("chapters files"):
+            if archive is None:
+                archive = _load_archive(config, options)
+                state.remember(archive)
+                _note_health(report, state, outcomes)
+            archive, linked = _linked_chapters(config, options, archive, now, state)
+            if linked:
+                state_path.unlink(missing_ok=True)  # as in _archive: until the site shows them
+                cache_writes = _save_archive(config, options, archive, linked, cache_writes)
+
+    site_changed = bool(linked) or (changes is not None and not changes.is_empty)
     if not site_changed and _outputs_exist(options) and state.same_output_as(previous):
         # Nothing new to show: no output file is touched. Archive files rewritten for what the
         # site does not show (a later last_seen) still get their decoded-cache entries.
@@ -160,9 +179,7 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
 
     if archive is None:
         with timer.stage("catalog"):
-            from devcasts.archive.files import load_archive
-
-            archive = load_archive(config.content_dir, cache_dir=options.cache_dir)
+            archive = _load_archive(config, options)
             state.remember(archive)
             _note_health(report, state, outcomes)
     # From here the archive lives until the build ends. Frozen, its objects are left out of
@@ -271,6 +288,60 @@ def _archive(
         cache_writes=cache_writes,  # pickled by the indexer's child, not here
     )
     return archive, changes, cache_writes
+
+
+def _load_archive(config: Config, options: BuildOptions) -> ArchiveState:
+    from devcasts.archive.files import load_archive
+
+    return load_archive(config.content_dir, cache_dir=options.cache_dir)
+
+
+def _save_archive(
+    config: Config,
+    options: BuildOptions,
+    archive: ArchiveState,
+    podcasts: frozenset[str],
+    cache_writes: DecodedCacheWrites | None,
+) -> DecodedCacheWrites:
+    from devcasts.archive.decoded_cache import DecodedCacheWrites
+    from devcasts.archive.files import save_archive
+
+    cache_writes = cache_writes or DecodedCacheWrites(options.cache_dir)
+    save_archive(config.content_dir, archive, only=podcasts, cache_writes=cache_writes)
+    return cache_writes
+
+
+def _linked_chapters(
+    config: Config, options: BuildOptions, archive: ArchiveState, now: datetime, state: BuildState
+) -> tuple[ArchiveState, frozenset[str]]:
+    """Fetch the chapters files that episodes link to, when due (fetch/sidecar.py), and keep
+    the chapters they give in the archive; the podcasts whose episodes changed."""
+    from devcasts.archive.linked_chapters import attach_linked_chapters, wanted_links
+    from devcasts.fetch.sidecar import (
+        FileRequest,
+        SidecarOptions,
+        fetch_linked_files,
+        json_object_problem,
+    )
+    from devcasts.ingest.chapters_json import chapters_from_json
+
+    shows = {source.slug for source in config.feeds}
+    wanted = wanted_links(archive, now, shows)
+    requests = [FileRequest(url, refresh) for url, refresh in wanted]
+    sidecar = SidecarOptions(
+        cache_dir=options.cache_dir / "linked",
+        offline=options.offline,
+        allow_private_network=options.allow_private_network,
+        accept=CHAPTERS_ACCEPT,
+        check_body=json_object_problem,
+        stage_deadline=min(LINKED_FILES_DEADLINE, options.fetch_deadline),
+    )
+    fetched = fetch_linked_files(requests, sidecar, now)
+    state.note_linked_due(fetched.next_due)  # offline, what was due stays due
+    if fetched.asked:
+        log.info("chapters files: %d asked, %d failed", fetched.asked, fetched.failed)
+    found = {url: chapters_from_json(f.body, url) for url, f in fetched.files.items() if f.body}
+    return attach_linked_chapters(archive, found)
 
 
 def _count_new_episodes(

@@ -129,6 +129,7 @@ class Chapter:
     start: float  # seconds from the start
     title: str
     url: str | None = None
+    img: str | None = None  # an image for the chapter (chapters files give them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +216,11 @@ class Episode:
     last_seen: datetime | None = None
     also_in: tuple[SourceRef, ...] = ()  # other places the same episode was published
     featured: bool = False
+    # Read from the file chapters_url names (when it was fetched) and kept in the archive, so
+    # the site does not depend on that file staying up; shown when linked_chapters_url is still
+    # the episode's chapters_url.
+    linked_chapters: tuple[Chapter, ...] = ()
+    linked_chapters_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,7 @@ class BuildState:
     parsed: dict[str, str] = field(default_factory=dict)  # podcast slug -> body hash
     titles: dict[str, str] = field(default_factory=dict)  # podcast slug -> title, for reports
     browser_index_current: bool = False  # the last site written was indexed by Pagefind
+    linked_due: str | None = None  # ISO time a linked chapters file is next due; None: none
 
     def successor(self, normalize: str, inputs: str) -> BuildState:
         """The state a new build starts from: what it still knows of this one. Bodies parsed
@@ -49,6 +51,7 @@ class BuildState:
             episode_counts=dict(self.episode_counts),
             titles=dict(self.titles),
             browser_index_current=self.browser_index_current,
+            linked_due=self.linked_due,
         )
 
     def remember(self, archive: ArchiveState) -> None:
@@ -65,6 +68,18 @@ class BuildState:
         for outcome in outcomes:
             if outcome.feed is not None and outcome.fetched.content_hash:
                 self.parsed[outcome.source.slug] = outcome.fetched.content_hash
+
+    def linked_files_due(self, now: datetime) -> bool:
+        """A chapters file an episode links to is due for a request (fetch/sidecar.py)."""
+        if self.linked_due is None:
+            return False
+        try:
+            return datetime.fromisoformat(self.linked_due) <= now
+        except (TypeError, ValueError):  # a damaged state: ask, the files' cache knows better
+            return True
+
+    def note_linked_due(self, moment: datetime | None) -> None:
+        self.linked_due = None if moment is None else moment.isoformat()
 
     def same_output_as(self, other: BuildState) -> bool:
         return (self.inputs, self.health) == (other.inputs, other.health) and bool(self.inputs)
@@ -101,6 +116,7 @@ def state_to_json(state: BuildState) -> dict[str, Any]:
         "parsed": dict(sorted(state.parsed.items())),
         "titles": dict(sorted(state.titles.items())),
         "browser_index_current": state.browser_index_current,
+        "linked_due": state.linked_due,
     }
 
 

@@ -126,6 +126,8 @@ def _seen_again(prior: Episode, incoming: Episode, now: datetime) -> Episode:
         date_clamped=clamped,
         also_in=(),
         featured=False,
+        linked_chapters=prior.linked_chapters,  # read from the link; kept until read again
+        linked_chapters_url=prior.linked_chapters_url,
     )
     if _same_content(prior, candidate):
         return replace(prior, last_seen=candidate.last_seen)

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from devcasts.archive.state import ArchiveState
 from devcasts.catalog.dedupe import merge_across_feeds
+from devcasts.catalog.linked_chapters import with_linked_chapters
 from devcasts.catalog.overrides import Overrides, apply_override, resolve_overrides
 from devcasts.model import Config, FeedHealth, FeedSource
 from devcasts.records import Catalog, Episode, Podcast
@@ -40,7 +41,8 @@ def build_catalog(
             continue
         podcasts.append(_as_configured(record.podcast, source))
         for episode in record.episodes:
-            curated = apply_override(episode, resolved.get(episode.id), topic_rank)
+            shown = with_linked_chapters(episode)
+            curated = apply_override(shown, resolved.get(episode.id), topic_rank)
             if curated is None or (source.include == "topics" and not curated.topics):
                 continue
             episodes.append(curated)

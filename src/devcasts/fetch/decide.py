@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -26,6 +27,9 @@ _KEPT_HEADERS = ("content-type", "content-language", "content-location", "etag",
 CachedBody = bytes | StoredCopy | None
 
 ExchangeKind = Literal["body", "not_modified", "failed", "gone", "retry_later"]
+
+# Why a body that arrived whole is still no good (an HTML error page served as a feed), or None.
+BodyCheck = Callable[[bytes], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +68,15 @@ def decide(
     cached_body: CachedBody,
     exchange: Exchange,
     now: datetime,
+    check_body: BodyCheck | None = None,
 ) -> tuple[FetchResult, CacheEntry, bytes | None]:
-    """The result, the next cache entry, and the body to store (None: keep the stored one)."""
+    """The result, the next cache entry, and the body to store (None: keep the stored one).
+    `check_body` judges a body that arrived (feed_problem by default): one it refuses is a
+    failure, and the last good copy stays."""
     entry = _note_redirect(entry, exchange.moved_to)
     if exchange.kind == "body":
         assert exchange.body is not None
-        problem = not_a_feed_reason(exchange.body) or truncated_reason(exchange.body)
+        problem = (check_body or feed_problem)(exchange.body)
         if problem is not None:
             exchange = replace(exchange, kind="failed", error=problem)
         else:
@@ -221,6 +228,11 @@ _FEED_ROOT = re.compile(r"<(?:[\w.-]+:)?(?:rss|feed|rdf|channel|opml)\b", re.IGN
 _HTML_TAGS = frozenset({"html", "head", "body", "meta", "title", "div", "p", "h1", "script"})
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _SNIFF_BYTES = 4096
+
+
+def feed_problem(body: bytes) -> str | None:
+    """Why a whole body is no feed to keep: surely not a feed, or cut short; or None."""
+    return not_a_feed_reason(body) or truncated_reason(body)
 
 
 def not_a_feed_reason(body: bytes) -> str | None:

@@ -32,6 +32,7 @@ from devcasts.fetch.body import BodyError, discard_rest, human_size, read_bounde
 from devcasts.fetch.cache import CacheEntry, HttpCache, aware
 from devcasts.fetch.decide import (
     CONTROL_CHARACTERS,
+    BodyCheck,
     Exchange,
     answer_without_body,
     decide,
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_ACCEPT = (
+FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, "
     "application/feed+json;q=0.8, */*;q=0.1"
 )
@@ -74,13 +75,16 @@ class FetchOptions:
     build_deadline: float = 600.0  # the whole fetch stage; feeds not fetched by then fail
     max_redirects: int = 5
     progress: bool | None = None  # None: a progress bar when stderr is a terminal
+    # What is asked for and kept: feeds by default; fetch/sidecar.py fetches other files.
+    accept: str = FEED_ACCEPT
+    check_body: BodyCheck | None = None  # None: decide.feed_problem
 
 
 # --- talking to servers ---------------------------------------------------------------------
 
 
-def _request_headers(entry: CacheEntry, has_body: bool) -> dict[str, str]:
-    headers = {"User-Agent": USER_AGENT, "Accept": _ACCEPT, "Accept-Encoding": "gzip, deflate"}
+def _request_headers(entry: CacheEntry, has_body: bool, accept: str) -> dict[str, str]:
+    headers = {"User-Agent": USER_AGENT, "Accept": accept, "Accept-Encoding": "gzip, deflate"}
     if has_body and entry.etag:
         headers["If-None-Match"] = entry.etag
     if has_body and entry.last_modified:
@@ -125,7 +129,7 @@ async def _download(
     visited = {str(url)}
     moved_to: str | None = None
     permanent_so_far = True
-    headers = _request_headers(entry, has_body)
+    headers = _request_headers(entry, has_body, options.accept)
     for _ in range(options.max_redirects + 1):
         async with sender.get(url, headers) as response:
             if response.status_code not in _REDIRECTS:
@@ -325,7 +329,8 @@ class _Fetcher:
         if early is not None:
             return early
         exchange, elapsed = await self._exchange(source, target, entry, cached_body is not None)
-        result, new_entry, new_body = decide(source, entry, cached_body, exchange, self.now)
+        check = self.options.check_body
+        result, new_entry, new_body = decide(source, entry, cached_body, exchange, self.now, check)
         try:
             self.cache.save(source, new_entry, new_body)
         except OSError as error:  # the fetch itself worked: report it, remember it next time

@@ -37,6 +37,8 @@ def _chapter_entry(chapter: Chapter) -> dict[str, object]:
         entry["title"] = chapter.title
     if chapter.url:
         entry["url"] = chapter.url
+    if chapter.img:
+        entry["img"] = chapter.img
     return entry
 
 
