@@ -72,17 +72,22 @@ def merge_across_feeds(
     `show_images` (podcast slug -> its image) tells an episode's own image from the show's
     image it fell back to: an episode's own image is the better one.
     """
-    groups = _Groups(episodes)
-    for first, second in _candidate_pairs(episodes):
-        groups.union(first, second)
     survivors: list[Episode | None] = list(episodes)  # most episodes stand alone, as they are
-    for indexes in groups.joined():
+    for indexes in same_episode_groups(episodes):
         group = sorted((episodes[index] for index in indexes), key=_survivor_order)
         survivor_index = next(i for i in indexes if episodes[i] is group[0])
         for index in indexes:
             survivors[index] = None
         survivors[survivor_index] = _merged(group[0], group[1:], show_images or {})
     return tuple(episode for episode in survivors if episode is not None)
+
+
+def same_episode_groups(episodes: Sequence[Episode]) -> list[list[int]]:
+    """The groups of two or more copies of one episode, as indexes into `episodes`."""
+    groups = _Groups(episodes)
+    for first, second in _candidate_pairs(episodes):
+        groups.union(first, second)
+    return groups.joined()
 
 
 def enclosure_key(url: str) -> str:
@@ -115,6 +120,8 @@ def comparable_title(title: str) -> str:
     """title_key with a leading episode number written one way: "Episode 378: X", "Ep. 378 -
     X", "#0378 X" and "378: X" all give "378 x" (an ad-free or member feed of the same show)."""
     key = title_key(title)
+    if not key[:1].isdigit() and not key.startswith(("e", "n", "f")):
+        return key  # the common case: no number in front
     match = _NUMBER_PREFIX.match(key)
     if match is None or (match.end() < len(key) and key[match.end()] != " "):
         return key
@@ -165,25 +172,27 @@ _BY_AUDIO, _BY_TITLE = 0, 1
 def _candidate_pairs(episodes: Sequence[Episode]) -> list[tuple[int, int]]:
     """Index pairs of the same episode: same audio first, then title and evidence; each kind
     in survivor order, so the same episodes in any order give the same groups."""
-    rank = {index: position for position, index in enumerate(_survivor_ranked(episodes))}
     by_audio: dict[str, list[int]] = defaultdict(list)
     by_title: dict[str, list[int]] = defaultdict(list)
     for index, episode in enumerate(episodes):
         if episode.enclosure is not None:
             by_audio[enclosure_key(episode.enclosure.url)].append(index)
-        if has_own_date(episode) and not is_generic_title(key := comparable_title(episode.title)):
-            by_title[key].append(index)
+        if has_own_date(episode):
+            by_title[comparable_title(episode.title)].append(index)
+
+    def rank(index: int) -> tuple[tuple[datetime, datetime, str, str], int]:
+        return _survivor_order(episodes[index]), index
+
+    # Only keys with two or more episodes are checked and sorted: most episodes have no twin.
     pairs: list[tuple[int, int, int]] = []
     for kind, groups in ((_BY_AUDIO, by_audio), (_BY_TITLE, by_title)):
-        for indexes in groups.values():
-            if len(indexes) > 1 and _identifying(episodes, indexes, kind):
-                pairs += _cross_podcast_pairs(episodes, sorted(indexes, key=rank.__getitem__), kind)
-    pairs.sort(key=lambda pair: (pair[0], rank[pair[1]], rank[pair[2]]))
+        for key, indexes in groups.items():
+            if len(indexes) < 2 or (kind == _BY_TITLE and is_generic_title(key)):
+                continue
+            if _identifying(episodes, indexes, kind):
+                pairs += _cross_podcast_pairs(episodes, sorted(indexes, key=rank), kind)
+    pairs.sort(key=lambda pair: (pair[0], rank(pair[1]), rank(pair[2])))
     return [(first, second) for _, first, second in pairs]
-
-
-def _survivor_ranked(episodes: Sequence[Episode]) -> list[int]:
-    return sorted(range(len(episodes)), key=lambda i: (_survivor_order(episodes[i]), i))
 
 
 def _identifying(episodes: Sequence[Episode], indexes: list[int], kind: int) -> bool:
