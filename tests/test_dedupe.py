@@ -220,11 +220,7 @@ def _episodes(draw: st.DrawFn) -> list[Episode]:
 @given(_episodes(), st.randoms(use_true_random=False))
 def test_merge_properties(episodes: list[Episode], rng: object) -> None:
     result = merge_across_feeds(episodes)
-    named = {e.id for e in result} | {
-        (ref.podcast, ref.link)
-        for e in result
-        for ref in e.also_in  # type: ignore[misc]
-    }
+    named = {e.id for e in result} | {(ref.podcast, ref.link) for e in result for ref in e.also_in}
     for original in episodes:  # every source survives or is named
         assert original.id in named or (original.podcast, original.link) in named
     assert len(result) <= len(episodes)

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from devcasts.catalog.dedupe import merge_across_feeds
 from devcasts.ingest.normalize import normalize_feed
 from devcasts.ingest.parse import parse_feed
-from devcasts.model import FeedSource
-from devcasts.records import Episode, NormalizedFeed
+from devcasts.model import Config, FeedSource
+from devcasts.records import Catalog, Episode, NormalizedFeed, SourceRef
+from devcasts.site import urls
+from devcasts.site.content_pages import load_content_pages
 from devcasts.site.pages import episodes_published_by_podcast
+from devcasts.site.render import render_site
+from devcasts.site.writer import SiteWriter
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 NAMESPACES = (
@@ -168,3 +173,33 @@ def test_redirect_urls_whose_query_is_the_file_are_different_files() -> None:
     first = normalized("tavern", rss("Tavern", item("Dice and Dragons Night", redirect + "dice.mp3", date, "t1")))  # fmt: skip
     second = normalized("geekery", rss("Geekery", item("Strings Attached", redirect + "strings.mp3", date, "g1")))  # fmt: skip
     assert len(merged(first, second)) == 2
+
+
+def test_the_site_lists_a_merged_episode_on_every_show_that_published_it(
+    tmp_path: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    # Cloud Corner's newest episode was also published by Ship It Weekly (merged away there).
+    merged_one = max(
+        (e for e in sample_catalog.episodes if e.podcast == "cloud-corner"),
+        key=lambda e: e.published,
+    )
+    episodes = tuple(
+        replace(e, also_in=(SourceRef("ship-it-weekly", "https://ship.example/x"),))
+        if e is merged_one
+        else e
+        for e in sample_catalog.episodes
+    )
+    own = sum(1 for e in episodes if e.podcast == "ship-it-weekly")
+    out = tmp_path / "site"
+    writer = SiteWriter(out)
+    content = load_content_pages(sample_config.content_dir, sample_config.site.base_path)
+    render_site(replace(sample_catalog, episodes=episodes), sample_config, writer, content)
+    writer.finish()
+    ship_pages = sorted((out / "podcasts" / "ship-it-weekly").glob("**/index.html"))
+    front = (out / "podcasts" / "ship-it-weekly" / "index.html").read_text(encoding="utf-8")
+    assert f"{own + 1} episodes" in front
+    merged_path = urls.episode(merged_one)
+    listed = [p for p in ship_pages if merged_path in p.read_text(encoding="utf-8")]
+    assert listed, "the show's listing links to the merged episode's one page"
+    page = (out / merged_path / "index.html").read_text(encoding="utf-8")
+    assert "Also published in" in page and "Ship It Weekly" in page
