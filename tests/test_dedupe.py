@@ -162,6 +162,17 @@ def test_sources_and_topics_are_gathered_on_the_survivor() -> None:
     assert merged.topics == ("aws", "kubernetes")
 
 
+def test_a_merged_copy_can_give_new_evidence_when_merged_again() -> None:
+    shared = audio("https://cdn.example.com/shared.mp3")
+    bare = episode("alpha", "1", title=TITLE, enclosure=shared)
+    timed = episode("beta", "1", title="Other words entirely", enclosure=shared, duration=600)
+    later = episode("gamma", "1", title=TITLE, published=DAY + timedelta(days=5), duration=600)
+    once = merge_across_feeds([bare, timed, later])
+    assert len(once) == 2  # the bare copy had no duration: the title alone proves nothing
+    (twice,) = merge_across_feeds(once)
+    assert [ref.podcast for ref in twice.also_in] == ["beta", "gamma"]
+
+
 def test_the_merged_episode_takes_the_best_of_each_copy() -> None:
     shared = audio("https://cdn.example.com/shared.mp3")
     stub = episode("alpha", "1", enclosure=shared, first_seen=DAY - timedelta(days=1),
@@ -224,7 +235,13 @@ def test_merge_properties(episodes: list[Episode], rng: object) -> None:
     for original in episodes:  # every source survives or is named
         assert original.id in named or (original.podcast, original.link) in named
     assert len(result) <= len(episodes)
-    assert merge_across_feeds(result) == result  # idempotent
+    # Merging the result again respects the merges made (one page per podcast and episode).
+    # It may join more: a merged copy's best-of duration or notes can be new evidence.
+    again = merge_across_feeds(result)
+    for merged in again:
+        podcasts = [merged.podcast, *(ref.podcast for ref in merged.also_in)]
+        assert len(podcasts) == len(set(podcasts))
+    assert {e.id for e in again} <= {e.id for e in result}
     shuffled = list(episodes)
     rng.shuffle(shuffled)  # type: ignore[attr-defined]
     assert set(merge_across_feeds(shuffled)) == set(result)
