@@ -1,15 +1,15 @@
 """dedupe's fast paths give what the plain, obviously right code gives.
 
-The reference functions below are dedupe as it was before its keys and groups were made cheap:
-every key through urlsplit and NFKD, every episode sorted and grouped. Any difference in a key,
-a pair's order or a survivor shows up here.
+The reference functions below are dedupe without its cheap keys and groups: every key through
+urlsplit and NFKD, every pair of episodes compared. Any difference in a key, a pair's order or
+a survivor shows up here.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -27,7 +27,10 @@ DAY = datetime(2024, 9, 2, 8, tzinfo=UTC)
 
 def reference_enclosure_key(url: str) -> str:
     parts = urlsplit(url)
-    return parts.netloc.lower() + parts.path
+    key = parts.netloc.lower() + parts.path
+    if "://" in parts.query or parts.query.startswith("www."):
+        key += "?" + parts.query
+    return key
 
 
 def reference_title_key(title: str) -> str:
@@ -59,27 +62,48 @@ def reference_merge(episodes: Sequence[Episode]) -> tuple[Episode, ...]:
     for indexes in members.values():
         group = sorted((episodes[i] for i in indexes), key=dedupe._survivor_order)
         survivor_index = next(i for i in indexes if episodes[i] is group[0])
-        survivors[survivor_index] = dedupe._merged(group[0], group[1:])
+        survivors[survivor_index] = dedupe._merged(group[0], group[1:], {})
     return tuple(survivors[index] for index in sorted(survivors))
 
 
 def reference_pairs(episodes: Sequence[Episode]) -> list[tuple[int, int]]:
-    by_enclosure: dict[str, list[int]] = defaultdict(list)
-    by_title: dict[str, list[int]] = defaultdict(list)
-    order = sorted(range(len(episodes)), key=lambda i: dedupe._survivor_order(episodes[i]))
-    for index in order:
+    """Every pair in survivor order: first those with the same audio, then by title."""
+    order = sorted(range(len(episodes)), key=lambda i: (dedupe._survivor_order(episodes[i]), i))
+
+    def audio(index: int) -> str | None:
+        enclosure = episodes[index].enclosure
+        return None if enclosure is None else reference_enclosure_key(enclosure.url)
+
+    def title(index: int) -> str | None:
         episode = episodes[index]
-        if episode.enclosure is not None:
-            by_enclosure[reference_enclosure_key(episode.enclosure.url)].append(index)
-        if key := reference_title_key(episode.title):
-            by_title[key].append(index)
-    pairs: list[tuple[int, int]] = []
-    for indexes in by_enclosure.values():
-        pairs += dedupe._cross_podcast_pairs(episodes, indexes, window=None)
-    for indexes in by_title.values():
-        ordered = sorted(indexes, key=lambda i: episodes[i].published)
-        pairs += dedupe._cross_podcast_pairs(episodes, ordered, window=dedupe.SAME_TITLE_WINDOW)
-    return pairs
+        key = dedupe.comparable_title(episode.title)
+        if not dedupe.has_own_date(episode) or dedupe.is_generic_title(key):
+            return None
+        return key
+
+    def identifying(key: str | None, of: object, most_podcasts: int) -> bool:
+        counts = Counter(p for i in range(len(episodes)) if of(i) == key for p in podcasts[i])  # type: ignore[operator]
+        return max(counts.values()) <= dedupe.MAX_PER_PODCAST and len(counts) <= most_podcasts
+
+    podcasts = [dedupe._podcasts(episode) for episode in episodes]
+    by_audio: list[tuple[int, int]] = []
+    by_title: list[tuple[int, int]] = []
+    for position, first in enumerate(order):
+        for second in order[position + 1 :]:
+            if episodes[first].podcast == episodes[second].podcast:
+                continue
+            key = audio(first)
+            if key is not None and key == audio(second) and identifying(key, audio, 10**9):
+                by_audio.append((first, second))
+            key = title(first)
+            if (
+                key is not None
+                and key == title(second)
+                and identifying(key, title, dedupe.MAX_PODCASTS_PER_TITLE)
+                and dedupe.same_title_evidence(episodes[first], episodes[second])
+            ):
+                by_title.append((first, second))
+    return by_audio + by_title
 
 
 # --- keys -----------------------------------------------------------------------------------
@@ -104,6 +128,8 @@ _URL_PARTS = st.sampled_from(
 @example("mailto:x")
 @example("https:/one-slash/x")
 @example("http://h/path with spaces ")
+@example("http://r.example/redirect.mp3?http://e.example/1.mp3")
+@example("http://r.example/x?www.e.example/1.mp3#f")
 def test_enclosure_key_is_what_urlsplit_gives(url: str) -> None:
     try:
         expected = reference_enclosure_key(url)
@@ -127,10 +153,14 @@ def test_title_key_is_the_plain_fold(title: str) -> None:
 # --- merge ----------------------------------------------------------------------------------
 
 _PODCASTS = st.sampled_from(["alpha", "beta", "gamma", "delta"])
-_TITLES = st.sampled_from(["One", "one!", "ONE", "Two", "two", "Três", "tres", "Four"])
+_TITLES = st.sampled_from(
+    ["One", "one!", "ONE", "Três", "Episode 9: Tracing Spans Everywhere",
+     "9: tracing spans everywhere", "Trés Grand Deploy Stories", "tres grand deploy stories"]
+)  # fmt: skip
 _URLS = st.sampled_from(
     ["https://c.example.com/1.mp3", "https://C.example.com/1.mp3?a", "http://c.example.com/2.mp3",
-     "https://c.example.com/2.mp3#t", "https://d.example.com/1.mp3", None]
+     "https://c.example.com/2.mp3#t", "https://d.example.com/1.mp3",
+     "http://r.example/redirect.mp3?http://e.example/1.mp3", "http://r.example/redirect.mp3", None]
 )  # fmt: skip
 
 
@@ -152,6 +182,11 @@ def _episodes(draw: st.DrawFn) -> list[Episode]:
                 link=f"https://{podcast}.example.com/{index}",
                 enclosure=Enclosure(url, "audio/mpeg") if url else None,
                 first_seen=None if seen is None else DAY + timedelta(hours=seen),
+                duration=draw(st.none() | st.sampled_from([1200, 1210, 3000])),
+                text=draw(
+                    st.sampled_from(["", "short", "Notes long enough to prove sameness. " * 2])
+                ),
+                date_estimated=draw(st.booleans()),
                 topics=tuple(draw(st.lists(st.sampled_from(["aws", "k8s"]), max_size=2))),
                 also_in=tuple(SourceRef(ref) for ref in refs if ref != podcast),
             )

@@ -46,7 +46,9 @@ def build_catalog(
             if curated is None or (source.include == "topics" and not curated.topics):
                 continue
             episodes.append(curated)
-    visible = sorted(merge_across_feeds(episodes), key=lambda e: (-e.published.timestamp(), e.id))
+    show_images = {podcast.slug: podcast.image for podcast in podcasts}
+    merged = merge_across_feeds(episodes, show_images)
+    visible = sorted(merged, key=lambda e: (-e.published.timestamp(), e.id))
     return Catalog(
         site=config.site,
         topics=config.topics,

@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 from devcasts.ingest import details, fields
 from devcasts.ingest.chapters import chapters_from_html, chapters_from_psc
 from devcasts.ingest.dates import parse_date, parse_duration, parse_explicit, parse_number
+from devcasts.ingest.duplicates import distinct_episodes
 from devcasts.ingest.language import detect_other_language, normalize_language, primary
 from devcasts.ingest.sanitize import (
     clean_text,
@@ -71,7 +72,7 @@ def normalize_feed(
         if episode is not None and (source.include == "all" or episode.topics):
             kept.append(episode)
     kept = _finished(kept, podcast.language)
-    unique = _unique(kept)
+    unique = distinct_episodes(kept)
     return NormalizedFeed(
         podcast=replace(podcast, language=podcast.language or _main_language(kept)),
         episodes=tuple(unique),
@@ -263,25 +264,3 @@ def _content_hash(episode: Episode, language: str | None) -> str:
         episode.episode_type,
     )  # fmt: skip
     return hashlib.sha256(repr(content).encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def _unique(episodes: list[Episode]) -> list[Episode]:
-    """One episode per repeated identity or identical content; the first in feed order wins."""
-    seen: set[str] = set()
-    unique: list[Episode] = []
-    for episode in episodes:
-        keys = (episode.id, _same_content_key(episode))
-        if not seen.isdisjoint(keys):
-            continue
-        seen.update(keys)
-        unique.append(episode)
-    return unique
-
-
-def _same_content_key(episode: Episode) -> str:
-    """Equal for one episode published twice under two guids (whose links often differ too)."""
-    content = (
-        episode.title, episode.published.isoformat(), episode.notes_html,
-        episode.enclosure.url if episode.enclosure else None, episode.duration,
-    )  # fmt: skip
-    return "content:" + short_hash(repr(content), 32)

@@ -240,6 +240,16 @@ def episodes_by_podcast(episodes: Iterable[Episode]) -> dict[str, list[Episode]]
     return {slug: newest_first(group) for slug, group in sorted(grouped.items())}
 
 
+def episodes_published_by_podcast(episodes: Iterable[Episode]) -> dict[str, list[Episode]]:
+    """Every episode a show published, newest first: its own and those merged into another
+    show's copy (named in also_in), which its listing links to on their one page."""
+    grouped: dict[str, list[Episode]] = defaultdict(list)
+    for episode in episodes:
+        for slug in dict.fromkeys((episode.podcast, *(ref.podcast for ref in episode.also_in))):
+            grouped[slug].append(episode)
+    return {slug: newest_first(group) for slug, group in sorted(grouped.items())}
+
+
 def episodes_by_topic(
     topics: Sequence[Topic], episodes: Iterable[Episode]
 ) -> dict[str, list[Episode]]:

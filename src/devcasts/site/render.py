@@ -135,7 +135,7 @@ class _Site:
     content: tuple[ContentPage, ...]
     shared_digest: str  # what every page depends on: site config, nav, names
     episode_digests: Mapping[str, str]
-    by_podcast: Mapping[str, list[Episode]]  # newest first, grouped once for every listing
+    by_podcast: Mapping[str, list[Episode]]  # all each show published, newest first, grouped once
     by_topic: Mapping[str, list[Episode]]
 
     @classmethod
@@ -152,7 +152,7 @@ class _Site:
             [(c.slug, c.title) for c in content],
         )
         episode_digests = {e.id: episode_digest(e) for e in catalog.episodes}
-        by_podcast = pages.episodes_by_podcast(catalog.episodes)
+        by_podcast = pages.episodes_published_by_podcast(catalog.episodes)
         by_topic = pages.episodes_by_topic(catalog.topics, catalog.episodes)
         return cls(
             catalog, env, podcasts, topics, content, shared, episode_digests, by_podcast, by_topic
@@ -251,7 +251,7 @@ def _write_static(static: Mapping[str, Path], out: PageOutput) -> None:
 
 
 def _render_episodes(site: _Site, out: PageOutput) -> None:
-    neighbors = pages.neighbors_in(site.by_podcast.values())
+    neighbors = pages.neighbors_in(pages.episodes_by_podcast(site.catalog.episodes).values())
     podcast_digests: dict[str, str] = {}  # once per podcast, not once per episode
     for episode in site.catalog.episodes:
         podcast = site.podcasts.get(episode.podcast) or _unknown_podcast(episode.podcast)
@@ -366,7 +366,8 @@ def _render_categories(site: _Site, out: PageOutput) -> None:
     for category in categories:
         members = [p.slug for p in category.podcasts]
         category_digest = digest(category)  # once: it holds every member podcast
-        episodes = pages.newest_first(e for s in members for e in grouped.get(s, []))
+        shown = {e.id: e for s in members for e in grouped.get(s, [])}  # merged: listed once
+        episodes = pages.newest_first(shown.values())
         first = urls.category(category.slug)
         for page in pages.paginate(episodes, first, site.config.page_size):
             render = site.later("category.html", page.relpath, category=category, page=page)
