@@ -186,6 +186,18 @@ def test_reserved_untitled_and_non_latin_shows() -> None:
     }
 
 
+def test_episodes_without_words_in_their_titles_are_named_by_date() -> None:
+    feed = _feed("k", "Night Shift", "a", "b", "c")
+    titles = {"a": "…", "b": "🎧", "c": "第三集"}
+    feed = replace(feed, episodes=tuple(replace(e, title=titles[e.guid]) for e in feed.episodes))
+    state, _ = merge_feeds(ArchiveState(), [feed], NOW)
+    assert {e.guid: e.slug for e in state.episodes()} == {
+        "a": "episode-2024-06-01",
+        "b": "episode-2024-05-31",
+        "c": "di-san-ji",
+    }
+
+
 def test_an_archive_written_before_keeps_its_slug_and_its_bytes() -> None:
     """An earlier build named the podcast by its key and recorded no key."""
     first = _feed(KEY, "Deep Dive Radio", "a")
