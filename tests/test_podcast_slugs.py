@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from devcasts.archive.codec import encode_podcast_archive
 from devcasts.archive.files import load_archive, save_archive
 from devcasts.archive.merge import merge_feeds
-from devcasts.archive.podcast_slugs import location_slug
+from devcasts.archive.podcast_slugs import choose_podcast_slug, location_slug
 from devcasts.archive.state import ArchiveState, PodcastArchive, feed_key
 from devcasts.config.load import load_config
 from devcasts.config.schema import parse_config
@@ -110,6 +110,24 @@ def test_feeds_yaml_keys_are_as_before_and_only_slug_counts_as_given(tmp_path: P
 )
 def test_an_untitled_feed_is_named_by_its_location_without_suffix(location: str, slug: str) -> None:
     assert location_slug(location) == slug
+
+
+@given(
+    st.lists(st.sampled_from(["feed", "rss", "a b", "Ünï", "x.xml", "投资", "..", ""]), max_size=5),
+    st.sampled_from(["https://feeds.example.org/", "http://127.0.0.1:8000/", "/srv/", "c:\\d\\"]),
+)
+def test_a_location_slug_is_safe_and_never_a_suffix(segments: list[str], prefix: str) -> None:
+    slug = location_slug(prefix + "/".join(segments))
+    assert slug == "" or SLUG_SHAPE.match(slug)
+    assert not slug.endswith(("-xml", "-rss", "-json"))
+
+
+@given(st.text(max_size=60), st.sets(st.sampled_from(["show", "show-2", "page-2", "x"])))
+def test_a_chosen_slug_is_free_and_safe(title: str, taken: set[str]) -> None:
+    podcast = Podcast(slug="key", title=title, feed_url="https://example.org/show.rss")
+    slug = choose_podcast_slug(podcast, from_title=True, taken=taken)
+    assert slug not in taken and slug not in {"page", "feed", "index"}
+    assert SLUG_SHAPE.match(slug)
 
 
 # --- the archive fixes the slug -----------------------------------------------------------
