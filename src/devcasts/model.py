@@ -42,11 +42,14 @@ class FeedSource:
     """One entry of `feeds:` in feeds.yaml."""
 
     url: str  # http(s) URL, or a local path already resolved against feeds.yaml's folder
-    slug: str  # stable key of the podcast: explicit `slug`, else from `title`, else from the URL
+    # The feed's stable key (explicit `slug`, else from `title`, else from the URL): episode
+    # ids hash it. The podcast's URL takes the slug its archive file fixed (archive/merge.py).
+    slug: str
     include: Include = "all"
     title: str | None = None  # display name that overrides the feed's own title
     weight: float = 1.0  # popularity weight (see docs: "popular" ordering)
     line: int = 0  # line in feeds.yaml, for messages
+    slug_given: bool = False  # `slug:` is in feeds.yaml: the podcast's URL uses it as it is
 
     @property
     def is_local(self) -> bool:

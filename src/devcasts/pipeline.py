@@ -275,7 +275,9 @@ def _archive(
     from devcasts.archive.merge import merge_feeds
 
     archive = load_archive(config.content_dir, cache_dir=options.cache_dir)
-    archive, changes = merge_feeds(archive, feeds, now)
+    titled = frozenset(source.slug for source in config.feeds if not source.slug_given)
+    given = frozenset(source.slug for source in config.feeds if source.slug_given)
+    archive, changes = merge_feeds(archive, feeds, now, titled=titled, given=given)
     if not changes.any:
         return archive, changes, None
     # Until the site shows these changes, the next build must not think it does.

@@ -178,6 +178,8 @@ class Podcast:
     explicit: bool | None = None
     include: Include = "all"
     weight: float = 1.0
+    # The key of the feed (FeedSource.slug) this archive belongs to, when it is not `slug`.
+    feed_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,8 +56,10 @@ class BuildState:
 
     def remember(self, archive: ArchiveState) -> None:
         """Keep what reports need from the archive, so a build with nothing new skips it."""
-        self.episode_counts = {r.podcast.slug: len(r.episodes) for r in archive.podcasts}
-        self.titles = {r.podcast.slug: r.podcast.title for r in archive.podcasts}
+        # By feed key (FeedSource.slug, as archive.state.feed_key), as the reports look up.
+        keys = [(r.podcast.feed_key or r.podcast.slug, r) for r in archive.podcasts]
+        self.episode_counts = {key: len(r.episodes) for key, r in keys}
+        self.titles = {key: r.podcast.title for key, r in keys}
 
     def has_read(self, fetched: FetchResult) -> bool:
         """A build read these very bytes of the feed, under the same normalize fingerprint."""

@@ -22,7 +22,7 @@ from devcasts.archive.codec import (
     encode_podcast_archive,
 )
 from devcasts.archive.decoded_cache import DECODED_CACHE_FOLDER, DecodedCache, DecodedCacheWrites
-from devcasts.archive.state import ArchiveState, PodcastArchive
+from devcasts.archive.state import ArchiveState, PodcastArchive, feed_key
 from devcasts.util.atomic import replace_file
 
 __all__ = ["ARCHIVE_FOLDER", "archive_dir", "load_archive", "save_archive"]
@@ -89,7 +89,8 @@ def save_archive(
 ) -> list[Path]:
     """Write each podcast's file atomically, only when its bytes changed; return those paths.
 
-    `only` limits the work to some podcasts (ArchiveChanges.touched_podcasts, say). Files of
+    `only` limits the work to some podcasts, by feed key (ArchiveChanges.touched_podcasts,
+    say); each file is named by its podcast's slug. Files of
     podcasts not in `state` are left alone: the archive never deletes history. With
     `cache_writes`, the records written are kept in the decoded cache once it commits, so
     load_archive need not decode those files again.
@@ -100,7 +101,7 @@ def save_archive(
     wanted = None if only is None else set(only)
     written: list[Path] = []
     for record in state.podcasts:
-        if wanted is not None and record.podcast.slug not in wanted:
+        if wanted is not None and feed_key(record.podcast) not in wanted:
             continue
         path = folder / f"{checked_slug(record.podcast.slug)}.json"
         data = encode_podcast_archive(record)

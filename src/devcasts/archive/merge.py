@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import itertools
 import types
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from devcasts.archive.state import ArchiveChanges, ArchiveState, PodcastArchive, archive_order, utc
+from devcasts.archive.podcast_slugs import choose_podcast_slug
+from devcasts.archive.state import (
+    ArchiveChanges,
+    ArchiveState,
+    PodcastArchive,
+    archive_order,
+    feed_key,
+    utc,
+)
 from devcasts.records import Episode, NormalizedFeed
-from devcasts.util.text import short_hash, slugify
+from devcasts.util.text import readable_slug, short_hash
 
 __all__ = ["RESERVED_SLUGS", "merge_feeds"]
 
@@ -20,33 +28,52 @@ RESERVED_SLUGS = frozenset({"page", "feed", "index"})
 
 
 def merge_feeds(
-    state: ArchiveState, feeds: Sequence[NormalizedFeed], now: datetime
+    state: ArchiveState,
+    feeds: Sequence[NormalizedFeed],
+    now: datetime,
+    *,
+    titled: Collection[str] = frozenset(),
+    given: Collection[str] = frozenset(),
 ) -> tuple[ArchiveState, ArchiveChanges]:
     """Fold this build's feeds into the archive. Feeds not given (failed, gone) stay as they were.
 
-    `last_seen` is refreshed at most once per UTC day, so that rebuilding the same day rewrites
-    no archive file.
+    A feed is found by its key (its NormalizedFeed's podcast.slug, FeedSource.slug). A feed
+    archived for the first time gets its podcast's slug for good (podcast_slugs.py): from its
+    title when its key is in `titled` (feeds.yaml gives it no `slug:`), else the key itself;
+    a title's slug never takes a key of `given` (every `slug:` of feeds.yaml) or of `feeds`.
+    ArchiveChanges are keyed by feed key. `last_seen` is refreshed at most once per UTC day,
+    so that rebuilding the same day rewrites no archive file.
     """
     now = utc(now).replace(microsecond=0)
-    records = {record.podcast.slug: record for record in state.podcasts}
+    records = {feed_key(record.podcast): record for record in state.podcasts}
+    taken = {record.podcast.slug for record in state.podcasts}
+    keys = {feed.podcast.slug for feed in feeds if feed.podcast.slug not in titled} | set(given)
     new: dict[str, tuple[str, ...]] = {}
     updated: dict[str, tuple[str, ...]] = {}
     changed: set[str] = set()
     touched: set[str] = set()
-    for feed in feeds:
-        slug = feed.podcast.slug
-        before = records.get(slug)
-        record, added, edited = _merge_podcast(before, feed, now)
-        records[slug] = record
+    # In key order, so that two new shows of the same title always get the same slugs.
+    for feed in sorted(feeds, key=lambda f: f.podcast.slug):
+        key = feed.podcast.slug
+        before = records.get(key)
+        if before is not None:
+            slug = before.podcast.slug
+        else:
+            from_title = key in titled
+            reserved = taken | (keys - {key}) if from_title else taken
+            slug = choose_podcast_slug(feed.podcast, from_title=from_title, taken=reserved)
+            taken.add(slug)
+        record, added, edited = _merge_podcast(before, feed, slug, now)
+        records[key] = record
         if added:
-            new[slug] = added
+            new[key] = added
         if edited:
-            updated[slug] = edited
+            updated[key] = edited
         if added or edited or before is None or before.podcast != record.podcast:
-            changed.add(slug)
+            changed.add(key)
         if record != before:
-            touched.add(slug)
-    merged = ArchiveState(tuple(records[slug] for slug in sorted(records)))
+            touched.add(key)
+    merged = ArchiveState(tuple(sorted(records.values(), key=lambda r: r.podcast.slug)))
     changes = ArchiveChanges(
         new_episodes=types.MappingProxyType(dict(sorted(new.items()))),
         updated_episodes=types.MappingProxyType(dict(sorted(updated.items()))),
@@ -57,9 +84,10 @@ def merge_feeds(
 
 
 def _merge_podcast(
-    before: PodcastArchive | None, feed: NormalizedFeed, now: datetime
+    before: PodcastArchive | None, feed: NormalizedFeed, slug: str, now: datetime
 ) -> tuple[PodcastArchive, tuple[str, ...], tuple[str, ...]]:
-    slug = feed.podcast.slug
+    key = feed.podcast.slug
+    podcast = replace(feed.podcast, slug=slug, feed_key="" if key == slug else key)
     by_id = {episode.id: episode for episode in before.episodes} if before else {}
     taken = {episode.slug for episode in by_id.values()}
     added: list[str] = []
@@ -79,7 +107,7 @@ def _merge_podcast(
             edited.append(incoming.id)
         by_id[incoming.id] = merged
     episodes = tuple(sorted(by_id.values(), key=archive_order))
-    return PodcastArchive(feed.podcast, episodes), tuple(added), tuple(edited)
+    return PodcastArchive(podcast, episodes), tuple(added), tuple(edited)
 
 
 def _distinct_by_id(episodes: Iterable[Episode]) -> list[Episode]:
@@ -91,9 +119,11 @@ def _distinct_by_id(episodes: Iterable[Episode]) -> list[Episode]:
 
 
 def _claim_slug(episode: Episode, taken: set[str]) -> str:
-    """The title's slug; on a clash add the date, then a short hash of the id, then a counter."""
-    base = slugify(episode.title)
-    dated = f"{base}-{episode.published:%Y-%m-%d}"
+    """The title's slug (`episode-<date>` for a title without words); on a clash add the
+    date, then a short hash of the id, then a counter."""
+    words = readable_slug(episode.title)
+    base = words or f"episode-{episode.published:%Y-%m-%d}"
+    dated = f"{words}-{episode.published:%Y-%m-%d}" if words else base
     hashed = f"{dated}-{short_hash(episode.id, 6)}"
     counted = (f"{hashed}-{n}" for n in itertools.count(2))
     candidates = itertools.chain((base, dated, hashed), counted)

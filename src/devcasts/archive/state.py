@@ -14,6 +14,7 @@ __all__ = [
     "PodcastArchive",
     "archive_order",
     "episode_counts",
+    "feed_key",
     "utc",
 ]
 
@@ -46,10 +47,11 @@ class ArchiveState:
 
 @dataclass(frozen=True, slots=True)
 class ArchiveChanges:
-    """What a merge changed, for sinks that work incrementally (last_seen alone is no change)."""
+    """What a merge changed, for sinks that work incrementally (last_seen alone is no change).
+    Podcasts are named by their feed's key (FeedSource.slug; feed_key below)."""
 
-    new_episodes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # slug -> ids
-    updated_episodes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # slug -> ids
+    new_episodes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # key -> ids
+    updated_episodes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # key -> ids
     changed_podcasts: frozenset[str] = frozenset()  # metadata or episodes changed
     touched_podcasts: frozenset[str] = frozenset()  # any byte of their file differs (last_seen)
 
@@ -85,6 +87,12 @@ class ArchiveChanges:
 def episode_counts(state: ArchiveState) -> dict[str, int]:
     """Archived episodes per podcast slug (hidden ones included)."""
     return {record.podcast.slug: len(record.episodes) for record in state.podcasts}
+
+
+def feed_key(podcast: Podcast) -> str:
+    """The key of the feed (FeedSource.slug) whose archive this is. Files written before
+    slugs came from titles have none: there the slug is the key."""
+    return podcast.feed_key or podcast.slug
 
 
 def archive_order(episode: Episode) -> tuple[datetime, str]:

@@ -6,10 +6,10 @@ Built from the archive's state, feeds.yaml and content/overrides.yaml; the cross
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from devcasts.archive.state import ArchiveState
+from devcasts.archive.state import ArchiveState, feed_key
 from devcasts.catalog.dedupe import merge_across_feeds
 from devcasts.catalog.linked_chapters import with_linked_chapters
 from devcasts.catalog.overrides import Overrides, apply_override, resolve_overrides
@@ -36,7 +36,7 @@ def build_catalog(
     podcasts: list[Podcast] = []
     episodes: list[Episode] = []
     for record in state.podcasts:
-        source = sources.get(record.podcast.slug)
+        source = sources.get(feed_key(record.podcast))
         if source is None:
             continue
         podcasts.append(_as_configured(record.podcast, source))
@@ -54,7 +54,7 @@ def build_catalog(
         topics=config.topics,
         podcasts=tuple(sorted(podcasts, key=lambda p: (p.title.casefold(), p.slug))),
         episodes=tuple(visible),
-        health=tuple(health),
+        health=tuple(_with_page_slugs(health, state)),
         built_at=max((e.published for e in visible), default=None),
     )
 
@@ -68,3 +68,12 @@ def _as_configured(podcast: Podcast, source: FeedSource) -> Podcast:
         include=source.include,
         weight=source.weight,
     )
+
+
+def _with_page_slugs(health: Sequence[FeedHealth], state: ArchiveState) -> Iterator[FeedHealth]:
+    """Each feed's health under its podcast's slug (the health page links there), not under
+    the feed's key."""
+    slugs = {feed_key(record.podcast): record.podcast.slug for record in state.podcasts}
+    for item in health:
+        slug = slugs.get(item.slug, item.slug)
+        yield item if slug == item.slug else replace(item, slug=slug)

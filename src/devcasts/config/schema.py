@@ -18,7 +18,7 @@ import yaml
 
 from devcasts.errors import ConfigError
 from devcasts.model import Config, FeedSource, Include, SiteConfig, Topic
-from devcasts.util.text import slugify
+from devcasts.util.text import ascii_slug
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _SITE_KEYS = {
@@ -338,7 +338,9 @@ def _feed(ctx: _Ctx, node: yaml.Node, where: str, base_dir: Path) -> FeedSource:
         if not _SLUG.match(slug):
             raise ctx.error(fields["slug"], f"{where}.slug", "use lower-case letters, digits, -")
     else:
-        slug = slugify(title) if title else _slug_from_url(raw_url)
+        # The feed's key; unless given, its page's slug is chosen from the feed's title when
+        # it is first archived (archive/podcast_slugs.py).
+        slug = ascii_slug(title) if title else _key_from_url(raw_url)
     weight = 1.0
     if "weight" in fields:
         value = _scalar(ctx, fields["weight"], f"{where}.weight")
@@ -357,6 +359,7 @@ def _feed(ctx: _Ctx, node: yaml.Node, where: str, base_dir: Path) -> FeedSource:
         title=title,
         weight=weight,
         line=node.start_mark.line + 1,
+        slug_given="slug" in fields,
     )
 
 
@@ -385,10 +388,12 @@ def _feed_location(ctx: _Ctx, node: yaml.Node, key: str, raw: str, base_dir: Pat
     return str(path)
 
 
-def _slug_from_url(url: str) -> str:
+def _key_from_url(url: str) -> str:
+    """A feed's key when feeds.yaml gives it neither slug nor title. Never shown: episode ids
+    hash it, so it is made exactly as in earlier versions (host and path, ASCII)."""
     parts = urlsplit(url)
     if parts.scheme in ("http", "https"):
         host = parts.netloc.lower().removeprefix("www.").removeprefix("feeds.")
         path = re.sub(r"(?i)(/|\.xml|\.rss|/feed|/rss|/podcast)+$", "", parts.path)
-        return slugify(f"{host} {path}")
-    return slugify(Path(url).stem)
+        return ascii_slug(f"{host} {path}")
+    return ascii_slug(Path(url).stem)
