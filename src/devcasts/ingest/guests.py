@@ -45,7 +45,7 @@ _BEFORE_NAME = re.compile(
     r"|\bwelcom(?:es?|ed|ing)(?:\s+back)?(?:\s+(?:special\s+)?guests?)?"
     r"|\bjoined\s+by(?:\s+(?:special\s+)?guests?)?"
     r"|\b(?:chat(?:s|ted|ting)?|talk(?:s|ed|ing)?|speak(?:s|ing)?|spoke|sits?\s+down|sitting"
-    r"\s+down|sat\s+down|catch(?:es)?\s+up|caught\s+up|connect(?:s|ed)?|in\s+conversation)"
+    r"\s+down|sat\s+down|catch(?:es)?\s+up|caught\s+up|connects|in\s+conversation)"
     r"\s+with"
     r"|\b(?:talk(?:s|ed)?|speak(?:s)?|spoke)\s+to"
     r"|\binterview(?:s|ed|ing)?"

@@ -54,8 +54,8 @@ _GROUP_WORDS = """
     members people product products speakers students users
 """
 _PRODUCT_WORDS = """
-    amazon anchor android apple aws azure chrome cloud django docker elixir firefox framework
-    github gitlab google ios ipad iphone java javascript kotlin kubernetes linux mac macos
+    amazon anchor android apple assistant aws azure chrome cloud django docker elixir firefox
+    framework github gitlab google home ios ipad iphone java javascript kotlin kubernetes linux mac macos
     microsoft mozilla netflix open openai phoenix python rails react ruby rust serverless source
     spotify summit swift twitter ubuntu windows wordpress youtube
 """
