@@ -55,9 +55,9 @@ _GROUP_WORDS = """
 """
 _PRODUCT_WORDS = """
     amazon anchor android apple assistant aws azure chrome cloud django docker elixir firefox
-    framework github gitlab google home ios ipad iphone java javascript kotlin kubernetes linux mac macos
-    microsoft mozilla netflix open openai phoenix python rails react ruby rust serverless source
-    spotify summit swift twitter ubuntu windows wordpress youtube
+    framework github gitlab google home ios ipad iphone java javascript kotlin kubernetes linux
+    mac macos microsoft mozilla netflix open openai phoenix python rails react ruby rust
+    serverless source spotify summit swift twitter ubuntu windows wordpress youtube
 """
 _CALENDAR_WORDS = """
     january february march april may june july august september october november december monday
