@@ -83,6 +83,13 @@ def test_a_guest_is_a_person_with_role_guest_beside_the_credited_hosts() -> None
     ]
 
 
+def test_guests_the_feed_credits_itself_win_over_the_notes() -> None:
+    declared = [RawPerson(name="Ida Marsh", role="guest")]
+    notes = "Today's guest is Ida Marhs, and we welcome Ole Berg."  # a typo, and a second name
+    people = fields.episode_people(declared, "", None, notes)
+    assert [(p.name, p.role) for p in people] == [("Ida Marsh", "guest")]
+
+
 def test_a_host_named_in_the_notes_stays_a_host() -> None:
     notes = "In conversation with Kit Rowe. Ida Marsh explains her work."
     people = fields.episode_people((), "Lantern Media - Kit Rowe", None, notes)

@@ -89,8 +89,11 @@ def people(persons: Sequence[RawPerson], author: str, base: str | None) -> tuple
 def episode_people(
     persons: Sequence[RawPerson], author: str, base: str | None, notes_text: str
 ) -> tuple[Person, ...]:
-    """The episode's credited people, then the guests its notes name (role "guest")."""
+    """The episode's credited people, then the guests its notes name (role "guest"), unless
+    the feed credits its guests itself: its spelling wins over a typo in the notes."""
     credited = people(persons, author, base)
+    if any(person.role == "guest" for person in credited):
+        return credited
     named = guests_in_notes(notes_text)
     if not named:
         return credited
