@@ -32,6 +32,11 @@ _ENDING_LIKE_JOB_WORDS = (
     " over rather register remember together under whatever whether"
 )
 _NOT_JOB_WORDS = frozenset(_ENDING_LIKE_JOB_WORDS.split())
+_JOB_TITLE_WORDS = (
+    "author ceo chief co-founder cto designer director editor engineer executive founder head"
+    " journalist lead manager president principal producer professor reporter senior writer"
+)
+_JOB_TITLES = frozenset(_JOB_TITLE_WORDS.split())
 SCAN_CHARS = 20_000  # guests are named near the top of the notes
 
 # Phrasings followed by the guest's name (case-insensitive; the name itself is not).
@@ -117,7 +122,7 @@ def _names_from(text: str, position: int) -> list[str]:
 def _name_at(text: str, position: int) -> tuple[str | None, int]:
     """The name that starts at position, and where it ends; None unless it has a name's shape."""
     words: list[str] = []
-    end = position
+    end = _after_job_title(text, position)
     while len(words) <= GUEST_NAME_WORDS + 2:
         match = _WORD_AT.match(text, end)
         if match is None:
@@ -139,6 +144,16 @@ def _name_at(text: str, position: int) -> tuple[str | None, int]:
     if not looks_like_name(name, GUEST_NAME_WORDS) or _continues(text, end):
         return None, end
     return name, end
+
+
+def _after_job_title(text: str, position: int) -> int:
+    """Past a capitalised job title before a name: "talk to Chief Editor Ada Lovelace"."""
+    for _ in range(3):
+        match = _WORD_AT.match(text, position)
+        if match is None or match.group(1).casefold() not in _JOB_TITLES:
+            break
+        position = match.end()
+    return position
 
 
 def _continues(text: str, end: int) -> bool:

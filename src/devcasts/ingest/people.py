@@ -48,10 +48,13 @@ _ORGANISATION_WORDS = """
     team tech technologies technology time times tv university ventures video week weekly welle
     women works
 """
+# Roles and job titles: "talk to Executive Producer Ada Lovelace".
 _GROUP_WORDS = """
-    co-founder co-host co-hosts cofounder cohost customers designer designers engineer engineers
-    folks founder founders friends leaders listeners maintainer maintainers manager managers
-    members people product products speakers students users
+    author authors ceo cfo chief co-founder co-host co-hosts cofounder cohost coo cto customers
+    designer designers director editor engineer engineers executive folks founder founders
+    friends head journalist lead leaders listeners maintainer maintainers manager managers
+    members officer people president producer producers product products professor reporter
+    senior speakers students users vice writer
 """
 _PRODUCT_WORDS = """
     amazon anchor android apple assistant aws azure chrome cloud django docker elixir firefox
