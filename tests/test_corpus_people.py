@@ -33,7 +33,7 @@ NOT_GUESTS = frozenset(
         "Big Huge", "Elixir Phoenix", "Hibernating Rhinos", "Irishman Danny O'Dwyer",
         "Leiter der Friedhöfe", "Little Rock", "Mortal Kombat", "Sizzling Sam Sethi",
         "Sound Opinions", "Spotify Anchor", "Stephen Hackett Canvas", "Wolfgang Andy",
-        "Home Assistant", "Federico Viticci",
+        "Home Assistant", "Federico Viticci", "Executive Producer", "Haas McCook",
     }
 )  # fmt: skip
 
