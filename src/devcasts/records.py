@@ -141,6 +141,7 @@ class Person:
     role: str = "host"  # podcast:person roles: host, guest, ...
     href: str | None = None
     img: str | None = None
+    group: str | None = None  # podcast:person group: cast, writing, audio post-production, ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,13 @@ import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from devcasts.ingest.guests import guests_in_notes
 from devcasts.ingest.language import normalize_language
 from devcasts.ingest.limits import MAX_CATEGORIES, MAX_PEOPLE
+from devcasts.ingest.people import author_names as people_author_names
+from devcasts.ingest.people import person_key
 from devcasts.ingest.sanitize import clean_text, clean_url
 from devcasts.records import Enclosure, Person, RawEnclosure, RawPerson, RawTranscript, Transcript
-from devcasts.util.text import slugify
 
 NAME_LIMIT = 200
 CATEGORY_LIMIT = 100
@@ -35,7 +37,6 @@ _TYPE_ALIASES = {
 }  # fmt: skip
 _MIME = re.compile(r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$")
 _MAX_LENGTH = 1 << 40  # a terabyte: larger "lengths" are garbage
-_NAME_SEPARATORS = re.compile(r"\s*(?:[,;&/]|\band\b|\bund\b)\s*", re.IGNORECASE)
 
 
 def choose_enclosure(
@@ -81,8 +82,29 @@ def parse_length(raw: str) -> int | None:
 
 
 def people(persons: Sequence[RawPerson], author: str, base: str | None) -> tuple[Person, ...]:
-    """podcast:person entries, then the names in itunes:author / author; one per slug."""
+    """podcast:person entries, then the personal names in itunes:author; one per person."""
     return _people(tuple(persons), author, base)
+
+
+def episode_people(
+    persons: Sequence[RawPerson], author: str, base: str | None, notes_text: str
+) -> tuple[Person, ...]:
+    """The episode's credited people, then the guests its notes name (role "guest"), unless
+    the feed credits its guests itself: its spelling wins over a typo in the notes."""
+    credited = people(persons, author, base)
+    if any(person.role == "guest" for person in credited):
+        return credited
+    named = guests_in_notes(notes_text)
+    if not named:
+        return credited
+    found = {person.slug: person for person in credited}
+    # "Wolfgang Andy" in notes credited to Wolfgang Gassler and Andy Grunwald: two hosts.
+    first_names = {person.name.split()[0].casefold() for person in credited}
+    for name in named:
+        slug = person_key(name)
+        if name.split()[-1].casefold() not in first_names:
+            found.setdefault(slug, Person(name=name, slug=slug, role="guest"))
+    return tuple(found.values())[:MAX_PEOPLE]
 
 
 # A feed names the same hosts on every episode: their cleaned names and slugs are kept.
@@ -94,7 +116,7 @@ def _people(persons: tuple[RawPerson, ...], author: str, base: str | None) -> tu
         if person is not None:
             found.setdefault(person.slug, person)
     for name in author_names(author):
-        slug = slugify(name)
+        slug = person_key(name)
         found.setdefault(slug, Person(name=name, slug=slug, role="author"))
     return tuple(found.values())[:MAX_PEOPLE]
 
@@ -104,25 +126,26 @@ def _person(raw: RawPerson, base: str | None) -> Person | None:
     if not name:
         return None
     role = clean_text(raw.role, 40).lower() or "host"
+    group = clean_text(raw.group, 40).lower() or None
     return Person(
         name=name,
-        slug=slugify(name),
+        slug=_declared_person_key(name),
         role=role,
         href=clean_url(raw.href, base) if raw.href else None,
         img=clean_url(raw.img, base) if raw.img else None,
+        group=group,
     )
 
 
-def author_names(author: str) -> list[str]:
-    """ "Ada Lovelace & Grace Hopper (hosts@example.com)" -> two names, no e-mail address."""
-    text = re.sub(r"\S*@\S*", " ", clean_text(author, NAME_LIMIT * 2))
-    text = re.sub(r"\(\s*\)", " ", text)
-    names: list[str] = []
-    for part in _NAME_SEPARATORS.split(text):
-        name = part.strip(" ()[]<>-–—")
-        if len(name) >= 2 and name not in names:
-            names.append(name)
-    return names[:10]
+def _declared_person_key(name: str) -> str:
+    """A podcast:person's key; "Ada Lovelace: Countess of Code" shares Ada Lovelace's page."""
+    names = people_author_names(name)
+    return person_key(names[0] if len(names) == 1 else name)
+
+
+def author_names(author: str) -> tuple[str, ...]:
+    """The personal names in an author field (see people.author_names), e-mails left out."""
+    return people_author_names(clean_text(author, NAME_LIMIT * 2))
 
 
 def transcripts(raws: Sequence[RawTranscript], base: str | None) -> tuple[Transcript, ...]:

@@ -162,7 +162,7 @@ def _episode(item: ParsedItem, context: _FeedContext) -> Episode | None:
             or chapters_from_html(notes_html, duration)
         ),
         chapters_url=clean_url(item.chapters_url, base) if item.chapters_url else None,
-        people=fields.people(item.people or context.feed.people, item.author, base),
+        people=fields.episode_people(item.people or context.feed.people, item.author, base, text),
         transcripts=fields.transcripts(item.transcripts, base),
         language=normalize_language(item.language) if item.language else None,
         topics=context.matcher.match(title, text),

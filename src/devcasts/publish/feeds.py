@@ -557,6 +557,9 @@ def _podcast_item_elements(item: ET.Element, site: SiteConfig, episode: Episode)
         if not name:
             continue
         attributes = {"role": clean(person.role).strip().lower() or "host"}
+        group = clean(person.group).strip().lower()[:64]
+        if group:
+            attributes["group"] = group
         for key, value in (("href", person.href), ("img", person.img)):
             url = absolute_url(value)
             if url:

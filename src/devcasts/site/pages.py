@@ -276,13 +276,16 @@ class PersonEntry:
     roles: tuple[str, ...]
     episodes: tuple[Episode, ...]  # newest first
     href: str | None = None  # their own web page, from the newest credit that names one
+    img: str | None = None  # their picture, from the newest credit that has one
 
 
 def people_index(episodes: Iterable[Episode]) -> list[PersonEntry]:
-    """Everyone credited with podcast:person, across shows, sorted by name."""
+    """Everyone credited (podcast:person, authors with a personal name, guests named in the
+    notes), one entry per person slug across shows, sorted by name."""
     names: dict[str, str] = {}
     roles: dict[str, set[str]] = defaultdict(set)
     links: dict[str, str] = {}
+    images: dict[str, str] = {}
     appearances: dict[str, dict[str, Episode]] = defaultdict(dict)
     slugs: dict[str, str] = {}  # the same few people are credited on many episodes
     for episode in newest_first(episodes):
@@ -295,6 +298,8 @@ def people_index(episodes: Iterable[Episode]) -> list[PersonEntry]:
             roles[slug].add(person.role or "host")
             if person.href:
                 links.setdefault(slug, person.href)
+            if person.img:
+                images.setdefault(slug, person.img)
             appearances[slug][episode.id] = episode
     entries = [
         PersonEntry(
@@ -303,6 +308,7 @@ def people_index(episodes: Iterable[Episode]) -> list[PersonEntry]:
             tuple(sorted(roles[slug])),
             tuple(appearances[slug].values()),
             links.get(slug),
+            images.get(slug),
         )
         for slug in names
     ]
