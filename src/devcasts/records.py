@@ -211,6 +211,9 @@ class Episode:
     last_seen: datetime | None = None
     also_in: tuple[SourceRef, ...] = ()  # other places the same episode was published
     featured: bool = False
+    # The publisher's UTC offset in minutes as the date was written (+60 for "+0100"); None
+    # when the feed named no zone. `published` stays UTC; this gives the day they meant.
+    utc_offset: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +236,6 @@ class Catalog:
     site: SiteConfig
     topics: tuple[Topic, ...]
     podcasts: tuple[Podcast, ...]  # sorted by title
-    episodes: tuple[Episode, ...]  # visible episodes, newest first, ties by id
+    episodes: tuple[Episode, ...]  # visible episodes, newest first, undated last, ties by id
     health: tuple[FeedHealth, ...] = ()
     built_at: datetime | None = None  # newest episode date: output never depends on the clock
