@@ -14,6 +14,7 @@ from devcasts.catalog.dedupe import merge_across_feeds
 from devcasts.catalog.overrides import Overrides, apply_override, resolve_overrides
 from devcasts.model import Config, FeedHealth, FeedSource
 from devcasts.records import Catalog, Episode, Podcast
+from devcasts.util.episode_dates import date_unknown, newest_first_key
 
 __all__ = ["build_catalog"]
 
@@ -44,14 +45,16 @@ def build_catalog(
             if curated is None or (source.include == "topics" and not curated.topics):
                 continue
             episodes.append(curated)
-    visible = sorted(merge_across_feeds(episodes), key=lambda e: (-e.published.timestamp(), e.id))
+    # An undated episode never heads "Latest": after every dated one, by when it was first seen.
+    visible = sorted(merge_across_feeds(episodes), key=newest_first_key)
+    dated = [e.published for e in visible if not date_unknown(e)]
     return Catalog(
         site=config.site,
         topics=config.topics,
         podcasts=tuple(sorted(podcasts, key=lambda p: (p.title.casefold(), p.slug))),
         episodes=tuple(visible),
         health=tuple(health),
-        built_at=max((e.published for e in visible), default=None),
+        built_at=max(dated or (e.published for e in visible), default=None),
     )
 
 

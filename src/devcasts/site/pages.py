@@ -17,6 +17,7 @@ from typing import Generic, TypeVar
 from devcasts.model import Topic
 from devcasts.records import Episode, Podcast
 from devcasts.site import urls
+from devcasts.util.episode_dates import date_unknown, newest_first_key
 from devcasts.util.text import slugify
 
 T = TypeVar("T")
@@ -208,6 +209,8 @@ def newest_first(episodes: Iterable[Episode]) -> list[Episode]:
         ordered.sort(key=_PUBLISHED, reverse=True)  # reverse keeps equal keys in their order
     except TypeError:  # naive and aware dates mixed: a naive one is UTC, as everywhere here
         ordered.sort(key=lambda e: _utc_timestamp(e.published), reverse=True)
+    if any(map(date_unknown, ordered)):  # the undated after every dated one, by first seen
+        ordered.sort(key=newest_first_key)
     return ordered
 
 
