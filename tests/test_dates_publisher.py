@@ -387,3 +387,13 @@ def test_pages_and_cards_show_the_publishers_day_and_date_unknown(
     assert any("date unknown" in p.read_text() for p in listing)  # the show lists them, last
     assert re.search(r"<time datetime=\"1970", page + home + text) is None
     assert is_placeholder(undated[0].published)
+
+
+def test_an_episode_is_listed_under_the_year_its_page_shows() -> None:
+    new_year_eve = make_episode(
+        "ship-it-weekly",
+        1,
+        published=datetime(2025, 1, 1, 3, tzinfo=UTC),  # 22:00 on 31 Dec in New York
+        utc_offset=-300,
+    )
+    assert list(pages.episodes_by_year([new_year_eve])) == [2024]

@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 from devcasts.model import Topic
 from devcasts.records import Episode, Podcast
 from devcasts.site import urls
-from devcasts.util.episode_dates import date_unknown, newest_first_key
+from devcasts.util.episode_dates import date_unknown, newest_first_key, publisher_time
 from devcasts.util.text import slugify
 
 T = TypeVar("T")
@@ -258,7 +258,7 @@ def episodes_by_topic(
 def episodes_by_year(episodes: Iterable[Episode]) -> dict[int, list[Episode]]:
     grouped: dict[int, list[Episode]] = defaultdict(list)
     for episode in episodes:
-        grouped[episode.published.year].append(episode)
+        grouped[publisher_time(episode).year].append(episode)  # the year its page shows
     return {year: newest_first(grouped[year]) for year in sorted(grouped, reverse=True)}
 
 
