@@ -381,7 +381,8 @@ def test_pages_and_cards_show_the_publishers_day_and_date_unknown(
     unknown_page = out / "podcasts" / undated[1].podcast / undated[1].slug / "index.html"
     text = unknown_page.read_text()
     assert "date unknown" in text
-    assert "data-pagefind-sort" not in text
+    assert 'data-pagefind-sort="date:0000-00-00"' in text  # last when search sorts by date
+    assert 'data-pagefind-meta="date' not in text
     assert "datePublished" not in text
     listing = (out / "podcasts" / "ship-it-weekly").rglob("index.html")
     assert any("date unknown" in p.read_text() for p in listing)  # the show lists them, last
