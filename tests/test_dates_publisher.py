@@ -398,3 +398,10 @@ def test_an_episode_is_listed_under_the_year_its_page_shows() -> None:
         utc_offset=-300,
     )
     assert list(pages.episodes_by_year([new_year_eve])) == [2024]
+
+
+def test_an_undated_episode_never_heads_a_popular_listing() -> None:
+    catalog, undated = _with_undated(build_catalog())
+    weights = {podcast.slug: podcast.weight for podcast in catalog.podcasts}
+    ordered = pages.popular_order(catalog.episodes, weights, catalog.built_at)
+    assert {e.id for e in ordered[-len(undated) :]} == {e.id for e in undated}

@@ -185,7 +185,7 @@ def _popular_score_key(episode: Episode, weight: float, built_at: datetime | Non
     way or the other depending on the build date; counted here in whole billionths of a
     half-life (about 16 ms of age), they tie, and the tie-break decides at every build alike."""
     product = (1 + len(episode.also_in)) * max(weight, 0.0)
-    if product == 0:
+    if product == 0 or date_unknown(episode):  # no date, no recency: after every dated one
         return -math.inf
     half_lives = 0.0
     if built_at is not None:  # a date after built_at has age 0 there, so counts as built_at
