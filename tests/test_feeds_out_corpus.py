@@ -44,8 +44,13 @@ def republish(name: str) -> tuple[Catalog, dict[str, bytes]]:
     source = FeedSource(url="https://feeds.example/" + name, slug="show")
     parsed = parse_feed(path.read_bytes(), {}, source.url)
     normalized = normalize_feed(source, parsed, TOPICS, NOW, source.url)
-    # The archive gives each episode its permanent slug; the id stands in for it here.
-    episodes = tuple(newest_first([dataclasses.replace(e, slug=e.id) for e in normalized.episodes]))
+    # The archive gives each episode its permanent slug; the id stands in for it here. Undated
+    # episodes stay out of our feeds (test_dates_publisher.py): here every one counts as dated.
+    episodes = tuple(
+        newest_first(
+            [dataclasses.replace(e, slug=e.id, date_estimated=False) for e in normalized.episodes]
+        )
+    )
     catalog = Catalog(
         site=SITE,
         topics=TOPICS,

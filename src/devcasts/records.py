@@ -224,6 +224,9 @@ class Episode:
     # the episode's chapters_url.
     linked_chapters: tuple[Chapter, ...] = ()
     linked_chapters_url: str | None = None
+    # The publisher's UTC offset in minutes as the date was written (+60 for "+0100"); None
+    # when the feed named no zone. `published` stays UTC; this gives the day they meant.
+    utc_offset: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +249,6 @@ class Catalog:
     site: SiteConfig
     topics: tuple[Topic, ...]
     podcasts: tuple[Podcast, ...]  # sorted by title
-    episodes: tuple[Episode, ...]  # visible episodes, newest first, ties by id
+    episodes: tuple[Episode, ...]  # visible episodes, newest first, undated last, ties by id
     health: tuple[FeedHealth, ...] = ()
     built_at: datetime | None = None  # newest episode date: output never depends on the clock

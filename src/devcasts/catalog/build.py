@@ -15,6 +15,7 @@ from devcasts.catalog.linked_chapters import with_linked_chapters
 from devcasts.catalog.overrides import Overrides, apply_override, resolve_overrides
 from devcasts.model import Config, FeedHealth, FeedSource
 from devcasts.records import Catalog, Episode, Podcast
+from devcasts.util.episode_dates import date_unknown, newest_first_key
 
 __all__ = ["build_catalog"]
 
@@ -47,15 +48,16 @@ def build_catalog(
                 continue
             episodes.append(curated)
     show_images = {podcast.slug: podcast.image for podcast in podcasts}
-    merged = merge_across_feeds(episodes, show_images)
-    visible = sorted(merged, key=lambda e: (-e.published.timestamp(), e.id))
+    # An undated episode never heads "Latest": after every dated one, by when it was first seen.
+    visible = sorted(merge_across_feeds(episodes, show_images), key=newest_first_key)
+    dated = [e.published for e in visible if not date_unknown(e)]
     return Catalog(
         site=config.site,
         topics=config.topics,
         podcasts=tuple(sorted(podcasts, key=lambda p: (p.title.casefold(), p.slug))),
         episodes=tuple(visible),
         health=tuple(_with_page_slugs(health, state)),
-        built_at=max((e.published for e in visible), default=None),
+        built_at=max(dated or (e.published for e in visible), default=None),
     )
 
 

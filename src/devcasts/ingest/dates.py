@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from devcasts.util.episode_dates import MAX_OFFSET_MINUTES, is_placeholder
 
 # Zone names seen in feeds. Ambiguous ones take their most common podcast-world meaning.
 _ZONE_OFFSETS_MINUTES = {
@@ -59,8 +62,27 @@ _OFFSET = re.compile(r"^(?P<sign>[+-])\s*(?P<hours>\d{1,2}):?(?P<minutes>\d{2})?
 _MAX_DATE_CHARS = 80
 
 
+@dataclass(frozen=True, slots=True)
+class WrittenDate:
+    """A feed's date: the moment in UTC, and the publisher's offset when the feed wrote one."""
+
+    utc: datetime
+    offset: int | None = None  # minutes east of UTC ("+0100" -> 60); None: no zone written
+
+    @property
+    def placeholder(self) -> bool:
+        """The Unix epoch, "1900-01-01" and such: a default, not a publication date."""
+        return is_placeholder(self.utc)
+
+
 def parse_date(raw: str) -> datetime | None:
     """A date as feeds write it (RFC 822 and its variants, ISO 8601) -> aware UTC, or None."""
+    written = parse_written_date(raw)
+    return written.utc if written else None
+
+
+def parse_written_date(raw: str) -> WrittenDate | None:
+    """A date as feeds write it -> the moment in UTC with the offset it was written in."""
     text = " ".join(raw.split())[:_MAX_DATE_CHARS]
     if not text:
         return None
@@ -73,19 +95,26 @@ def parse_date(raw: str) -> datetime | None:
     return _from_rfc822(match) if match else None
 
 
-def _parse_iso(text: str) -> datetime | None:
+def _parse_iso(text: str) -> WrittenDate | None:
     candidate = text.replace(" ", "T", 1) if " " in text[:11] else text
     candidate = re.sub(r"\s+", "", candidate)
     try:
         value = datetime.fromisoformat(candidate)
     except ValueError:
         return None
+    offset = _minutes(value.utcoffset()) if value.tzinfo is not None else None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return _to_utc(value)
+    return _written(value, offset)
 
 
-def _from_slashed(match: re.Match[str]) -> datetime | None:
+def _minutes(delta: timedelta | None) -> int | None:
+    if delta is None:
+        return None
+    return round(delta.total_seconds() / 60)
+
+
+def _from_slashed(match: re.Match[str]) -> WrittenDate | None:
     """ "2020/1/10 14:16:00": year first, no zone (read as UTC)."""
     try:
         value = datetime(
@@ -99,12 +128,13 @@ def _from_slashed(match: re.Match[str]) -> datetime | None:
         )
     except ValueError:
         return None
-    return _to_utc(value)
+    return _written(value, None)
 
 
-def _from_rfc822(match: re.Match[str]) -> datetime | None:
+def _from_rfc822(match: re.Match[str]) -> WrittenDate | None:
     month = _MONTHS.get(match["month"].lower())
-    offset = _zone_offset(match["zone"] or "")
+    zone = match["zone"] or ""
+    offset = _zone_offset(zone)
     if month is None or offset is None:
         return None
     year = int(match["year"])
@@ -122,7 +152,7 @@ def _from_rfc822(match: re.Match[str]) -> datetime | None:
         )
     except ValueError:
         return None
-    return _to_utc(local - timedelta(minutes=offset))
+    return _written(local - timedelta(minutes=offset), offset if zone.strip() else None)
 
 
 def _zone_offset(zone: str) -> int | None:
@@ -144,12 +174,17 @@ def _zone_offset(zone: str) -> int | None:
     return base + sign * (hours * 60 + minutes)
 
 
-def _to_utc(value: datetime) -> datetime | None:
+def _written(value: datetime, offset: int | None) -> WrittenDate | None:
+    """In UTC, within the years a feed can mean; an offset no zone has is dropped."""
     try:
         converted = value.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
-    return converted if 1900 <= converted.year <= 9999 else None
+    if not 1900 <= converted.year <= 9999:
+        return None
+    if offset is not None and abs(offset) >= MAX_OFFSET_MINUTES:
+        offset = None
+    return WrittenDate(converted, offset)
 
 
 # --- durations ------------------------------------------------------------------------------

@@ -16,7 +16,13 @@ from urllib.parse import unquote, urlsplit
 
 from devcasts.ingest import details, fields
 from devcasts.ingest.chapters import chapters_from_html, chapters_from_psc
-from devcasts.ingest.dates import parse_date, parse_duration, parse_explicit, parse_number
+from devcasts.ingest.dates import (
+    WrittenDate,
+    parse_duration,
+    parse_explicit,
+    parse_number,
+    parse_written_date,
+)
 from devcasts.ingest.duplicates import distinct_episodes
 from devcasts.ingest.language import detect_other_language, normalize_language, primary
 from devcasts.ingest.sanitize import (
@@ -30,6 +36,7 @@ from devcasts.ingest.sanitize import (
 from devcasts.ingest.topics import TopicMatcher
 from devcasts.model import FeedSource, Topic
 from devcasts.records import Enclosure, Episode, NormalizedFeed, ParsedFeed, ParsedItem, Podcast
+from devcasts.util.episode_dates import publisher_time
 from devcasts.util.text import short_hash
 
 __all__ = ["normalize_feed", "normalize_podcast"]
@@ -139,8 +146,10 @@ def _episode(item: ParsedItem, context: _FeedContext) -> Episode | None:
     title = details.title_text(item.title, TITLE_CHARS, plain=context.feed.plain_titles)
     if not (title or text or enclosure or link):
         return None
-    written_date = parse_date(item.published) or item.published_parsed
-    published = min(written_date, context.now) if written_date else context.now
+    written = _written_date(item)
+    written_date = written.utc if written else None  # the identity keeps even a placeholder
+    dated = written if written and not written.placeholder else None
+    published = min(dated.utc, context.now) if dated else context.now
     duration = parse_duration(item.duration)
     number = parse_number(item.episode)
     title = title or _fallback_title(text, number, enclosure)
@@ -151,6 +160,7 @@ def _episode(item: ParsedItem, context: _FeedContext) -> Episode | None:
         guid=identity,
         title=title,
         published=published,
+        utc_offset=dated.offset if dated else None,
         link=link,
         summary=notes_summary(text, SUMMARY_CHARS),
         notes_html=notes_html,
@@ -172,9 +182,17 @@ def _episode(item: ParsedItem, context: _FeedContext) -> Episode | None:
         season=parse_number(item.season),
         explicit=_explicit(item.explicit, podcast.explicit),
         episode_type=details.episode_type(item.episode_type),
-        date_estimated=written_date is None,
-        date_clamped=written_date is not None and written_date > context.now,
+        date_estimated=dated is None,
+        date_clamped=dated is not None and dated.utc > context.now,
     )
+
+
+def _written_date(item: ParsedItem) -> WrittenDate | None:
+    """Our reading of the date as written (with its offset), else feedparser's (UTC)."""
+    written = parse_written_date(item.published)
+    if written is None and item.published_parsed is not None:
+        return WrittenDate(item.published_parsed)
+    return written
 
 
 def _identity(
@@ -254,8 +272,8 @@ def _content_hash(episode: Episode, language: str | None) -> str:
         date = "estimated"
     elif episode.date_clamped:
         date = "clamped"
-    else:
-        date = episode.published.isoformat()
+    else:  # on the publisher's clock: a newly read offset is an edit
+        date = publisher_time(episode).isoformat()
     content = (
         episode.title, date, episode.link, episode.summary, episode.notes_html,
         episode.duration, episode.enclosure, episode.chapters, episode.chapters_url,

@@ -31,7 +31,8 @@ from devcasts.records import Catalog, Episode, Podcast
 from devcasts.site import pages, urls
 from devcasts.site.page_output import Manifest, digest, episode_digest
 from devcasts.site.writer import SiteWriter
-from devcasts.util import addresses, cache, text
+from devcasts.util import addresses, cache, episode_dates, text
+from devcasts.util.episode_dates import date_unknown, publisher_time
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
@@ -136,8 +137,8 @@ def feed_documents(catalog: Catalog) -> list[tuple[str, bytes]]:
 
 FEEDS_MANIFEST = ".feeds-manifest.json"  # dotfile, like the pages' manifest
 # pages: the feeds' order; urls: every path; model and records: derived properties (the
-# base URL).
-_CODE = (__name__, text, addresses, pages, urls, model, records)
+# base URL); episode_dates: which episodes are dated, and in which offset.
+_CODE = (__name__, text, addresses, pages, urls, model, records, episode_dates)
 
 
 def write_feeds(catalog: Catalog, writer: SiteWriter) -> None:
@@ -260,14 +261,18 @@ def json_feed(catalog: Catalog, episodes: Sequence[Episode] | None = None) -> by
 
 
 def select_episodes(catalog: Catalog, topic: str | None, *, need_enclosure: bool) -> list[Episode]:
-    """The latest site.feed_limit episodes of a feed, in catalog order (newest first)."""
+    """The latest site.feed_limit episodes of a feed, in catalog order (newest first).
+
+    An episode without a date stays out: a podcast app orders by date, and would show the one
+    we gave it (or its own clock) as the newest episode.
+    """
     limit = max(catalog.site.feed_limit, 0)
     chosen: list[Episode] = []
     ids: set[str] = set()
     for episode in catalog.episodes:
         if len(chosen) >= limit:
             break
-        if topic is not None and topic not in episode.topics:
+        if (topic is not None and topic not in episode.topics) or date_unknown(episode):
             continue
         if episode.id in ids or (need_enclosure and enclosure_url(episode) is None):
             continue  # a repeated id would repeat a guid
@@ -425,10 +430,16 @@ def language_tag(language: str | None) -> str:
 
 
 def rfc2822(moment: datetime) -> str:
+    """In the moment's own offset ("+0100"), or GMT for UTC and naive moments."""
+    if moment.tzinfo is not None and moment.utcoffset():
+        return format_datetime(moment)
     return format_datetime(_utc(moment), usegmt=True)
 
 
 def rfc3339(moment: datetime) -> str:
+    """In the moment's own offset ("+01:00"), or Z for UTC and naive moments."""
+    if moment.tzinfo is not None and moment.utcoffset():
+        return moment.isoformat(timespec="seconds")
     return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -497,7 +508,7 @@ def _item(
     _text(item, "title", episode_title(episode, podcast))
     _text(item, "link", page)
     _text(item, "guid", item_guid(episode), isPermaLink="false")
-    _text(item, "pubDate", rfc2822(episode.published))
+    _text(item, "pubDate", rfc2822(publisher_time(episode)))  # the offset the show wrote
     description = item_description(episode, page)
     _text(item, "description", description)
     full = fit_html(content_html(episode.notes_html), CONTENT_LIMIT, page)
@@ -587,7 +598,7 @@ def episode_title(episode: Episode, podcast: Podcast) -> str:
     title = clean(episode.title).strip()
     if title:
         return title
-    return f"{clean(podcast.title) or podcast.slug}, {episode.published:%Y-%m-%d}"
+    return f"{clean(podcast.title) or podcast.slug}, {publisher_time(episode):%Y-%m-%d}"
 
 
 # --- JSON Feed ------------------------------------------------------------------------------
@@ -607,7 +618,7 @@ def _json_item(
         "content_html": body or item_description(episode, page),
         "summary": clean(episode.summary),
         "image": absolute_url(episode.image) or absolute_url(podcast.image),
-        "date_published": rfc3339(episode.published),
+        "date_published": rfc3339(publisher_time(episode)),
         "authors": [_json_author(podcast)],
         "tags": _topic_names(episode, topics),
         "language": _valid_language(episode.language or podcast.language),

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from devcasts.model import FeedHealth, SiteConfig
 from devcasts.records import Catalog, Episode, Podcast
 from devcasts.site import urls
+from devcasts.util.episode_dates import date_unknown, publisher_time
 
 # "<" and friends must never appear raw inside <script>: "</script>" in a title would end it.
 _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
@@ -83,13 +84,14 @@ def podcast_episode_ld(episode: Episode, podcast: Podcast, site: SiteConfig) -> 
         "@type": "PodcastEpisode",
         "name": episode.title,
         "url": urls.absolute(site.base_url, urls.episode(episode)),
-        "datePublished": episode.published.date().isoformat(),
         "partOfSeries": {
             "@type": "PodcastSeries",
             "name": podcast.title,
             "url": urls.absolute(site.base_url, urls.podcast(podcast.slug)),
         },
     }
+    if not date_unknown(episode):  # the publisher's day, as the page shows it
+        data["datePublished"] = publisher_time(episode).date().isoformat()
     if episode.summary:
         data["description"] = episode.summary
     if duration := iso_duration(episode.duration):

@@ -7,6 +7,9 @@ from datetime import datetime
 
 from markupsafe import Markup
 
+from devcasts.records import Episode
+from devcasts.util.episode_dates import date_unknown, publisher_time
+
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Code points HTML forbids even as text (C0 and C1 controls, noncharacters): feeds do carry them.
 _FORBIDDEN_IN_HTML = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
@@ -35,6 +38,12 @@ def foreign_language(value: str | None, site_language: str) -> str | None:
 def human_date(moment: datetime) -> str:
     """ "3 Feb 2025": English month names whatever the machine's locale."""
     return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+
+
+def published_on(episode: Episode) -> datetime | None:
+    """When the episode came out on its publisher's clock (its day is the day to show), or
+    None when the feed gave no date: the page says "date unknown" rather than guess."""
+    return None if date_unknown(episode) else publisher_time(episode)
 
 
 def human_duration(seconds: int | None) -> str:

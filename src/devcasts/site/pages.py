@@ -17,6 +17,7 @@ from typing import Generic, TypeVar
 from devcasts.model import Topic
 from devcasts.records import Episode, Podcast
 from devcasts.site import urls
+from devcasts.util.episode_dates import date_unknown, newest_first_key, publisher_time
 from devcasts.util.text import slugify
 
 T = TypeVar("T")
@@ -184,7 +185,7 @@ def _popular_score_key(episode: Episode, weight: float, built_at: datetime | Non
     way or the other depending on the build date; counted here in whole billionths of a
     half-life (about 16 ms of age), they tie, and the tie-break decides at every build alike."""
     product = (1 + len(episode.also_in)) * max(weight, 0.0)
-    if product == 0:
+    if product == 0 or date_unknown(episode):  # no date, no recency: after every dated one
         return -math.inf
     half_lives = 0.0
     if built_at is not None:  # a date after built_at has age 0 there, so counts as built_at
@@ -208,6 +209,8 @@ def newest_first(episodes: Iterable[Episode]) -> list[Episode]:
         ordered.sort(key=_PUBLISHED, reverse=True)  # reverse keeps equal keys in their order
     except TypeError:  # naive and aware dates mixed: a naive one is UTC, as everywhere here
         ordered.sort(key=lambda e: _utc_timestamp(e.published), reverse=True)
+    if any(map(date_unknown, ordered)):  # the undated after every dated one, by first seen
+        ordered.sort(key=newest_first_key)
     return ordered
 
 
@@ -265,7 +268,7 @@ def episodes_by_topic(
 def episodes_by_year(episodes: Iterable[Episode]) -> dict[int, list[Episode]]:
     grouped: dict[int, list[Episode]] = defaultdict(list)
     for episode in episodes:
-        grouped[episode.published.year].append(episode)
+        grouped[publisher_time(episode).year].append(episode)  # the year its page shows
     return {year: newest_first(grouped[year]) for year in sorted(grouped, reverse=True)}
 
 

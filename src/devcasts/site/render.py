@@ -38,6 +38,8 @@ from devcasts.site import filters as template_filters
 from devcasts.site import templates, urls
 
 from devcasts.util import text
+
+from devcasts.util import episode_dates
 from devcasts.site.chapters import chapters_text
 from devcasts.site.content_pages import ContentPage
 from devcasts.errors import BuildError
@@ -60,6 +62,7 @@ from devcasts.site.filters import (
     human_duration,
     media_label,
     printable,
+    published_on,
 )
 from devcasts.util.cache import fingerprint
 from devcasts.util.text import is_long_notes, slugify
@@ -82,6 +85,7 @@ _MODULES = (
     model,
     records,
     templates,
+    episode_dates,
 )
 _CODE = (__name__, *_MODULES)
 
@@ -203,6 +207,7 @@ def _environment(
     )
     env.filters.update(
         human_date=human_date,
+        published_on=published_on,
         iso_date=lambda moment: moment.date().isoformat(),
         duration=human_duration,
         clock=clock,
