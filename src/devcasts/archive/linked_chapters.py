@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from devcasts.archive.state import ArchiveState, PodcastArchive, utc
+from devcasts.archive.state import ArchiveState, PodcastArchive, feed_key, utc
 from devcasts.records import Chapter, Episode
 
 __all__ = ["RECENT", "RECENT_REFRESH", "UNREAD_REFRESH", "attach_linked_chapters", "wanted_links"]
@@ -30,9 +30,10 @@ def wanted_links(
     archive: ArchiveState, now: datetime, podcasts: Collection[str] | None = None
 ) -> list[WantedLink]:
     """The chapters files this build wants, newest episodes first (they are asked first);
-    with `podcasts`, only for those podcasts (a show removed from feeds.yaml asks nothing)."""
+    with `podcasts` (feed keys, as FeedSource.slug), only for those podcasts (a show removed
+    from feeds.yaml asks nothing)."""
     now = utc(now)
-    records = [r for r in archive.podcasts if podcasts is None or r.podcast.slug in podcasts]
+    records = [r for r in archive.podcasts if podcasts is None or feed_key(r.podcast) in podcasts]
     linked = [e for r in records for e in r.episodes if e.chapters_url]
     linked.sort(key=lambda e: (-e.published.timestamp(), e.id))
     wanted: list[WantedLink] = []
@@ -55,7 +56,8 @@ def attach_linked_chapters(
     archive: ArchiveState, chapters: Mapping[str, tuple[Chapter, ...]]
 ) -> tuple[ArchiveState, frozenset[str]]:
     """The archive with each episode's chapters read from its link (by URL; a URL that gave
-    none leaves what the episode had), and the slugs of the podcasts that changed."""
+    none leaves what the episode had), and the feed keys of the podcasts that changed (as
+    save_archive takes them)."""
     if not any(chapters.values()):
         return archive, frozenset()
     records: list[PodcastArchive] = []
@@ -64,7 +66,7 @@ def attach_linked_chapters(
         episodes = tuple(_attached(episode, chapters) for episode in record.episodes)
         if episodes != record.episodes:
             record = replace(record, episodes=episodes)
-            touched.add(record.podcast.slug)
+            touched.add(feed_key(record.podcast))
         records.append(record)
     return ArchiveState(tuple(records)), frozenset(touched)
 
