@@ -104,6 +104,7 @@ _LENGTH_WORDS = frozenset(
 # A chapter list starts near the beginning; later first stamps are times in prose.
 FIRST_CHAPTER_LIMIT_SECONDS = 20 * 60
 MAX_CHAPTERS = 500
+AGENDA_FIRST_SECONDS = 6 * 60
 
 
 class _Stamp(NamedTuple):  # a tuple: made for every chapter line, so cheap to build
@@ -142,7 +143,17 @@ def chapters_from_text(text: str, duration: int | None) -> tuple[Chapter, ...]:
     rising = _longest_rising(_first_per_start(chapters))
     if len(rising) < 2 or rising[0].start > FIRST_CHAPTER_LIMIT_SECONDS:
         return ()
+    if not hours_minutes and _an_agenda(stamps, rising):
+        return ()
     return tuple(rising)
+
+
+def _an_agenda(stamps: Sequence[_Stamp], chapters: Sequence[Chapter]) -> bool:
+    """Times of day ("9:00 Doors", "9:30 Keynote") read as MM:SS: two-part stamps on the
+    quarter hour, the first well into the "episode"."""
+    if any(len(s.parts) == 3 for s in stamps) or chapters[0].start < AGENDA_FIRST_SECONDS:
+        return False
+    return all(chapter.start % 15 == 0 for chapter in chapters)
 
 
 # A link in sanitized HTML (nh3 writes href first and escapes "<" and ">" inside attributes).
@@ -184,7 +195,13 @@ def _split_inline_list(line: str) -> list[str]:
     else:
         cuts = [m.start() for m in marks]
     pieces = [line[a:b] for a, b in zip([0, *cuts], [*cuts, len(line)], strict=True)]
+    if cuts == [m.start() for m in marks]:  # the last chapter runs on into the notes after it
+        pieces[-1] = _LIST_ENDS.split(pieces[-1], maxsplit=1)[0]
     return [piece for piece in pieces if piece.strip()]
+
+
+# Where the last chapter of a run-together list ends: a sentence's end or a link.
+_LIST_ENDS = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ])|\s+(?=https?://)")
 
 
 def _starts_a_list(before: str) -> bool:
@@ -223,6 +240,8 @@ def _titles_stand_above(lines: Sequence[str]) -> bool:
 def _stamp_titled(stamp: str, title_line: str) -> _Stamp | None:
     """A stamp alone on its line, titled by the line beside it (when that is no stamp)."""
     if _STAMP_ALONE.match(title_line) or _CHAPTER_LINE.match(title_line):
+        return None
+    if _CLOCK_BEFORE.search(title_line) or _DATE.search(title_line):
         return None
     return _make_stamp(stamp, title_line)
 
@@ -296,8 +315,11 @@ def _title_and_url(rest: str) -> tuple[str, str | None]:
         url = url or clean_url(bare.group(0).rstrip(".,;:!?)"))
         without_url = (rest[: bare.start()] + rest[bare.end() :]).strip(_TITLE_EDGES)
         rest = without_url or bare.group(0)
-    title = clean_text(rest, TITLE_LIMIT).strip(_TITLE_EDGES)
+    title = _TRAILING_DOTS.sub("", clean_text(rest, TITLE_LIMIT)).strip(_TITLE_EDGES)
     return title, url
+
+
+_TRAILING_DOTS = re.compile(r"(?:\s*(?:\.\.\.|…)|(?<=\w\w)\.)\s*$")  # "Intro ...", "Intro."
 
 
 def _reads_as_hours_minutes(stamps: Sequence[_Stamp], duration: int | None) -> bool:
