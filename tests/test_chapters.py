@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from devcasts.ingest.chapters import (
 )
 from devcasts.ingest.sanitize import notes_to_html
 from devcasts.records import Chapter, RawChapter
-from devcasts.site.chapters import chapters_json
+from devcasts.site.chapters import chapters_json, seek_links
 
 DATA = Path(__file__).parent / "data" / "sanitize"
 
@@ -306,3 +307,50 @@ def test_chapters_after_prose_with_and_without_colons() -> None:
         Chapter(0.0, "Start", None),
         Chapter(310.0, "Middle: part 2", None),
     )
+
+
+# --- timestamps in show notes seek the player -----------------------------------------------
+
+
+def test_stamps_in_notes_become_seek_links() -> None:
+    html = notes_to_html("<p>(00:00) Intro<br>02:49 The rewrite<br>Questions - 31:40</p>", None)
+    linked = str(seek_links(html))
+    assert '(<a class="seek" href="#t=0" data-start="0">00:00</a>) Intro' in linked
+    assert '<a class="seek" href="#t=169" data-start="169">02:49</a> The rewrite' in linked
+    assert 'Questions - <a class="seek" href="#t=1900" data-start="1900">31:40</a>' in linked
+
+
+def test_times_of_day_links_and_code_are_left_alone() -> None:
+    html = notes_to_html(
+        "<p>Recorded at 10:30. Doors 18:30, first talk 19:00.</p><p>8 May: a reading (16:30)</p>"
+        "<p>Live 4:00 PM</p><p><code>12:00</code> <a href='https://x.example/a'>see 12:34</a></p>",
+        None,
+    )
+    assert str(seek_links(html)) == html
+
+
+def test_two_part_stamps_follow_the_chapters_reading_as_hours() -> None:
+    html = notes_to_html("<ul><li>00:45 Part one</li><li>01:30 Part two</li></ul>", None)
+    chapters = (Chapter(2700.0, "Part one"), Chapter(5400.0, "Part two"))
+    assert 'href="#t=2700"' in seek_links(html, chapters)
+    assert 'href="#t=45"' in seek_links(html)
+
+
+_NOTES_PIECES = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(
+        [
+            *("(12:34)", "[01:02:03]", "00:45 ", " - 59:59", "at 10:30", " PM", "&amp;"),
+            *("<p>", "</p>", "<br>", "<code>", "</code>", "<a href='https://x.example/'>", "</a>"),
+        ]
+    ),
+)
+
+
+@given(st.lists(_NOTES_PIECES, max_size=30).map("".join))
+def test_seek_links_only_add_links(text: str) -> None:
+    html = notes_to_html(text, None)
+    linked = str(seek_links(html))
+    without = re.sub(r'<a class="seek" href="#t=\d+" data-start="\d+">([^<]*)</a>', r"\1", linked)
+    assert without == html
+    assert linked.count("<a ") - html.count("<a ") == linked.count('class="seek"')

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from devcasts.ingest.sanitize import clean_text, clean_url, html_to_text
 from devcasts.records import Chapter, RawChapter
+from devcasts.util.timestamps import CLOCK_AFTER, CLOCK_BEFORE, DATE, STAMP
 
 TITLE_LIMIT = 200
 # A chapter list shorter than an episode by this much still "fits" it: feeds round durations.
@@ -50,7 +51,7 @@ def parse_timestamp(value: str) -> float | None:
 # the same lists run together in one paragraph ("(0:00) Intro(1:01) Sponsor(1:39) ..."), which
 # are first cut back into lines.
 
-_STAMP = r"\d{1,3}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+_STAMP = STAMP
 # "(02:49) Intro", "02:49 - Intro", "[1:02:03] Wrap-up", "- 12:34 Topic", "(00:00-02:49) Intro"
 _CHAPTER_LINE = re.compile(
     r"^\s*(?:[-*•·–—>]\s*)?"  # list bullet
@@ -74,29 +75,6 @@ _URL = re.compile(r"https?://[^\s<>\"]+")
 _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
 _TITLE_EDGES = " \t-–—:|·•*,;"
 
-# Times of day, not chapters: "4:00 PM", "19:30 Uhr", "10:00 a.m. Eastern".
-_CLOCK_AFTER = re.compile(
-    r"^\s*(?:[ap]\.?\s?m\b\.?|uhr\b|h\b|hrs\b|o'clock|(?:c|ce|u|gm|e|p|c|m)[sd]?t\b|eastern\b"
-    r"|pacific\b|central\b|mesz?\b)",
-    re.IGNORECASE,
-)
-# ... and times announced in prose: "recorded at 10:30", "doors 18:30", "Sat, Mar 4, 2023, 4:00".
-_CLOCK_BEFORE = re.compile(
-    r"(?:\b(?:at|um|ab|bis|von|from|to|until|till|by|around|approx\.?|approximately|ca\.?|gegen"
-    r"|doors|open|opens|starts?|begins?|since|seit|modified|updated|on|am|vor|nach)"
-    r"|\d{4},?|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}\.)\s*$",
-    re.IGNORECASE,
-)
-# A time after a date is an event's ("9 October: a reading (16:30)", "Sat, Mar 4, 4:00").
-_MONTH = (
-    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|januar|februar|märz|mai|juni|juli"
-    r"|oktober|dezember)[a-z]*\.?"
-)
-_DATE = re.compile(
-    rf"\b\d{{1,2}}(?:st|nd|rd|th)?\.?\s+{_MONTH}(?:\s|$|:|,)|\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b"
-    r"|\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,\s",
-    re.IGNORECASE,
-)
 # A stamp titled this way is the episode's length, not a chapter ("Dauer: 3:07:20").
 _LENGTH_WORDS = frozenset(
     {"dauer", "duration", "length", "laufzeit", "länge", "runtime", "spielzeit", "total"}
@@ -241,7 +219,7 @@ def _stamp_titled(stamp: str, title_line: str) -> _Stamp | None:
     """A stamp alone on its line, titled by the line beside it (when that is no stamp)."""
     if _STAMP_ALONE.match(title_line) or _CHAPTER_LINE.match(title_line):
         return None
-    if _CLOCK_BEFORE.search(title_line) or _DATE.search(title_line):
+    if CLOCK_BEFORE.search(title_line) or DATE.search(title_line):
         return None
     return _make_stamp(stamp, title_line)
 
@@ -250,18 +228,14 @@ def _stamp_from_line(line: str) -> _Stamp | None:
     match = _CHAPTER_LINE.match(line)
     if match is not None:
         opening, stamp, closing, rest = match.group("open", "stamp", "close", "rest")
-        if _brackets_unbalanced(opening, closing) or _CLOCK_AFTER.match(rest):
+        if _brackets_unbalanced(opening, closing) or CLOCK_AFTER.match(rest):
             return None
         turn = rest.startswith(":") and bool(closing)
         return _make_stamp(stamp, rest, turn)
     match = _TITLE_FIRST_LINE.match(line)
     if match is not None:
         opening, stamp, closing, rest = match.group("open", "stamp", "close", "rest")
-        if (
-            _brackets_unbalanced(opening, closing)
-            or _CLOCK_BEFORE.search(rest)
-            or _DATE.search(rest)
-        ):
+        if _brackets_unbalanced(opening, closing) or CLOCK_BEFORE.search(rest) or DATE.search(rest):
             return None
         return _make_stamp(stamp, rest)
     return None
