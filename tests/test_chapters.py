@@ -19,7 +19,7 @@ from devcasts.ingest.chapters import (
 )
 from devcasts.ingest.sanitize import notes_to_html
 from devcasts.records import Chapter, RawChapter
-from devcasts.site.chapters import chapters_json, seek_links
+from devcasts.site.chapters import MAX_SEEK_LINKS, chapters_json, seek_links
 
 DATA = Path(__file__).parent / "data" / "sanitize"
 
@@ -354,3 +354,8 @@ def test_seek_links_only_add_links(text: str) -> None:
     without = re.sub(r'<a class="seek" href="#t=\d+" data-start="\d+">([^<]*)</a>', r"\1", linked)
     assert without == html
     assert linked.count("<a ") - html.count("<a ") == linked.count('class="seek"')
+
+
+def test_seek_links_stop_at_their_limit() -> None:
+    html = "<p>" + "(1:00) a " * (MAX_SEEK_LINKS + 500) + "</p>"
+    assert str(seek_links(html)).count('class="seek"') == MAX_SEEK_LINKS

@@ -154,7 +154,7 @@ def _chapter_lines(text: str) -> list[str]:
     """The text's lines, with chapter lists run together in one line cut back into lines."""
     lines: list[str] = []
     for line in text.splitlines():
-        lines.extend(_split_inline_list(line) if ":" in line else (line,))
+        lines.extend(_split_inline_list(line) if _ANY_STAMP.search(line) else (line,))
     return lines
 
 
@@ -193,7 +193,7 @@ def _stamps_from_lines(lines: Sequence[str]) -> list[_Stamp]:
     for index, line in enumerate(lines):
         if len(stamps) >= MAX_CHAPTERS:
             break
-        if ":" not in line:  # every stamp has one: most lines of prose are passed over here
+        if _ANY_STAMP.search(line) is None:  # most lines of prose are passed over here
             continue
         if (alone := _STAMP_ALONE.match(line)) is not None:
             neighbor = index - 1 if titles_above else index + 1
@@ -210,9 +210,12 @@ def _titles_stand_above(lines: Sequence[str]) -> bool:
     """Stamps alone on their line take the title above them, unless the first one stands
     under a heading ("Chapters:") or first: then their titles are below."""
     for index, line in enumerate(lines):
-        if _STAMP_ALONE.match(line):
+        if len(line) < _STAMP_ALONE_LONGEST and _STAMP_ALONE.match(line):
             return index > 0 and not lines[index - 1].rstrip().endswith(":")
     return True
+
+
+_STAMP_ALONE_LONGEST = 40
 
 
 def _stamp_titled(stamp: str, title_line: str) -> _Stamp | None:

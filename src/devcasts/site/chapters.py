@@ -97,6 +97,7 @@ def seek_links(notes_html: str, chapters: Sequence[Chapter] = ()) -> Markup:
     if ":" not in notes_html:
         return Markup(notes_html)  # noqa: S704 -- sanitized by ingest (nh3)
     chapter_starts = {round(chapter.start) for chapter in chapters}
+    budget = [MAX_SEEK_LINKS]  # links left for these notes
     pieces: list[str] = []
     inside: list[str] = []
     line = ""  # the text of the current line so far, unescaped
@@ -108,14 +109,16 @@ def seek_links(notes_html: str, chapters: Sequence[Chapter] = ()) -> Markup:
             elif name in _LINE_BREAKS:
                 line = ""
         elif piece:
-            if not inside and _ANY_STAMP.search(piece):
-                piece = _link_stamps(piece, line, chapter_starts)
-            line += html.unescape(piece)
+            if not inside and budget[0] > 0 and _ANY_STAMP.search(piece):
+                piece = _link_stamps(piece, line, chapter_starts, budget)
+            line = (line + html.unescape(piece))[-_CONTEXT:]
         pieces.append(piece)
     return Markup("".join(pieces))  # noqa: S704 -- sanitized notes, our links hold only digits
 
 
 _ANY_STAMP = re.compile(r"\d:\d\d")
+_CONTEXT = 80  # characters around a stamp that can make it a time of day
+MAX_SEEK_LINKS = 1000  # a long transcript's stamps past these stay text: pages stay quick
 _LINE_BREAKS = frozenset(
     {"br", "p", "li", "ul", "ol", "div", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "dt", "dd"}
     | {"blockquote", "hr", "section", "table"}
@@ -135,15 +138,18 @@ def _track(name: str, tag: str, inside: list[str]) -> None:
         del inside[len(inside) - 1 - inside[::-1].index(name)]
 
 
-def _link_stamps(text: str, line: str, chapter_starts: set[int]) -> str:
+def _link_stamps(text: str, line: str, chapter_starts: set[int], budget: list[int]) -> str:
     out: list[str] = []
     done = 0
     for match in _SEEKABLE.finditer(text):
+        if budget[0] <= 0:
+            break
         group = next(g for g in ("bracketed", "first", "last") if match.group(g))
-        before = line + html.unescape(text[: match.start()])
         if group == "first" and line.strip():
             continue  # the line started before this piece of text
-        if is_time_of_day(before, html.unescape(text[match.end() :])):
+        start, end = match.span()
+        before = (line + html.unescape(text[max(0, start - _CONTEXT) : start]))[-_CONTEXT:]
+        if is_time_of_day(before, html.unescape(text[end : end + _CONTEXT])):
             continue
         seconds = _stamp_seconds(match.group(group), chapter_starts)
         if seconds is None:
@@ -153,6 +159,7 @@ def _link_stamps(text: str, line: str, chapter_starts: set[int]) -> str:
         out.append(f'<a class="seek" href="#t={seconds}" data-start="{seconds}">')
         out.append(text[start:end] + "</a>")
         done = end
+        budget[0] -= 1
     out.append(text[done:])
     return "".join(out)
 
