@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from devcasts.ingest.chapters import (
-    _longest_increasing_run,
+    _longest_rising,
     chapters_from_html,
     chapters_from_psc,
     chapters_from_text,
@@ -18,7 +19,7 @@ from devcasts.ingest.chapters import (
 )
 from devcasts.ingest.sanitize import notes_to_html
 from devcasts.records import Chapter, RawChapter
-from devcasts.site.chapters import chapters_json
+from devcasts.site.chapters import MAX_SEEK_LINKS, chapters_json, seek_links
 
 DATA = Path(__file__).parent / "data" / "sanitize"
 
@@ -151,9 +152,9 @@ def test_short_episode_keeps_minutes_even_with_small_stamps() -> None:
     assert [c.start for c in chapters_from_text(notes, 180)] == [0.0, 30.0, 105.0]
 
 
-def test_chapters_after_the_end_are_dropped() -> None:
-    notes = "00:00 Intro\n10:00 Topic\n70:00 Bonus from another episode"
-    assert [c.title for c in chapters_from_text(notes, 1800)] == ["Intro", "Topic"]
+def test_chapters_after_the_feeds_duration_are_kept_in_order() -> None:
+    notes = "00:00 Intro\n10:00 Topic\n41:00 Questions from listeners"
+    assert [c.start for c in chapters_from_text(notes, 1800)] == [0.0, 600.0, 2460.0]
 
 
 def test_times_of_day_and_scores_are_not_chapters() -> None:
@@ -213,8 +214,6 @@ def test_chapters_from_any_text_are_increasing_and_in_bounds(
     assert len(chapters) != 1
     starts = [c.start for c in chapters]
     assert starts == sorted(set(starts))
-    if duration:
-        assert all(start < duration for start in starts)
     assert all(c.title for c in chapters)
 
 
@@ -280,25 +279,26 @@ def test_chapters_json_times_are_ints_when_whole(starts: list[float]) -> None:
         assert isinstance(time, int) == (round(start, 3) == int(round(start, 3)))
 
 
-# --- the longest increasing run -------------------------------------------------------------
+# --- the longest rising sequence -----------------------------------------------------------
 
 
-def longest_run_the_long_way(chapters: list[Chapter]) -> list[Chapter]:
-    best: list[Chapter] = []
-    run: list[Chapter] = []
-    for chapter in chapters:
-        if run and chapter.start <= run[-1].start:
-            run = []
-        run.append(chapter)
-        if len(run) > len(best):
-            best = list(run)
-    return best
+def longest_rising_length_the_long_way(starts: list[int]) -> int:
+    best = [1] * len(starts)
+    for index, start in enumerate(starts):
+        for earlier in range(index):
+            if starts[earlier] < start:
+                best[index] = max(best[index], best[earlier] + 1)
+    return max(best, default=0)
 
 
 @given(st.lists(st.integers(min_value=0, max_value=6), max_size=12))
-def test_longest_increasing_run_is_the_first_longest(starts: list[int]) -> None:
+def test_longest_rising_is_a_longest_rising_subsequence(starts: list[int]) -> None:
     chapters = [Chapter(float(start), f"c{index}", None) for index, start in enumerate(starts)]
-    assert _longest_increasing_run(chapters) == longest_run_the_long_way(chapters)
+    rising = _longest_rising(chapters)
+    assert len(rising) == longest_rising_length_the_long_way(starts)
+    assert [c.start for c in rising] == sorted({c.start for c in rising})
+    positions = [chapters.index(c) for c in rising]
+    assert positions == sorted(positions)
 
 
 def test_chapters_after_prose_with_and_without_colons() -> None:
@@ -307,3 +307,55 @@ def test_chapters_after_prose_with_and_without_colons() -> None:
         Chapter(0.0, "Start", None),
         Chapter(310.0, "Middle: part 2", None),
     )
+
+
+# --- timestamps in show notes seek the player -----------------------------------------------
+
+
+def test_stamps_in_notes_become_seek_links() -> None:
+    html = notes_to_html("<p>(00:00) Intro<br>02:49 The rewrite<br>Questions - 31:40</p>", None)
+    linked = str(seek_links(html))
+    assert '(<a class="seek" href="#t=0" data-start="0">00:00</a>) Intro' in linked
+    assert '<a class="seek" href="#t=169" data-start="169">02:49</a> The rewrite' in linked
+    assert 'Questions - <a class="seek" href="#t=1900" data-start="1900">31:40</a>' in linked
+
+
+def test_times_of_day_links_and_code_are_left_alone() -> None:
+    html = notes_to_html(
+        "<p>Recorded at 10:30. Doors 18:30, first talk 19:00.</p><p>8 May: a reading (16:30)</p>"
+        "<p>Live 4:00 PM</p><p><code>12:00</code> <a href='https://x.example/a'>see 12:34</a></p>",
+        None,
+    )
+    assert str(seek_links(html)) == html
+
+
+def test_two_part_stamps_follow_the_chapters_reading_as_hours() -> None:
+    html = notes_to_html("<ul><li>00:45 Part one</li><li>01:30 Part two</li></ul>", None)
+    chapters = (Chapter(2700.0, "Part one"), Chapter(5400.0, "Part two"))
+    assert 'href="#t=2700"' in seek_links(html, chapters)
+    assert 'href="#t=45"' in seek_links(html)
+
+
+_NOTES_PIECES = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(
+        [
+            *("(12:34)", "[01:02:03]", "00:45 ", " - 59:59", "at 10:30", " PM", "&amp;"),
+            *("<p>", "</p>", "<br>", "<code>", "</code>", "<a href='https://x.example/'>", "</a>"),
+        ]
+    ),
+)
+
+
+@given(st.lists(_NOTES_PIECES, max_size=30).map("".join))
+def test_seek_links_only_add_links(text: str) -> None:
+    html = notes_to_html(text, None)
+    linked = str(seek_links(html))
+    without = re.sub(r'<a class="seek" href="#t=\d+" data-start="\d+">([^<]*)</a>', r"\1", linked)
+    assert without == html
+    assert linked.count("<a ") - html.count("<a ") == linked.count('class="seek"')
+
+
+def test_seek_links_stop_at_their_limit() -> None:
+    html = "<p>" + "(1:00) a " * (MAX_SEEK_LINKS + 500) + "</p>"
+    assert str(seek_links(html)).count('class="seek"') == MAX_SEEK_LINKS

@@ -5,13 +5,15 @@ The site writes them out as JSON (site/chapters.py).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
-from collections import Counter
 from collections.abc import Sequence
 from typing import NamedTuple
 
 from devcasts.ingest.sanitize import clean_text, clean_url, html_to_text
 from devcasts.records import Chapter, RawChapter
+from devcasts.util.timestamps import CLOCK_AFTER, CLOCK_BEFORE, DATE, STAMP
 
 TITLE_LIMIT = 200
 # A chapter list shorter than an episode by this much still "fits" it: feeds round durations.
@@ -42,21 +44,45 @@ def parse_timestamp(value: str) -> float | None:
 
 
 # --- chapters written in show notes ---------------------------------------------------------
+#
+# Feeds write chapter lists in a handful of shapes (docs/editorial.md, "Chapters"):
+# one chapter a line with the stamp first ("(02:49) Intro", "02:49 - Intro", "* [00:05:25] Intro")
+# or last ("Intro (02:49)", "Intro - 02:49"), a stamp alone on its line under its title, and
+# the same lists run together in one paragraph ("(0:00) Intro(1:01) Sponsor(1:39) ..."), which
+# are first cut back into lines.
 
-# "(02:49) Intro", "02:49 - Intro", "[1:02:03] Wrap-up", "- 12:34 Topic", "12:34 – Topic",
-# "(00:00-02:49) Intro"
+_STAMP = STAMP
+# "(02:49) Intro", "02:49 - Intro", "[1:02:03] Wrap-up", "- 12:34 Topic", "(00:00-02:49) Intro"
 _CHAPTER_LINE = re.compile(
     r"^\s*(?:[-*•·–—>]\s*)?"  # list bullet
     r"(?P<open>[(\[{]?)\s*"
-    r"(?P<stamp>\d{1,3}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?)"
-    r"(?:\s*[-–—]\s*\d{1,3}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?)?"  # the end of a range
+    rf"(?P<stamp>{_STAMP})"
+    rf"(?:\s*[-–—]\s*{_STAMP})?"  # the end of a range
     r"\s*(?P<close>[)\]}]?)"
     r"(?P<rest>(?:\s*[-–—:|.]\s+|\s+|$).*)$"
 )
+# "Intro (02:49)", "Intro - 02:49", "X.25 00:10:48", "Intro [02:49]."
+_TITLE_FIRST_LINE = re.compile(
+    r"^(?P<rest>.*?[^\s\d:.,])\s*(?:[-–—|:]\s*)?"
+    rf"(?P<open>[(\[{{]?)(?P<stamp>{_STAMP})(?P<close>[)\]}}]?)[\s.,;]*$"
+)
+_STAMP_ALONE = re.compile(rf"^\s*[(\[{{]?(?P<stamp>{_STAMP})[)\]}}]?\s*$")
+# A stamp in brackets anywhere in a line, with the bullet that may stand before it.
+_BRACKETED_STAMP = re.compile(rf"(?:[-*•]\s*)?[(\[](?:{_STAMP})(?:\s*[-–—]\s*{_STAMP})?[)\]]")
+_BARE_STAMP = re.compile(rf"(?<![\w:.,/])(?:{_STAMP})(?![\w:]|[.,]\d)")
 _ANY_STAMP = re.compile(r"\d:\d\d")  # a quick no for the many notes without chapters
 _URL = re.compile(r"https?://[^\s<>\"]+")
 _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
-_TITLE_EDGES = " \t-–—:|·•,;"
+_TITLE_EDGES = " \t-–—:|·•*,;"
+
+# A stamp titled this way is the episode's length, not a chapter ("Dauer: 3:07:20").
+_LENGTH_WORDS = frozenset(
+    {"dauer", "duration", "length", "laufzeit", "länge", "runtime", "spielzeit", "total"}
+)
+# A chapter list starts near the beginning; later first stamps are times in prose.
+FIRST_CHAPTER_LIMIT_SECONDS = 20 * 60
+MAX_CHAPTERS = 500
+AGENDA_FIRST_SECONDS = 6 * 60
 
 
 class _Stamp(NamedTuple):  # a tuple: made for every chapter line, so cheap to build
@@ -64,6 +90,7 @@ class _Stamp(NamedTuple):  # a tuple: made for every chapter line, so cheap to b
     fraction: float
     title: str
     url: str | None
+    turn: bool = False  # "[00:00:01]: ..." or "Alessio [00:00:00]:": a transcript's speaker turn
 
     def seconds(self, hours_minutes: bool) -> float:
         if len(self.parts) == 2 and hours_minutes:
@@ -75,26 +102,36 @@ class _Stamp(NamedTuple):  # a tuple: made for every chapter line, so cheap to b
 
 
 def chapters_from_text(text: str, duration: int | None) -> tuple[Chapter, ...]:
-    """Chapters from lines of show notes that start with a timestamp.
+    """Chapters from timestamps in show notes, in every shape above.
 
-    Needs at least two stamps in increasing order (the longest increasing run of them counts),
-    and not a timestamped transcript (speaker turns). Two-part stamps are MM:SS, unless read
-    that way they would all fall in the first quarter of the episode while read as HH:MM they
-    fit its duration ("00:45", "01:30", "02:15" in a three-hour episode). Chapters that start
-    after the end of the episode are dropped.
+    Needs at least two stamps that rise (the longest rising sequence of them counts, so a
+    duplicated or mistyped stamp costs only itself), the first within the first twenty
+    minutes, and not a timestamped transcript (speaker turns). Two-part stamps are MM:SS,
+    unless read that way they would all fall in the first quarter of the episode while read as
+    HH:MM they fit its duration ("00:45", "01:30", "02:15" in a three-hour episode). Chapters
+    past the feed's duration are kept: durations are often wrong.
     """
     if _ANY_STAMP.search(text) is None:
         return ()
-    # Every stamp has a colon: most lines of prose are passed over without the regex.
-    stamps = [s for line in text.splitlines() if ":" in line and (s := _stamp_from_line(line))]
+    stamps = _stamps_from_lines(_chapter_lines(text))
     if len(stamps) < 2 or _is_transcript(stamps):
         return ()
     hours_minutes = _reads_as_hours_minutes(stamps, duration)
     chapters = [Chapter(_rounded(s.seconds(hours_minutes)), s.title, s.url) for s in stamps]
-    if duration:
-        chapters = [c for c in chapters if c.start < duration]
-    run = _longest_increasing_run(chapters)
-    return tuple(run) if len(run) >= 2 else ()
+    rising = _longest_rising(_first_per_start(chapters))
+    if len(rising) < 2 or rising[0].start > FIRST_CHAPTER_LIMIT_SECONDS:
+        return ()
+    if not hours_minutes and _an_agenda(stamps, rising):
+        return ()
+    return tuple(rising)
+
+
+def _an_agenda(stamps: Sequence[_Stamp], chapters: Sequence[Chapter]) -> bool:
+    """Times of day ("9:00 Doors", "9:30 Keynote") read as MM:SS: two-part stamps on the
+    quarter hour, the first well into the "episode"."""
+    if any(len(s.parts) == 3 for s in stamps) or chapters[0].start < AGENDA_FIRST_SECONDS:
+        return False
+    return all(chapter.start % 15 == 0 for chapter in chapters)
 
 
 # A link in sanitized HTML (nh3 writes href first and escapes "<" and ">" inside attributes).
@@ -113,31 +150,124 @@ def _markdown_link(match: re.Match[str]) -> str:
     return href if text == href else f"[{text}]({href})"
 
 
+def _chapter_lines(text: str) -> list[str]:
+    """The text's lines, with chapter lists run together in one line cut back into lines."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        lines.extend(_split_inline_list(line) if _ANY_STAMP.search(line) else (line,))
+    return lines
+
+
+def _split_inline_list(line: str) -> list[str]:
+    """ "(0:00) Intro (1:01) Sponsor" -> two lines; "Intro (0:26) Pricing (4:18)" too, the
+    stamp then closing each line. Stamps in brackets are cut on from two in a line, bare ones
+    from three when the line starts with one (after a heading such as "Timestamps:")."""
+    marks = list(_BRACKETED_STAMP.finditer(line))
+    if len(marks) < 2:
+        marks = list(_BARE_STAMP.finditer(line))
+        if len(marks) < 3 or not _starts_a_list(line[: marks[0].start()]):
+            return [line]
+    tail = line[marks[-1].end() :]
+    if tail.strip(" .,;") == "" and line[: marks[0].start()].strip():  # the stamp closes each
+        cuts = [m.end() for m in marks[:-1]]
+    else:
+        cuts = [m.start() for m in marks]
+    pieces = [line[a:b] for a, b in zip([0, *cuts], [*cuts, len(line)], strict=True)]
+    if cuts == [m.start() for m in marks]:  # the last chapter runs on into the notes after it
+        pieces[-1] = _LIST_ENDS.split(pieces[-1], maxsplit=1)[0]
+    return [piece for piece in pieces if piece.strip()]
+
+
+# Where the last chapter of a run-together list ends: a sentence's end or a link.
+_LIST_ENDS = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ])|\s+(?=https?://)")
+
+
+def _starts_a_list(before: str) -> bool:
+    """Text before the first bare stamp of a run-together list: nothing, or a heading."""
+    return before.strip() == "" or before.rstrip().endswith(":")
+
+
+def _stamps_from_lines(lines: Sequence[str]) -> list[_Stamp]:
+    stamps: list[_Stamp] = []
+    titles_above = _titles_stand_above(lines)
+    for index, line in enumerate(lines):
+        if len(stamps) >= MAX_CHAPTERS:
+            break
+        if _ANY_STAMP.search(line) is None:  # most lines of prose are passed over here
+            continue
+        if (alone := _STAMP_ALONE.match(line)) is not None:
+            neighbor = index - 1 if titles_above else index + 1
+            title_line = lines[neighbor] if 0 <= neighbor < len(lines) else ""
+            stamp = _stamp_titled(alone.group("stamp"), title_line)
+        else:
+            stamp = _stamp_from_line(line)
+        if stamp is not None:
+            stamps.append(stamp)
+    return stamps
+
+
+def _titles_stand_above(lines: Sequence[str]) -> bool:
+    """Stamps alone on their line take the title above them, unless the first one stands
+    under a heading ("Chapters:") or first: then their titles are below."""
+    for index, line in enumerate(lines):
+        if len(line) < _STAMP_ALONE_LONGEST and _STAMP_ALONE.match(line):
+            return index > 0 and not lines[index - 1].rstrip().endswith(":")
+    return True
+
+
+_STAMP_ALONE_LONGEST = 40
+
+
+def _stamp_titled(stamp: str, title_line: str) -> _Stamp | None:
+    """A stamp alone on its line, titled by the line beside it (when that is no stamp)."""
+    if _STAMP_ALONE.match(title_line) or _CHAPTER_LINE.match(title_line):
+        return None
+    if CLOCK_BEFORE.search(title_line) or DATE.search(title_line):
+        return None
+    return _make_stamp(stamp, title_line)
+
+
 def _stamp_from_line(line: str) -> _Stamp | None:
     match = _CHAPTER_LINE.match(line)
-    if match is None:
-        return None
-    opening, stamp, closing, rest = match.group("open", "stamp", "close", "rest")
-    if _brackets_unbalanced(opening, closing):
-        return None
+    if match is not None:
+        opening, stamp, closing, rest = match.group("open", "stamp", "close", "rest")
+        if _brackets_unbalanced(opening, closing) or CLOCK_AFTER.match(rest):
+            return None
+        turn = rest.startswith(":") and bool(closing)
+        return _make_stamp(stamp, rest, turn)
+    match = _TITLE_FIRST_LINE.match(line)
+    if match is not None:
+        opening, stamp, closing, rest = match.group("open", "stamp", "close", "rest")
+        if _brackets_unbalanced(opening, closing) or CLOCK_BEFORE.search(rest) or DATE.search(rest):
+            return None
+        return _make_stamp(stamp, rest)
+    return None
+
+
+def _make_stamp(stamp: str, rest: str, turn: bool = False) -> _Stamp | None:
     clock, _, fraction = stamp.replace(",", ".").partition(".")
     parts = tuple(map(int, clock.split(":")))
     if max(parts[1:]) >= 60:  # a stamp has two or three parts
         return None
     title, url = _title_and_url(rest)
-    if not title:
+    if not title or title.casefold() in _LENGTH_WORDS:
         return None
-    return _Stamp(parts, float("0." + fraction) if fraction else 0.0, title, url)
+    return _Stamp(parts, float("0." + fraction) if fraction else 0.0, title, url, turn)
 
 
 def _is_transcript(stamps: Sequence[_Stamp]) -> bool:
-    """Timestamped speaker turns ("[00:13] BEN: ...") are a transcript, not chapters: the same
-    speaker label starts at least three lines and a third of them."""
-    labels = Counter(m.group(1) for s in stamps if (m := _SPEAKER_LABEL.match(s.title)))
-    if not labels:
-        return False
-    most_common = labels.most_common(1)[0][1]
-    return most_common >= 3 and most_common * 3 >= len(stamps)
+    """Timestamped speaker turns are a transcript, not chapters: stamps followed by a colon
+    ("Alessio [00:00:00]: ..."), or a few speakers' labels ("[00:13] BEN: ...") on half the
+    lines, changing from line to line. One label repeated ("SOLID: ...") is a topic, not a
+    speaker."""
+    turns = sum(1 for s in stamps if s.turn)
+    if turns >= 3 and turns * 3 >= len(stamps):
+        return True
+    labels = [m.group(1) for s in stamps if (m := _SPEAKER_LABEL.match(s.title))]
+    if len(labels) < 3 or len(labels) * 2 < len(stamps) or len(set(labels)) * 2 > len(labels):
+        return False  # few labels, or each a topic of its own ("Team one: ...", "Team two: ...")
+    changes = sum(1 for a, b in itertools.pairwise(labels) if a != b)
+    return changes >= 2 and changes * 3 >= len(labels)
 
 
 _SPEAKER_LABEL = re.compile(r"([^:]{1,40}):\s")
@@ -162,8 +292,11 @@ def _title_and_url(rest: str) -> tuple[str, str | None]:
         url = url or clean_url(bare.group(0).rstrip(".,;:!?)"))
         without_url = (rest[: bare.start()] + rest[bare.end() :]).strip(_TITLE_EDGES)
         rest = without_url or bare.group(0)
-    title = clean_text(rest, TITLE_LIMIT).strip(_TITLE_EDGES)
+    title = _TRAILING_DOTS.sub("", clean_text(rest, TITLE_LIMIT)).strip(_TITLE_EDGES)
     return title, url
+
+
+_TRAILING_DOTS = re.compile(r"(?:\s*(?:\.\.\.|…)|(?<=\w\w)\.)\s*$")  # "Intro ...", "Intro."
 
 
 def _reads_as_hours_minutes(stamps: Sequence[_Stamp], duration: int | None) -> bool:
@@ -177,15 +310,35 @@ def _reads_as_hours_minutes(stamps: Sequence[_Stamp], duration: int | None) -> b
     return latest_as_minutes * 4 < duration and latest_as_hours <= limit
 
 
-def _longest_increasing_run(chapters: Sequence[Chapter]) -> list[Chapter]:
-    """The longest run of consecutive chapters with rising starts (the first, on a tie)."""
-    best_start = best_length = run_start = 0
+def _first_per_start(chapters: Sequence[Chapter]) -> list[Chapter]:
+    """A stamp written twice ("(07:14) Topic", "(07:14) Sponsor") keeps its first title."""
+    first: dict[float, Chapter] = {}
+    for chapter in chapters:
+        first.setdefault(chapter.start, chapter)
+    return [chapter for chapter in chapters if first[chapter.start] is chapter]
+
+
+def _longest_rising(chapters: Sequence[Chapter]) -> list[Chapter]:
+    """The longest sequence of chapters with rising starts, in their order (patience sorting):
+    a stray or mistyped stamp is left out and the chapters around it stay."""
+    tails: list[int] = []  # tails[k]: the chapter ending the best rising sequence of length k+1
+    tail_starts: list[float] = []
+    previous: list[int | None] = []
     for index, chapter in enumerate(chapters):
-        if index > run_start and chapter.start <= chapters[index - 1].start:
-            run_start = index
-        if index + 1 - run_start > best_length:
-            best_start, best_length = run_start, index + 1 - run_start
-    return list(chapters[best_start : best_start + best_length])
+        length = bisect.bisect_left(tail_starts, chapter.start)
+        previous.append(tails[length - 1] if length else None)
+        if length == len(tails):
+            tails.append(index)
+            tail_starts.append(chapter.start)
+        else:
+            tails[length] = index
+            tail_starts[length] = chapter.start
+    sequence: list[Chapter] = []
+    cursor = tails[-1] if tails else None
+    while cursor is not None:
+        sequence.append(chapters[cursor])
+        cursor = previous[cursor]
+    return sequence[::-1]
 
 
 def _rounded(seconds: float) -> float:

@@ -38,8 +38,7 @@ from devcasts.site import filters as template_filters
 from devcasts.site import templates, urls
 
 from devcasts.util import text
-
-from devcasts.util import episode_dates
+from devcasts.util import episode_dates, timestamps
 from devcasts.site.chapters import chapters_text
 from devcasts.site.content_pages import ContentPage
 from devcasts.errors import BuildError
@@ -86,6 +85,7 @@ _MODULES = (
     records,
     templates,
     episode_dates,
+    timestamps,  # which stamps in show notes become seek links
 )
 _CODE = (__name__, *_MODULES)
 
@@ -215,6 +215,7 @@ def _environment(
         slug=slugify,
         media_label=media_label,
         lang=partial(foreign_language, site_language=site.language),
+        seek_links=chapters.seek_links,
     )
     return env
 

@@ -31,6 +31,22 @@
   var moment = /^#t=(\d+(?:\.\d+)?)$/.exec(window.location.hash);
   if (moment) audio.currentTime = Number(moment[1]);
 
+  // Timestamps in the show notes are #t= links: they seek too, and keep the moment in the
+  // address, so it can be shared.
+  var stamps = document.querySelectorAll("a.seek[data-start]");
+  Array.prototype.forEach.call(stamps, function (link) {
+    link.addEventListener("click", function (event) {
+      seek.call(link, event);
+      if (window.history && history.replaceState) history.replaceState(null, "", link.getAttribute("href"));
+    });
+  });
+
+  // A #t= address typed or followed to this page while it is open.
+  window.addEventListener("hashchange", function () {
+    var moment = /^#t=(\d+(?:\.\d+)?)$/.exec(window.location.hash);
+    if (moment) audio.currentTime = Number(moment[1]);
+  });
+
   links.forEach(function (link) { link.addEventListener("click", seek); });
   audio.addEventListener("timeupdate", markCurrent);
   audio.addEventListener("seeked", markCurrent);
