@@ -19,41 +19,14 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from devcasts.site import chapters
-
-from devcasts.site import content_pages
-
-from devcasts.site import discovery
-
-from devcasts import model
-
-from devcasts.site import page_output
-
-from devcasts.site import pages
-
-from devcasts import records
-
-from devcasts.site import filters as template_filters
-
-from devcasts.site import templates, urls
-
-from devcasts.util import text
-from devcasts.util import episode_dates, timestamps
-from devcasts.site.chapters import chapters_text
-from devcasts.site.content_pages import ContentPage
+from devcasts import model, records
 from devcasts.errors import BuildError
 from devcasts.model import Config, FetchStatus, SiteConfig, Topic
-from devcasts.site.writer import SiteWriter
-from devcasts.site.page_output import (
-    MANIFEST,
-    Manifest,
-    PageOutput,
-    RenderReport,
-    digest,
-    episode_digest,
-    files,
-)
 from devcasts.records import Catalog, Episode, Podcast
+from devcasts.site import chapters, content_pages, discovery, page_output, pages, templates, urls
+from devcasts.site import filters as template_filters
+from devcasts.site.chapters import chapters_text
+from devcasts.site.content_pages import ContentPage
 from devcasts.site.filters import (
     clock,
     foreign_language,
@@ -63,6 +36,16 @@ from devcasts.site.filters import (
     printable,
     published_on,
 )
+from devcasts.site.page_output import (
+    MANIFEST,
+    Manifest,
+    PageOutput,
+    RenderReport,
+    digest,
+    episode_digest,
+)
+from devcasts.site.writer import SiteWriter
+from devcasts.util import episode_dates, text, timestamps
 from devcasts.util.cache import fingerprint
 from devcasts.util.text import is_long_notes, slugify
 
