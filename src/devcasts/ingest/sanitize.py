@@ -20,6 +20,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import nh3
 
+from devcasts.ingest.privacy import is_pixel_size, is_tracking_image, is_tracking_parameter
 from devcasts.util.text import is_long_notes
 
 # --- allowlist ------------------------------------------------------------------------------
@@ -41,22 +42,13 @@ DROPPED_WITH_CONTENT = frozenset(
     }
 )  # fmt: skip
 
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title", "width", "height"}}
 LINK_REL = "nofollow noopener ugc"
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 WEB_SCHEMES = ("http", "https")
 
-# Query parameters that only track the reader. Exact names, plus every name with a prefix below.
-TRACKING_PARAMS = frozenset(
-    {
-        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid",
-        "igshid", "igsh", "_hsenc", "_hsmi", "__hssc", "__hstc", "__hsfp", "hsctatracking",
-        "yclid", "ref_src", "ref_url", "twclid", "ttclid", "li_fat_id", "mkt_tok", "_openstat",
-        "oly_anon_id", "oly_enc_id", "vero_id", "vero_conv", "wickedid", "rb_clickid", "s_cid",
-        "si", "srsltid", "epik", "_ga", "_gl", "scid", "sc_cid", "trk", "trkcampaign",
-    }
-)  # fmt: skip
-TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "matomo_", "hsa_", "piwik_")
+# Every <img> kept says: load it late, without telling its host which page showed it.
+IMAGE_PRIVACY_ATTRIBUTES = {"loading": "lazy", "decoding": "async", "referrerpolicy": "no-referrer"}
 
 
 # --- URLs -----------------------------------------------------------------------------------
@@ -181,8 +173,7 @@ def _strip_tracking(url: str) -> str:
 
 
 def _is_tracking_pair(pair: str) -> bool:
-    name = unquote(pair.split("=", 1)[0]).strip().lower()
-    return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
+    return is_tracking_parameter(pair.split("=", 1)[0])
 
 
 # One address: no spaces, quotes or brackets; a dotted domain of letters, digits and hyphens.
@@ -243,13 +234,13 @@ def _sanitized(html_text: str, cleaner: nh3.Cleaner) -> str:
     for _ in range(_MAX_REPARSES):
         tidy = _tidy_markup(cleaned)
         if tidy == cleaned and not _nests_headings(cleaned):
-            return cleaned
+            return _tidy_images(cleaned)
         # Removing a tag can leave markup a parser reads differently ("<h2><a><h2>" without
         # the link nests two headings, which cannot nest), and a heading left inside another
         # (kept there by an open link) closes the outer one when read again: parse again
         # until nothing changes.
         cleaned = cleaner.clean(tidy)
-    return _tidy_markup(cleaned)
+    return _tidy_images(_tidy_markup(cleaned))
 
 
 _MAX_REPARSES = 3
@@ -281,6 +272,11 @@ def _cleaner() -> nh3.Cleaner:
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(DROPPED_WITH_CONTENT),
         attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        # Ours, kept when sanitized again (so the output is its own fixed point); a feed's own
+        # values of these ("eager", "unsafe-url") go.
+        tag_attribute_values={
+            "img": {name: {value} for name, value in IMAGE_PRIVACY_ATTRIBUTES.items()}
+        },
         attribute_filter=_keep_attribute,
         link_rel=LINK_REL,
         url_schemes=set(LINK_SCHEMES),
@@ -293,10 +289,8 @@ _BLOCK_IN_PRE = re.compile(r"<(/?)(?:p|ul|ol|li|blockquote|pre|h[1-6])>")
 
 
 def _tidy_markup(cleaned: str) -> str:
-    """Drop images without a source and links without a target; rename h1, h5, h6; give
-    images an alt; flatten blocks inside <pre>."""
-    tidy = _IMAGE.sub(_tidy_image, cleaned) if "<img" in cleaned else cleaned
-    tidy = _LINK.sub(_tidy_link, tidy) if "<a" in tidy else tidy
+    """Drop links without a target; rename h1, h5, h6; flatten blocks inside <pre>."""
+    tidy = _LINK.sub(_tidy_link, cleaned) if "<a" in cleaned else cleaned
     if "<pre>" in tidy:
         tidy = _PRE_BLOCK.sub(_flatten_pre, tidy)
     tidy = _PRE_LEADING_NEWLINES.sub("<pre>", tidy)
@@ -307,12 +301,35 @@ def _attribute_names(attributes: str) -> set[str]:
     return set(_ATTRIBUTE_NAME.findall(attributes))
 
 
+def _tidy_images(cleaned: str) -> str:
+    """Every image in one shape (see _tidy_image); a link left empty by a dropped image goes.
+
+    Runs once the markup is stable: an image is a void element, so rewriting or removing one
+    changes how nothing else parses."""
+    if "<img" not in cleaned:
+        return cleaned
+    tidy = _IMAGE.sub(_tidy_image, cleaned)
+    return _EMPTY_LINK.sub("", tidy) if tidy != cleaned else tidy
+
+
+_EMPTY_LINK = re.compile(r"<a\b[^>]*></a>")
+_ATTRIBUTE = re.compile(r'\s([^\s="]+)="([^"]*)"')
+_IMAGE_KEPT_ORDER = ("src", "alt", "title", "width", "height")
+_IMAGE_PRIVACY = "".join(f' {name}="{value}"' for name, value in IMAGE_PRIVACY_ATTRIBUTES.items())
+
+
 def _tidy_image(match: re.Match[str]) -> str:
-    """No source: gone. No alt at all is invalid HTML; alt="" says the image is decoration."""
-    names = _attribute_names(match.group(1))
-    if "src" not in names:
+    """No source, or a 1x1 counting pixel: gone. Else the same attributes in a fixed order,
+    an alt always (none is invalid HTML; alt="" says the image is decoration), and the
+    privacy attributes: the output sanitizes to itself."""
+    attributes = dict(_ATTRIBUTE.findall(match.group(1)))
+    if "src" not in attributes or is_pixel_size(attributes.get("width"), attributes.get("height")):
         return ""
-    return match.group(0) if "alt" in names else f'<img{match.group(1)} alt="">'
+    attributes.setdefault("alt", "")
+    kept = "".join(
+        f' {name}="{attributes[name]}"' for name in _IMAGE_KEPT_ORDER if name in attributes
+    )
+    return f"<img{kept}{_IMAGE_PRIVACY}>"
 
 
 def _tidy_link(match: re.Match[str]) -> str:
@@ -352,8 +369,28 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
             return clean_mailto(stripped)
         return clean_url(value, _LINK_BASE.get())
     if attribute == "src":
-        return clean_url(value, _LINK_BASE.get())
+        return _image_source(value)
+    if attribute in ("width", "height"):
+        return _image_size(value)
     return value
+
+
+_IMAGE_SIZE = re.compile(r"[0-9]{1,5}")  # pixels, as "300": "100%" or "auto" fix nothing
+
+
+def _image_size(value: str) -> str | None:
+    """A width or height in pixels, written plainly ("007" is 7), or None."""
+    text = value.strip()
+    return str(int(text)) if _IMAGE_SIZE.fullmatch(text) else None
+
+
+def _image_source(value: str) -> str | None:
+    """An image's source: gone when it only counts readers; http upgraded to https (a page
+    served over https loads no http image, and browsers upgrade such images anyway)."""
+    url = clean_url(value, _LINK_BASE.get())
+    if url is None or is_tracking_image(url):
+        return None
+    return "https://" + url[len("http://") :] if url.startswith("http://") else url
 
 
 # --- nesting depth -------------------------------------------------------------------------
