@@ -37,7 +37,7 @@ from devcasts.site import filters as template_filters
 
 from devcasts.site import templates, urls
 
-from devcasts.util import text
+from devcasts.util import addresses, links, text
 from devcasts.site.chapters import chapters_text
 from devcasts.site.content_pages import ContentPage
 from devcasts.errors import BuildError
@@ -79,6 +79,8 @@ _MODULES = (
     chapters,
     urls,
     text,
+    links,  # which URLs discovery and the `external` filter let out
+    addresses,
     model,
     records,
     templates,
