@@ -530,8 +530,18 @@ class _NestingBound:
             start, end = match.span()
             jump = None
             if is_end:
-                if self._end(name, flags):
+                if flags & _FORMATTING:
+                    if self._end_formatting(name):
+                        continue
+                elif open_count.get(name):  # the usual end tag: its element is open
+                    index = len(opened) - 1
+                    while opened[index][0] != name:
+                        index -= 1
+                    self._close_from(index)
                     continue
+                if not dropped.get(name):
+                    continue  # a stray end tag: the parser ignores it, nothing nests
+                dropped[name] -= 1  # the end of a start tag dropped before
             elif flags & _VOID:
                 continue
             elif flags & _RAW_TEXT:
@@ -552,9 +562,10 @@ class _NestingBound:
                     else:
                         self._close_sibling(rule)
                 if len(opened) + len(pending) < self.max_depth:
-                    if flags & _FORMATTING and len(pending) >= 3:
-                        self._forget_third_identical(name, match.group(0))
-                    opened.append((name, match.group(0), len(pending), start))
+                    tag = match.group(0)
+                    if flags & _FORMATTING and len(pending) >= 3 and (name, tag) in pending:
+                        self._forget_third_identical(name, tag)
+                    opened.append((name, tag, len(pending), start))
                     open_count[name] = open_count.get(name, 0) + 1
                     continue
                 if not flags & _DROPPED:
@@ -573,17 +584,6 @@ class _NestingBound:
         identical = [i for i, entry in enumerate(self.pending) if entry == (name, tag)]
         if len(identical) >= 3:
             del self.pending[identical[0]]
-
-    def _end(self, name: str, flags: int) -> bool:
-        """Whether to keep this end tag (those of dropped start tags go too)."""
-        if flags & _FORMATTING and self._end_formatting(name):
-            return True
-        if self._close_last(name):
-            return True
-        if self.dropped.get(name):
-            self.dropped[name] -= 1
-            return False
-        return True
 
     def _close_last(self, name: str) -> bool:
         """Close the last open element `name`; False when none is open."""
