@@ -554,7 +554,11 @@ class _NestingBound:
                     self._close_sibling(_P_RULE)
                 rule = rules.get(name)
                 if rule is not None:
-                    if opened and opened[-1][0] in rule[0]:  # "<li>" right after "<li>"
+                    if opened and opened[-1][0] == name and not flags & _SCOPE:
+                        # "<li>" ends the "<li>" just opened and takes its place
+                        opened[-1] = (name, match.group(0), len(pending), start)
+                        continue
+                    if opened and opened[-1][0] in rule[0]:  # "<dt>" right after "<dd>"
                         closed, _, pending_before, _ = opened.pop()
                         open_count[closed] -= 1
                         if flags_of(closed, 0) & _SCOPE:
