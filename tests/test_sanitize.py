@@ -26,6 +26,7 @@ from devcasts.util.text import LONG_NOTES_CHARS, is_long_notes
 
 DATA = Path(__file__).parent / "data" / "sanitize"
 REL = f'rel="{LINK_REL}"'
+PRIVATE = ' loading="lazy" decoding="async" referrerpolicy="no-referrer"'  # on every image
 
 
 # --- clean_url ------------------------------------------------------------------------------
@@ -43,7 +44,10 @@ REL = f'rel="{LINK_REL}"'
         ("https://ex.com/p?_hsenc=a&_hsmi=b&msclkid=c&dclid=d&yclid=e", None, "https://ex.com/p"),
         ("https://ex.com/p?UTM_Source=x&ref_src=twsrc", None, "https://ex.com/p"),
         ("https://ex.com/p?z=1&&y=2", None, "https://ex.com/p?z=1&y=2"),
-        ("https://ex.com/p?ref=home", None, "https://ex.com/p?ref=home"),
+        ("https://ex.com/p?ref=home", None, "https://ex.com/p"),
+        ("https://ex.com/dp/B0?ref_=nav&th=1", None, "https://ex.com/dp/B0?th=1"),
+        ("https://ex.com/p?smid=tw-share&page=2", None, "https://ex.com/p?page=2"),
+        ("https://ex.com/p?referrer=1&refresh=0", None, "https://ex.com/p?referrer=1&refresh=0"),
         ("https://ex.com/p?utmost=1", None, "https://ex.com/p?utmost=1"),
         ("/episodes/12", "https://show.example/feed.xml", "https://show.example/episodes/12"),
         ("notes.html", "https://show.example/ep/", "https://show.example/ep/notes.html"),
@@ -146,11 +150,11 @@ def test_sanitize_drops_unresolvable_relative_links() -> None:
 
 def test_sanitize_images_need_a_web_source() -> None:
     html = (
-        '<img src="cover.png" alt="Cover" width="1" onerror="x()">'
+        '<img src="cover.png" alt="Cover" width="160" onerror="x()">'
         '<img src="data:image/png;base64,AAAA" alt="pixel"><img src="mailto:a@b.c">'
     )
     assert sanitize_html(html, "https://cdn.example/show/") == (
-        '<img src="https://cdn.example/show/cover.png" alt="Cover">'
+        f'<img src="https://cdn.example/show/cover.png" alt="Cover" width="160"{PRIVATE}>'
     )
 
 
@@ -236,7 +240,7 @@ def test_show_notes_markup_is_valid_html(html: str) -> None:
 
 def test_attribute_values_that_look_like_attributes_fool_nothing() -> None:
     assert sanitize_html('<img src="https://i.example/a.png" title="x alt=y">') == (
-        '<img src="https://i.example/a.png" title="x alt=y" alt="">'
+        f'<img src="https://i.example/a.png" alt="" title="x alt=y"{PRIVATE}>'
     )
     assert sanitize_html('<p>a<img title="a src=b">z</p>') == "<p>az</p>"
     assert sanitize_html('<p><a title="see href=x">text</a></p>') == "<p>text</p>"
@@ -244,9 +248,9 @@ def test_attribute_values_that_look_like_attributes_fool_nothing() -> None:
 
 def test_an_image_without_alt_gets_an_empty_one() -> None:
     assert sanitize_html('<img src="https://i.example/a.png">') == (
-        '<img src="https://i.example/a.png" alt="">'
+        f'<img src="https://i.example/a.png" alt=""{PRIVATE}>'
     )
-    kept = '<img src="https://i.example/a.png" alt="Our cover">'
+    kept = f'<img src="https://i.example/a.png" alt="Our cover"{PRIVATE}>'
     assert sanitize_html(kept) == kept
 
 

@@ -7,6 +7,7 @@ import html
 import re
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urljoin
 
 import pytest
 from hypothesis import example, given
@@ -128,3 +129,25 @@ def test_threads_sanitizing_at_once_keep_their_bases_apart() -> None:
 def test_html_to_text_collapses_unusual_spaces() -> None:
     assert html_to_text("<p>a \u00a0\u2003 b\tc  d</p>") == "a b c d"
     assert html_to_text("a\u00a0b") == "a b"
+
+
+root_paths = st.text(alphabet=st.sampled_from("/ab.;?#=&%\\\t é"), max_size=16).map(
+    lambda tail: "/" + tail
+)
+
+
+@given(root_paths, st.sampled_from(["https://show.example/", "http://Show.example:8080/a/b?x=1"]))
+@example("/a;", "https://show.example/")
+@example("/a?", "https://show.example/")
+@example("/./a", "https://show.example/")
+def test_root_relative_links_resolve_as_urljoin_resolves_them(path: str, base: str) -> None:
+    """Links from the root skip urljoin when it would copy them as they are."""
+    expected = sanitize.clean_url(
+        urljoin(
+            base,
+            sanitize._URL_STRIPPED_INSIDE.sub("", path)
+            .strip(sanitize._URL_EDGE_JUNK)
+            .replace(" ", "%20"),
+        )
+    )
+    assert sanitize.clean_url(path, base) == expected

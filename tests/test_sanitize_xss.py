@@ -29,7 +29,18 @@ XSS_DATA = Path(__file__).parent / "data" / "xss"
 CORPUS_PAYLOADS = CORPUS / "xss" / "dompurify-expect.json"
 
 KEPT_TAGS = ALLOWED_TAGS - {"h1", "h5", "h6"}
-KEPT_ATTRIBUTES = {"a": {"href", "rel"}, "img": {"src", "alt"}}
+KEPT_ATTRIBUTES = {
+    "a": {"href", "rel"},
+    "img": {"src", "alt", "width", "height", "loading", "decoding", "referrerpolicy"},
+}
+# The only values these may have: numbers, or our own privacy settings.
+FIXED_VALUES = {
+    "width": re.compile(r"[0-9]+"),
+    "height": re.compile(r"[0-9]+"),
+    "loading": re.compile("lazy"),
+    "decoding": re.compile("async"),
+    "referrerpolicy": re.compile("no-referrer"),
+}
 PLAIN_ATTRIBUTES = {"title", "lang"}  # nh3 keeps these on every element: text, never code
 FORBIDDEN = ("svg", "math", "iframe", "style", "form", "script", "object", "embed", "noscript")
 # In plain text, anything that still reads as markup with a handler or a dangerous URL.
@@ -84,8 +95,10 @@ class MarkupAudit(HTMLParser):
                 self.problems.append(f"attribute {name}")
             if name in ("href", "src") and not re.match(r"^(https?://|mailto:)", value or ""):
                 self.problems.append(f"url {name}={value!r}")
-            if name == "src" and not (value or "").startswith(("http://", "https://")):
+            if name == "src" and not (value or "").startswith("https://"):
                 self.problems.append(f"image src {value!r}")
+            if name in FIXED_VALUES and not FIXED_VALUES[name].fullmatch(value or ""):
+                self.problems.append(f"value {name}={value!r}")
 
     def handle_endtag(self, tag: str) -> None:
         if tag not in KEPT_TAGS:

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import nh3
 
+from devcasts.ingest.privacy import is_pixel_size, is_tracking_image, is_tracking_parameter
 from devcasts.util.text import is_long_notes
 
 # --- allowlist ------------------------------------------------------------------------------
@@ -41,22 +42,13 @@ DROPPED_WITH_CONTENT = frozenset(
     }
 )  # fmt: skip
 
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title", "width", "height"}}
 LINK_REL = "nofollow noopener ugc"
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 WEB_SCHEMES = ("http", "https")
 
-# Query parameters that only track the reader. Exact names, plus every name with a prefix below.
-TRACKING_PARAMS = frozenset(
-    {
-        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid",
-        "igshid", "igsh", "_hsenc", "_hsmi", "__hssc", "__hstc", "__hsfp", "hsctatracking",
-        "yclid", "ref_src", "ref_url", "twclid", "ttclid", "li_fat_id", "mkt_tok", "_openstat",
-        "oly_anon_id", "oly_enc_id", "vero_id", "vero_conv", "wickedid", "rb_clickid", "s_cid",
-        "si", "srsltid", "epik", "_ga", "_gl", "scid", "sc_cid", "trk", "trkcampaign",
-    }
-)  # fmt: skip
-TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "matomo_", "hsa_", "piwik_")
+# Every <img> kept says: load it late, without telling its host which page showed it.
+IMAGE_PRIVACY_ATTRIBUTES = {"loading": "lazy", "decoding": "async", "referrerpolicy": "no-referrer"}
 
 
 # --- URLs -----------------------------------------------------------------------------------
@@ -117,8 +109,10 @@ def _absolute_url(url: str, base: str | None) -> str | None:
 
 def _resolve_relative(url: str, base: str | None) -> str | None:
     if base is not None:
-        base_url = _absolute_url(base, None)
+        base_url = _absolute_base(base)
         if base_url is not None:
+            if _ROOT_PATH.match(url):  # "/episodes/12": the base's origin and the path
+                return _origin(base_url) + url
             try:
                 return urljoin(base_url, url)
             except ValueError:
@@ -126,6 +120,23 @@ def _resolve_relative(url: str, base: str | None) -> str | None:
     if url.startswith("//"):
         return "https:" + url
     return None
+
+
+# A path from the root that urljoin would copy as it is: no dot segments, no backslash, no
+# empty query, fragment or parameters (urljoin drops a bare "?", "#" or ";"). Notes link
+# thousands of them.
+_ROOT_PATH = re.compile(r"(?![^?#]*/\.)/(?![/\\])[^?#\\;]*(?:\?[^#\\]+)?\Z")
+
+
+@functools.lru_cache(maxsize=256)
+def _absolute_base(base: str) -> str | None:
+    return _absolute_url(base, None)
+
+
+@functools.lru_cache(maxsize=256)
+def _origin(absolute: str) -> str:
+    parts = urlsplit(absolute)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _has_host(url: str) -> bool:
@@ -162,8 +173,7 @@ def _strip_tracking(url: str) -> str:
 
 
 def _is_tracking_pair(pair: str) -> bool:
-    name = unquote(pair.split("=", 1)[0]).strip().lower()
-    return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
+    return is_tracking_parameter(pair.split("=", 1)[0])
 
 
 # One address: no spaces, quotes or brackets; a dotted domain of letters, digits and hyphens.
@@ -224,13 +234,13 @@ def _sanitized(html_text: str, cleaner: nh3.Cleaner) -> str:
     for _ in range(_MAX_REPARSES):
         tidy = _tidy_markup(cleaned)
         if tidy == cleaned and not _nests_headings(cleaned):
-            return cleaned
+            return _tidy_images(cleaned)
         # Removing a tag can leave markup a parser reads differently ("<h2><a><h2>" without
         # the link nests two headings, which cannot nest), and a heading left inside another
         # (kept there by an open link) closes the outer one when read again: parse again
         # until nothing changes.
         cleaned = cleaner.clean(tidy)
-    return _tidy_markup(cleaned)
+    return _tidy_images(_tidy_markup(cleaned))
 
 
 _MAX_REPARSES = 3
@@ -262,6 +272,11 @@ def _cleaner() -> nh3.Cleaner:
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(DROPPED_WITH_CONTENT),
         attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        # Ours, kept when sanitized again (so the output is its own fixed point); a feed's own
+        # values of these ("eager", "unsafe-url") go.
+        tag_attribute_values={
+            "img": {name: {value} for name, value in IMAGE_PRIVACY_ATTRIBUTES.items()}
+        },
         attribute_filter=_keep_attribute,
         link_rel=LINK_REL,
         url_schemes=set(LINK_SCHEMES),
@@ -274,10 +289,8 @@ _BLOCK_IN_PRE = re.compile(r"<(/?)(?:p|ul|ol|li|blockquote|pre|h[1-6])>")
 
 
 def _tidy_markup(cleaned: str) -> str:
-    """Drop images without a source and links without a target; rename h1, h5, h6; give
-    images an alt; flatten blocks inside <pre>."""
-    tidy = _IMAGE.sub(_tidy_image, cleaned) if "<img" in cleaned else cleaned
-    tidy = _LINK.sub(_tidy_link, tidy) if "<a" in tidy else tidy
+    """Drop links without a target; rename h1, h5, h6; flatten blocks inside <pre>."""
+    tidy = _LINK.sub(_tidy_link, cleaned) if "<a" in cleaned else cleaned
     if "<pre>" in tidy:
         tidy = _PRE_BLOCK.sub(_flatten_pre, tidy)
     tidy = _PRE_LEADING_NEWLINES.sub("<pre>", tidy)
@@ -288,12 +301,35 @@ def _attribute_names(attributes: str) -> set[str]:
     return set(_ATTRIBUTE_NAME.findall(attributes))
 
 
+def _tidy_images(cleaned: str) -> str:
+    """Every image in one shape (see _tidy_image); a link left empty by a dropped image goes.
+
+    Runs once the markup is stable: an image is a void element, so rewriting or removing one
+    changes how nothing else parses."""
+    if "<img" not in cleaned:
+        return cleaned
+    tidy = _IMAGE.sub(_tidy_image, cleaned)
+    return _EMPTY_LINK.sub("", tidy) if tidy != cleaned else tidy
+
+
+_EMPTY_LINK = re.compile(r"<a\b[^>]*></a>")
+_ATTRIBUTE = re.compile(r'\s([^\s="]+)="([^"]*)"')
+_IMAGE_KEPT_ORDER = ("src", "alt", "title", "width", "height")
+_IMAGE_PRIVACY = "".join(f' {name}="{value}"' for name, value in IMAGE_PRIVACY_ATTRIBUTES.items())
+
+
 def _tidy_image(match: re.Match[str]) -> str:
-    """No source: gone. No alt at all is invalid HTML; alt="" says the image is decoration."""
-    names = _attribute_names(match.group(1))
-    if "src" not in names:
+    """No source, or a 1x1 counting pixel: gone. Else the same attributes in a fixed order,
+    an alt always (none is invalid HTML; alt="" says the image is decoration), and the
+    privacy attributes: the output sanitizes to itself."""
+    attributes = dict(_ATTRIBUTE.findall(match.group(1)))
+    if "src" not in attributes or is_pixel_size(attributes.get("width"), attributes.get("height")):
         return ""
-    return match.group(0) if "alt" in names else f'<img{match.group(1)} alt="">'
+    attributes.setdefault("alt", "")
+    kept = "".join(
+        f' {name}="{attributes[name]}"' for name in _IMAGE_KEPT_ORDER if name in attributes
+    )
+    return f"<img{kept}{_IMAGE_PRIVACY}>"
 
 
 def _tidy_link(match: re.Match[str]) -> str:
@@ -333,8 +369,28 @@ def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
             return clean_mailto(stripped)
         return clean_url(value, _LINK_BASE.get())
     if attribute == "src":
-        return clean_url(value, _LINK_BASE.get())
+        return _image_source(value)
+    if attribute in ("width", "height"):
+        return _image_size(value)
     return value
+
+
+_IMAGE_SIZE = re.compile(r"[0-9]{1,5}")  # pixels, as "300": "100%" or "auto" fix nothing
+
+
+def _image_size(value: str) -> str | None:
+    """A width or height in pixels, written plainly ("007" is 7), or None."""
+    text = value.strip()
+    return str(int(text)) if _IMAGE_SIZE.fullmatch(text) else None
+
+
+def _image_source(value: str) -> str | None:
+    """An image's source: gone when it only counts readers; http upgraded to https (a page
+    served over https loads no http image, and browsers upgrade such images anyway)."""
+    url = clean_url(value, _LINK_BASE.get())
+    if url is None or is_tracking_image(url):
+        return None
+    return "https://" + url[len("http://") :] if url.startswith("http://") else url
 
 
 # --- nesting depth -------------------------------------------------------------------------
@@ -411,96 +467,161 @@ _START_TAG = re.compile(r"<[a-zA-Z]")
 _COMMON_VOID_TAG = re.compile(r"<(?:br|img|hr|wbr)(?=[\s/>])", re.IGNORECASE)
 
 
+# What the pass needs to know of an element, looked up once per tag.
+_VOID, _RAW_TEXT, _FORMATTING, _CLOSES_P_FLAG, _SCOPE, _DROPPED, _ENDS_OWN_KIND = (
+    1, 2, 4, 8, 16, 32, 64
+)  # fmt: skip
+_ELEMENT_FLAGS: dict[str, int] = {}
+for _flag, _names in (
+    (_VOID, _VOID_ELEMENTS),
+    (_RAW_TEXT, _RAW_TEXT_ELEMENTS),
+    (_FORMATTING, _FORMATTING_ELEMENTS),
+    (_CLOSES_P_FLAG, _CLOSES_P),
+    (_SCOPE, _FORMATTING_SCOPES),
+    (_DROPPED, DROPPED_WITH_CONTENT),
+    (_ENDS_OWN_KIND, frozenset({"a", "nobr"})),  # they cannot nest: a new one ends the last
+):
+    for _name in _names:
+        _ELEMENT_FLAGS[_name] = _ELEMENT_FLAGS.get(_name, 0) | _flag
+_SIBLING_RULES = {
+    name: (tuple(sorted(names)), frozenset(boundaries))
+    for name, (names, boundaries) in _CLOSES_SIBLING.items()
+}
+_P_RULE = (("p",), frozenset({"button"}))
+
+
 class _NestingBound:
     """One pass: the elements a browser would have open, and the formatting elements it closed
-    but would open again at the next text ("pending")."""
+    but would open again at the next text ("pending").
+
+    The pass runs only on notes with many tags, and hostile notes have hundreds of thousands:
+    the per-tag work is kept to a flag lookup and plain dicts (no Counter, no sets built)."""
 
     def __init__(self, max_depth: int) -> None:
         self.max_depth = max_depth
         # open elements: name, start tag, how many were pending when it opened, where it starts
         self.open: list[tuple[str, str, int, int]] = []
-        self.open_names: Counter[str] = Counter()  # spares a look through `open` for each tag
+        self.open_count: dict[str, int] = {}  # spares a look through `open` for each tag
         self.pending: list[tuple[str, str]] = []  # name, start tag
-        self.dropped: Counter[str] = Counter()  # start tags dropped, by name: drop their ends
+        self.dropped: dict[str, int] = {}  # start tags dropped, by name: drop their ends
         self.removed: list[tuple[int, int]] = []  # spans of the text that go
 
     def apply(self, html_text: str) -> str:
-        position = 0
-        while match := _TAG_OR_SKIPPED.search(html_text, position):
-            start, position = match.span()
-            name = match.group(2)
+        position: int | None = 0
+        while position is not None:
+            position = self._scan(html_text, position)
+        return _without_spans(html_text, self.removed)
+
+    def _scan(self, html_text: str, position: int) -> int | None:
+        """Follow the tags from `position`; where the scan must jump over text (raw text, an
+        element dropped whole), the position to go on from, else None at the end.
+
+        A start tag is handled here in full: this loop runs once per tag of hostile notes."""
+        flags_of = _ELEMENT_FLAGS.get
+        rules = _SIBLING_RULES
+        opened, open_count, pending = self.open, self.open_count, self.pending
+        dropped, removed = self.dropped, self.removed
+        for match in _TAG_OR_SKIPPED.finditer(html_text, position):
+            is_end, name = match.group(1, 2)
             if name is None:
                 continue  # a comment, doctype or processing instruction
             name = name.lower()
-            if match.group(1):
-                if not self._end(name):
-                    self._remove(start, position)
-            elif name in _RAW_TEXT_ELEMENTS:
-                end = _raw_text_end(name).search(html_text, position)
-                position = end.start() if end else len(html_text)
-            elif not self._start(name, match.group(0), start):
-                if name in DROPPED_WITH_CONTENT:
-                    self.dropped[name] -= 1  # its end tag goes with it
-                    position = _element_end(html_text, position, name)
-                self._remove(start, position)
-        return _without_spans(html_text, self.removed)
+            flags = flags_of(name, 0)
+            start, end = match.span()
+            jump = None
+            if is_end:
+                if flags & _FORMATTING:
+                    if self._end_formatting(name):
+                        continue
+                elif open_count.get(name):  # the usual end tag: its element is open
+                    index = len(opened) - 1
+                    while opened[index][0] != name:
+                        index -= 1
+                    self._close_from(index)
+                    continue
+                if not dropped.get(name):
+                    continue  # a stray end tag: the parser ignores it, nothing nests
+                dropped[name] -= 1  # the end of a start tag dropped before
+            elif flags & _VOID:
+                continue
+            elif flags & _RAW_TEXT:
+                found = _raw_text_end(name).search(html_text, end)
+                return found.start() if found else None
+            else:
+                if flags & _ENDS_OWN_KIND:
+                    self._end_formatting(name)
+                elif flags & _CLOSES_P_FLAG and open_count.get("p"):
+                    self._close_sibling(_P_RULE)
+                rule = rules.get(name)
+                if rule is not None:
+                    if opened and opened[-1][0] == name and not flags & _SCOPE:
+                        # "<li>" ends the "<li>" just opened and takes its place
+                        opened[-1] = (name, match.group(0), len(pending), start)
+                        continue
+                    if opened and opened[-1][0] in rule[0]:  # "<dt>" right after "<dd>"
+                        closed, _, pending_before, _ = opened.pop()
+                        open_count[closed] -= 1
+                        if flags_of(closed, 0) & _SCOPE:
+                            del pending[pending_before:]
+                    else:
+                        self._close_sibling(rule)
+                if len(opened) + len(pending) < self.max_depth:
+                    tag = match.group(0)
+                    if flags & _FORMATTING and len(pending) >= 3 and (name, tag) in pending:
+                        self._forget_third_identical(name, tag)
+                    opened.append((name, tag, len(pending), start))
+                    open_count[name] = open_count.get(name, 0) + 1
+                    continue
+                if not flags & _DROPPED:
+                    dropped[name] = dropped.get(name, 0) + 1
+                else:  # removed with its content: its end tag goes with it
+                    end = jump = _element_end(html_text, end, name)
+            if removed and removed[-1][1] == start:
+                start = removed.pop()[0]  # one span for a run of dropped tags
+            removed.append((start, end))
+            if jump is not None:
+                return jump
+        return None
 
-    def _remove(self, start: int, end: int) -> None:
-        if self.removed and self.removed[-1][1] == start:
-            start = self.removed.pop()[0]  # one span for a run of dropped tags
-        self.removed.append((start, end))
+    def _forget_third_identical(self, name: str, tag: str) -> None:
+        """A browser re-opens at most three identical formatting elements ("Noah's Ark")."""
+        identical = [i for i, entry in enumerate(self.pending) if entry == (name, tag)]
+        if len(identical) >= 3:
+            del self.pending[identical[0]]
 
-    def _start(self, name: str, tag: str, start: int) -> bool:
-        """Whether to keep this start tag; the state follows what a browser would open."""
-        if name in _VOID_ELEMENTS:
-            return True
-        if name in ("a", "nobr"):
-            self._end_formatting(name)  # they cannot nest: a new one ends the last
-        elif name in _CLOSES_P:
-            self._close_sibling({"p"}, {"button"})
-        if name in _CLOSES_SIBLING:
-            self._close_sibling(*_CLOSES_SIBLING[name])
-        if len(self.open) + len(self.pending) >= self.max_depth:
-            self.dropped[name] += 1
+    def _close_last(self, name: str) -> bool:
+        """Close the last open element `name`; False when none is open."""
+        if not self.open_count.get(name):
             return False
-        if name in _FORMATTING_ELEMENTS:
-            identical = [i for i, entry in enumerate(self.pending) if entry == (name, tag)]
-            if len(identical) >= 3:  # a browser keeps three of the same (the "Noah's Ark" rule)
-                del self.pending[identical[0]]
-        self.open.append((name, tag, len(self.pending), start))
-        self.open_names[name] += 1
-        return True
-
-    def _end(self, name: str) -> bool:
-        """Whether to keep this end tag (those of dropped start tags go too)."""
-        if name in _FORMATTING_ELEMENTS and self._end_formatting(name):
-            return True
-        for index in range(len(self.open) - 1, -1, -1) if self.open_names[name] else ():
-            if self.open[index][0] == name:
-                self._close_from(index)
-                return True
-        if self.dropped[name]:
-            self.dropped[name] -= 1
-            return False
+        opened = self.open
+        index = len(opened) - 1
+        while opened[index][0] != name:  # open_count says it is there
+            index -= 1
+        self._close_from(index)
         return True
 
     def _end_formatting(self, name: str) -> bool:
         """Close the last open or pending formatting element `name`; False when there is none."""
-        for index in range(len(self.open) - 1, -1, -1) if self.open_names[name] else ():
-            if self.open[index][0] == name:
-                self._close_from(index)
-                return True
-        for index in range(len(self.pending) - 1, -1, -1):
-            if self.pending[index][0] == name:
-                del self.pending[index]
+        if self._close_last(name):
+            return True
+        pending = self.pending
+        for index in range(len(pending) - 1, -1, -1):
+            if pending[index][0] == name:
+                del pending[index]
                 return True
         return False
 
-    def _close_sibling(self, names: set[str], boundaries: set[str]) -> None:
-        if not any(self.open_names[name] for name in names):
+    def _close_sibling(self, rule: tuple[tuple[str, ...], frozenset[str]]) -> None:
+        names, boundaries = rule
+        open_count = self.open_count
+        for name in names:
+            if open_count.get(name):
+                break
+        else:
             return
-        for index in range(len(self.open) - 1, -1, -1):
-            open_name = self.open[index][0]
+        opened = self.open
+        for index in range(len(opened) - 1, -1, -1):
+            open_name = opened[index][0]
             if open_name in names:
                 self._close_from(index)
                 return
@@ -510,20 +631,30 @@ class _NestingBound:
     def _close_from(self, index: int) -> None:
         """Close the open element at `index` and those inside it: formatting elements among
         them become pending, except inside a table cell (or another scope), which ends them."""
+        if index == len(self.open) - 1:  # the usual case: only the element itself
+            name, _, pending_before, _ = self.open.pop()
+            self.open_count[name] -= 1
+            if _ELEMENT_FLAGS.get(name, 0) & _SCOPE:
+                del self.pending[pending_before:]
+            return
         closed = self.open[index:]
         del self.open[index:]
-        self.open_names.subtract(name for name, *_ in closed)
+        open_count, pending, flags_of = self.open_count, self.pending, _ELEMENT_FLAGS.get
+        for entry in closed:
+            open_count[entry[0]] -= 1
+        first = closed[0][0]
         for name, tag, pending_before, start in closed:
-            if name in _FORMATTING_SCOPES:
-                del self.pending[pending_before:]
+            flags = flags_of(name, 0)
+            if flags & _SCOPE:
+                del pending[pending_before:]
                 return
-            if name not in _FORMATTING_ELEMENTS or name == closed[0][0]:
+            if not flags & _FORMATTING or name == first:
                 continue
-            if len(self.pending) < MAX_PENDING:
-                self.pending.append((name, tag))
+            if len(pending) < MAX_PENDING:
+                pending.append((name, tag))
             else:  # every later paragraph would repeat it: it goes, with its end tag
                 self.removed.append((start, start + len(tag)))
-                self.dropped[name] += 1
+                self.dropped[name] = self.dropped.get(name, 0) + 1
 
 
 def _without_spans(text: str, spans: list[tuple[int, int]]) -> str:
@@ -586,8 +717,23 @@ _KNOWN_ELEMENTS = "|".join(
         key=lambda name: (-len(name), name),  # longest first, so "bdo" is not read as "b"
     )
 )  # fmt: skip
-# Markup that marks a text as HTML: a known element, opening or closing, or a comment.
-_HTML_TAG = re.compile(rf"</?(?:{_KNOWN_ELEMENTS})\b[^<>]*>|<!--", re.IGNORECASE)
+_KNOWN_ELEMENT_NAMES = frozenset(_KNOWN_ELEMENTS.split("|"))
+# A tag-like run, named by its whole run of letters and digits ("<b-x>" is "b", "<bx>" is "bx").
+_TAG_LIKE = re.compile(r"<!--|</?([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*>")
+
+
+def _looks_like_html(raw: str) -> bool:
+    """Whether `raw` holds markup: a known element, opening or closing, or a comment.
+
+    One regex with every known name would try each name at every "<" ("<div <div ..." took
+    0.1 s per 256 KiB); a tag-like run whose name is then looked up costs a set lookup."""
+    for match in _TAG_LIKE.finditer(raw):
+        name = match.group(1)
+        if name is None or name.lower() in _KNOWN_ELEMENT_NAMES:
+            return True
+    return False
+
+
 _BLOCK_TAG = re.compile(r"<(?:p|br|ul|ol|li|pre|blockquote|h[1-6]|div|table)\b", re.IGNORECASE)
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _URL_IN_TEXT = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
@@ -604,7 +750,7 @@ def notes_to_html(raw: str, base_url: str | None) -> str:
     """
     if not raw.strip():
         return ""
-    if _HTML_TAG.search(raw):
+    if _looks_like_html(raw):
         sanitized = sanitize_html(_flatten_tables(raw), base_url)
         shaped = sanitized
         if not _BLOCK_TAG.search(shaped) and "\n" in shaped.strip():

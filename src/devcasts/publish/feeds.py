@@ -31,7 +31,7 @@ from devcasts.records import Catalog, Episode, Podcast
 from devcasts.site import pages, urls
 from devcasts.site.page_output import Manifest, digest, episode_digest
 from devcasts.site.writer import SiteWriter
-from devcasts.util import addresses, cache, episode_dates, text
+from devcasts.util import addresses, cache, episode_dates, links, text
 from devcasts.util.episode_dates import date_unknown, publisher_time
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -104,7 +104,6 @@ _TAG_NAME = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)")
 _PARTIAL_ENTITY = re.compile(r"&[^;\s]*$")
 _LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{1,8})*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_WHITESPACE = re.compile(r"\s")
 _MIME_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$", re.IGNORECASE)
 # When a feed gave no usable type: a fixed table, since the system's mimetypes varies by host.
 _MEDIA_TYPES = {
@@ -137,8 +136,9 @@ def feed_documents(catalog: Catalog) -> list[tuple[str, bytes]]:
 
 FEEDS_MANIFEST = ".feeds-manifest.json"  # dotfile, like the pages' manifest
 # pages: the feeds' order; urls: every path; model and records: derived properties (the
-# base URL); episode_dates: which episodes are dated, and in which offset.
-_CODE = (__name__, text, addresses, pages, urls, model, records, episode_dates)
+# base URL); episode_dates: which episodes are dated, and in which offset; links: which
+# URLs we republish.
+_CODE = (__name__, text, addresses, links, pages, urls, model, records, episode_dates)
 
 
 def write_feeds(catalog: Catalog, writer: SiteWriter) -> None:
@@ -377,24 +377,12 @@ def absolute_url(url: str | None) -> str | None:
     """A URL from a feed we read, if it is an absolute http(s) URL without whitespace whose
     host is not written as a private or local address (169.254.169.254, 10.0.0.1, localhost):
     our feeds never send listeners' apps into their own network. Else None."""
-    value = _http_url(url)
-    if value is None or addresses.host_problem(urlsplit(value).hostname or ""):
-        return None
-    return value
+    return links.public_url(clean(url))
 
 
 def _http_url(url: str | None) -> str | None:
     """The URL if it is an absolute http(s) URL without whitespace, else None."""
-    value = clean(url).strip()
-    if not value or _WHITESPACE.search(value):
-        return None
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return value
+    return links.http_url(clean(url))
 
 
 def site_image(site: SiteConfig) -> str:

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from devcasts.model import FeedHealth, SiteConfig
 from devcasts.records import Catalog, Episode, Podcast
 from devcasts.site import urls
+from devcasts.util import links
 from devcasts.util.episode_dates import date_unknown, publisher_time
 
 # "<" and friends must never appear raw inside <script>: "</script>" in a title would end it.
@@ -30,17 +31,9 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def external_url(value: str | None) -> str | None:
-    """The URL if it is absolute http(s) with a host, else None (no javascript:, data:, paths)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return value
+    """The URL if it is absolute http(s) with a host (no javascript:, data:, paths) that is
+    not a private or local address: pages and their JSON-LD link out as our feeds do."""
+    return links.public_url(value)
 
 
 def script_json(data: object) -> Markup:

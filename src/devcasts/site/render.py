@@ -45,7 +45,7 @@ from devcasts.site.page_output import (
     episode_digest,
 )
 from devcasts.site.writer import SiteWriter
-from devcasts.util import episode_dates, text, timestamps
+from devcasts.util import addresses, episode_dates, links, text, timestamps
 from devcasts.util.cache import fingerprint
 from devcasts.util.text import is_long_notes, slugify
 
@@ -64,6 +64,8 @@ _MODULES = (
     chapters,
     urls,
     text,
+    links,  # which URLs discovery and the `external` filter let out
+    addresses,
     model,
     records,
     templates,
