@@ -80,6 +80,7 @@ class ParsedItem:
     chapters_url: str = ""  # podcast:chapters url
     chapters_type: str = ""
     psc_chapters: tuple[RawChapter, ...] = ()  # Podlove Simple Chapters
+    subtitle: str = ""  # itunes:subtitle
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +151,15 @@ class Transcript:
 
 
 @dataclass(frozen=True, slots=True)
+class TranscriptTurn:
+    """One speaker's turn in a transcript pasted into the show notes (plain text)."""
+
+    speaker: str
+    text: str
+    start: float | None = None  # seconds, when the notes gave a time
+
+
+@dataclass(frozen=True, slots=True)
 class SourceRef:
     """Where a (possibly merged) episode was published: podcast slug and the item's own link."""
 
@@ -211,6 +221,7 @@ class Episode:
     last_seen: datetime | None = None
     also_in: tuple[SourceRef, ...] = ()  # other places the same episode was published
     featured: bool = False
+    transcript_turns: tuple[TranscriptTurn, ...] = ()  # a transcript cut out of the notes
 
 
 @dataclass(frozen=True, slots=True)

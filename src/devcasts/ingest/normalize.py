@@ -17,15 +17,16 @@ from urllib.parse import unquote, urlsplit
 from devcasts.ingest import fields
 from devcasts.ingest.chapters import chapters_from_html, chapters_from_psc
 from devcasts.ingest.dates import parse_date, parse_duration, parse_explicit, parse_number
+from devcasts.ingest.inline_transcript import cut_transcript
 from devcasts.ingest.language import detect_other_language, normalize_language, primary
 from devcasts.ingest.sanitize import (
     clean_text,
     clean_url,
     html_to_text,
-    notes_summary,
     notes_to_html,
     summarize,
 )
+from devcasts.ingest.summary import episode_summary
 from devcasts.ingest.topics import TopicMatcher
 from devcasts.model import FeedSource, Topic
 from devcasts.records import Enclosure, Episode, NormalizedFeed, ParsedFeed, ParsedItem, Podcast
@@ -128,8 +129,9 @@ def _episode(item: ParsedItem, context: _FeedContext) -> Episode | None:
     base = context.base
     link = page_link(item.link, base)
     # Notes are often copied from the episode's page: their relative links point there.
-    notes_html = notes_to_html(item.content or item.description, link or base)
-    text = html_to_text(notes_html)
+    full_notes_html = notes_to_html(item.content or item.description, link or base)
+    text = html_to_text(full_notes_html)  # search keeps a pasted transcript's words
+    notes_html, transcript_turns = cut_transcript(full_notes_html)
     chosen = fields.choose_enclosure(item.enclosures, base)
     enclosure, enclosure_url = chosen if chosen else (None, "")
     title = clean_text(item.title, TITLE_CHARS)
@@ -148,7 +150,7 @@ def _episode(item: ParsedItem, context: _FeedContext) -> Episode | None:
         title=title,
         published=published,
         link=link,
-        summary=notes_summary(text, SUMMARY_CHARS),
+        summary=episode_summary(notes_html, title, item.subtitle, SUMMARY_CHARS),
         notes_html=notes_html,
         text=text[:SEARCH_TEXT_CHARS],
         duration=duration,
@@ -169,6 +171,7 @@ def _episode(item: ParsedItem, context: _FeedContext) -> Episode | None:
         explicit=_explicit(item.explicit, podcast.explicit),
         date_estimated=written_date is None,
         date_clamped=written_date is not None and written_date > context.now,
+        transcript_turns=transcript_turns,
     )
 
 
@@ -256,6 +259,7 @@ def _content_hash(episode: Episode, language: str | None) -> str:
         episode.duration, episode.enclosure, episode.chapters, episode.chapters_url,
         episode.people, episode.transcripts, language, episode.topics,
         episode.categories, episode.image, episode.number, episode.season, episode.explicit,
+        episode.transcript_turns,
     )  # fmt: skip
     return hashlib.sha256(repr(content).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 

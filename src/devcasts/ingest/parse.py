@@ -210,6 +210,7 @@ def _convert_entry(entry: Mapping[str, Any]) -> ParsedItem:
         chapters_url=clip(_dict(entry.get("podcast_chapters")).get("url"), URL_LIMIT),
         chapters_type=clip(_dict(entry.get("podcast_chapters")).get("type"), SHORT_LIMIT),
         psc_chapters=_psc_chapters(entry),
+        subtitle=clip(entry.get("subtitle"), NOTES_LIMIT),
     )
 
 
