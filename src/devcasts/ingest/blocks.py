@@ -33,6 +33,7 @@ class Block:
     start: int  # where the break before it starts: cutting here leaves this line out
     end: int  # where the break after it starts
     link_only: bool  # the line is (almost) all link text, or a bare URL
+    link_chars: int = 0  # how much of the text is link text
 
 
 def blocks(notes_html: str) -> Iterator[Block]:
@@ -59,4 +60,4 @@ def _block(notes_html: str, cut: int, start: int, end: int) -> Block | None:
         len(" ".join(html_to_text(m.group(1)).split())) for m in _LINK_TEXT.finditer(fragment)
     )
     link_only = linked >= 0.8 * len(text) or _BARE_URL.match(text) is not None
-    return Block(text=text, start=cut, end=end, link_only=link_only)
+    return Block(text=text, start=cut, end=end, link_only=link_only, link_chars=linked)

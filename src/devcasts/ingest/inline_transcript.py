@@ -2,16 +2,19 @@
 
 A transcript is a run of speaker turns: "Ada [00:01:02]: ...", "[00:01:02] Ada Lovelace: ...",
 "(1:02) Ada: ..." or "ADA: ...". Detection is strict, because chapter lists and link lists
-look alike ("12:30 SOLID: the S", "WP: Synthesizer"): at least MIN_TURNS turns in a row, by at
-least two speakers who take turns at least MIN_CHANGES times, saying on average at least
-MIN_MEAN_CHARS characters each. The notes keep what comes before the transcript (and after it,
-when something follows); a "Transcript" heading right before it goes with it.
+look alike ("12:30 SOLID: the S", "WP: Synthesizer", "Ada Lovelace: https://..."): at least
+MIN_TURNS turns in a row, by two speakers or more who each speak more than once, none of them
+holding most of the turns, who take turns at least every other line, say on average at least
+MIN_MEAN_CHARS characters, and seldom a link. The notes keep what comes before the transcript
+(and after it, when something follows); a "Transcript" heading right before it goes with it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +29,7 @@ MIN_TURNS = 6
 MIN_CHANGES = 3  # times the speaker changes from one turn to the next
 MIN_MEAN_CHARS = 40  # chapter titles after a label are short; spoken turns are not
 MAX_SPEAKERS = 12
+MAX_SHARE = 0.75  # of the turns, the most one speaker may have
 MAX_GAP = 4  # paragraphs a turn may run on for before the run counts as ended
 MAX_TURN_CHARS = 20_000
 
@@ -35,6 +39,7 @@ _NAME = rf"({_WORD}(?: {_WORD}){{0,2}})"
 _NAME_THEN_STAMP = re.compile(rf"{_NAME}\s*[\[(]{_STAMP}[\])]\s*:?\s*(.*)", re.DOTALL)
 _STAMP_THEN_NAME = re.compile(rf"[\[(]?{_STAMP}[\])]?\s*[-–—]?\s*{_NAME}\s*:\s*(.*)", re.DOTALL)
 _NAME_ONLY = re.compile(rf"{_NAME}:\s+(\S.*)", re.DOTALL)
+_URL = re.compile(r"https?://|www\.", re.IGNORECASE)
 _HEADING = re.compile(r"(?:full |episode |complete )?transcript(?:ion)?\s*:?", re.IGNORECASE)
 # Labels that introduce lines of notes rather than a speaker.
 _NOT_SPEAKERS = frozenset(
@@ -50,6 +55,7 @@ class _Turn:
     speaker: str
     start: float | None
     text: str
+    linked: bool = False  # the turn's line is mostly link text: a labelled link, not speech
 
 
 def find_turn(line: str) -> _Turn | None:
@@ -122,6 +128,8 @@ def _run_from(lines: Sequence[Block], first: int) -> tuple[int, list[_Turn]]:
     for index in range(first, len(lines)):
         turn = find_turn(lines[index].text)
         if turn is not None:
+            if lines[index].link_chars * 2 >= len(lines[index].text):
+                turn = dataclasses.replace(turn, linked=True)
             if turns:
                 turns[-1] = _with_text(turns[-1], parts)
             turns.append(turn)
@@ -138,16 +146,25 @@ def _run_from(lines: Sequence[Block], first: int) -> tuple[int, list[_Turn]]:
 
 
 def _with_text(turn: _Turn, parts: list[str]) -> _Turn:
-    return _Turn(turn.speaker, turn.start, " ".join(parts))
+    return dataclasses.replace(turn, text=" ".join(parts))
 
 
 def _is_transcript(turns: Sequence[_Turn]) -> bool:
+    """Speakers who take turns and talk: not a list of labelled links or topics."""
     if len(turns) < MIN_TURNS:
         return False
-    speakers = {turn.speaker.casefold() for turn in turns}
+    counts = Counter(turn.speaker.casefold() for turn in turns)
     changes = sum(1 for a, b in itertools.pairwise(turns) if a.speaker != b.speaker)
     mean = sum(len(turn.text) for turn in turns) / len(turns)
-    return 2 <= len(speakers) <= MAX_SPEAKERS and changes >= MIN_CHANGES and mean >= MIN_MEAN_CHARS
+    with_links = sum(1 for turn in turns if turn.linked or _URL.search(turn.text))
+    return (
+        2 <= len(counts) <= MAX_SPEAKERS
+        and len(turns) >= 2 * len(counts)  # each speaker speaks again
+        and max(counts.values()) <= MAX_SHARE * len(turns)
+        and changes >= max(MIN_CHANGES, len(turns) // 2)  # turns alternate
+        and mean >= MIN_MEAN_CHARS
+        and with_links <= len(turns) // 5
+    )
 
 
 def _finished(turn: _Turn) -> TranscriptTurn:

@@ -132,11 +132,21 @@ def _is_opening_boilerplate(text: str, titles: set[str]) -> bool:
 
 
 def _repeats_title(text: str, titles: set[str]) -> bool:
-    """A heading that ends with the title again ("Our Show Episode 12 - "Name"", ""Name"")."""
+    """A heading that ends with the title again: ""Name"", "Our Show Episode 12 - "Name"",
+    "Episode 12: Name". What comes before the title is nothing, or ends in a number or a
+    separator; a sentence that happens to end with the title's words is no heading."""
     core = _title_core(text).rstrip(_QUOTES + ".!?:")
     if len(text) > _HEADING_CHARS + 40 or _SENTENCE_LIKE.search(core):
         return False
-    return any(core.endswith(form) for form in titles)
+    for form in titles:
+        if core.endswith(form):
+            before = core[: len(core) - len(form)].rstrip(_QUOTES)
+            if not before or before[-1].isdigit() or before[-1] in _SEPARATORS:
+                return True
+    return False
+
+
+_SEPARATORS = ":-–—|#/"
 
 
 def _is_name_line(text: str) -> bool:
