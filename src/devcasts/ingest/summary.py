@@ -94,13 +94,13 @@ def _lead_lines(found: Iterable[Block], title: str) -> tuple[list[str], bool]:
                 lead.append(before)
             break
         if _CREDITS.match(text):
-            in_credits = True
-        elif not (in_credits and _is_name_line(text)):
+            in_credits = text.endswith(":")  # the names follow, one a line
+        elif not (in_credits and _is_credit_line(text)):
             in_credits = False
             if block.link_only and lead:
                 heading = ""  # it heads the links
                 break  # a list of links after the lead: the rest is no summary
-            if block.link_only or (not lead and _is_opening_boilerplate(text, titles)):
+            if block.link_only or (not lead and _is_opening_boilerplate(block, titles)):
                 heading = ""
             elif _is_heading(text) and not heading:
                 heading = text
@@ -123,9 +123,12 @@ def _is_heading(text: str) -> bool:
     return len(text) <= _HEADING_CHARS // 2 and _ends_unmarked(text)
 
 
-def _is_opening_boilerplate(text: str, titles: set[str]) -> bool:
-    if _SHOW_NOTES.match(text) and not _SENTENCE_LIKE.search(text):
-        return True
+def _is_opening_boilerplate(block: Block, titles: set[str]) -> bool:
+    text = block.text
+    if not _SENTENCE_LIKE.search(text) and (
+        _SHOW_NOTES.match(text) or (block.link_chars and len(text) <= _HEADING_CHARS)
+    ):
+        return True  # "Show Notes", "Sign up for the newsletter", "RSS feed"
     if _BOILERPLATE_LINE.search(text) and len(text) < 2 * _HEADING_CHARS:
         return True
     return _repeats_title(text, titles)
@@ -149,9 +152,9 @@ def _repeats_title(text: str, titles: set[str]) -> bool:
 _SEPARATORS = ":-–—|#/"
 
 
-def _is_name_line(text: str) -> bool:
-    """A line of a credit list: a name or two, no sentence."""
-    return len(text) <= 80 and len(text.split()) <= 10 and not _SENTENCE_LIKE.search(text)
+def _is_credit_line(text: str) -> bool:
+    """A line of a credit list: a name or two, a title ("Sir Nils of the Harbour.")."""
+    return len(text) <= 80 and len(text.split()) <= 12
 
 
 def _title_forms(title: str) -> set[str]:
