@@ -17,13 +17,15 @@ from conftest import build_catalog
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devcasts.archive.codec import decode_podcast_file, encode_podcast_archive
+from devcasts.archive.state import PodcastArchive
 from devcasts.ingest.inline_transcript import MIN_TURNS, cut_transcript, find_turn
 from devcasts.ingest.normalize import normalize_feed
 from devcasts.ingest.parse import parse_feed
 from devcasts.ingest.sanitize import html_to_text, notes_to_html
 from devcasts.model import Config, FeedSource
 from devcasts.publish.feeds import feed_documents
-from devcasts.records import Catalog, Episode, TranscriptTurn
+from devcasts.records import Catalog, Episode, Podcast, TranscriptTurn
 from devcasts.site import urls
 from devcasts.site.content_pages import load_content_pages
 from devcasts.site.render import render_site
@@ -188,6 +190,14 @@ def test_normalize_cuts_the_transcript_and_search_keeps_its_words() -> None:
     assert "register allocator" in episode.text
     assert episode.summary == "Mira talks to Jonas about compilers for calculators. Links"
     assert episode.chapters == ()  # turn times are not chapters
+
+
+def test_the_turns_are_archived_and_read_back() -> None:
+    episode = dataclasses.replace(normalized_episode(), slug="calculators")
+    podcast = Podcast(slug="tiny-compilers", title="Tiny Compilers", feed_url="https://t.example")
+    data = encode_podcast_archive(PodcastArchive(podcast=podcast, episodes=(episode,)))
+    back = decode_podcast_file(Path("tiny-compilers.json"), data).episodes[0]
+    assert back.transcript_turns == episode.transcript_turns
 
 
 # --- the page, the transcript file, our feeds ------------------------------------------------

@@ -259,7 +259,7 @@ def _content_hash(episode: Episode, language: str | None) -> str:
         episode.duration, episode.enclosure, episode.chapters, episode.chapters_url,
         episode.people, episode.transcripts, language, episode.topics,
         episode.categories, episode.image, episode.number, episode.season, episode.explicit,
-        episode.transcript_turns,
+        *((episode.transcript_turns,) if episode.transcript_turns else ()),  # old hashes hold
     )  # fmt: skip
     return hashlib.sha256(repr(content).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 

@@ -91,7 +91,8 @@ def _lead_lines(found: Iterable[Block], title: str) -> tuple[list[str], bool]:
         if sponsor is not None:
             before = text[: sponsor.start()].strip()
             if before:
-                lead.append(before)
+                lead += [heading, before] if heading else [before]
+                heading = ""
             break
         if _CREDITS.match(text):
             in_credits = text.endswith(":")  # the names follow, one a line
@@ -112,7 +113,7 @@ def _lead_lines(found: Iterable[Block], title: str) -> tuple[list[str], bool]:
                     break
                 continue
         skipped = skipped or not lead
-    if heading:  # the notes' last line
+    if heading:  # the last line before the end or a sponsor block
         lead.append(heading)
     while lead and lead[-1].endswith(":"):  # "Links:" with its links left out
         lead.pop()
