@@ -25,6 +25,11 @@ LAYOUT: list[tuple[str, Callable[[], str], str]] = [
     ("podcast", lambda: urls.podcast("ship-it"), "podcasts/ship-it/"),
     ("episode", lambda: urls.episode(EPISODE), "podcasts/ship-it/zero-downtime/"),
     ("chapters", lambda: urls.chapters(EPISODE), "podcasts/ship-it/zero-downtime/chapters.json"),
+    (
+        "transcript",
+        lambda: urls.transcript(EPISODE),
+        "podcasts/ship-it/zero-downtime/transcript.html",
+    ),
     ("topics", urls.topics, "topics/"),
     ("topic", lambda: urls.topic("heroku"), "topics/heroku/"),
     ("topic_popular", lambda: urls.topic_popular("heroku"), "topics/heroku/popular/"),

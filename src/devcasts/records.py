@@ -81,6 +81,7 @@ class ParsedItem:
     chapters_type: str = ""
     psc_chapters: tuple[RawChapter, ...] = ()  # Podlove Simple Chapters
     base: str = ""  # xml:base in scope for the notes, as written (may be relative)
+    subtitle: str = ""  # itunes:subtitle
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,15 @@ class Transcript:
     type: str
     language: str | None = None
     rel: str | None = None  # "captions": timed for display over video
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptTurn:
+    """One speaker's turn in a transcript pasted into the show notes (plain text)."""
+
+    speaker: str
+    text: str
+    start: float | None = None  # seconds, when the notes gave a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +237,7 @@ class Episode:
     # The publisher's UTC offset in minutes as the date was written (+60 for "+0100"); None
     # when the feed named no zone. `published` stays UTC; this gives the day they meant.
     utc_offset: int | None = None
+    transcript_turns: tuple[TranscriptTurn, ...] = ()  # a transcript cut out of the notes
 
 
 @dataclass(frozen=True, slots=True)

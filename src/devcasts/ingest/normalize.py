@@ -24,15 +24,16 @@ from devcasts.ingest.dates import (
     parse_written_date,
 )
 from devcasts.ingest.duplicates import distinct_episodes
+from devcasts.ingest.inline_transcript import cut_transcript
 from devcasts.ingest.language import detect_other_language, normalize_language, primary
 from devcasts.ingest.sanitize import (
     clean_text,
     clean_url,
     html_to_text,
-    notes_summary,
     notes_to_html,
     summarize,
 )
+from devcasts.ingest.summary import episode_summary
 from devcasts.ingest.topics import TopicMatcher
 from devcasts.model import FeedSource, Topic
 from devcasts.records import Enclosure, Episode, NormalizedFeed, ParsedFeed, ParsedItem, Podcast
@@ -137,10 +138,11 @@ def _episode(item: ParsedItem, context: _FeedContext) -> Episode | None:
     base = context.base
     link = page_link(item.link, base)
     # Notes are often copied from the episode's page: their relative links point there.
-    notes_html = notes_to_html(
+    full_notes_html = notes_to_html(
         item.content or item.description, details.notes_base(item.base, link, base)
     )
-    text = html_to_text(notes_html)
+    text = html_to_text(full_notes_html)  # search keeps a pasted transcript's words
+    notes_html, transcript_turns = cut_transcript(full_notes_html)
     chosen = fields.choose_enclosure(item.enclosures, base)
     enclosure, enclosure_url = chosen if chosen else (None, "")
     title = details.title_text(item.title, TITLE_CHARS, plain=context.feed.plain_titles)
@@ -162,7 +164,7 @@ def _episode(item: ParsedItem, context: _FeedContext) -> Episode | None:
         published=published,
         utc_offset=dated.offset if dated else None,
         link=link,
-        summary=notes_summary(text, SUMMARY_CHARS),
+        summary=episode_summary(notes_html, title, item.subtitle, SUMMARY_CHARS),
         notes_html=notes_html,
         text=text[:SEARCH_TEXT_CHARS],
         duration=duration,
@@ -184,6 +186,7 @@ def _episode(item: ParsedItem, context: _FeedContext) -> Episode | None:
         episode_type=details.episode_type(item.episode_type),
         date_estimated=dated is None,
         date_clamped=dated is not None and dated.utc > context.now,
+        transcript_turns=transcript_turns,
     )
 
 
@@ -279,6 +282,7 @@ def _content_hash(episode: Episode, language: str | None) -> str:
         episode.duration, episode.enclosure, episode.chapters, episode.chapters_url,
         episode.people, episode.transcripts, language, episode.topics,
         episode.categories, episode.image, episode.number, episode.season, episode.explicit,
-        episode.episode_type,
+        *((episode.episode_type,) if episode.episode_type else ()),  # old hashes hold
+        *((episode.transcript_turns,) if episode.transcript_turns else ()),
     )  # fmt: skip
     return hashlib.sha256(repr(content).encode("utf-8", "surrogatepass")).hexdigest()[:32]

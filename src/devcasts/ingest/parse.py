@@ -211,6 +211,7 @@ def _convert_entry(entry: Mapping[str, Any]) -> ParsedItem:
         chapters_type=clip(_dict(entry.get("podcast_chapters")).get("type"), SHORT_LIMIT),
         psc_chapters=_psc_chapters(entry),
         base=clip(_notes_base(entry), URL_LIMIT),
+        subtitle=clip(entry.get("subtitle"), NOTES_LIMIT),
     )
 
 

@@ -551,6 +551,9 @@ def _podcast_item_elements(item: ET.Element, site: SiteConfig, episode: Episode)
             if transcript.rel == "captions":
                 attributes["rel"] = "captions"
             _element(item, _podcast("transcript"), **attributes)
+    if episode.transcript_turns:  # the one cut out of the notes, as the site writes it
+        url = urls.absolute(site.base_url, urls.transcript(episode))
+        _element(item, _podcast("transcript"), url=url, type="text/html")
     for person in episode.people:
         name = clean(person.name).strip()[:128]
         if not name:

@@ -260,6 +260,9 @@ def _render_episodes(site: _Site, out: PageOutput) -> None:
         if episode.chapters:
             chapters_page = partial(chapters_text, episode.chapters, episode.title)
             out.page(urls.chapters(episode), chapters_page, fingerprint)  # same inputs
+        if episode.transcript_turns:
+            transcript = site.later("transcript.html", urls.transcript(episode), episode=episode)
+            out.page(urls.transcript(episode), transcript, fingerprint)  # same inputs
 
 
 def _episode_html(site: _Site, episode: Episode, podcast: Podcast, around: pages.Neighbors) -> str:
@@ -272,7 +275,7 @@ def _episode_html(site: _Site, episode: Episode, podcast: Podcast, around: pages
         older=around.older,
         newer=around.newer,
         notes=notes,
-        fold_notes=is_long_notes(episode.text),  # a pasted transcript, say
+        fold_notes=not episode.transcript_turns and is_long_notes(episode.text),
         topics=[site.topics[s] for s in dict.fromkeys(episode.topics) if s in site.topics],
         jsonld_data=discovery.podcast_episode_ld(episode, podcast, site.config),
     )

@@ -120,6 +120,11 @@ def chapters(item: Episode) -> str:
     return episode(item) + "chapters.json"
 
 
+def transcript(item: Episode) -> str:
+    """The transcript cut out of the episode's notes, as an HTML file beside its page."""
+    return episode(item) + "transcript.html"
+
+
 def feed() -> str:
     """The RSS feed of all episodes."""
     return "feed.xml"
@@ -206,6 +211,7 @@ KINDS: Mapping[str, Callable[..., str]] = {
         podcast,
         episode,
         chapters,
+        transcript,
         topics,
         topic,
         topic_popular,

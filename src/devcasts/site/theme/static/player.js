@@ -48,6 +48,10 @@
   });
 
   links.forEach(function (link) { link.addEventListener("click", seek); });
+  // A transcript's times seek too; only chapters are marked as the current one.
+  Array.prototype.forEach.call(document.querySelectorAll("a.seek[data-start]"), function (link) {
+    link.addEventListener("click", seek);
+  });
   audio.addEventListener("timeupdate", markCurrent);
   audio.addEventListener("seeked", markCurrent);
 })();

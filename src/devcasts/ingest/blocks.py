@@ -1,0 +1,63 @@
+"""Sanitized show notes read as blocks: the lines a reader sees, with where each one starts.
+
+Summaries look at which lines are links or credits; the transcript finder cuts the notes at a
+line. Both work on the output of sanitize.notes_to_html, where links never nest and every tag
+is well formed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from devcasts.ingest.sanitize import html_to_text
+
+__all__ = ["Block", "blocks"]
+
+# The tags html_to_text turns into line breaks.
+_BREAK = re.compile(
+    r"<(?:/?(?:p|div|li|ul|ol|h[1-6]|blockquote|pre|tr|table|section|article|header|footer"
+    r"|dt|dd|dl|figure|figcaption|hr)|br)\b[^<>]*>",
+    re.IGNORECASE,
+)
+_LINK_TEXT = re.compile(r"<a\b[^<>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)
+_BARE_URL = re.compile(r"\S*(?:https?://|www\.)\S+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One line of the notes: its plain text and the HTML offsets around it."""
+
+    text: str
+    start: int  # where the break before it starts: cutting here leaves this line out
+    end: int  # where the break after it starts
+    link_only: bool  # the line is (almost) all link text, or a bare URL
+    link_chars: int = 0  # how much of the text is link text
+
+
+def blocks(notes_html: str) -> Iterator[Block]:
+    """The non-empty lines of sanitized notes, in order (lazily: callers often stop early)."""
+    position = 0
+    cut = 0
+    for tag in _BREAK.finditer(notes_html):
+        block = _block(notes_html, cut, position, tag.start())
+        if block is not None:
+            yield block
+        cut = tag.start()
+        position = tag.end()
+    block = _block(notes_html, cut, position, len(notes_html))
+    if block is not None:
+        yield block
+
+
+def _block(notes_html: str, cut: int, start: int, end: int) -> Block | None:
+    fragment = notes_html[start:end]
+    text = " ".join(html_to_text(fragment).split())
+    if not text:
+        return None
+    linked = sum(
+        len(" ".join(html_to_text(m.group(1)).split())) for m in _LINK_TEXT.finditer(fragment)
+    )
+    link_only = linked >= 0.8 * len(text) or _BARE_URL.match(text) is not None
+    return Block(text=text, start=cut, end=end, link_only=link_only, link_chars=linked)
