@@ -26,8 +26,12 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 BASE_PATH = "/devcasts/"
 CHAPTER_EPISODE = "podcasts/ship-it-weekly/episode-1/"
+# Pages link out only to public hosts (util/links.py), so the test audio is served under a
+# name the browser maps to 127.0.0.1 itself: no lookup leaves the machine.
+AUDIO_HOST = "media.devcasts.test"
 LAUNCH_ARGS = [
     "--no-sandbox",
+    f"--host-resolver-rules=MAP {AUDIO_HOST} 127.0.0.1",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
@@ -73,6 +77,8 @@ def site_url(tmp_path_factory: pytest.TempPathFactory, site_root: Path) -> Itera
 
 
 def with_local_audio(catalog: Catalog, audio_url: str) -> Catalog:
+    """The chapter episode's audio at `audio_url` (on 127.0.0.1), named by AUDIO_HOST."""
+    audio_url = audio_url.replace("://127.0.0.1:", f"://{AUDIO_HOST}:", 1)
     episodes = tuple(
         dataclasses.replace(e, enclosure=Enclosure(audio_url, "audio/wav"))
         if urls.episode(e) == CHAPTER_EPISODE
@@ -114,7 +120,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def _local_only(route: Any) -> None:
-    if route.request.url.startswith("http://127.0.0.1:"):
+    if route.request.url.startswith(("http://127.0.0.1:", f"http://{AUDIO_HOST}:")):
         route.continue_()
     else:
         route.abort()

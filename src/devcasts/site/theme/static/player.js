@@ -31,8 +31,8 @@
   var moment = /^#t=(\d+(?:\.\d+)?)$/.exec(window.location.hash);
   if (moment) audio.currentTime = Number(moment[1]);
 
-  // Timestamps in the show notes are #t= links: they seek too, and keep the moment in the
-  // address, so it can be shared.
+  // Timestamps in the show notes and a transcript's times are #t= links: they seek too (only
+  // chapters are marked as the current one), and keep the moment in the address to share.
   var stamps = document.querySelectorAll("a.seek[data-start]");
   Array.prototype.forEach.call(stamps, function (link) {
     link.addEventListener("click", function (event) {
@@ -48,10 +48,6 @@
   });
 
   links.forEach(function (link) { link.addEventListener("click", seek); });
-  // A transcript's times seek too; only chapters are marked as the current one.
-  Array.prototype.forEach.call(document.querySelectorAll("a.seek[data-start]"), function (link) {
-    link.addEventListener("click", seek);
-  });
   audio.addEventListener("timeupdate", markCurrent);
   audio.addEventListener("seeked", markCurrent);
 })();
