@@ -77,3 +77,19 @@ def test_a_damaged_kept_body_is_fetched_again_when_the_feed_is_parsed_again(
         sites[case] = site_bytes(folder / "site")
     assert sites[damage] == sites["clean"]
     assert any("kubernetes" in path for path in sites["clean"])
+
+
+def test_new_reading_code_reads_every_feed_again_once(
+    tmp_path: Path, etag_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upgrade that changes how feeds are read applies to feeds that did not change: the
+    next build reads them again (from the kept body), and the one after reads nothing."""
+    from devcasts import state
+
+    site_config(tmp_path, etag_server, HEROKU)
+    assert run_build(tmp_path, START + timedelta(weeks=20)).parsed_feeds == 1
+    assert run_build(tmp_path, START + timedelta(weeks=20, hours=1)).parsed_feeds == 0
+    upgraded = (*state._reading_code(), "devcasts.util.atomic")  # as if its code had changed
+    monkeypatch.setattr(state, "_reading_code", lambda: upgraded)
+    assert run_build(tmp_path, START + timedelta(weeks=20, hours=2)).parsed_feeds == 1
+    assert run_build(tmp_path, START + timedelta(weeks=20, hours=3)).parsed_feeds == 0

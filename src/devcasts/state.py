@@ -6,7 +6,9 @@ corrupt state file costs one full build, never a wrong one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -134,10 +136,37 @@ def state_from_json(data: dict[str, Any]) -> BuildState:
 
 
 def normalize_fingerprint(config: Config) -> str:
-    """Everything besides a feed's bytes that changes what normalize makes of it."""
+    """Everything besides a feed's bytes that changes what normalize makes of it: the
+    configuration and the code that reads feeds, so that after an upgrade every feed is read
+    again once and the archive gets the new rules without waiting for the feeds to change."""
     topics = [(t.slug, t.name, t.patterns) for t in config.topics]
     sources = sorted((s.slug, s.url, s.include, s.title, s.weight) for s in config.feeds)
-    return _hash_json({"version": __version__, "topics": topics, "sources": sources})
+    configured = _hash_json({"version": __version__, "topics": topics, "sources": sources})
+    return fingerprint(code=_reading_code(), configured=configured) or configured
+
+
+@functools.cache
+def _reading_code() -> tuple[str, ...]:
+    """The modules whose code decides what a feed's bytes become: every module of ingest/ and
+    what they use. Found by name, not imported (a build with nothing new stays light)."""
+    spec = importlib.util.find_spec("devcasts.ingest")
+    folders = spec.submodule_search_locations if spec is not None else None
+    ingest = sorted(
+        f"devcasts.ingest.{path.stem}"
+        for folder in folders or ()
+        for path in Path(folder).glob("*.py")
+        if path.stem != "__init__"
+    )
+    return (*ingest, *_READING_SUPPORT)
+
+
+_READING_SUPPORT = (
+    "devcasts.records",
+    "devcasts.model",
+    "devcasts.util.text",
+    "devcasts.util.episode_dates",
+    "devcasts.util.timestamps",
+)
 
 
 def inputs_fingerprint(config: Config, out_dir: Path, browser_index: bool) -> str:
