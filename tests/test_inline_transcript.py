@@ -255,3 +255,36 @@ def test_our_feeds_point_at_the_transcript_and_keep_it_out_of_the_notes() -> Non
     feed = json.loads(documents[urls.json_feed()])
     entry = next(e for e in feed["items"] if "The notes before" in e.get("content_html", ""))
     assert "glad to be here" not in entry["content_html"]
+
+
+# --- the quick first look ---------------------------------------------------------------------
+
+_NAMES = st.sampled_from(
+    ["Ada", "Ada Lovelace", "RÉMY", "Jean-Luc Picard", "O'Brien", "Li Wei Zhang"]
+)
+_STAMPS = st.sampled_from(["00:00:00", "1:02", "12:30", "01:02:03.5"])
+_TAGS = st.sampled_from(["", "b", "strong", "em", "i", "span"])
+
+
+def _wrapped(text: str, tag: str) -> str:
+    return f"<{tag}>{text}</{tag}>" if tag else text
+
+
+@given(_NAMES, _STAMPS, _TAGS, _TAGS, st.sampled_from(["name-stamp", "stamp-name", "name"]))
+def test_the_first_look_never_misses_a_line_find_turn_accepts(
+    name: str, stamp: str, name_tag: str, stamp_tag: str, shape: str
+) -> None:
+    """cut_transcript skips notes with fewer than MIN_TURNS lines where a turn may start:
+    every line that find_turn reads as a turn, inline markup and all, must be such a line."""
+    from devcasts.ingest.inline_transcript import _TURN_LINE
+
+    spoken = "we moved the whole build to a new runner last week"
+    line = {
+        "name-stamp": f"{_wrapped(name, name_tag)} {_wrapped('[' + stamp + ']', stamp_tag)}: {spoken}",
+        "stamp-name": f"{_wrapped('[' + stamp + ']', stamp_tag)} {_wrapped(name + ':', name_tag)} {spoken}",
+        "name": f"{_wrapped(name + ':', name_tag)} {spoken}",
+    }[shape]
+    html = notes_to_html(f"<p>Lead paragraph.</p><p>{line}</p>", None)
+    text = html_to_text(html)
+    if find_turn(" ".join(text.split()[2:])) is not None:
+        assert len(_TURN_LINE.findall(text)) >= 1, text

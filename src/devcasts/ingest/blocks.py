@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from devcasts.ingest.sanitize import html_to_text
 
-__all__ = ["Block", "blocks"]
+__all__ = ["LINE_BREAK", "Block", "blocks"]
 
 # The tags html_to_text turns into line breaks.
-_BREAK = re.compile(
+LINE_BREAK = re.compile(
     r"<(?:/?(?:p|div|li|ul|ol|h[1-6]|blockquote|pre|tr|table|section|article|header|footer"
     r"|dt|dd|dl|figure|figcaption|hr)|br)\b[^<>]*>",
     re.IGNORECASE,
@@ -40,7 +40,7 @@ def blocks(notes_html: str) -> Iterator[Block]:
     """The non-empty lines of sanitized notes, in order (lazily: callers often stop early)."""
     position = 0
     cut = 0
-    for tag in _BREAK.finditer(notes_html):
+    for tag in LINE_BREAK.finditer(notes_html):
         block = _block(notes_html, cut, position, tag.start())
         if block is not None:
             yield block
@@ -53,11 +53,18 @@ def blocks(notes_html: str) -> Iterator[Block]:
 
 def _block(notes_html: str, cut: int, start: int, end: int) -> Block | None:
     fragment = notes_html[start:end]
-    text = " ".join(html_to_text(fragment).split())
+    text = " ".join(_plain(fragment).split())
     if not text:
         return None
-    linked = sum(
-        len(" ".join(html_to_text(m.group(1)).split())) for m in _LINK_TEXT.finditer(fragment)
-    )
+    linked = 0
+    if "<a" in fragment or "<A" in fragment:
+        linked = sum(
+            len(" ".join(_plain(m.group(1)).split())) for m in _LINK_TEXT.finditer(fragment)
+        )
     link_only = linked >= 0.8 * len(text) or _BARE_URL.match(text) is not None
     return Block(text=text, start=cut, end=end, link_only=link_only, link_chars=linked)
+
+
+def _plain(fragment: str) -> str:
+    """Text with neither markup nor entities is its own plain text (most lines of notes)."""
+    return html_to_text(fragment) if "<" in fragment or "&" in fragment else fragment

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from devcasts.ingest.blocks import Block, blocks
 from devcasts.ingest.chapters import parse_timestamp
-from devcasts.ingest.sanitize import sanitize_html
+from devcasts.ingest.sanitize import html_to_text, sanitize_html
 from devcasts.records import TranscriptTurn
 
 __all__ = ["MIN_TURNS", "cut_transcript", "find_turn"]
@@ -48,6 +48,17 @@ _NOT_SPEAKERS = frozenset(
      "source", "sources", "via", "email", "web", "website", "twitter", "mastodon", "see",
      "ps", "p.s", "tl;dr", "tldr", "q", "a", "feedback", "edit", "edited", "credits"}
 )  # fmt: skip
+
+
+# A line of the notes' plain text (html_to_text: one line per block, as blocks() reads them)
+# that may open a turn, in any of find_turn's shapes, without its finer checks: notes with
+# fewer such lines than MIN_TURNS hold no transcript, and most notes are ruled out by this one
+# scan of their text.
+_TURN_LINE = re.compile(
+    rf"^(?:[\[(]?{_STAMP}[\])]?\s*[-–—]?\s*{_NAME}\s*:"  # [0:01] Ada:
+    rf"|{_NAME}\s*(?:[\[(]\d|:\s))",  # Ada [0:01]: / Ada: ...
+    re.MULTILINE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +96,15 @@ def _is_speaker(name: str, stamped: bool) -> bool:
     return stamped or len(words) <= 2
 
 
-def cut_transcript(notes_html: str) -> tuple[str, tuple[TranscriptTurn, ...]]:
+def cut_transcript(
+    notes_html: str, text: str | None = None
+) -> tuple[str, tuple[TranscriptTurn, ...]]:
     """The notes without their pasted transcript, and its turns; unchanged notes and () when
-    the notes hold none."""
+    the notes hold none. `text` is html_to_text(notes_html), when the caller has it."""
     if ":" not in notes_html:
+        return notes_html, ()
+    plain = html_to_text(notes_html) if text is None else text
+    if len(_TURN_LINE.findall(plain)) < MIN_TURNS:
         return notes_html, ()
     lines = list(blocks(notes_html))
     run = _best_run(lines)

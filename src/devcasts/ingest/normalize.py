@@ -142,7 +142,7 @@ def _episode(item: ParsedItem, context: _FeedContext) -> Episode | None:
         item.content or item.description, details.notes_base(item.base, link, base)
     )
     text = html_to_text(full_notes_html)  # search keeps a pasted transcript's words
-    notes_html, transcript_turns = cut_transcript(full_notes_html)
+    notes_html, transcript_turns = cut_transcript(full_notes_html, text)
     chosen = fields.choose_enclosure(item.enclosures, base)
     enclosure, enclosure_url = chosen if chosen else (None, "")
     title = details.title_text(item.title, TITLE_CHARS, plain=context.feed.plain_titles)

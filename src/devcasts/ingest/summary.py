@@ -87,7 +87,7 @@ def _lead_lines(found: Iterable[Block], title: str) -> tuple[list[str], bool]:
     in_credits = False
     for block in found:
         text = block.text
-        sponsor = _SPONSOR.search(text)
+        sponsor = _sponsor_block(text)
         if sponsor is not None:
             before = text[: sponsor.start()].strip()
             if before:
@@ -182,4 +182,16 @@ def _as_sentences(lines: list[str]) -> list[str]:
 
 
 def _ends_unmarked(line: str) -> bool:
-    return _UNMARKED_END.search(line) is not None
+    return _UNMARKED_END.search(line[-2:]) is not None  # the pattern reads two characters
+
+
+# Words every _SPONSOR alternative holds: a line without any of them is read no further.
+_SPONSOR_WORDS = ("sponsor", "affiliate", "brought to you", "support", "hosted on")
+
+
+def _sponsor_block(text: str) -> re.Match[str] | None:
+    """Where a sponsor or affiliate block starts in the line, if it does."""
+    folded = text.casefold()
+    if not any(word in folded for word in _SPONSOR_WORDS):
+        return None
+    return _SPONSOR.search(text)

@@ -96,7 +96,7 @@ def seek_links(notes_html: str, chapters: Sequence[Chapter] = ()) -> Markup:
     """Sanitized show notes with each timestamp a link that seeks the episode's player
     (`#t=SECONDS`, which the page's script handles). Times of day are left alone. A two-part
     stamp is MM:SS, unless the episode's chapters start at its HH:MM reading."""
-    if ":" not in notes_html:
+    if _ANY_STAMP.search(notes_html) is None:  # most notes: "https:" is no stamp
         return Markup(notes_html)  # noqa: S704 -- sanitized by ingest (nh3)
     chapter_starts = {round(chapter.start) for chapter in chapters}
     budget = [MAX_SEEK_LINKS]  # links left for these notes
