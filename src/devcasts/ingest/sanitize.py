@@ -234,13 +234,13 @@ def _sanitized(html_text: str, cleaner: nh3.Cleaner) -> str:
     for _ in range(_MAX_REPARSES):
         tidy = _tidy_markup(cleaned)
         if tidy == cleaned and not _nests_headings(cleaned):
-            return _tidy_images(cleaned)
+            return _finished(cleaned)
         # Removing a tag can leave markup a parser reads differently ("<h2><a><h2>" without
         # the link nests two headings, which cannot nest), and a heading left inside another
         # (kept there by an open link) closes the outer one when read again: parse again
         # until nothing changes.
         cleaned = cleaner.clean(tidy)
-    return _tidy_images(_tidy_markup(cleaned))
+    return _finished(_tidy_markup(cleaned))
 
 
 _MAX_REPARSES = 3
@@ -299,6 +299,18 @@ def _tidy_markup(cleaned: str) -> str:
 
 def _attribute_names(attributes: str) -> set[str]:
     return set(_ATTRIBUTE_NAME.findall(attributes))
+
+
+def _finished(cleaned: str) -> str:
+    """Images tidied, and no newline right after "<pre>": a parser drops the first one, and
+    nh3 writes a pre's text as it is, so "<pre>\n\nx" (an image dropped before the newlines,
+    a list turned into lines) would read back as "<pre>\nx", then "<pre>x". Leading blank
+    lines of preformatted text are dropped: the output sanitizes to itself."""
+    tidy = _tidy_images(cleaned)
+    return _PRE_LEADING_NEWLINES.sub(r"\1", tidy) if "<pre" in tidy else tidy
+
+
+_PRE_LEADING_NEWLINES = re.compile(r"(<pre\b[^>]*>)\n+")
 
 
 def _tidy_images(cleaned: str) -> str:
