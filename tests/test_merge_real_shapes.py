@@ -12,6 +12,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from devcasts.catalog.dedupe import merge_across_feeds
 from devcasts.ingest.normalize import normalize_feed
 from devcasts.ingest.parse import parse_feed
@@ -165,6 +167,32 @@ def test_a_guid_copied_onto_the_next_item_keeps_both_episodes() -> None:
     assert first.guid == "G-1"  # the identity the first always had: its URL stays
     assert second.id != first.id and second.guid.startswith("G-1 ")
     assert normalized("porch-sessions", document) == feed
+
+
+@pytest.mark.parametrize(
+    ("second_title", "extra"),
+    [
+        ("Secrets in env vars (corrected audio)", ""),  # a remark in brackets after the title
+        ("Secrets in env vars [re-upload]", ""),
+        ("Secrets in environment variables", "<itunes:episode>11</itunes:episode>"),
+    ],
+)
+def test_a_corrected_upload_under_the_same_guid_is_one_episode(
+    second_title: str, extra: str
+) -> None:
+    """A show re-uploads an episode with fixed audio and keeps its guid: one episode, the
+    first in feed order (the newest upload) standing for it."""
+    document = rss("Platform Tips", "".join([
+        item(second_title, "https://cdn.example/pt-11-v2.mp3", "Thu, 10 Sep 2026 18:00:00 GMT",
+             "pt-11", extra),
+        item("Secrets in env vars", "https://cdn.example/pt-11.mp3",
+             "Thu, 10 Sep 2026 16:00:00 GMT", "pt-11",
+             extra.replace("environment variables", "env vars")),
+    ]))  # fmt: skip
+    feed = normalized("platform-tips", document)
+    assert [e.guid for e in feed.episodes] == ["pt-11"]
+    assert feed.episodes[0].enclosure is not None
+    assert feed.episodes[0].enclosure.url.endswith("-v2.mp3")
 
 
 def test_redirect_urls_whose_query_is_the_file_are_different_files() -> None:

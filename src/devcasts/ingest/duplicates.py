@@ -3,13 +3,15 @@ a guid are two.
 
 Feeds repeat an item (the same guid twice, or one episode under two guids), and some reuse a
 guid for a different episode, copied from the item before it. A reused guid whose items differ
-in both their audio file and their title names two episodes: the first in feed order keeps the
+in their audio file and their title (beyond a remark in brackets such as "(corrected audio)"),
+and do not share an episode number, names two episodes: the first in feed order keeps the
 plain guid (the identity it always had), each later one is identified by the guid and its
 audio file.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -39,13 +41,24 @@ def _reused_guids_told_apart(episodes: Sequence[Episode]) -> list[Episode]:
 
 def _another_episode(first: Episode, later: Episode) -> str:
     """The later item's audio URL when its audio file and title both differ from the first's
-    (so it is another episode under the same identity), else ""."""
+    (so it is another episode under the same identity), else "". A remark in brackets after a
+    title ("... (corrected audio)") and the same episode number mark a re-upload of one
+    episode, not another one."""
     if first.enclosure is None or later.enclosure is None:
         return ""
-    same_title = first.title.casefold() == later.title.casefold()
-    if same_title or first.enclosure.url == later.enclosure.url:
+    same_title = _bare_title(first.title) == _bare_title(later.title)
+    same_number = first.number is not None and first.number == later.number
+    if same_title or same_number or first.enclosure.url == later.enclosure.url:
         return ""
     return later.enclosure.url
+
+
+def _bare_title(title: str) -> str:
+    """The title without a closing remark in brackets, in lower case."""
+    return _CLOSING_REMARK.sub("", title).casefold().strip()
+
+
+_CLOSING_REMARK = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*$")
 
 
 def _unique(episodes: list[Episode]) -> list[Episode]:
