@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import mimetypes
 import os
@@ -24,6 +25,9 @@ from devcasts.records import (
     Chapter,
     Enclosure,
     Episode,
+    NormalizedFeed,
+    NotAFeedError,
+    ParsedFeed,
     Person,
     Podcast,
     SourceRef,
@@ -212,6 +216,39 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(
             f"{len(_corpus_skipped)} corpus tests skipped: {_CORPUS_ABSENT}"
         )
+
+
+CORPUS_NOW = datetime(2026, 7, 2, tzinfo=UTC)  # after the corpus's items, bar a few "future" ones
+
+
+@dataclass(frozen=True)
+class CorpusFeed:
+    """One readable corpus feed: its file, parsed, and normalized as a build would."""
+
+    path: Path
+    source: FeedSource
+    parsed: ParsedFeed
+    feed: NormalizedFeed
+
+
+@functools.cache
+def corpus_feeds() -> tuple[CorpusFeed, ...]:
+    """Every corpus feed parsed and normalized once per session (at CORPUS_NOW, from
+    https://feeds.example.com/<file>), for the tests that judge normalize on real feeds."""
+    from devcasts.ingest.normalize import normalize_feed
+    from devcasts.ingest.parse import parse_feed
+    from devcasts.util.text import slugify
+
+    feeds: list[CorpusFeed] = []
+    for path in sorted((CORPUS / "feeds").iterdir()):
+        source = FeedSource(url=f"https://feeds.example.com/{path.name}", slug=slugify(path.name))
+        try:
+            parsed = parse_feed(path.read_bytes(), {}, source.url)
+        except NotAFeedError:
+            continue
+        feed = normalize_feed(source, parsed, (), CORPUS_NOW, source.url)
+        feeds.append(CorpusFeed(path, source, parsed, feed))
+    return tuple(feeds)
 
 
 @dataclass(frozen=True)

@@ -11,25 +11,18 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cache
 
 import pytest
-from conftest import CORPUS
+from conftest import corpus_feeds
 
 from devcasts.ingest.chapters import chapters_from_html, chapters_from_psc
-from devcasts.ingest.normalize import normalize_feed
-from devcasts.ingest.parse import parse_feed
 from devcasts.ingest.sanitize import html_to_text
-from devcasts.model import FeedSource
-from devcasts.records import Chapter, NotAFeedError
+from devcasts.records import Chapter
 from devcasts.site.chapters import seek_links
-from devcasts.util.text import slugify
 
 pytestmark = pytest.mark.corpus
 
-FEEDS = CORPUS / "feeds"
-NOW = datetime(2026, 7, 2, tzinfo=UTC)
 
 _S = r"\d{1,3}:\d\d(?::\d\d)?"
 _STAMP_FIRST = re.compile(rf"^\s*(?:[-*•]\s*)?[(\[]?{_S}[)\]]?\s+\S")
@@ -53,15 +46,10 @@ class Item:
 @cache
 def corpus_items() -> tuple[Item, ...]:
     items: list[Item] = []
-    for path in sorted(FEEDS.iterdir()):
-        source = FeedSource(url=f"https://feeds.example.com/{path.name}", slug=slugify(path.stem))
-        try:
-            parsed = parse_feed(path.read_bytes(), {}, source.url)
-        except NotAFeedError:
-            continue
-        feed = normalize_feed(source, parsed, (), NOW, source.url)
-        raw_by_title = {raw.title.strip(): raw for raw in parsed.items}
-        for episode in feed.episodes:
+    for corpus_feed in corpus_feeds():
+        path = corpus_feed.path
+        raw_by_title = {raw.title.strip(): raw for raw in corpus_feed.parsed.items}
+        for episode in corpus_feed.feed.episodes:
             raw = raw_by_title.get(episode.title.strip())
             if raw is None:  # titles the normalizer rewrote: joined by their notes' stamps
                 continue

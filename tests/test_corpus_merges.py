@@ -13,25 +13,22 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cache
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import CORPUS
+from conftest import CORPUS_NOW, corpus_feeds
 
 from devcasts.catalog.dedupe import merge_across_feeds, same_episode_groups
 from devcasts.ingest.normalize import normalize_feed
-from devcasts.ingest.parse import parse_feed
 from devcasts.model import FeedSource
-from devcasts.records import Episode, NormalizedFeed, NotAFeedError, ParsedFeed, ParsedItem
+from devcasts.records import Episode, NormalizedFeed, ParsedFeed, ParsedItem
 from devcasts.site.pages import episodes_published_by_podcast
-from devcasts.util.text import slugify
 
 pytestmark = pytest.mark.corpus
 
-FEEDS = CORPUS / "feeds"
-NOW = datetime(2026, 7, 2, tzinfo=UTC)
+NOW = CORPUS_NOW
 # Independent of dedupe's own rules: a title's words after an episode number, compared.
 _PREFIX = re.compile(r"^(?:episode|ep|folge|no|nr)?\s*#?\s*0*(\d+)\s*[:.\-|]?\s*", re.IGNORECASE)
 _STOCK = {"episode", "trailer", "weekly news", "untitled episode", "a", "hello world", "intro"}
@@ -45,16 +42,7 @@ class Show:
 
 @cache
 def shows() -> dict[str, Show]:
-    result: dict[str, Show] = {}
-    for path in sorted(FEEDS.iterdir()):
-        source = FeedSource(url=f"https://feeds.example.com/{path.name}", slug=slugify(path.name))
-        try:
-            parsed = parse_feed(path.read_bytes(), {}, source.url)
-        except NotAFeedError:
-            continue
-        feed = normalize_feed(source, parsed, (), NOW, source.url)
-        result[source.slug] = Show(feed, parsed.items)
-    return result
+    return {c.source.slug: Show(c.feed, c.parsed.items) for c in corpus_feeds()}
 
 
 @cache

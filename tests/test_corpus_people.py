@@ -7,24 +7,17 @@ by hand in data/people/authors.tsv; the figures below were measured on the whole
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS
+from conftest import corpus_feeds
 
-from devcasts.ingest.normalize import normalize_feed
-from devcasts.ingest.parse import parse_feed
 from devcasts.ingest.people import looks_like_name
-from devcasts.model import FeedSource
-from devcasts.records import Episode, NotAFeedError
-from devcasts.util.text import slugify
+from devcasts.records import Episode
 
 pytestmark = pytest.mark.corpus
 
-FEEDS = CORPUS / "feeds"
-NOW = datetime(2026, 7, 2, tzinfo=UTC)
 LABELS = Path(__file__).parent / "data" / "people" / "authors.tsv"
 # Names the notes mention that are not guests of the episode (shows, companies, products, two
 # hosts' first names, German nouns): found by hand on the corpus, never a person.
@@ -41,16 +34,7 @@ NOT_GUESTS = frozenset(
 @cache
 def corpus_episodes() -> tuple[tuple[str, Episode], ...]:
     """(feed file, episode) for every episode of every corpus feed."""
-    found: list[tuple[str, Episode]] = []
-    for path in sorted(FEEDS.iterdir()):
-        source = FeedSource(url=f"https://feeds.example.com/{path.name}", slug=slugify(path.name))
-        try:
-            parsed = parse_feed(path.read_bytes(), {}, source.url)
-            feed = normalize_feed(source, parsed, (), NOW, source.url)
-        except NotAFeedError:
-            continue
-        found.extend((path.name, episode) for episode in feed.episodes)
-    return tuple(found)
+    return tuple((c.path.name, episode) for c in corpus_feeds() for episode in c.feed.episodes)
 
 
 def labeled_authors() -> dict[str, tuple[str, tuple[str, ...]]]:

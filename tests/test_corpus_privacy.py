@@ -11,23 +11,16 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from datetime import UTC, datetime
 from functools import cache
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from conftest import CORPUS
+from conftest import corpus_feeds
 
-from devcasts.ingest.normalize import normalize_feed
-from devcasts.ingest.parse import parse_feed
-from devcasts.model import FeedSource
-from devcasts.records import NotAFeedError, ParsedItem
-from devcasts.util.text import slugify
+from devcasts.records import ParsedItem
 
 pytestmark = pytest.mark.corpus
 
-FEEDS = CORPUS / "feeds"
-NOW = datetime(2026, 7, 2, tzinfo=UTC)
 _IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _SRC = re.compile(r"""\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 _SIZE = re.compile(r"""\b(width|height)\s*=\s*["']?\s*([0-9]+)""", re.IGNORECASE)
@@ -59,19 +52,16 @@ def joined() -> list[tuple[str, str]]:
     """(source item notes, episode notes_html) for every episode of every corpus feed that
     has a guid, an enclosure or a link (the rest cannot be told apart from each other)."""
     pairs: list[tuple[str, str]] = []
-    for path in sorted(FEEDS.iterdir()):
-        source = FeedSource(url=f"https://feeds.example.com/{path.name}", slug=slugify(path.name))
-        try:
-            parsed = parse_feed(path.read_bytes(), {}, source.url)
-        except NotAFeedError:
-            continue
+    for corpus_feed in corpus_feeds():
         by_identity: dict[str, ParsedItem] = {}
-        for item in parsed.items:  # normalize's identity: guid, else enclosure, else link
+        for (
+            item
+        ) in corpus_feed.parsed.items:  # normalize's identity: guid, else enclosure, else link
             keys = [item.guid, *(enclosure.url for enclosure in item.enclosures), item.link]
             for key in keys:
                 if key.strip():
                     by_identity.setdefault(key.strip(), item)
-        for episode in normalize_feed(source, parsed, (), NOW, source.url).episodes:
+        for episode in corpus_feed.feed.episodes:
             item = by_identity.get(episode.guid)
             if item is not None:
                 pairs.append((item.content or item.description, episode.notes_html))

@@ -12,22 +12,16 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import UTC, datetime
 from functools import cache
 
 import pytest
-from conftest import CORPUS
+from conftest import corpus_feeds
 
-from devcasts.ingest.normalize import normalize_feed
-from devcasts.ingest.parse import parse_feed
-from devcasts.model import FeedSource
-from devcasts.records import Episode, NotAFeedError
+from devcasts.records import Episode
 from devcasts.util.text import slugify
 
 pytestmark = pytest.mark.corpus
 
-FEEDS = CORPUS / "feeds"
-NOW = datetime(2026, 7, 2, tzinfo=UTC)
 
 _OPENING_BOILERPLATE = {
     "show notes heading": re.compile(r"^\W*(?:links (?:&|and) )?show ?notes\b", re.IGNORECASE),
@@ -41,15 +35,7 @@ _UNMARKED_LATIN_END = re.compile(r"[A-Za-zÀ-ÿ0-9]$")
 
 @cache
 def corpus_episodes() -> tuple[Episode, ...]:
-    episodes: list[Episode] = []
-    for path in sorted(FEEDS.iterdir()):
-        source = FeedSource(url=f"https://feeds.example.com/{path.name}", slug=slugify(path.name))
-        try:
-            parsed = parse_feed(path.read_bytes(), {}, source.url)
-        except NotAFeedError:
-            continue
-        episodes += normalize_feed(source, parsed, (), NOW, source.url).episodes
-    return tuple(episodes)
+    return tuple(episode for corpus_feed in corpus_feeds() for episode in corpus_feed.feed.episodes)
 
 
 def episodes_of(feed: str) -> list[Episode]:
