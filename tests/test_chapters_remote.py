@@ -28,12 +28,13 @@ from devcasts.catalog.linked_chapters import with_linked_chapters
 from devcasts.catalog.overrides import Overrides
 from devcasts.config.load import load_config
 from devcasts.fetch.sidecar import (
+    MAX_REQUESTS,
     FileRequest,
     LinkedFiles,
-    SidecarOptions,
     backoff,
     fetch_linked_files,
     json_object_problem,
+    linked_file_options,
     url_problem,
 )
 from devcasts.ingest.chapters_json import MAX_CHAPTERS, chapters_from_json
@@ -263,13 +264,12 @@ def fetch(
     **options: object,
 ) -> LinkedFiles:
     limits: dict[str, object] = {"connect_timeout": 2, "read_timeout": 2, "deadline": 3}
-    settings = SidecarOptions(
-        cache_dir=cache,
-        allow_private_network=True,
-        check_body=json_object_problem,
-        **(limits | options),  # type: ignore[arg-type]
+    max_requests = int(options.pop("max_requests", MAX_REQUESTS))  # type: ignore[call-overload]
+    settings = linked_file_options(
+        cache, allow_private_network=True, check_body=json_object_problem, **(limits | options)
     )
-    return fetch_linked_files([FileRequest(url, refresh) for url in urls], settings, now)
+    requests = [FileRequest(url, refresh) for url in urls]
+    return fetch_linked_files(requests, settings, now, max_requests)
 
 
 # --- fetching linked files ------------------------------------------------------------------
@@ -330,7 +330,7 @@ def test_gone_is_final_and_size_is_capped(server: _Server, tmp_path: Path) -> No
 def test_private_networks_are_refused_unless_allowed(server: _Server, tmp_path: Path) -> None:
     server.routes["/c.json"] = chapters_file()
     url = server.url("/c.json")
-    settings = SidecarOptions(cache_dir=tmp_path)
+    settings = linked_file_options(tmp_path)
     refused = fetch_linked_files([FileRequest(url)], settings, T0)
     assert refused.files[url].body is None and "loopback" in (refused.files[url].error or "")
     assert server.hits["/c.json"] == 0

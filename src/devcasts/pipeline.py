@@ -321,22 +321,22 @@ def _linked_chapters(
     from devcasts.archive.linked_chapters import attach_linked_chapters, wanted_links
     from devcasts.fetch.sidecar import (
         FileRequest,
-        SidecarOptions,
         fetch_linked_files,
         json_object_problem,
+        linked_file_options,
     )
     from devcasts.ingest.chapters_json import chapters_from_json
 
     shows = {source.slug for source in config.feeds}
     wanted = wanted_links(archive, now, shows)
     requests = [FileRequest(url, refresh) for url, refresh in wanted]
-    sidecar = SidecarOptions(
-        cache_dir=options.cache_dir / "linked",
+    sidecar = linked_file_options(
+        options.cache_dir / "linked",
         offline=options.offline,
         allow_private_network=options.allow_private_network,
         accept=CHAPTERS_ACCEPT,
         check_body=json_object_problem,
-        stage_deadline=min(LINKED_FILES_DEADLINE, options.fetch_deadline),
+        build_deadline=min(LINKED_FILES_DEADLINE, options.fetch_deadline),
     )
     fetched = fetch_linked_files(requests, sidecar, now)
     state.note_linked_due(fetched.next_due)  # offline, what was due stays due

@@ -22,10 +22,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from devcasts.fetch.cache import CacheEntry, HttpCache, aware, read_stored
-from devcasts.fetch.decide import BodyCheck
 from devcasts.fetch.http import FetchOptions, fetch_all_async
 from devcasts.model import FeedSource, StoredCopy
 from devcasts.util.text import short_hash
@@ -34,9 +34,9 @@ __all__ = [
     "FileRequest",
     "LinkedFile",
     "LinkedFiles",
-    "SidecarOptions",
     "fetch_linked_files",
     "json_object_problem",
+    "linked_file_options",
 ]
 
 FIRST_BACKOFF = timedelta(hours=1)
@@ -55,20 +55,24 @@ class FileRequest:
     refresh_after: timedelta | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SidecarOptions:
-    cache_dir: Path  # e.g. .cache/sidecar
-    offline: bool = False
-    allow_private_network: bool = False
-    max_bytes: int = 1024 * 1024
-    accept: str = "*/*"
-    check_body: BodyCheck | None = None  # None: any non-empty body is kept
-    max_requests: int = 1000  # per build
-    concurrency: int = 4
-    connect_timeout: float = 5.0
-    read_timeout: float = 10.0
-    deadline: float = 15.0  # one file, redirects included
-    stage_deadline: float = 60.0  # every file of the build
+MAX_REQUESTS = 1000  # files asked per build; the rest wait for the next build
+
+
+def linked_file_options(cache_dir: Path, **changes: Any) -> FetchOptions:
+    """The fetcher's options for linked files: smaller than a feed (1 MiB), quicker to give up
+    (15 s a file, 60 s for all of a build's), four at a time, any non-empty body kept unless
+    `check_body` says otherwise. `changes` are FetchOptions fields (offline, accept, ...)."""
+    defaults: dict[str, Any] = {
+        "max_bytes": 1024 * 1024,
+        "concurrency": 4,
+        "read_timeout": 10.0,
+        "deadline": 15.0,
+        "build_deadline": 60.0,
+        "progress": False,
+        "accept": "*/*",
+        "check_body": _non_empty,
+    }
+    return FetchOptions(cache_dir=cache_dir, **(defaults | changes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +94,10 @@ class LinkedFiles:
 
 
 def fetch_linked_files(
-    requests: Sequence[FileRequest], options: SidecarOptions, now: datetime
+    requests: Sequence[FileRequest],
+    options: FetchOptions,
+    now: datetime,
+    max_requests: int = MAX_REQUESTS,
 ) -> LinkedFiles:
     """Each distinct URL's file: fetched when due (see the module's rules), else as kept."""
     now = aware(now)
@@ -99,7 +106,7 @@ def fetch_linked_files(
     refused = {r.url: problem for r in wanted if (problem := url_problem(r.url)) is not None}
     plans = {r.url: _Plan(r, *cache.load(_source(r.url))) for r in wanted if r.url not in refused}
     due = [] if options.offline else [plan for plan in plans.values() if plan.is_due(now)]
-    asked = due[: max(0, options.max_requests)]
+    asked = due[: max(0, max_requests)]
     results = (
         asyncio.run(_fetch([plan.request.url for plan in asked], options, now)) if asked else {}
     )
@@ -205,21 +212,8 @@ def _source(url: str) -> FeedSource:
 
 
 async def _fetch(
-    urls: Sequence[str], options: SidecarOptions, now: datetime
+    urls: Sequence[str], options: FetchOptions, now: datetime
 ) -> dict[str, str | None]:
     """Ask for each URL; the error of each, None when a good copy is kept."""
-    fetch_options = FetchOptions(
-        cache_dir=options.cache_dir,
-        allow_private_network=options.allow_private_network,
-        max_bytes=options.max_bytes,
-        concurrency=options.concurrency,
-        connect_timeout=options.connect_timeout,
-        read_timeout=options.read_timeout,
-        deadline=options.deadline,
-        build_deadline=options.stage_deadline,
-        progress=False,
-        accept=options.accept,
-        check_body=options.check_body or _non_empty,
-    )
-    results = await fetch_all_async([_source(url) for url in urls], fetch_options, now)
+    results = await fetch_all_async([_source(url) for url in urls], options, now)
     return {result.source.url: result.error for result in results}
