@@ -11,16 +11,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from devcasts.ingest.sanitize import html_to_text
+from devcasts.ingest.sanitize import LINE_BREAKING_TAG, html_to_text
 
-__all__ = ["LINE_BREAK", "Block", "blocks"]
+__all__ = ["Block", "blocks"]
 
-# The tags html_to_text turns into line breaks.
-LINE_BREAK = re.compile(
-    r"<(?:/?(?:p|div|li|ul|ol|h[1-6]|blockquote|pre|tr|table|section|article|header|footer"
-    r"|dt|dd|dl|figure|figcaption|hr)|br)\b[^<>]*>",
-    re.IGNORECASE,
-)
 _LINK_TEXT = re.compile(r"<a\b[^<>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)
 _BARE_URL = re.compile(r"\S*(?:https?://|www\.)\S+$", re.IGNORECASE)
 
@@ -40,7 +34,7 @@ def blocks(notes_html: str) -> Iterator[Block]:
     """The non-empty lines of sanitized notes, in order (lazily: callers often stop early)."""
     position = 0
     cut = 0
-    for tag in LINE_BREAK.finditer(notes_html):
+    for tag in LINE_BREAKING_TAG.finditer(notes_html):
         block = _block(notes_html, cut, position, tag.start())
         if block is not None:
             yield block

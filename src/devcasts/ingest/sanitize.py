@@ -876,7 +876,8 @@ def _drop_invisible(html_text: str) -> str:
     return "".join(kept)
 
 
-_LINE_BREAKING_TAG = re.compile(
+# The tags html_to_text turns into line breaks (blocks.py cuts notes into lines at them too).
+LINE_BREAKING_TAG = re.compile(
     r"<(?:/?(?:p|div|li|ul|ol|h[1-6]|blockquote|pre|tr|table|section|article|header|footer"
     r"|dt|dd|dl|figure|figcaption|hr)|br)\b[^<>]*>",
     re.IGNORECASE,
@@ -894,7 +895,7 @@ def html_to_text(html_text: str) -> str:
         return _tidy_lines(html_text)
     text = _drop_invisible(html_text)
     text = text.replace("\r", "").replace("\n", " ")
-    text = _LINE_BREAKING_TAG.sub("\n", text)
+    text = LINE_BREAKING_TAG.sub("\n", text)
     text = _ANY_TAG.sub("", text)
     return _tidy_lines(html.unescape(text))
 
