@@ -97,6 +97,7 @@ bases = st.one_of(st.none(), st.sampled_from(["https://show.example/ep/", "http:
 
 @given(urls, bases)
 @example("HTTP://\xa0?", None)  # a host of white space only, once the empty query is gone
+@example("HTTP://0\xa0?", None)  # white space left at the end once the empty query is gone
 def test_clean_url_is_idempotent_and_only_web(url: str, base: str | None) -> None:
     cleaned = clean_url(url, base)
     if cleaned is None:

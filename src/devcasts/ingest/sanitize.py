@@ -83,7 +83,10 @@ def _clean_url(url: str, base: str | None) -> str | None:
     absolute = _absolute_url(url, base)
     if absolute is None:
         return None
-    return _strip_tracking(absolute)
+    stripped = _strip_tracking(absolute)
+    # A removed query can leave at the end what the first pass strips from an edge
+    # ("http://0\xa0?" -> "http://0\xa0"): clean that again, so the result is idempotent.
+    return stripped if stripped == absolute else _clean_url(stripped, None)
 
 
 _clean_url_cached = functools.lru_cache(maxsize=8192)(_clean_url)
