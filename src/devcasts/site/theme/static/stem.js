@@ -63,7 +63,7 @@ function splitSuffix(word, rules) {
 
 function pluralStep(w) {
   if (w.endsWith("sses") || w.endsWith("ies")) return w.slice(0, -2);
-  if (w.endsWith("s") && w.at(-2) !== "s") return w.slice(0, -1);
+  if (w.endsWith("s") && w[w.length - 2] !== "s") return w.slice(0, -1);
   return w;
 }
 
