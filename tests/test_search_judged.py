@@ -1,7 +1,7 @@
 """Judged queries: the terminal search puts the episodes a listener wants first, on the offline
-example (mean reciprocal rank of at least 0.9).
+example and on a build of the real-world corpus (mean reciprocal rank of at least 0.9).
 
-The judged set is in tests/data/search/judged.yaml (`examples:`), and
+The judged sets are in tests/data/search/ (judged.yaml `examples:`, judged_corpus.yaml), and
 `load_judged`, `episode_ids` and `reciprocal_rank` are meant to be reused by the browser's test,
 so both searches are judged on the same data the same way.
 """
@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import CorpusBuild
 
 from devcasts.search.searcher import SearchRequest, search
 
@@ -25,6 +26,7 @@ DATA = Path(__file__).parent / "data" / "search"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 JUDGED_SETS = {  # name -> (file, list in it)
     "example": ("judged.yaml", "examples"),
+    "corpus": ("judged_corpus.yaml", "queries"),
 }
 RANKED = 10  # a wanted episode below this rank counts as not found
 MIN_MRR = 0.9
@@ -167,3 +169,17 @@ def test_judged_queries_over_the_offline_example(example_build: Path) -> None:
     ranks = terminal_ranks(index_dir, archive, load_judged("example"))
     mrr = mean_reciprocal_rank(ranks)
     assert mrr >= MIN_MRR, f"MRR {mrr:.3f} over the example; not first:\n{not_first(ranks)}"
+
+
+# --- the corpus ---------------------------------------------------------------------------------
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_judged_queries_over_the_corpus(corpus_build: CorpusBuild) -> None:
+    ranks = terminal_ranks(
+        corpus_build.root / "cache" / "index", corpus_build.archive, load_judged("corpus")
+    )
+    mrr = mean_reciprocal_rank(ranks)
+    print(f"MRR {mrr:.3f} over the corpus; not first:\n{not_first(ranks)}")
+    assert mrr >= MIN_MRR, f"MRR {mrr:.3f} over the corpus; not first:\n{not_first(ranks)}"
