@@ -30,7 +30,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "ingest": frozenset(),
     "archive": frozenset(),
     "catalog": frozenset({"archive.state"}),  # the archive it is built from: values only
-    "search": frozenset({"site.urls"}),  # the one home for the site's URLs
+    "search": frozenset(
+        {"site.urls", "site.pages", "site.filters"}
+    ),  # the browser index lists what pages show
     "site": frozenset(),
     "publish": frozenset({"site"}),  # our feeds link to the site's pages
     "tools": frozenset(),

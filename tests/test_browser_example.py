@@ -55,17 +55,6 @@ def page(example: tuple[str, Path, str]) -> Iterator[Any]:
         browser.close()
 
 
-def _pagefind_installed() -> bool:
-    from devcasts.errors import BuildError
-    from devcasts.search.browser_index import pagefind_executable
-
-    try:
-        pagefind_executable()
-    except BuildError:
-        return False
-    return True
-
-
 def _local_only(route: Any) -> None:
     if route.request.url.startswith("http://127.0.0.1:"):
         route.continue_()
@@ -91,9 +80,8 @@ def test_browse_and_search_the_example(page: Any, example: tuple[str, Path, str]
     page.wait_for_url(re.compile(r".*/podcasts/[^/]+/[^/]+/$"))
     assert page.locator("audio[controls][preload=none]").count() == 1
     assert serious_violations(page, axe) == []
-    if _pagefind_installed():
-        page.goto(url + "search/?q=Dokku")
-        page.locator("#search-results a").first.wait_for(timeout=30_000)
-        assert "Dokku" in page.locator("#search-results").inner_text()
-        assert serious_violations(page, axe) == []
+    page.goto(url + "search/?q=Dokku")
+    page.locator("#search-results ol a").first.wait_for(timeout=30_000)
+    assert "Dokku" in page.locator("#search-results").inner_text()
+    assert serious_violations(page, axe) == []
     assert page.errors == []

@@ -47,7 +47,7 @@ def test_a_new_site_checks_and_builds_offline(
     assert "My podcasts" in index and 'href="/my-podcasts/about/"' in index
     assert (site_root / "site/about/index.html").is_file()  # content/about.md
     assert (site_root / "site/static/style.css").is_file()  # the theme's
-    assert (site_root / "site/pagefind").is_dir()
+    assert (site_root / "site/search-index/meta.json").is_file()
 
 
 def test_init_into_the_current_folder_keeps_files_it_does_not_write(

@@ -1,50 +1,31 @@
-"""What one build leaves for the next: the browser index catches up on pages written while it
-was off, and the archive's decoded cache is written (by the indexer's child) and used."""
+"""What one build leaves for the next: a build without the browser index keeps the last one,
+and the archive's decoded cache is written (by the indexer's child) and used."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from test_pipeline import START, FeedServer, feed, run_build, server, site_config
 
-from devcasts.search import browser_index
-from devcasts.search.browser_index import BrowserIndexReport
-
 __all__ = ["server"]  # the fixture, shared with test_pipeline
 
 
-def test_the_browser_index_catches_up_after_builds_without_it(
-    tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch
+def test_a_build_without_the_browser_index_keeps_the_last_one(
+    tmp_path: Path, server: FeedServer
 ) -> None:
-    asked: list[Sequence[str] | None] = []
-
-    def fake_index(
-        site: Path, cache: Path, changed: Sequence[str] | None, language: str = "en"
-    ) -> BrowserIndexReport:
-        asked.append(None if changed is None else list(changed))
-        return BrowserIndexReport(skipped=False, seconds=0.0, pages=0)
-
-    monkeypatch.setattr(browser_index, "build_browser_index", fake_index)
     site_config(tmp_path, server.url)
-
-    def run(weeks: int, with_index: bool) -> None:
-        run_build(tmp_path, START + timedelta(weeks=weeks), browser_index=with_index)
-
-    run(30, with_index=True)  # the first build: nothing is known yet, every page compared
+    meta = tmp_path / "site" / "search-index" / "meta.json"
+    run_build(tmp_path, START + timedelta(weeks=30), browser_index=True)
+    first = json.loads(meta.read_text(encoding="utf-8"))
     server.body = feed(range(31))
-    run(31, with_index=True)  # one new episode: only the changed pages are named
-    server.body = feed(range(32))
-    run(32, with_index=False)  # a new episode page Pagefind never saw
-    run(32, with_index=True)  # changes no page, yet must compare them all
-    run(32, with_index=True)  # up to date again: nothing to do
-
-    assert asked[0] is None
-    assert asked[1] is not None and any("/index.html" in page for page in asked[1])
-    assert asked[2] is None
-    assert len(asked) == 3  # the last build was up to date and ran no index
+    report = run_build(tmp_path, START + timedelta(weeks=31), browser_index=False)
+    assert report.new_episodes == 1
+    assert json.loads(meta.read_text(encoding="utf-8")) == first  # kept as it was
+    run_build(tmp_path, START + timedelta(weeks=31), browser_index=True)
+    assert json.loads(meta.read_text(encoding="utf-8"))["documents"] == first["documents"] + 1
 
 
 def test_the_archive_cache_is_written_by_a_build_and_used_by_the_next(

@@ -1,224 +1,287 @@
-"""The Pagefind browser index: shards by year, rebuilt only when their pages change."""
+"""The in-browser index holds what the terminal's whoosh index holds: the same terms, document
+frequencies, term frequencies and field lengths, in files a browser fetches a few at a time."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_index import load_test_catalog
 
-from devcasts.errors import BuildError
+from devcasts.records import Catalog, Episode
 from devcasts.search import browser_index
-from devcasts.search.browser_index import browser_index_files, build_browser_index
+from devcasts.search.browser_index import (
+    CHUNK_DOCS,
+    FIELDS,
+    MAX_PREFIX,
+    SHARD_BYTES,
+    build_browser_index,
+)
+from devcasts.search.marker import INDEX_NAME
+from devcasts.search.schema import FIELD_BOOSTS
+from devcasts.search.writer import update_index
+
+INDEX = "search-index/"
 
 
-def _pagefind_missing() -> bool:
-    try:
-        browser_index.pagefind_executable()
-    except BuildError:
-        return True
-    return False
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_test_catalog()
 
 
-pytestmark = pytest.mark.skipif(_pagefind_missing(), reason="pagefind-bin is not installed")
+@pytest.fixture(scope="module")
+def files(catalog: Catalog) -> dict[str, bytes]:
+    return build_browser_index(catalog).files
 
 
-def page(title: str, day: str, podcast: str = "Ship It Weekly", topic: str = "Heroku") -> str:
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<body><header><a href="/">devcasts</a></header>
-<article data-pagefind-body data-pagefind-sort="date:{day}">
-<span data-pagefind-filter="podcast">{podcast}</span>
-<h1 data-pagefind-meta="title">{title}</h1><time datetime="{day}">{day}</time>
-<a data-pagefind-filter="topic" href="/topics/x/">{topic}</a>
-<p>Notes about {title.lower()} and deploying web apps with buildpacks.</p>
-</article></body></html>"""
+def meta_of(files: dict[str, bytes]) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(files[INDEX + "meta.json"])
+    return data
 
 
-def write(site: Path, relpath: str, html: str) -> None:
-    path = site / relpath
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
+# --- a reader, as static/search-engine.js reads --------------------------------------------
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Path:
-    site_dir = tmp_path / "site"
-    write(site_dir, "index.html", "<html><body>Home, no pagefind body</body></html>")
-    write(site_dir, "podcasts/ship-it/index.html", "<html><body>Listing</body></html>")
-    write(site_dir, "podcasts/ship-it/dyno-day/index.html", page("Dyno day", "2023-04-01"))
-    write(site_dir, "podcasts/ship-it/edge-night/index.html", page("Edge night", "2023-09-09"))
-    write(site_dir, "podcasts/ops/k8s-spring/index.html", page("K8s spring", "2024-03-03"))
-    return site_dir
+def read_varint(data: bytes, at: list[int]) -> int:
+    value = shift = 0
+    while True:
+        byte = data[at[0]]
+        at[0] += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value
+        shift += 7
 
 
-def mtimes(site: Path) -> dict[str, int]:
-    return {rel: (site / rel).stat().st_mtime_ns for rel in browser_index_files(site)}
+def read_shard(data: bytes) -> dict[str, dict[int, list[tuple[int, int, int]]]]:
+    """term -> field number -> [(document, frequency, length code)]."""
+    assert data[:4] == b"DCT1"
+    at = [4]
+    terms: dict[str, dict[int, list[tuple[int, int, int]]]] = {}
+    for _ in range(read_varint(data, at)):
+        size = read_varint(data, at)
+        term = data[at[0] : at[0] + size].decode("utf-8")
+        at[0] += size
+        fields: dict[int, list[tuple[int, int, int]]] = {}
+        while (field := data[at[0]]) != 0xFF:
+            at[0] += 1
+            docs, doc = [], 0
+            for _ in range(read_varint(data, at)):
+                doc += read_varint(data, at)
+                count = read_varint(data, at)
+                docs.append((doc, count, data[at[0]]))
+                at[0] += 1
+            fields[field] = docs
+        at[0] += 1
+        terms[term] = fields
+    assert at[0] == len(data)
+    return terms
 
 
-def test_first_build_writes_one_bundle_per_year(site: Path, tmp_path: Path) -> None:
-    report = build_browser_index(site, tmp_path / "cache", None)
-    assert not report.skipped
-    assert report.shards == ("2023", "2024") and report.rebuilt == ("2023", "2024")
-    assert (report.pages, report.total_pages) == (3, 3)
-    manifest = json.loads((site / "pagefind/shards.json").read_text(encoding="utf-8"))
-    assert manifest["shards"] == ["2024", "2023"]
-    for shard in ("2023", "2024"):
-        bundle = site / "pagefind" / shard
-        assert (bundle / "pagefind.js").is_file()
-        entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
-        assert entry["languages"]["en"]["page_count"] == (2 if shard == "2023" else 1)
-        assert not list(bundle.glob("pagefind-ui*")) and not list(bundle.glob("*highlight*"))
-    files = browser_index_files(site)
-    assert "pagefind/shards.json" in files and all(f.startswith("pagefind/") for f in files)
+def shard_for(meta: dict[str, Any], term: str) -> str | None:
+    """The browser's rule: the longest prefix of the term that has a shard."""
+    for size in range(min(len(term), MAX_PREFIX), 0, -1):
+        if term[:size] in meta["shards"]:
+            return str(meta["shards"][term[:size]])
+    return None
 
 
-def test_no_change_skips_pagefind_and_touches_nothing(site: Path, tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    build_browser_index(site, cache, None)
-    before = mtimes(site)
-    assert build_browser_index(site, cache, []).skipped
-    rescanned = build_browser_index(site, cache, None)
-    assert rescanned.skipped and rescanned.rebuilt == () and rescanned.total_pages == 3
-    unrelated = build_browser_index(site, cache, ["index.html", "podcasts/ship-it/index.html"])
-    assert unrelated.skipped
-    assert mtimes(site) == before
+def all_postings(files: dict[str, bytes]) -> dict[tuple[str, int], list[tuple[int, int, int]]]:
+    found = {}
+    for path, data in files.items():
+        if path.startswith(INDEX + "t/"):
+            for term, fields in read_shard(data).items():
+                for field, docs in fields.items():
+                    found[(term, field)] = docs
+    return found
 
 
-def test_a_changed_page_rebuilds_only_its_year(site: Path, tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    build_browser_index(site, cache, None)
-    before = mtimes(site)
-    changed = "podcasts/ops/k8s-spring/index.html"
-    write(site, changed, page("K8s spring, corrected", "2024-03-03"))
-    report = build_browser_index(site, cache, [changed])
-    assert report.rebuilt == ("2024",) and report.pages == 1
-    after = mtimes(site)
-    assert {f: t for f, t in after.items() if f.startswith("pagefind/2023/")} == {
-        f: t for f, t in before.items() if f.startswith("pagefind/2023/")
-    }
+def documents(files: dict[str, bytes]) -> list[list[Any]]:
+    meta = meta_of(files)
+    chunks = (meta["documents"] + CHUNK_DOCS - 1) // CHUNK_DOCS
+    return [doc for n in range(chunks) for doc in json.loads(files[f"{INDEX}d/{n}.json"])]
 
 
-def test_new_and_vanished_years(site: Path, tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    build_browser_index(site, cache, None)
-    write(site, "podcasts/ops/new-year/index.html", page("New year", "2025-01-02"))
-    (site / "podcasts/ops/k8s-spring/index.html").unlink()
-    report = build_browser_index(site, cache, None)
-    assert report.rebuilt == ("2025",) and report.shards == ("2023", "2025")
-    assert not (site / "pagefind/2024").exists()
-    manifest = json.loads((site / "pagefind/shards.json").read_text(encoding="utf-8"))
-    assert manifest["shards"] == ["2025", "2023"]
+# --- the same statistics as whoosh -----------------------------------------------------------
 
 
-def test_a_deleted_output_is_rebuilt_even_when_nothing_changed(site: Path, tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    build_browser_index(site, cache, None)
-    for path in sorted((site / "pagefind/2023").rglob("*"), reverse=True):
-        path.unlink() if path.is_file() else path.rmdir()
-    report = build_browser_index(site, cache, None)
-    assert report.rebuilt == ("2023",)
-
-
-def test_shards_indexed_by_other_code_are_indexed_again(
-    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_postings_and_statistics_are_whooshs(
+    catalog: Catalog, files: dict[str, bytes], tmp_path: Path
 ) -> None:
-    cache = tmp_path / "cache"
-    build_browser_index(site, cache, None)
-    assert build_browser_index(site, cache, None).rebuilt == ()
-    monkeypatch.setattr(browser_index, "fingerprint", lambda **inputs: "another version")
-    assert build_browser_index(site, cache, None).rebuilt == ("2023", "2024")
+    from whoosh import index
+
+    update_index(catalog, tmp_path / "index")
+    ix = index.open_dir(str(tmp_path / "index"), indexname=INDEX_NAME)
+    meta = meta_of(files)
+    paths = [doc[0] for doc in documents(files)]
+    ours = all_postings(files)
+    with ix.reader() as reader:
+        number_of = {
+            reader.stored_fields(n)["url"].split("/devcasts/", 1)[1]: paths.index(
+                reader.stored_fields(n)["url"].split("/devcasts/", 1)[1]
+            )
+            for n in reader.all_doc_ids()
+        }
+        assert meta["documents"] == reader.doc_count() == len(paths)
+        for field_number, name in enumerate(FIELDS):
+            field = meta["fields"][field_number]
+            assert field["name"] == name and field["boost"] == FIELD_BOOSTS[name]
+            assert field["average"] == pytest.approx(reader.field_length(name) / reader.doc_count())
+            theirs = set(reader.lexicon(name))
+            assert {t for (t, f) in ours if f == field_number} == {t.decode() for t in theirs}
+            for term in theirs:
+                expected = []
+                postings = reader.postings(name, term)
+                while postings.is_active():
+                    doc = postings.id()
+                    path = reader.stored_fields(doc)["url"].split("/devcasts/", 1)[1]
+                    length = reader.doc_field_length(doc, name)
+                    expected.append((number_of[path], int(postings.weight()), length))
+                    postings.next()
+                got = ours[(term.decode(), field_number)]
+                decoded = [(doc, count, meta["lengths"][code]) for doc, count, code in got]
+                assert decoded == sorted(expected), (name, term)
 
 
-def test_undated_pages_and_a_corrupt_state_file(site: Path, tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    undated = page("No date", "2023-01-01").replace(' data-pagefind-sort="date:2023-01-01"', "")
-    write(site, "podcasts/ops/no-date/index.html", undated)
-    cache.mkdir()
-    (cache / browser_index.STATE_FILE).write_text("{not json", encoding="utf-8")
-    report = build_browser_index(site, cache, [])
-    assert not report.skipped and "undated" in report.shards
-    manifest = json.loads((site / "pagefind/shards.json").read_text(encoding="utf-8"))
-    assert manifest["shards"][-1] == "undated"
+def test_every_term_is_in_the_shard_its_prefix_names(files: dict[str, bytes]) -> None:
+    meta = meta_of(files)
+    for path, data in files.items():
+        if not path.startswith(INDEX + "t/"):
+            continue
+        for term in read_shard(data):
+            assert path == f"{INDEX}t/{shard_for(meta, term)}.bin", term
 
 
-def test_a_pagefind_failure_is_a_build_error(
-    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_big_shards_are_split_by_a_longer_prefix(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(browser_index, "pagefind_executable", lambda: Path("/bin/false"))
-    with pytest.raises(BuildError, match="Pagefind failed on the 2023 shard"):
-        build_browser_index(site, tmp_path / "cache", None)
+    monkeypatch.setattr(browser_index, "SHARD_BYTES", 400)
+    files = build_browser_index(catalog).files
+    meta = meta_of(files)
+    assert max(len(prefix) for prefix in meta["shards"]) > 1
+    for prefix, key in meta["shards"].items():
+        data = files[f"{INDEX}t/{key}.bin"]
+        if len(read_shard(data)) > 1 and len(prefix) < MAX_PREFIX:
+            assert len(data) <= 400 + 64
+        for term in read_shard(data):
+            assert shard_for(meta, term) == key
+    assert SHARD_BYTES > 400  # the real limit was only patched
 
 
-def bundle_files(site: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file of the browser index: bytes and inode."""
-    return {
-        rel: ((site / rel).read_bytes(), (site / rel).stat().st_ino)
-        for rel in browser_index_files(site)
-    }
+def test_documents_are_numbered_oldest_first_with_undated_first(catalog: Catalog) -> None:
+    undated = dataclasses.replace(
+        catalog.episodes[0], id="undated", slug="undated", date_estimated=True
+    )
+    # The catalog puts undated episodes last (newest first): the index reverses it.
+    shuffled = dataclasses.replace(catalog, episodes=(*catalog.episodes, undated))
+    docs = documents(build_browser_index(shuffled).files)
+    assert docs[0][3] == "date unknown"
+    dated = [e for e in reversed(catalog.episodes)]
+    assert [d[1] for d in docs[1:]] == [e.title for e in dated]
 
 
-def test_the_report_names_exactly_the_files_written_and_removed(site: Path, tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    first = build_browser_index(site, cache, None)
-    assert set(first.written) == set(browser_index_files(site)) and first.removed == ()
-    assert build_browser_index(site, cache, []).written == ()
-    steps = [
-        lambda: write(site, "podcasts/ops/k8s-spring/index.html", page("K8s, again", "2024-03-03")),
-        lambda: write(site, "podcasts/ops/new-year/index.html", page("New year", "2025-01-02")),
-        lambda: (site / "podcasts/ops/k8s-spring/index.html").unlink(),  # 2024 goes
-    ]
-    for step in steps:
-        before = bundle_files(site)
-        step()
-        report = build_browser_index(site, cache, None)
-        after = bundle_files(site)
-        assert set(report.written) == {
-            rel for rel, (_, inode) in after.items() if before.get(rel, (b"", -1))[1] != inode
-        }
-        assert set(report.removed) == set(before) - set(after)
-        assert report.written and all(rel.startswith("pagefind/") for rel in report.written)
-    assert report.removed and all(rel.startswith("pagefind/2024/") for rel in report.removed)
+def test_the_documents_carry_what_results_show(catalog: Catalog, files: dict[str, bytes]) -> None:
+    meta = meta_of(files)
+    docs = documents(files)
+    newest = catalog.episodes[0]
+    path, title, podcast, date, duration, summary, topics = docs[-1]
+    assert (path, title) == (f"podcasts/{newest.podcast}/{newest.slug}/", newest.title)
+    assert meta["podcasts"][podcast][0] == newest.podcast
+    assert date.endswith(str(newest.published.year)) and duration.endswith("min")
+    assert summary == newest.summary[: browser_index.SUMMARY_CHARS]
+    assert [meta["topics"][t][0] for t in topics] == list(dict.fromkeys(newest.topics))
 
 
-def test_in_a_site_transaction_one_shard_swaps_in_and_the_spare_tree_keeps_step(
-    site: Path, tmp_path: Path
+def test_facets_give_each_documents_podcast_and_topics(
+    catalog: Catalog, files: dict[str, bytes]
 ) -> None:
-    from devcasts.site.writer import site_transaction
-
-    pages = {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*.html")}
-    out, cache = tmp_path / "live", tmp_path / "cache"
-
-    def transaction(edits: dict[str, bytes]) -> None:
-        with site_transaction(out) as writer:
-            for rel, data in {**pages, **edits}.items():
-                writer.write(rel, data)
-            writer.external_dir(OUTPUT, keep_existing=True, replaces_only=True)
-            writer.finish()
-            changed = [rel for rel in (*writer.changed, *writer.removed) if rel.endswith(".html")]
-            report = build_browser_index(writer.out_dir, cache, changed)
-            writer.external_changes(OUTPUT, written=report.written, removed=report.removed)
-        pages.update(edits)
-
-    transaction({})
-    before = bundle_files(out)
-    edited = page("Dyno day, corrected", "2023-04-01").encode()
-    transaction({"podcasts/ship-it/dyno-day/index.html": edited})
-    after = bundle_files(out)
-    assert {rel for rel in after if rel.startswith("pagefind/2024/")} == {
-        rel for rel in before if rel.startswith("pagefind/2024/")
-    }
-    assert all(after[rel] == before[rel] for rel in after if rel.startswith("pagefind/2024/"))
-    assert any(after.get(rel) != before[rel] for rel in before if rel.startswith("pagefind/2023/"))
-    with site_transaction(out) as writer:  # the spare tree caught up: every file the same
-        spare = {
-            p.relative_to(writer.out_dir).as_posix(): p.read_bytes()
-            for p in writer.out_dir.rglob("*")
-            if p.is_file()
-        }
-        live = {
-            p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()
-        }
-        assert spare == live
+    meta = meta_of(files)
+    facets = files[INDEX + "facets.bin"]
+    count = meta["documents"]
+    size = (count + 7) // 8
+    for number, episode in enumerate(reversed(catalog.episodes)):
+        podcast = int.from_bytes(facets[2 * number : 2 * number + 2], "little")
+        assert meta["podcasts"][podcast][0] == episode.podcast
+        for t, (slug, _name) in enumerate(meta["topics"]):
+            bits = facets[2 * count + t * size : 2 * count + (t + 1) * size]
+            assert bool(bits[number >> 3] >> (number & 7) & 1) == (slug in episode.topics)
 
 
-OUTPUT = browser_index.OUTPUT_DIR
+def test_entities_name_shows_people_and_topics_with_their_pages(
+    catalog: Catalog, files: dict[str, bytes]
+) -> None:
+    entities = json.loads(files[INDEX + "entities.json"])
+    kinds = {kind for kind, *_ in entities}
+    assert kinds == {"show", "person", "topic"}
+    shows = {name: (path, count) for kind, name, path, count in entities if kind == "show"}
+    podcast = catalog.podcasts[0]
+    published = sum(1 for e in catalog.episodes if e.podcast == podcast.slug)
+    assert shows[podcast.title] == (f"podcasts/{podcast.slug}/", published)
+
+
+def test_the_vocabulary_holds_title_and_notes_terms_with_their_frequency(
+    files: dict[str, bytes],
+) -> None:
+    meta = meta_of(files)
+    postings = all_postings(files)
+    title, notes = FIELDS.index("title"), FIELDS.index("notes")
+    for first, key in meta["vocabulary"].items():
+        for term, frequency in json.loads(files[f"{INDEX}v/{key}.json"]):
+            assert term.startswith(first)
+            expected = len(postings.get((term, title), [])) + len(postings.get((term, notes), []))
+            assert frequency == expected > 0
+
+
+# --- stable files ----------------------------------------------------------------------------
+
+
+def test_the_same_catalog_gives_the_same_bytes(catalog: Catalog, files: dict[str, bytes]) -> None:
+    assert build_browser_index(catalog).files == files
+
+
+def test_a_new_episode_leaves_the_older_documents_files_alone(
+    catalog: Catalog, files: dict[str, bytes]
+) -> None:
+    newest = catalog.episodes[0]
+    new = dataclasses.replace(
+        newest,
+        id="brand-new",
+        slug="brand-new",
+        title="Zeppelin deploys",
+        text="An airship of a deploy.",
+        published=newest.published + timedelta(days=1),
+    )
+    after = build_browser_index(dataclasses.replace(catalog, episodes=(new, *catalog.episodes)))
+    changed = {p for p in after.files if after.files[p] != files.get(p)}
+    last_chunk = (len(catalog.episodes) - 1) // CHUNK_DOCS
+    old_chunks = {f"{INDEX}d/{n}.json" for n in range(last_chunk)}
+    assert not changed & old_chunks
+    assert len(changed) < len(files) / 2
+
+
+# --- hostile text -------------------------------------------------------------------------------
+
+words = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(title=words, notes=words)
+def test_any_text_gives_readable_files(catalog: Catalog, title: str, notes: str) -> None:
+    episode: Episode = dataclasses.replace(catalog.episodes[0], title=title, text=notes)
+    built = build_browser_index(dataclasses.replace(catalog, episodes=(episode,))).files
+    meta = meta_of(built)
+    assert documents(built)[0][1] == title
+    for path, data in built.items():
+        if path.startswith(INDEX + "t/"):
+            for term in read_shard(data):
+                assert shard_for(meta, term) == path[len(INDEX) + 2 : -4]
+        assert not path.removeprefix(INDEX).startswith(("/", "."))

@@ -53,8 +53,7 @@ LAYOUT: list[tuple[str, Callable[[], str], str]] = [
     ("robots", urls.robots, "robots.txt"),
     ("opml", urls.opml, "opml.xml"),
     ("static", lambda: urls.static("style.css"), "static/style.css"),
-    ("pagefind", lambda: urls.pagefind("2024/pagefind.js"), "pagefind/2024/pagefind.js"),
-    ("pagefind_shards", urls.pagefind_shards, "pagefind/shards.json"),
+    ("search_index", lambda: urls.search_index("meta.json"), "search-index/meta.json"),
 ]
 
 
@@ -143,9 +142,9 @@ def test_content_pages_cannot_take_a_name_the_site_uses() -> None:
 # and templates are not.
 _SITE_PATH = re.compile(
     r"(?<![\w.-])(?:podcasts|episodes|topics|people|categories|archive|search|health|static"
-    r"|pagefind|page|popular)/"
+    r"|search-index|page|popular)/"
     r"|(?<![\w.-])(?:(?:index|404)\.html|feed\.(?:xml|json)|chapters\.json|robots\.txt"
-    r"|opml\.xml|health\.json|shards\.json|sitemap(?:-[^./\s]*)?\.xml)(?![\w.-])"
+    r"|opml\.xml|health\.json|sitemap(?:-[^./\s]*)?\.xml)(?![\w.-])"
     r"|(?<![\w.-])sitemap-$"
 )
 _EXTERNAL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")  # another site's address

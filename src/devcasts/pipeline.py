@@ -59,7 +59,7 @@ class BuildOptions:
     concurrency: int = 8
     fetch_deadline: float = 600.0  # seconds for the whole fetch stage
     progress: bool | None = None  # None: a progress bar when stderr is a terminal
-    browser_index: bool = True  # run Pagefind for the in-browser search
+    browser_index: bool = True  # write the in-browser search index
     lock_timeout: float = 0.0  # seconds to wait for another build's lock
 
 
@@ -190,9 +190,6 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
         _write_outputs(config, options, report, timer, archive, state, cache_writes)
     finally:
         gc.unfreeze()
-    # Pages written while Pagefind was off are unknown to the browser index until it compares
-    # the whole site again.
-    state.browser_index_current = options.browser_index
     write_state(state_path, state)
     return report
 
@@ -393,8 +390,7 @@ def _write_outputs(
     index = functools.partial(_update_index, catalog, options.cache_dir / "index", cache_writes)
     indexer = start_in_background(index, "the search index")
     try:
-        whole_site = not state.browser_index_current  # still the previous build's word
-        _write_site(config, options, catalog, report, timer, whole_site)
+        _write_site(config, options, catalog, report, timer)
     finally:
         with timer.stage("index (waiting)"):
             report.timings["index"] = indexer.result()
@@ -420,9 +416,8 @@ def _write_site(
     catalog: Catalog,
     report: BuildReport,
     timer: _Timer,
-    whole_site: bool = False,
 ) -> None:
-    """Render and swap in the site; `whole_site`: the browser index compares every page."""
+    """Render and swap in the site, with the browser's search index."""
     from devcasts.publish.feeds import write_feeds
     from devcasts.site.content_pages import load_content_pages
     from devcasts.site.render import render_site
@@ -436,23 +431,16 @@ def _write_site(
             render_site(catalog, config, writer, content)
         with timer.stage("feeds"):
             write_feeds(catalog, writer)
-        # Pagefind's bundles live in their own folder; with --no-browser-index the last ones
-        # stay. browser_index only renames new files into it, never writes into one, and
-        # says which files it changed, so the swap compares only those.
-        writer.external_dir("pagefind", keep_existing=True, replaces_only=True)
         if options.browser_index:
-            writer.finish()  # so the removed pages are known too
             with timer.stage("browser index"):
                 from devcasts.search.browser_index import build_browser_index
 
-                changed = [p for p in (*writer.changed, *writer.removed) if p.endswith(".html")]
-                language = config.site.language
-                index = build_browser_index(
-                    writer.out_dir, options.cache_dir, None if whole_site else changed, language
-                )
-            writer.external_changes("pagefind", written=index.written, removed=index.removed)
-        else:
-            writer.external_changes("pagefind")  # left alone
+                for relpath, data in build_browser_index(catalog).files.items():
+                    writer.write(relpath, data)
+        else:  # the last build's stays, as it was
+            from devcasts.site import urls
+
+            writer.keep_folder(urls.SEARCH_INDEX_DIR)
         body_done = time.perf_counter()
     report.timings["site swap"] = time.perf_counter() - body_done
     report.pages_written = len(writer.changed)

@@ -40,7 +40,6 @@ class BuildState:
     episode_counts: dict[str, int] = field(default_factory=dict)
     parsed: dict[str, str] = field(default_factory=dict)  # podcast slug -> body hash
     titles: dict[str, str] = field(default_factory=dict)  # podcast slug -> title, for reports
-    browser_index_current: bool = False  # the last site written was indexed by Pagefind
     linked_due: str | None = None  # ISO time a linked chapters file is next due; None: none
 
     def successor(self, normalize: str, inputs: str) -> BuildState:
@@ -52,7 +51,6 @@ class BuildState:
             parsed=dict(self.parsed) if self.normalize == normalize else {},
             episode_counts=dict(self.episode_counts),
             titles=dict(self.titles),
-            browser_index_current=self.browser_index_current,
             linked_due=self.linked_due,
         )
 
@@ -119,7 +117,6 @@ def state_to_json(state: BuildState) -> dict[str, Any]:
         "episode_counts": dict(sorted(state.episode_counts.items())),
         "parsed": dict(sorted(state.parsed.items())),
         "titles": dict(sorted(state.titles.items())),
-        "browser_index_current": state.browser_index_current,
         "linked_due": state.linked_due,
     }
 

@@ -1,407 +1,354 @@
-"""The in-browser search index: Pagefind, split into shards by year.
+"""The in-browser search index: the search index's own terms, in small files the browser
+fetches only as a query needs them.
 
-Pagefind has no incremental mode, and indexing 20,000 pages costs about half a minute and
-gigabytes of memory. So episode pages are grouped by the year they were published, each
-year is its own Pagefind bundle under `site/pagefind/<year>/`, and `static/search.js`
-merges the bundles in the browser (`mergeIndex`). A new episode changes only the current
-year's shard; only shards whose pages changed are re-indexed.
+`static/search.js` ranks with the formula the terminal's whoosh search uses (BM25F over the
+same fields, weights, analyzers and statistics), so both give the same answers; the files
+here hold what that needs and nothing more. A query fetches `meta.json`, one or two term
+shards per word and the documents of the results it shows: a few dozen kilobytes, whatever
+the size of the archive.
 
-Markup this module relies on (written by the renderer on episode pages, whose files
-`urls.is_episode_file` recognizes):
+Files, under `site/search-index/`:
 
-- `data-pagefind-body` on the element holding the episode's content (pages without it are
-  left out of the search);
-- `data-pagefind-sort="date:YYYY-MM-DD"` on an element (gives the shard's year, and lets
-  the browser sort by date);
-- `data-pagefind-filter="podcast"` and `data-pagefind-filter="topic"` elements, and
-  `data-pagefind-meta` for title and date.
+- `meta.json`: the format, the documents' count, the fields (weight, stemmed, stop words),
+  BM25's constants and average field lengths, whoosh's table of field lengths, the shards'
+  and vocabulary's file names, the podcasts and topics, and `token` (a digest of every
+  other file, added to their URLs so a browser never mixes two builds).
+- `t/<prefix>.bin`: the postings of every (field, term) whose term starts with the prefix.
+  Prefixes start at one character and grow (up to MAX_PREFIX) while a shard is over
+  SHARD_BYTES. Each record: term (UTF-8, length first), field number, document frequency,
+  then per document: the gap from the previous document number, the term's frequency and
+  whoosh's one-byte code of the field's length (all numbers LEB128 varints).
+- `v/<first character>.json`: the title and notes terms with their document frequency: the
+  vocabulary typo corrections come from, fetched only when a word is unknown.
+- `d/<n>.json`: documents n*CHUNK_DOCS onwards, as the results list shows them.
+- `facets.bin`: each document's podcast (uint16, little endian), then a bitset per topic:
+  the filters' counts for any query.
+- `entities.json`: the shows, people and topics, found by name above the episodes.
 
-Files: `site/pagefind/shards.json` lists the shards; `<cache>/browser-index.json` (a
-util.cache file, under the fingerprint of this module's code) remembers each page's content
-hash and shard, so the next build knows which shards changed.
+Documents are numbered oldest first (undated first), so "newest first" is the reverse of
+the document numbers, and a new episode usually takes the next number: the files of the
+older ones do not change.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import re
-import shutil
-import subprocess
 import time
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from devcasts.errors import BuildError
-from devcasts.site import urls
-from devcasts.util.atomic import replace_file
-from devcasts.util.cache import CacheFile, fingerprint
+from whoosh.analysis.filters import STOP_WORDS
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
-OUTPUT_DIR = urls.PAGEFIND_DIR
-STATE_FILE = "browser-index.json"
-STATE_VERSION = 2  # 1: {"version": 1, ...}, without a util.cache header
-UNDATED = "undated"
-EPISODE_PAGES = urls.EPISODE_FILES
-# Pagefind also writes its ready-made UIs; search.js uses only the search API.
-UNUSED_OUTPUT = re.compile(r"^pagefind-(ui|modular-ui|component-ui|highlight)\.(js|css)$")
-_BODY = re.compile(rb"data-pagefind-body")
-# The year of `data-pagefind-sort="date:2024-05-31"`, or of the date right after a bare
-# `data-pagefind-sort="date"` (in a datetime attribute or the element's text).
-_YEAR = re.compile(
-    rb"""data-pagefind-sort=["'][^"']*\bdate\b[^>]{0,200}?>?[^0-9]{0,200}?((?:19|20)\d\d)-\d\d""",
-    re.DOTALL,
-)
-TIMEOUT_SECONDS = 600
+from devcasts.records import Catalog, Episode
+from devcasts.search.schema import BM25_B, BM25_K1, FIELD_BOOSTS, build_schema, field_terms
+from devcasts.search.writer import DocumentNames, episode_document
+from devcasts.site import filters, pages, urls
+
+FORMAT_VERSION = 1
+CHUNK_DOCS = 16  # documents per file: the first ten results need at most ten small files
+SHARD_BYTES = 24_000  # a shard over this is split by one more character of its prefix
+MAX_PREFIX = 4  # characters; past it a shard holds what it holds
+SUMMARY_CHARS = 200
+VOCABULARY_FIELDS = ("title", "notes")  # as the terminal's suggestions (searcher.py)
+FIELDS = tuple(FIELD_BOOSTS)
+END_OF_TERM = 0xFF  # after a term's last field
 
 
 @dataclass(frozen=True, slots=True)
-class BrowserIndexReport:
-    skipped: bool  # nothing changed: Pagefind did not run
+class BrowserIndex:
+    files: dict[str, bytes]  # site-relative path -> content
+    documents: int
+    postings: int
     seconds: float
-    pages: int  # pages indexed by this run
-    total_pages: int = 0  # pages in the whole browser index
-    shards: tuple[str, ...] = ()  # every shard
-    rebuilt: tuple[str, ...] = ()  # shards Pagefind indexed this run
-    # Site-relative files under pagefind/ this run added or replaced, and removed; a file
-    # whose bytes did not change is in neither (SiteWriter.external_changes takes them).
-    written: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return sum(len(data) for data in self.files.values())
 
 
-@dataclass(frozen=True, slots=True)
-class _Page:
-    relpath: str
-    size: int
-    mtime_ns: int
-    digest: str
-    shard: str | None  # None: no data-pagefind-body, not searchable
-
-
-def build_browser_index(
-    site_dir: Path,
-    cache_dir: Path,
-    changed_pages: Sequence[str] | None,
-    language: str = "en",
-) -> BrowserIndexReport:
-    """Re-index the shards whose episode pages changed since the last build.
-
-    `changed_pages` are site-relative paths written or removed by this build: when none is an
-    episode page, Pagefind is skipped at once (if an index exists). None means "not known":
-    every page is compared with what the last build saw.
-    """
+def build_browser_index(catalog: Catalog) -> BrowserIndex:
     started = time.perf_counter()
-    state = _load_state(cache_dir)
-    shards_path = site_dir / urls.pagefind_shards()
-    episode_changed = changed_pages is None or any(map(urls.is_episode_file, changed_pages))
-    if not episode_changed and state and shards_path.is_file():
-        total = sum(1 for entry in state["pages"].values() if entry[3])
-        return BrowserIndexReport(True, _since(started), 0, total, tuple(state["shards"]))
-
-    pages = _scan_pages(site_dir, state.get("pages", {}) if state else {})
-    shards = _group(pages)
-    fingerprints = {name: _fingerprint(members) for name, members in shards.items()}
-    previous = state.get("shards", {}) if state else {}
-    stale = sorted(
-        name
-        for name in shards
-        if previous.get(name) != fingerprints[name]
-        or not (site_dir / OUTPUT_DIR / name / "pagefind-entry.json").is_file()
-    )
-    # Site-relative; never overlapping: a shard is published once, and only shards that
-    # are no longer wanted are removed.
-    written: set[str] = set()
-    removed: set[str] = set()
-    for name in stale:
-        wrote, dropped = _index_shard(site_dir, cache_dir, name, shards[name], language)
-        written |= wrote
-        removed |= dropped
-    removed |= _remove_old_shards(site_dir, cache_dir, set(shards))
-    if _write_if_changed(shards_path, _shards_json(sorted(shards))):
-        written.add(urls.pagefind_shards())
-    _save_state(cache_dir, pages, fingerprints)
-    return BrowserIndexReport(
-        skipped=not stale,
-        seconds=_since(started),
-        pages=sum(len(shards[name]) for name in stale),
-        total_pages=sum(len(members) for members in shards.values()),
-        shards=tuple(sorted(shards)),
-        rebuilt=tuple(stale),
-        written=tuple(sorted(written)),
-        removed=tuple(sorted(removed)),
+    episodes = documents_in_order(catalog.episodes)
+    postings, totals = _postings(catalog, episodes)
+    shards = _shards(_records(postings))
+    files: dict[str, bytes] = {}
+    for prefix, data in shards.items():
+        files[_shard_path(prefix)] = data
+    vocabulary = _vocabulary(postings)
+    for key, entries in vocabulary.items():
+        files[_vocabulary_path(key)] = _json(entries)
+    podcasts = [p.slug for p in catalog.podcasts]
+    topics = [t.slug for t in catalog.topics]
+    for number, chunk in enumerate(_chunks(episodes, podcasts, topics)):
+        files[_path(f"d/{number}.json")] = _json(chunk)
+    files[_path("facets.bin")] = _facets(episodes, podcasts, topics)
+    files[_path("entities.json")] = _json(_entities(catalog))
+    meta = _meta(catalog, len(episodes), totals, shards, vocabulary, files)
+    files[_path("meta.json")] = _json(meta)
+    return BrowserIndex(
+        files=files,
+        documents=len(episodes),
+        postings=sum(len(docs) for docs in postings.values()),
+        seconds=round(time.perf_counter() - started, 3),
     )
 
 
-def browser_index_files(site_dir: Path) -> list[str]:
-    """Site-relative paths of every file of the browser index, for SiteWriter.keep()."""
-    root = site_dir / OUTPUT_DIR
-    if not root.is_dir():
-        return []
-    return sorted(p.relative_to(site_dir).as_posix() for p in root.rglob("*") if p.is_file())
+def documents_in_order(episodes: Sequence[Episode]) -> list[Episode]:
+    """Oldest first, undated before the oldest: the catalog's order (newest first, undated
+    last) reversed, so a document's number orders it by date."""
+    return list(reversed(episodes))
 
 
-def pagefind_executable() -> Path:
-    """The Pagefind binary shipped by the pagefind-bin package."""
-    try:
-        import pagefind_bin
-
-        return Path(pagefind_bin.get_executable())
-    except (ImportError, FileNotFoundError) as error:
-        raise BuildError(
-            "Pagefind is not installed (pip install pagefind-bin); or build with --no-browser-index"
-        ) from error
+def _path(name: str) -> str:
+    return urls.search_index(name)
 
 
-def _since(started: float) -> float:
-    return round(time.perf_counter() - started, 3)
+# --- postings ---------------------------------------------------------------------------------
+
+# (term, field number) -> [(document, frequency, length code), ...] by document
+Postings = dict[tuple[str, int], list[tuple[int, int, int]]]
 
 
-# --- which pages, which shard ----------------------------------------------------------------
+def _postings(catalog: Catalog, episodes: Sequence[Episode]) -> tuple[Postings, list[int]]:
+    """Every field's terms of every document, as the search index holds them; and each
+    field's total length (whoosh's average field length is that over the document count)."""
+    schema = build_schema()
+    names = DocumentNames.of(catalog)
+    postings: Postings = defaultdict(list)
+    totals = [0] * len(FIELDS)
+    for number, episode in enumerate(episodes):
+        document = episode_document(names, episode)
+        for field_number, name in enumerate(FIELDS):
+            counts = field_terms(schema[name], document.get(name) or "")
+            length = sum(counts.values())
+            totals[field_number] += length
+            code = length_to_byte(length)
+            for term, count in counts.items():
+                postings[(term, field_number)].append((number, count, code))
+    return postings, totals
 
 
-def _scan_pages(site_dir: Path, known: dict[str, list[Any]]) -> list[_Page]:
-    """Every episode page with its hash and shard; unchanged files are not read again."""
-    pages = []
-    for path in sorted(site_dir.glob(EPISODE_PAGES)):
-        relpath = path.relative_to(site_dir).as_posix()
-        stat = path.stat()
-        entry = known.get(relpath)
-        if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
-            pages.append(_Page(relpath, stat.st_size, stat.st_mtime_ns, entry[2], entry[3]))
-            continue
-        data = path.read_bytes()
-        pages.append(
-            _Page(
-                relpath,
-                stat.st_size,
-                stat.st_mtime_ns,
-                hashlib.blake2b(data, digest_size=16).hexdigest(),
-                _shard_of(data),
-            )
-        )
-    return pages
+def _records(postings: Postings) -> dict[str, bytes]:
+    """term -> its record: the term, then each field's postings, in field order."""
+    fields_of: dict[str, list[int]] = defaultdict(list)
+    for term, field_number in sorted(postings):
+        fields_of[term].append(field_number)
+    records: dict[str, bytes] = {}
+    for term, field_numbers in fields_of.items():
+        encoded = term.encode("utf-8")
+        out = bytearray(_varint(len(encoded)) + encoded)
+        for field_number in field_numbers:
+            docs = postings[(term, field_number)]
+            out.append(field_number)
+            out += _varint(len(docs))
+            previous = 0
+            for doc, count, code in docs:
+                out += _varint(doc - previous)
+                out += _varint(count)
+                out.append(code)
+                previous = doc
+        out.append(END_OF_TERM)
+        records[term] = bytes(out)
+    return records
 
 
-def _shard_of(html: bytes) -> str | None:
-    if not _BODY.search(html):
-        return None
-    year = _YEAR.search(html)
-    return year.group(1).decode("ascii") if year else UNDATED
+def _varint(number: int) -> bytes:
+    if number < 0x80:
+        return _SMALL[number]
+    out = bytearray()
+    while True:
+        low = number & 0x7F
+        number >>= 7
+        if number:
+            out.append(low | 0x80)
+        else:
+            out.append(low)
+            return bytes(out)
 
 
-def _group(pages: Iterable[_Page]) -> dict[str, list[_Page]]:
-    shards: dict[str, list[_Page]] = {}
-    for page in pages:
-        if page.shard is not None:
-            shards.setdefault(page.shard, []).append(page)
+_SMALL = [bytes([n]) for n in range(0x80)]
+
+
+def _shards(records: dict[str, bytes]) -> dict[str, bytes]:
+    """prefix -> shard: the records of the terms that start with it (and not with a longer
+    prefix that has its own shard)."""
+    shards: dict[str, bytes] = {}
+
+    def place(prefix: str, terms: list[str]) -> None:
+        size = sum(len(records[t]) for t in terms)
+        if size <= SHARD_BYTES or len(prefix) >= MAX_PREFIX:
+            shards[prefix] = _shard(records, terms)
+            return
+        by_next: dict[str, list[str]] = defaultdict(list)
+        own = []
+        for term in terms:
+            if len(term) == len(prefix):
+                own.append(term)
+            else:
+                by_next[term[: len(prefix) + 1]].append(term)
+        if own:
+            shards[prefix] = _shard(records, own)
+        for longer, group in sorted(by_next.items()):
+            place(longer, group)
+
+    by_first: dict[str, list[str]] = defaultdict(list)
+    for term in sorted(records):
+        by_first[term[:1]].append(term)
+    for first, terms in sorted(by_first.items()):
+        place(first, terms)
     return shards
 
 
-def _fingerprint(pages: Sequence[_Page]) -> str:
-    digest = hashlib.sha256()
-    for page in sorted(pages, key=lambda p: p.relpath):
-        digest.update(f"{page.relpath}\0{page.digest}\n".encode())
-    return digest.hexdigest()
+def _shard(records: dict[str, bytes], terms: Iterable[str]) -> bytes:
+    ordered = sorted(terms)
+    return b"DCT1" + _varint(len(ordered)) + b"".join(records[t] for t in ordered)
 
 
-# --- running Pagefind on one shard ---------------------------------------------------------
-
-
-def _index_shard(
-    site_dir: Path,
-    cache_dir: Path,
-    name: str,
-    pages: Sequence[_Page],
-    language: str,
-) -> tuple[set[str], set[str]]:
-    """Index a shard's pages alone: link them into a staging folder, run Pagefind on it.
-    Returns the site's files written and removed, as _publish does."""
-    stage = cache_dir / "pagefind-stage" / name
-    output = cache_dir / "pagefind-out" / name
-    shutil.rmtree(output, ignore_errors=True)
-    _stage(site_dir, stage, [page.relpath for page in pages])
-    command = [
-        str(pagefind_executable()),
-        "--site",
-        str(stage),
-        "--output-path",
-        str(output),
-        "--force-language",
-        language,
-        "--silent",
-    ]
-    try:
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise BuildError(f"Pagefind failed on the {name} shard: {error}") from error
-    if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip()[-800:]
-        raise BuildError(
-            f"Pagefind failed on the {name} shard (exit {result.returncode}): {detail}"
-        )
-    changes = _publish(output, site_dir / OUTPUT_DIR / name, urls.pagefind(f"{name}/"))
-    shutil.rmtree(output, ignore_errors=True)
-    return changes
-
-
-def _stage(site_dir: Path, stage: Path, relpaths: Sequence[str]) -> None:
-    """Make `stage` hold exactly the shard's pages, as hard links at their site paths.
-
-    The folder is kept between builds and only corrected: creating and removing thousands
-    of page folders costs more than Pagefind itself on some file systems.
-    """
-    wanted = set(relpaths)
-    if stage.is_dir():
-        for path in sorted(stage.rglob("*"), reverse=True):
-            relpath = path.relative_to(stage).as_posix()
-            if path.is_file() and relpath not in wanted:
-                path.unlink()
-            elif path.is_dir() and not any(path.iterdir()):
-                path.rmdir()
-    made: set[Path] = set()
-    for relpath in sorted(wanted):
-        source, target = site_dir / relpath, stage / relpath
-        if _same_file(source, target):
-            continue
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        target.unlink(missing_ok=True)
-        try:
-            os.link(source, target)
-        except OSError:  # another file system, or links not allowed
-            shutil.copyfile(source, target)
-
-
-def _same_file(source: Path, target: Path) -> bool:
-    try:
-        return source.samefile(target)
-    except OSError:
-        return False
-
-
-def _publish(output: Path, target: Path, prefix: str) -> tuple[set[str], set[str]]:
-    """Move Pagefind's output into the site. A file whose bytes did not change keeps the old
-    copy (and its mtime); files Pagefind no longer writes are removed. Returns the files
-    written and those removed, as `prefix` + the path under `target`.
-
-    Files are moved in by rename, never written into: in a site transaction the old ones
-    are hard links to the live site.
-    """
-    fresh = {rel for rel in _files_under(output) if not UNUSED_OUTPUT.match(rel.rpartition("/")[2])}
-    written: set[str] = set()
-    for relpath in sorted(fresh):
-        source, destination = output / relpath, target / relpath
-        if not _same_bytes(source, destination):
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            source.replace(destination)
-            written.add(prefix + relpath)
-    stale = _files_under(target) - fresh
-    for relpath in sorted(stale):
-        (target / relpath).unlink()
-    _remove_empty_folders(target)
-    return written, {prefix + relpath for relpath in stale}
-
-
-def _files_under(root: Path) -> set[str]:
-    """Paths of the files under `root`, relative to it (os.walk: no stat per file)."""
-    found: set[str] = set()
-    for folder, _dirs, files in os.walk(root):
-        rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
-        prefix = "" if rel_folder == "." else rel_folder + "/"
-        found.update(prefix + name for name in files)
-    return found
-
-
-def _remove_empty_folders(root: Path) -> None:
-    for folder, _dirs, _files in os.walk(root, topdown=False):  # children before parents
-        if folder != str(root):
-            with contextlib.suppress(OSError):  # still holds something
-                Path(folder).rmdir()
-
-
-def _same_bytes(source: Path, destination: Path) -> bool:
-    try:
-        if source.stat().st_size != destination.stat().st_size:
-            return False
-    except FileNotFoundError:
-        return False
-    return source.read_bytes() == destination.read_bytes()
-
-
-def _remove_old_shards(site_dir: Path, cache_dir: Path, keep: set[str]) -> set[str]:
-    """Shards with no page left: their bundle and their staging folder go. Returns the
-    site's files removed."""
-    removed: set[str] = set()
-    for folder in _folders_not_in(site_dir / OUTPUT_DIR, keep):
-        removed.update(urls.pagefind(f"{folder.name}/{rel}") for rel in _files_under(folder))
-        shutil.rmtree(folder)
-    for folder in _folders_not_in(cache_dir / "pagefind-stage", keep):
-        shutil.rmtree(folder)
-    return removed
-
-
-def _folders_not_in(root: Path, keep: set[str]) -> list[Path]:
-    if not root.is_dir():
-        return []
-    return [path for path in root.iterdir() if path.is_dir() and path.name not in keep]
-
-
-def _shards_json(names: Sequence[str]) -> bytes:
-    # Newest years first: the browser loads the first shard's pagefind.js.
-    ordered = sorted((n for n in names if n != UNDATED), reverse=True)
-    ordered += [UNDATED] if UNDATED in names else []
-    return (json.dumps({"version": 1, "shards": ordered}, indent=1) + "\n").encode()
-
-
-def _write_if_changed(path: Path, data: bytes) -> bool:
-    """Replace the file by rename when its bytes differ (the old one may be a hard link to
-    the live site); tell whether it did."""
-    if path.is_file() and path.read_bytes() == data:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    replace_file(path, data)
-    return True
-
-
-# --- what the last build saw ----------------------------------------------------------------
-
-
-def _state_file(cache_dir: Path) -> CacheFile:
-    # Shards indexed by other code (another shard rule, other Pagefind options) are redone.
-    return CacheFile(cache_dir / STATE_FILE, STATE_VERSION, fingerprint(code=(__name__,)))
-
-
-def _load_state(cache_dir: Path) -> dict[str, Any] | None:
-    state = _state_file(cache_dir).load(dict)
-    if state is None:
-        return None
-    if not isinstance(state.get("pages"), dict) or not isinstance(state.get("shards"), dict):
-        return None
-    state["pages"] = {
-        relpath: entry for relpath, entry in state["pages"].items() if _valid_entry(entry)
-    }
-    return state
-
-
-def _valid_entry(entry: Any) -> bool:
-    return (
-        isinstance(entry, list)
-        and len(entry) == 4
-        and all(isinstance(n, int) for n in entry[:2])
-        and isinstance(entry[2], str)
-        and (entry[3] is None or isinstance(entry[3], str))
+def _file_key(prefix: str) -> str:
+    """A file name for a prefix: letters and digits as they are, anything else as _hex."""
+    return "".join(
+        char if char.isascii() and char.isalnum() else f"_{ord(char):x}" for char in prefix
     )
 
 
-def _save_state(cache_dir: Path, pages: Sequence[_Page], shards: dict[str, str]) -> None:
-    state = {
-        "shards": dict(sorted(shards.items())),
-        "pages": {p.relpath: [p.size, p.mtime_ns, p.digest, p.shard] for p in pages},
+def _shard_path(prefix: str) -> str:
+    return _path(f"t/{_file_key(prefix)}.bin")
+
+
+# --- vocabulary -------------------------------------------------------------------------------
+
+
+def _vocabulary(postings: Postings) -> dict[str, list[tuple[str, int]]]:
+    """first character -> [(term, documents)]: the title and notes terms, summed as the
+    terminal ranks its suggestions."""
+    wanted = {FIELDS.index(name) for name in VOCABULARY_FIELDS}
+    frequency: Counter[str] = Counter()
+    for (term, field_number), docs in postings.items():
+        if field_number in wanted:
+            frequency[term] += len(docs)
+    grouped: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for term in sorted(frequency):
+        grouped[term[:1]].append((term, frequency[term]))
+    return dict(grouped)
+
+
+def _vocabulary_path(first: str) -> str:
+    return _path(f"v/{_file_key(first)}.json")
+
+
+# --- documents, facets, entities --------------------------------------------------------------
+
+
+def _chunks(
+    episodes: Sequence[Episode], podcasts: list[str], topics: list[str]
+) -> Iterable[list[list[object]]]:
+    podcast_number = {slug: n for n, slug in enumerate(podcasts)}
+    topic_number = {slug: n for n, slug in enumerate(topics)}
+    for first in range(0, len(episodes), CHUNK_DOCS):
+        yield [
+            _document(episode, podcast_number, topic_number)
+            for episode in episodes[first : first + CHUNK_DOCS]
+        ]
+
+
+def _document(
+    episode: Episode, podcast_number: dict[str, int], topic_number: dict[str, int]
+) -> list[object]:
+    """[path, title, podcast, date, duration, summary, topics], as the results list shows."""
+    published = filters.published_on(episode)
+    return [
+        urls.episode(episode),
+        episode.title,
+        podcast_number.get(episode.podcast, -1),
+        filters.human_date(published) if published else "date unknown",
+        filters.human_duration(episode.duration),
+        _shorten(episode.summary),
+        [topic_number[t] for t in dict.fromkeys(episode.topics) if t in topic_number],
+    ]
+
+
+def _shorten(text: str) -> str:
+    if len(text) <= SUMMARY_CHARS:
+        return text
+    cut = text[:SUMMARY_CHARS].rsplit(" ", 1)[0].rstrip(" ,.;:")
+    return cut + "\u2026"
+
+
+def _facets(episodes: Sequence[Episode], podcasts: list[str], topics: list[str]) -> bytes:
+    podcast_number = {slug: n for n, slug in enumerate(podcasts)}
+    out = bytearray()
+    for episode in episodes:
+        out += podcast_number.get(episode.podcast, 0xFFFF).to_bytes(2, "little")
+    for topic in topics:
+        bits = bytearray((len(episodes) + 7) // 8)
+        for number, episode in enumerate(episodes):
+            if topic in episode.topics:
+                bits[number >> 3] |= 1 << (number & 7)
+        out += bits
+    return bytes(out)
+
+
+def _entities(catalog: Catalog) -> list[list[object]]:
+    """[kind, name, path, episodes] of every show, person and topic, each kind by name."""
+    shows = pages.episodes_published_by_podcast(catalog.episodes)
+    by_topic = pages.episodes_by_topic(catalog.topics, catalog.episodes)
+    found: list[list[object]] = [
+        ["show", p.title, urls.podcast(p.slug), len(shows.get(p.slug, ()))]
+        for p in catalog.podcasts
+    ]
+    found += [
+        ["person", person.name, urls.person(person.slug), len(person.episodes)]
+        for person in pages.people_index(catalog.episodes)
+    ]
+    found += [
+        ["topic", t.name, urls.topic(t.slug), len(by_topic.get(t.slug, ()))] for t in catalog.topics
+    ]
+    return found
+
+
+# --- meta -------------------------------------------------------------------------------------
+
+
+def _meta(
+    catalog: Catalog,
+    documents: int,
+    totals: list[int],
+    shards: dict[str, bytes],
+    vocabulary: dict[str, list[tuple[str, int]]],
+    files: dict[str, bytes],
+) -> dict[str, object]:
+    schema = build_schema()
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(f"{path}\0".encode() + hashlib.sha256(files[path]).digest())
+    return {
+        "version": FORMAT_VERSION,
+        "token": digest.hexdigest()[:16],
+        "documents": documents,
+        "chunk": CHUNK_DOCS,
+        "fields": [
+            {
+                "name": name,
+                "boost": FIELD_BOOSTS[name],
+                "stemmed": bool(getattr(schema[name], "stem_terms", False)),
+                "stopped": getattr(schema[name], "stoplist", None) is not None,
+                "average": (totals[n] / documents) if documents else 0,
+            }
+            for n, name in enumerate(FIELDS)
+        ],
+        "k1": BM25_K1,
+        "b": BM25_B,
+        "stop": sorted(STOP_WORDS),
+        "lengths": [byte_to_length(code) for code in range(256)],
+        "shards": {prefix: _file_key(prefix) for prefix in sorted(shards)},
+        "vocabulary": {first: _file_key(first) for first in sorted(vocabulary)},
+        "podcasts": [[p.slug, p.title] for p in catalog.podcasts],
+        "topics": [[t.slug, t.name] for t in catalog.topics],
     }
-    _state_file(cache_dir).save(state)
+
+
+def _json(value: object) -> bytes:
+    return (json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")

@@ -30,6 +30,9 @@ FIELD_BOOSTS: dict[str, float] = {
     "podcast": 1.5,
     "notes": 1.0,
 }
+#: BM25's constants, whoosh's defaults, written down because the browser ranks with them too.
+BM25_B = 0.75
+BM25_K1 = 1.2
 
 
 class FastText(fields.TEXT):
@@ -81,6 +84,13 @@ _TERM_CACHE_LIMIT = 200_000
 #: position -> whoosh's encoding of a list holding just that position.
 _single_position_bytes: dict[int, bytes] = {}
 _term_cache: dict[tuple[bool, frozenset[str] | None], dict[str, str | None]] = {}
+
+
+def field_terms(field: Any, text: str) -> Counter[str]:
+    """term -> frequency of a text in a field, as the index holds it (field length: their sum)."""
+    if isinstance(field, FastText):
+        return Counter(term for term, _ in _terms_of(text, field.stem_terms, field.stoplist))
+    return Counter(token.text for token in field.analyzer(text))
 
 
 def _terms_of(text: str, stem: bool, stoplist: frozenset[str] | None) -> list[tuple[str, int]]:

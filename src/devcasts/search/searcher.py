@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from whoosh import fields, highlight, index, sorting
+from whoosh import fields, highlight, index, scoring, sorting
 from whoosh.analysis.analyzers import Analyzer, StemmingAnalyzer
 from whoosh.collectors import TimeLimitCollector
 from whoosh.qparser.default import MultifieldParser, QueryParser
@@ -37,7 +37,14 @@ from whoosh.searching import TimeLimit
 
 from devcasts.errors import DevcastsError
 from devcasts.search.marker import INDEX_NAME, SCHEMA_VERSION, has_toc, read_marker
-from devcasts.search.schema import FIELD_BOOSTS, build_schema, damage_tolerated, primary_language
+from devcasts.search.schema import (
+    BM25_B,
+    BM25_K1,
+    FIELD_BOOSTS,
+    build_schema,
+    damage_tolerated,
+    primary_language,
+)
 from devcasts.util.text import slugify
 
 #: Field names users may write in a query (`topic:heroku`) and what they search.
@@ -135,7 +142,8 @@ def search(index_dir: Path, request: SearchRequest) -> SearchResponse:
     ix = _open_for_search(index_dir, schema)
     with damage_tolerated():
         try:
-            with ix.searcher() as searcher:  # BM25F, whoosh's default
+            weighting = scoring.BM25F(B=BM25_B, K1=BM25_K1)  # as the browser ranks
+            with ix.searcher(weighting=weighting) as searcher:
                 budget = Budget(SEARCH_SECONDS)
                 if _asked_distance(request.query) > MAX_FUZZY_DISTANCE:
                     budget.note(_distance_note(_asked_distance(request.query)))

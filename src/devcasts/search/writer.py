@@ -60,7 +60,7 @@ class IndexReport:
 
 
 @dataclass(frozen=True, slots=True)
-class _Names:
+class DocumentNames:
     """What an episode's document needs from the rest of the catalog."""
 
     base_url: str
@@ -68,7 +68,7 @@ class _Names:
     topic_names: dict[str, str]
 
     @classmethod
-    def of(cls, catalog: Catalog) -> _Names:
+    def of(cls, catalog: Catalog) -> DocumentNames:
         return cls(
             catalog.site.base_url,
             {p.slug: p.title for p in catalog.podcasts},
@@ -76,13 +76,13 @@ class _Names:
         )
 
 
-def episode_fingerprint(names: _Names, episode: Episode) -> str:
+def episode_fingerprint(names: DocumentNames, episode: Episode) -> str:
     """Changes whenever the episode's document would: its content hash covers the feed's
     fields; the rest (URL, show title, topic names) comes from the catalog, and the title
     and topics may be curated by overrides after the hash was taken."""
     if not episode.content_hash:  # no hash from upstream: hash the document itself
         payload = json.dumps(
-            [SCHEMA_VERSION, sorted(_document(names, episode).items())], default=str
+            [SCHEMA_VERSION, sorted(episode_document(names, episode).items())], default=str
         )
     else:  # joined, not JSON: an update computes this for every episode in the archive
         topics = _SEP.join(f"{t}={names.topic_names.get(t, '')}" for t in episode.topics)
@@ -102,7 +102,7 @@ def episode_fingerprint(names: _Names, episode: Episode) -> str:
 _SEP = "\x1f"  # the unit separator: not expected in titles, URLs or topic names
 
 
-def _document(names: _Names, episode: Episode) -> dict[str, Any]:
+def episode_document(names: DocumentNames, episode: Episode) -> dict[str, Any]:
     topic_names = names.topic_names
     doc: dict[str, Any] = {
         "id": episode.id,
@@ -147,7 +147,7 @@ def _naive_utc(moment: datetime) -> datetime:
 def update_index(catalog: Catalog, index_dir: Path) -> IndexReport:
     """Bring the index in `index_dir` in line with `catalog`; rebuild it when unusable."""
     started = time.perf_counter()
-    names = _Names.of(catalog)
+    names = DocumentNames.of(catalog)
     episodes = {ep.id: ep for ep in catalog.episodes}
     prints = {ep.id: episode_fingerprint(names, ep) for ep in catalog.episodes}
     current = _open_current(index_dir)
@@ -170,7 +170,7 @@ def update_index(catalog: Catalog, index_dir: Path) -> IndexReport:
                 for doc_id in removed:
                     writer.delete_by_term("id", doc_id)
                 for doc_id in wanted:
-                    doc = _document(names, episodes[doc_id])
+                    doc = episode_document(names, episodes[doc_id])
                     if doc_id in stored:
                         writer.update_document(**doc)
                     else:
@@ -258,13 +258,13 @@ def _writing(ix: index.Index, *, merge: bool) -> Iterator[Any]:
     writer.commit(merge=merge)
 
 
-def _write_fresh(ix: index.Index, episodes: list[Episode], names: _Names) -> None:
+def _write_fresh(ix: index.Index, episodes: list[Episode], names: DocumentNames) -> None:
     """Write a fresh index a segment of SEGMENT_DOCS episodes at a time, not merged: a
     search over a few segments costs about what it does over one."""
     for first in range(0, len(episodes), SEGMENT_DOCS):
         with _writing(ix, merge=False) as writer:
             for episode in episodes[first : first + SEGMENT_DOCS]:
-                writer.add_document(**_document(names, episode))
+                writer.add_document(**episode_document(names, episode))
 
 
 def _write_marker(index_dir: Path) -> None:

@@ -21,12 +21,12 @@ from devcasts.records import Episode
 from devcasts.util.text import slugify
 
 INDEX_FILE = "index.html"  # a folder's page, as every static host serves it
-PAGEFIND_DIR = "pagefind"  # the browser index's bundles, one folder per shard
+SEARCH_INDEX_DIR = "search-index"  # the in-browser search's files
 STATIC_DIR = "static"
 # Top-level names the site uses, which a content page (content/<name>.md) may not take.
 RESERVED_NAMES = frozenset(
     {"index", "podcasts", "topics", "people", "categories", "archive", "search", "health"}
-    | {STATIC_DIR, PAGEFIND_DIR, "404", "feed", "sitemap", "robots", "opml"}
+    | {STATIC_DIR, SEARCH_INDEX_DIR, "404", "feed", "sitemap", "robots", "opml"}
 )
 _SAFE_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -164,14 +164,9 @@ def static(name: str) -> str:
     return f"{STATIC_DIR}/{name}"
 
 
-def pagefind(name: str) -> str:
-    """A file of the browser index ("2024/pagefind.js")."""
-    return f"{PAGEFIND_DIR}/{name}"
-
-
-def pagefind_shards() -> str:
-    """The list of the browser index's shards, which static/search.js reads first."""
-    return pagefind("shards.json")
+def search_index(name: str) -> str:
+    """A file of the in-browser search index ("meta.json", "t/ku.bin")."""
+    return f"{SEARCH_INDEX_DIR}/{name}"
 
 
 # --- from paths to files and links ------------------------------------------------------------
@@ -235,8 +230,7 @@ KINDS: Mapping[str, Callable[..., str]] = {
         robots,
         opml,
         static,
-        pagefind,
-        pagefind_shards,
+        search_index,
     )
 }
 

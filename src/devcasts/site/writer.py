@@ -89,6 +89,17 @@ class SiteWriter:
             self.seen.add(relpath)
         return found
 
+    def keep_folder(self, folder: str) -> None:
+        """`keep` every file under `folder` as it is."""
+        prefix = _safe_relpath(folder) + "/"
+        if self._present is not None:
+            self.seen.update(rel for rel in self._present if rel.startswith(prefix))
+            return
+        root = os.path.join(self.out_dir, prefix)
+        for parent, _dirs, files in os.walk(root):
+            rel_parent = os.path.relpath(parent, self.out_dir).replace(os.sep, "/")
+            self.seen.update(f"{rel_parent}/{name}" for name in files)
+
     def _make_folder(self, relpath: str) -> None:
         folder = relpath.rpartition("/")[0]
         if not folder or folder in self._folders:

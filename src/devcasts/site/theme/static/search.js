@@ -1,53 +1,56 @@
 /*
- * devcasts in-browser search, on top of Pagefind bundles built by devcasts.browser_index.
+ * devcasts in-browser search: the page's controls over static/search-engine.js.
  *
- * Markup contract (the renderer writes it; this script and browser_index.py rely on it):
+ * Markup contract (search.html writes it):
  *
- *   search/index.html
- *     <html data-base="{base path, e.g. /devcasts/}">   (or data-base on this script tag)
- *     <form role="search"> <input id="search-input" name="q"> </form>
- *     <div id="search-results" aria-live="polite"></div>
- *     <script src="{base}static/search.js" defer></script>
+ *   <html data-base="{base path, e.g. /devcasts/}">
+ *   <form role="search"> <input id="search-input" name="q"> </form>
+ *   <div id="search-results" aria-live="polite"></div>
+ *   <script src="{base}static/search.js" defer></script>
  *
- *   every episode page (podcasts/<podcast>/<episode>/index.html)
- *     data-pagefind-body                      on the element holding the episode
- *     data-pagefind-sort="date:YYYY-MM-DD"     on that element (shard year, sort by date)
- *     data-pagefind-meta="title"              on the title
- *     data-pagefind-meta="date:YYYY-MM-DD"     shown in results when present
- *     data-pagefind-filter="podcast"           around the podcast's name
- *     data-pagefind-filter="topic"             on each topic's name
- *   Pages without data-pagefind-body are not searchable.
- *
- *   {base}pagefind/shards.json  {"shards": ["2025", "2024", ...]}: one Pagefind bundle per
- *   shard in {base}pagefind/<shard>/; the first is loaded, the others merged (mergeIndex).
- *
- * URL parameters: q (query), podcast, topic (filters), sort=newest. Everything is fetched
- * from the site itself: no external requests. Text from the index is inserted as text, never
- * as HTML; Pagefind's <mark> highlights are rebuilt as elements.
+ * URL parameters: q (query), podcast, topic (filters, by slug), sort=newest. Nothing of the
+ * index is fetched until the search box is used (or the URL carries a query); everything is
+ * fetched from the site itself. Text from the index is inserted as text, never as HTML.
  */
 (function () {
   "use strict";
 
-  var PAGE_SIZE = 20;
+  var PAGE_SIZE = 10;
+  var DELAY_MS = 150;
+  var KIND_LABELS = { show: "Show", person: "Person", topic: "Topic" };
   var input = document.getElementById("search-input");
   var output = document.getElementById("search-results");
   if (!input || !output) {
     return;
   }
+  var script = document.currentScript;
   var form = input.form;
   var base = siteBase();
-  var state = { query: "", podcast: "", topic: "", sort: "", shown: 0, results: [] };
+  var state = { query: "", podcast: "", topic: "", sort: "", shown: 0, answer: null };
+  var controls = null;
+  var enginePromise = null;
+  var pending = 0;
+  var timer = null;
 
   function siteBase() {
-    var script = document.currentScript;
     var declared =
       document.documentElement.getAttribute("data-base") ||
       (script && script.getAttribute("data-base"));
     if (!declared && script && script.src) {
-      declared = new URL(".", new URL("..", script.src)).pathname;
+      declared = new URL("..", script.src).pathname;
     }
     declared = declared || "/";
     return declared.charAt(declared.length - 1) === "/" ? declared : declared + "/";
+  }
+
+  function engine() {
+    if (!enginePromise) {
+      var url = script && script.src ? new URL("search-engine.js", script.src).href : base + "static/search-engine.js";
+      enginePromise = import(url).then(function (module) {
+        return { module: module, engine: module.createEngine(base) };
+      });
+    }
+    return enginePromise;
   }
 
   function element(tag, className, text) {
@@ -61,65 +64,33 @@
     return node;
   }
 
+  function paragraph(className, parts) {
+    var node = element("p", className);
+    parts.forEach(function (part) {
+      node.appendChild(typeof part === "string" ? document.createTextNode(part) : part);
+    });
+    return node;
+  }
+
   function say(message) {
     output.replaceChildren(element("p", "search-status", message));
   }
 
-  // Relevance: the shards merged with equal weight, results ordered by score. Newest: a
-  // second copy of the module whose merged shards weigh 0, so Pagefind's stable score sort
-  // keeps the shards in manifest order (newest year first), each sorted by date.
-  var shardsPromise = null;
-  var bundles = {};
-
-  function shards() {
-    shardsPromise =
-      shardsPromise ||
-      fetch(base + "pagefind/shards.json")
-        .then(function (response) {
-          if (!response.ok) {
-            throw new Error("no index");
-          }
-          return response.json();
-        })
-        .then(function (manifest) {
-          var names = (manifest && manifest.shards) || [];
-          if (!names.length) {
-            throw new Error("empty index");
-          }
-          return names;
-        });
-    return shardsPromise;
+  function queryLink(text) {
+    var link = element("a", "", text);
+    var params = new URLSearchParams({ q: text });
+    link.href = window.location.pathname + "?" + params.toString();
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      input.value = text;
+      state.query = text;
+      writeUrl();
+      searchNow();
+    });
+    return link;
   }
 
-  function bundlePath(shard) {
-    return base + "pagefind/" + encodeURIComponent(shard) + "/";
-  }
-
-  function loadBundle(newest) {
-    var key = newest ? "newest" : "relevance";
-    bundles[key] =
-      bundles[key] ||
-      shards().then(function (names) {
-        var first = bundlePath(names[0]);
-        return import(first + "pagefind.js" + (newest ? "?order=newest" : "")).then(
-          function (module) {
-            var ready = module.options({ basePath: first, baseUrl: base });
-            names.slice(1).forEach(function (shard) {
-              ready = ready.then(function () {
-                return module.mergeIndex(bundlePath(shard), {
-                  baseUrl: base,
-                  indexWeight: newest ? 0 : 1,
-                });
-              });
-            });
-            return ready.then(function () {
-              return module;
-            });
-          }
-        );
-      });
-    return bundles[key];
-  }
+  // --- the URL ------------------------------------------------------------------------------
 
   function readUrl() {
     var params = new URLSearchParams(window.location.search);
@@ -140,166 +111,271 @@
     window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
   }
 
-  function buildControls(filters) {
+  // --- filters --------------------------------------------------------------------------------
+
+  function buildControls(meta) {
     var box = element("div", "search-filters");
     box.setAttribute("role", "group");
     box.setAttribute("aria-label", "Filters");
-    var podcast = select("podcast", "Podcast", "All podcasts", filters.podcast || {});
-    var topic = select("topic", "Topic", "All topics", filters.topic || {});
-    var sort = select("sort", "Sort", "Best match", { newest: null });
-    sort.select.options[1].textContent = "Newest first";
-    [podcast, topic, sort].forEach(function (control) {
+    var made = {
+      podcast: select("podcast", "Podcast", "All podcasts"),
+      topic: select("topic", "Topic", "All topics"),
+      sort: select("sort", "Sort", "Best match"),
+    };
+    made.sort.select.appendChild(new Option("Newest first", "newest"));
+    made.sort.select.value = state.sort;
+    Object.keys(made).forEach(function (name) {
+      var control = made[name];
       box.appendChild(control.label);
       control.select.addEventListener("change", function () {
-        state[control.name] = control.select.value;
+        state[name] = control.select.value;
         writeUrl();
-        run();
+        searchNow();
       });
     });
     output.parentNode.insertBefore(box, output);
-    return { podcast: podcast.select, topic: topic.select, sort: sort.select };
+    return { meta: meta, podcast: made.podcast.select, topic: made.topic.select, sort: made.sort.select };
   }
 
-  function select(name, labelText, anyText, counts) {
+  function select(name, labelText, anyText) {
     var label = element("label", "search-filter");
     label.appendChild(element("span", "", labelText + " "));
     var box = element("select");
     box.name = name;
     box.appendChild(new Option(anyText, ""));
-    Object.keys(counts)
-      .sort(function (a, b) {
-        return a.localeCompare(b);
-      })
-      .forEach(function (value) {
-        var count = counts[value];
-        box.appendChild(new Option(count === null ? value : value + " (" + count + ")", value));
-      });
-    box.value = state[name] || "";
     label.appendChild(box);
-    return { name: name, label: label, select: box };
+    return { label: label, select: box };
   }
 
-  function options(newest) {
-    var filters = {};
-    if (state.podcast) filters.podcast = state.podcast;
-    if (state.topic) filters.topic = state.topic;
-    var chosen = { filters: filters };
-    if (newest) {
-      chosen.sort = { date: "desc" };
-    }
-    return chosen;
+  // Each list offers what the current query has, with how many episodes each value gives.
+  function fillOptions(box, choices, counts, chosen, anyText) {
+    var options = [new Option(anyText, "")];
+    choices
+      .filter(function (choice) {
+        return counts[choice[0]] || choice[0] === chosen;
+      })
+      .sort(function (a, b) {
+        return a[1].localeCompare(b[1]);
+      })
+      .forEach(function (choice) {
+        options.push(new Option(choice[1] + " (" + (counts[choice[0]] || 0) + ")", choice[0]));
+      });
+    box.replaceChildren.apply(box, options);
+    box.value = chosen;
   }
 
-  var pending = 0;
-  var timer = null;
+  function updateControls(answer) {
+    var meta = controls.meta;
+    fillOptions(controls.podcast, meta.podcasts, answer.counts.podcast, state.podcast, "All podcasts");
+    fillOptions(controls.topic, meta.topics, answer.counts.topic, state.topic, "All topics");
+    controls.sort.value = state.sort;
+  }
+
+  // --- searching ----------------------------------------------------------------------------
 
   function run() {
     window.clearTimeout(timer);
-    timer = window.setTimeout(searchNow, 200);
+    timer = window.setTimeout(searchNow, DELAY_MS);
   }
 
   function searchNow() {
-    var hasFilter = state.podcast || state.topic;
-    if (!state.query && !hasFilter) {
+    window.clearTimeout(timer);
+    if (!state.query && !state.podcast && !state.topic) {
       output.replaceChildren();
       return;
     }
-    // Without words there is no relevance: list what the filters match, newest first.
-    var newest = state.sort === "newest" || !state.query;
     var ticket = ++pending;
-    loadBundle(newest)
-      .then(function (module) {
-        return module.search(state.query || null, options(newest));
+    engine()
+      .then(function (loaded) {
+        return loaded.engine.meta().then(function (meta) {
+          controls = controls || buildControls(meta);
+          return loaded.engine
+            .search(state.query, { podcast: state.podcast, topic: state.topic, sort: state.sort })
+            .then(function (answer) {
+              return { loaded: loaded, answer: answer };
+            });
+        });
       })
-      .then(function (search) {
+      .then(function (result) {
         if (ticket !== pending) {
           return; // a newer search replaced this one
         }
-        state.results = search.results || [];
+        state.answer = result.answer;
         state.shown = 0;
-        output.replaceChildren();
-        if (!state.results.length) {
-          say(state.query ? "No episodes match \u201c" + state.query + "\u201d." : "No episodes.");
-          return;
-        }
-        var count = state.results.length;
-        output.appendChild(element("p", "search-status", count + (count === 1 ? " episode" : " episodes")));
-        output.appendChild(element("ol", "search-list"));
-        return more();
+        updateControls(result.answer);
+        return show(result.loaded, result.answer, ticket);
       })
       .catch(function () {
-        say("Search failed. Try another query.");
+        say(
+          "Search is not available here: the search index has not been built, " +
+            "or this page was opened as a file. Serve the site (python build.py serve)."
+        );
       });
   }
 
-  function more() {
+  function show(loaded, answer, ticket) {
+    var parts = [];
+    parts.push.apply(parts, notices(answer));
+    if (answer.entities.length) {
+      parts.push(entityRow(answer.entities));
+    }
+    if (!answer.total) {
+      output.replaceChildren.apply(output, parts);
+      return;
+    }
+    var count = answer.total + (answer.total === 1 ? " episode" : " episodes");
+    parts.push(element("p", "search-status", count));
+    parts.push(element("ol", "search-list"));
+    output.replaceChildren.apply(output, parts);
+    return more(loaded, ticket);
+  }
+
+  function notices(answer) {
+    var query = answer.query;
+    if (!answer.total) {
+      var found = [element("p", "search-status", query ? "No episodes match \u201c" + query + "\u201d." : "No episodes.")];
+      if (answer.suggestion) {
+        found.push(paragraph("search-status", ["Did you mean ", queryLink(answer.suggestion), "?"]));
+      }
+      return found;
+    }
+    var said = [];
+    var asked = answer.corrected ? answer.suggestion : query;
+    if (answer.corrected) {
+      said.push(
+        paragraph("search-status search-corrected", [
+          "Showing results for \u201c" + answer.suggestion + "\u201d. Search instead for ",
+          exactLink(query),
+          ".",
+        ])
+      );
+    }
+    if (answer.partial) {
+      said.push(
+        element(
+          "p",
+          "search-status search-partial",
+          "No episode has all of \u201c" + asked + "\u201d; showing episodes with " +
+            answer.partial.matched + " of " + answer.partial.words + " words."
+        )
+      );
+    }
+    return said;
+  }
+
+  // The query as typed, searched as typed: a correction would give the same answer again.
+  function exactLink(text) {
+    var link = element("a", "", "\u201c" + text + "\u201d");
+    link.href = window.location.pathname + "?" + new URLSearchParams({ q: text }).toString();
+    return link;
+  }
+
+  function entityRow(entities) {
+    var list = element("ul", "search-entities");
+    list.setAttribute("aria-label", "Shows, people and topics");
+    entities.forEach(function (entity) {
+      var href = safeHref(entity.path);
+      if (!href) {
+        return;
+      }
+      var item = element("li", "search-entity search-entity-" + entity.kind);
+      var link = element("a");
+      link.href = href;
+      link.appendChild(element("span", "search-entity-kind", KIND_LABELS[entity.kind] || entity.kind));
+      link.appendChild(element("span", "search-entity-name", entity.name));
+      var episodes = entity.count + (entity.count === 1 ? " episode" : " episodes");
+      link.appendChild(element("span", "search-entity-count", episodes));
+      item.appendChild(link);
+      list.appendChild(item);
+    });
+    return list;
+  }
+
+  function more(loaded, ticket) {
     var list = output.querySelector("ol.search-list");
-    var next = state.results.slice(state.shown, state.shown + PAGE_SIZE);
+    var answer = state.answer;
+    var next = answer.hits.slice(state.shown, state.shown + PAGE_SIZE);
     state.shown += next.length;
     var old = output.querySelector("button.search-more");
     if (old) {
       old.remove();
     }
-    return Promise.all(
-      next.map(function (result) {
-        return result.data();
-      })
-    ).then(function (pages) {
-      pages.forEach(function (data) {
-        list.appendChild(resultItem(data));
+    var marks = markTerms(loaded.module, answer);
+    return loaded.engine.documents(next).then(function (records) {
+      if (ticket !== pending) {
+        return;
+      }
+      records.forEach(function (record) {
+        list.appendChild(resultItem(record, marks));
       });
-      if (state.shown < state.results.length) {
+      if (state.shown < answer.hits.length) {
         var button = element("button", "search-more", "More results");
         button.type = "button";
         button.addEventListener("click", function () {
-          more();
+          more(loaded, ticket);
         });
         output.appendChild(button);
       }
     });
   }
 
-  function safeHref(url) {
-    var text = String(url || "");
-    return /^\/(?!\/)/.test(text) ? text : base;
+  function markTerms(module, answer) {
+    var words = module.queryWords(module.parseQuery(answer.corrected ? answer.suggestion : answer.query));
+    var terms = new Set();
+    words.forEach(function (word) {
+      terms.add(word);
+      terms.add(module.stem(word));
+    });
+    return { terms: terms, stem: module.stem, tokenize: module.tokenize };
   }
 
-  function resultItem(data) {
-    var meta = data.meta || {};
-    var filters = data.filters || {};
+  function safeHref(path) {
+    var text = String(path || "");
+    return /^(?![/\\])(?!.*\.\.)[A-Za-z0-9._~%/-]*$/.test(text) ? base + text : null;
+  }
+
+  function resultItem(record, marks) {
     var item = element("li", "search-result");
     var heading = element("h2", "search-title");
-    var link = element("a", "", meta.title || data.url);
-    link.href = safeHref(data.url);
+    var href = safeHref(record.path);
+    var link = element("a", "", record.title || "Untitled episode");
+    if (href) {
+      link.href = href;
+    }
     heading.appendChild(link);
     item.appendChild(heading);
-    var details = [];
-    if (filters.podcast && filters.podcast.length) details.push(filters.podcast.join(", "));
-    if (meta.date) details.push(meta.date);
+    var details = [record.podcast, record.date, record.duration].filter(Boolean);
     if (details.length) {
       item.appendChild(element("p", "search-meta", details.join(" \u00b7 ")));
     }
-    var excerpt = element("p", "search-excerpt");
-    appendExcerpt(excerpt, data.excerpt || "");
-    item.appendChild(excerpt);
-    if (filters.topic && filters.topic.length) {
-      item.appendChild(element("p", "search-topics", filters.topic.join(", ")));
+    if (record.summary) {
+      var excerpt = element("p", "search-excerpt");
+      appendMarked(excerpt, record.summary, marks);
+      item.appendChild(excerpt);
+    }
+    if (record.topics.length) {
+      item.appendChild(element("p", "search-topics", record.topics.join(", ")));
     }
     return item;
   }
 
-  // Pagefind's excerpt is escaped text with <mark> around matches. Parse it in an inert
-  // document and copy only its text and the marks.
-  function appendExcerpt(target, html) {
-    var doc = new DOMParser().parseFromString("<body>" + html + "</body>", "text/html");
-    doc.body.childNodes.forEach(function (node) {
-      if (node.nodeName === "MARK") {
-        target.appendChild(element("mark", "", node.textContent));
-      } else {
-        target.appendChild(document.createTextNode(node.textContent || ""));
+  // The summary with the query's words marked (by their stems: "deploys" for "deploy").
+  function appendMarked(target, text, marks) {
+    var at = 0;
+    var pattern = /[\p{L}\p{N}_]+(?:\.?[\p{L}\p{N}_]+)*/gu;
+    var match;
+    while ((match = pattern.exec(text)) !== null) {
+      var word = match[0].toLowerCase();
+      if (marks.terms.has(word) || marks.terms.has(marks.stem(word))) {
+        target.appendChild(document.createTextNode(text.slice(at, match.index)));
+        target.appendChild(element("mark", "", match[0]));
+        at = match.index + match[0].length;
       }
-    });
+    }
+    target.appendChild(document.createTextNode(text.slice(at)));
   }
+
+  // --- starting -------------------------------------------------------------------------------
 
   function start() {
     readUrl();
@@ -308,7 +384,7 @@
         event.preventDefault();
         state.query = input.value.trim();
         writeUrl();
-        run();
+        searchNow();
       });
     }
     input.addEventListener("input", function () {
@@ -316,25 +392,13 @@
       writeUrl();
       run();
     });
-    if (state.query) {
+    input.addEventListener("focus", function () {
+      engine(); // the engine's code only; the index waits for a query
+    });
+    if (state.query || state.podcast || state.topic) {
       say("Searching\u2026");
+      searchNow();
     }
-    loadBundle(false)
-      .then(function (module) {
-        return module.filters().catch(function () {
-          return {};
-        });
-      })
-      .then(function (filters) {
-        buildControls(filters || {});
-        run();
-      })
-      .catch(function () {
-        say(
-          "Search is not available here: the search index has not been built, " +
-            "or this page was opened as a file. Serve the site (python build.py serve)."
-        );
-      });
   }
 
   start();
