@@ -182,7 +182,7 @@ def test_documents_are_numbered_oldest_first_with_undated_first(catalog: Catalog
     shuffled = dataclasses.replace(catalog, episodes=(*catalog.episodes, undated))
     docs = documents(build_browser_index(shuffled).files)
     assert docs[0][3] == "date unknown"
-    dated = [e for e in reversed(catalog.episodes)]
+    dated = list(reversed(catalog.episodes))
     assert [d[1] for d in docs[1:]] == [e.title for e in dated]
 
 
