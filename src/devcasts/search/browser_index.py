@@ -18,8 +18,9 @@ Files, under `site/search-index/`:
   SHARD_BYTES. Each record: term (UTF-8, length first), field number, document frequency,
   then per document: the gap from the previous document number, the term's frequency and
   whoosh's one-byte code of the field's length (all numbers LEB128 varints).
-- `v/<first character>.json`: the title and notes terms with their document frequency: the
-  vocabulary typo corrections come from, fetched only when a word is unknown.
+- `v/<first character>.json`: the title and notes terms with their document frequency (and
+  the word most often written for a stem): the vocabulary typo corrections come from,
+  fetched only when a word is unknown.
 - `d/<n>.json`: documents n*CHUNK_DOCS onwards, as the results list shows them.
 - `facets.bin`: each document's podcast (uint16, little endian), then a bitset per topic:
   the filters' counts for any query.
@@ -43,7 +44,15 @@ from whoosh.analysis.filters import STOP_WORDS
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from devcasts.records import Catalog, Episode
-from devcasts.search.schema import BM25_B, BM25_K1, FIELD_BOOSTS, build_schema, field_terms
+from devcasts.search.schema import (
+    BM25_B,
+    BM25_K1,
+    FIELD_BOOSTS,
+    FastText,
+    build_schema,
+    field_terms,
+    field_words,
+)
 from devcasts.search.writer import DocumentNames, episode_document
 from devcasts.site import filters, pages, urls
 
@@ -72,12 +81,12 @@ class BrowserIndex:
 def build_browser_index(catalog: Catalog) -> BrowserIndex:
     started = time.perf_counter()
     episodes = documents_in_order(catalog.episodes)
-    postings, totals = _postings(catalog, episodes)
+    postings, totals, surface = _postings(catalog, episodes)
     shards = _shards(_records(postings))
     files: dict[str, bytes] = {}
     for prefix, data in shards.items():
         files[_shard_path(prefix)] = data
-    vocabulary = _vocabulary(postings)
+    vocabulary = _vocabulary(postings, surface)
     for key, entries in vocabulary.items():
         files[_vocabulary_path(key)] = _json(entries)
     podcasts = [p.slug for p in catalog.podcasts]
@@ -112,23 +121,46 @@ def _path(name: str) -> str:
 Postings = dict[tuple[str, int], list[tuple[int, int, int]]]
 
 
-def _postings(catalog: Catalog, episodes: Sequence[Episode]) -> tuple[Postings, list[int]]:
-    """Every field's terms of every document, as the search index holds them; and each
-    field's total length (whoosh's average field length is that over the document count)."""
+def _postings(
+    catalog: Catalog, episodes: Sequence[Episode]
+) -> tuple[Postings, list[int], dict[str, str]]:
+    """Every field's terms of every document, as the search index holds them; each field's
+    total length (whoosh's average field length is that over the document count); and the
+    vocabulary's terms as readers write them ("kubernet" -> "kubernetes")."""
     schema = build_schema()
     names = DocumentNames.of(catalog)
     postings: Postings = defaultdict(list)
     totals = [0] * len(FIELDS)
+    written: Counter[tuple[str, str]] = Counter()
     for number, episode in enumerate(episodes):
         document = episode_document(names, episode)
         for field_number, name in enumerate(FIELDS):
-            counts = field_terms(schema[name], document.get(name) or "")
+            text = document.get(name) or ""
+            field = schema[name]
+            if name in VOCABULARY_FIELDS and isinstance(field, FastText):
+                words = field_words(field, text)
+                written.update(words)
+                counts: Counter[str] = Counter()
+                for (_word, term), count in words.items():
+                    counts[term] += count
+            else:
+                counts = field_terms(field, text)
             length = sum(counts.values())
             totals[field_number] += length
             code = length_to_byte(length)
             for term, count in counts.items():
                 postings[(term, field_number)].append((number, count, code))
-    return postings, totals
+    return postings, totals, _surface_forms(written)
+
+
+def _surface_forms(written: Counter[tuple[str, str]]) -> dict[str, str]:
+    """term -> the word written most often for it (ties: the first alphabetically)."""
+    best: dict[str, tuple[int, str]] = {}
+    for (word, term), count in written.items():
+        known = best.get(term)
+        if known is None or (-count, word) < (-known[0], known[1]):
+            best[term] = (count, word)
+    return {term: word for term, (_count, word) in best.items()}
 
 
 def _records(postings: Postings) -> dict[str, bytes]:
@@ -221,17 +253,20 @@ def _shard_path(prefix: str) -> str:
 # --- vocabulary -------------------------------------------------------------------------------
 
 
-def _vocabulary(postings: Postings) -> dict[str, list[tuple[str, int]]]:
-    """first character -> [(term, documents)]: the title and notes terms, summed as the
-    terminal ranks its suggestions."""
+def _vocabulary(postings: Postings, surface: dict[str, str]) -> dict[str, list[list[object]]]:
+    """first character -> [[term, documents], ...], with the word as written third when it is
+    not the term: the title and notes terms, counted as the terminal ranks its suggestions."""
     wanted = {FIELDS.index(name) for name in VOCABULARY_FIELDS}
     frequency: Counter[str] = Counter()
     for (term, field_number), docs in postings.items():
         if field_number in wanted:
             frequency[term] += len(docs)
-    grouped: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    grouped: dict[str, list[list[object]]] = defaultdict(list)
     for term in sorted(frequency):
-        grouped[term[:1]].append((term, frequency[term]))
+        entry: list[object] = [term, frequency[term]]
+        if surface.get(term, term) != term:
+            entry.append(surface[term])
+        grouped[term[:1]].append(entry)
     return dict(grouped)
 
 
@@ -317,7 +352,7 @@ def _meta(
     documents: int,
     totals: list[int],
     shards: dict[str, bytes],
-    vocabulary: dict[str, list[tuple[str, int]]],
+    vocabulary: dict[str, list[list[object]]],
     files: dict[str, bytes],
 ) -> dict[str, object]:
     schema = build_schema()

@@ -93,6 +93,19 @@ def field_terms(field: Any, text: str) -> Counter[str]:
     return Counter(token.text for token in field.analyzer(text))
 
 
+def field_words(field: FastText, text: str) -> Counter[tuple[str, str]]:
+    """(word as written, lower-cased; its term) -> frequency, for the words a field indexes."""
+    cache = _term_cache.setdefault((field.stem_terms, field.stoplist), {})
+    found: Counter[tuple[str, str]] = Counter()
+    for word in _TOKEN.findall(text):
+        term = cache.get(word, "")
+        if term == "":
+            term = cache[word] = _term_of(word, field.stem_terms, field.stoplist)
+        if term is not None:
+            found[(word.lower(), term)] += 1
+    return found
+
+
 def _terms_of(text: str, stem: bool, stoplist: frozenset[str] | None) -> list[tuple[str, int]]:
     """(term, position) of each indexed word, numbered as whoosh's StopFilter renumbers."""
     cache = _term_cache.setdefault((stem, stoplist), {})

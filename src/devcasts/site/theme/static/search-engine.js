@@ -461,7 +461,7 @@ export function createEngine(base, fetcher) {
       if (stemmed.length < 3 || OPERATORS.has(word.toUpperCase())) continue;
       if (known(m, postings, stemmed)) continue;
       const better = await closest(m, word, stemmed);
-      if (better) replacements.set(word, surface(word, stemmed, better));
+      if (better) replacements.set(word, better[2] || better[0]);
     }
     if (!replacements.size) return null;
     return String(text).replace(TOKEN, (word) => replacements.get(word.toLowerCase()) || word);
@@ -481,25 +481,21 @@ export function createEngine(base, fetcher) {
     for (const limit of limits) {
       let best = null;
       for (const probe of new Set([word, stemmed])) {
-        for (const [term, frequency] of entries) {
+        for (const entry of entries) {
+          const [term, frequency] = entry;
           if (Math.abs(term.length - probe.length) > limit) continue;
           if (editDistance(probe, term, limit) > limit) continue;
           if (!best || frequency > best[1] || (frequency === best[1] && term < best[0])) {
-            best = [term, frequency];
+            best = entry;
           }
         }
-        if (best) return best[0];
+        if (best) return best;
       }
     }
     return null;
   }
 
   return { meta, search, documents };
-}
-
-/** A word as the reader wrote it, with its stem replaced: "kuberentes" -> "kubernetes". */
-function surface(word, stemmed, better) {
-  return word.startsWith(stemmed) ? better + word.slice(stemmed.length) : better;
 }
 
 /** Levenshtein distance, or more than `limit` as soon as it must be. */
