@@ -290,7 +290,7 @@ def corpus_build(tmp_path_factory: pytest.TempPathFactory) -> CorpusBuild:
     (root / "feeds.yaml").write_text(topics + "\nfeeds:\n" + entries, encoding="utf-8")
     config = load_config(root / "feeds.yaml")
     options = BuildOptions(
-        out_dir=root / "site", cache_dir=root / "cache", offline=True, browser_index=False
+        out_dir=root / "site", cache_dir=root / "cache", offline=True, browser_index=True
     )
     report = build(config, options, now=CORPUS_BUILT_AT)
     return CorpusBuild(

@@ -120,6 +120,44 @@ def terminal_ranks(index_dir: Path, archive: Path, judged: list[JudgedQuery]) ->
     return ranks
 
 
+def browser_results(site: Path, archive: Path, judged: list[JudgedQuery]) -> list[list[str]]:
+    """Each judged query -> the ids of the browser search's first RANKED results."""
+    from test_search_engine_js import run_engine
+
+    ids = _page_ids(archive)
+    answers = run_engine(site, [{"q": case.query, "show": RANKED} for case in judged])
+    return [[ids[record["path"]] for record in answer["shown"]] for answer in answers]
+
+
+def _page_ids(archive: Path) -> dict[str, str]:
+    """Episode page path ("podcasts/<podcast>/<episode>/") -> episode id."""
+    ids = {}
+    for path in sorted(archive.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for episode in data["episodes"]:
+            ids[f"podcasts/{data['podcast']['slug']}/{episode['slug']}/"] = episode["id"]
+    return ids
+
+
+def compare_with_the_browser(build: Path, archive: Path, name: str) -> None:
+    """The browser's answers to a judged set: MRR >= MIN_MRR, and its top 5 share at least 4
+    episodes with the terminal's (all of them when the terminal finds fewer than 4)."""
+    judged = load_judged(name)
+    browser = browser_results(build / "site", archive, judged)
+    ranks, apart = {}, {}
+    for case, found in zip(judged, browser, strict=True):
+        ranks[case.query] = reciprocal_rank(found, episode_ids(archive, case))
+        hits = search(build / "cache" / "index", SearchRequest(case.query, limit=5)).hits
+        terminal = [hit.id for hit in hits]
+        shared = len(set(terminal) & set(found[:5]))
+        if shared < min(4, len(terminal)):
+            apart[case.query] = (terminal, found[:5])
+    mrr = mean_reciprocal_rank(ranks)
+    print(f"browser MRR {mrr:.3f} over the {name}; not first:\n{not_first(ranks)}")
+    assert mrr >= MIN_MRR, f"browser MRR {mrr:.3f} over the {name}:\n{not_first(ranks)}"
+    assert apart == {}
+
+
 # --- the functions above ----------------------------------------------------------------------
 
 
@@ -159,7 +197,7 @@ def example_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = root / "examples"
     shutil.copytree(EXAMPLES, work, ignore=shutil.ignore_patterns("archive"))
     flags = ["--out", str(root / "site"), "--cache", str(root / "cache")]
-    assert main(["--feeds", str(work / "feeds.yaml"), *flags, "--no-browser-index", "-q"]) == 0
+    assert main(["--feeds", str(work / "feeds.yaml"), *flags, "-q"]) == 0
     return root
 
 
@@ -169,6 +207,12 @@ def test_judged_queries_over_the_offline_example(example_build: Path) -> None:
     ranks = terminal_ranks(index_dir, archive, load_judged("example"))
     mrr = mean_reciprocal_rank(ranks)
     assert mrr >= MIN_MRR, f"MRR {mrr:.3f} over the example; not first:\n{not_first(ranks)}"
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_browser_agrees_with_the_terminal_over_the_example(example_build: Path) -> None:
+    archive = example_build / "examples" / "content" / "archive"
+    compare_with_the_browser(example_build, archive, "example")
 
 
 # --- the corpus ---------------------------------------------------------------------------------
@@ -183,3 +227,10 @@ def test_judged_queries_over_the_corpus(corpus_build: CorpusBuild) -> None:
     mrr = mean_reciprocal_rank(ranks)
     print(f"MRR {mrr:.3f} over the corpus; not first:\n{not_first(ranks)}")
     assert mrr >= MIN_MRR, f"MRR {mrr:.3f} over the corpus; not first:\n{not_first(ranks)}"
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_browser_agrees_with_the_terminal_over_the_corpus(corpus_build: CorpusBuild) -> None:
+    compare_with_the_browser(corpus_build.root, corpus_build.archive, "corpus")
