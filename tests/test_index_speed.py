@@ -124,7 +124,7 @@ def test_a_failure_while_writing_a_fresh_index_leaves_it_to_be_rebuilt(
     catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(index_writer, "SEGMENT_DOCS", 10)  # fails after a committed segment
-    real_document = index_writer._document
+    real_document = index_writer.episode_document
 
     def failing_document(names: Any, episode: Any) -> dict[str, Any]:
         if episode.id == "so-07":
