@@ -131,11 +131,11 @@ def test_a_failure_while_writing_a_fresh_index_leaves_it_to_be_rebuilt(
             raise ValueError("a document that cannot be written")
         return real_document(names, episode)
 
-    monkeypatch.setattr(index_writer, "_document", failing_document)
+    monkeypatch.setattr(index_writer, "episode_document", failing_document)
     with pytest.raises(ValueError, match="cannot be written"):
         update_index(catalog, tmp_path)
     assert not (tmp_path / index_writer.PRINTS_NAME).exists()
-    monkeypatch.setattr(index_writer, "_document", real_document)
+    monkeypatch.setattr(index_writer, "episode_document", real_document)
     report = update_index(catalog, tmp_path)  # the lock was released
     assert report.rebuilt and report.added == len(catalog.episodes)
     assert ids(tmp_path, "caddy") == ["so-07"]
