@@ -160,6 +160,14 @@ def test_a_typo_shows_the_results_of_the_right_spelling(page: Any, site_url: str
     right = page.context.new_page()
     results(right, site_url + "?q=kubernetes")
     assert shown_titles(page) == shown_titles(right) != []
+    page.get_by_role("link", name="\u201ckuberentes\u201d").click()  # search instead for it
+    page.wait_for_function(
+        "() => document.querySelector('#search-results').textContent.includes('No episodes')"
+    )
+    assert (
+        "No episodes match \u201ckuberentes\u201d." in page.locator("#search-results").inner_text()
+    )
+    assert "exact=1" in page.url
 
 
 # --- 4. shows, people and topics -----------------------------------------------------------------

@@ -143,9 +143,12 @@ def test_a_word_matches_only_itself_not_longer_words(catalog: Catalog, site: Pat
 
 
 def test_a_typo_is_corrected_from_the_vocabulary(catalog: Catalog, site: Path) -> None:
-    typo, right = run_engine(site, [{"q": "kuberentes"}, {"q": "kubernetes"}])
+    typo, right, exact = run_engine(
+        site, [{"q": "kuberentes"}, {"q": "kubernetes"}, {"q": "kuberentes", "exact": True}]
+    )
     assert typo["suggestion"] == "kubernetes" and typo["corrected"] is True
     assert typo["paths"] == right["paths"] and right["suggestion"] is None
+    assert exact["total"] == 0 and exact["suggestion"] is None  # as typed, when asked
 
 
 def test_the_suggestion_is_the_terminals(catalog: Catalog, site: Path, index_dir: Path) -> None:

@@ -3,14 +3,14 @@
  * ranked as the terminal's whoosh search ranks (BM25F, same fields, weights and statistics).
  *
  *   const engine = createEngine(base);          // nothing is fetched yet
- *   const answer = await engine.search("kubernetes postgres", { podcast, topic, sort });
+ *   const answer = await engine.search("kubernetes postgres", { podcast, topic, sort, exact });
  *   const docs = await engine.documents(answer.hits.slice(0, 10));
  *
  * A query is words, "quoted phrases" (their words, in the same field), `a OR b`, `-word` or
  * `NOT word`, and `field:word` (title, podcast/show, person/guest/host/people, notes/text,
  * topic). A word the index does not know matches nothing: there are no prefix guesses. When
  * nothing matches, the engine tries, as the terminal does: the closest known spelling of the
- * unknown words, then the episodes with the most of the words.
+ * unknown words (unless `exact`), then the episodes with the most of the words.
  *
  * Everything is fetched from {base}search-index/; nothing else.
  */
@@ -253,7 +253,7 @@ export function createEngine(base, fetcher) {
     let scored = await score(m, query);
     let matching = fullMatches(scored, query);
     if (!matching.length) {
-      const suggestion = await suggest(m, query, text);
+      const suggestion = chosen.exact ? null : await suggest(m, query, text);
       if (suggestion) {
         answer.suggestion = suggestion;
         const corrected = parseQuery(suggestion);

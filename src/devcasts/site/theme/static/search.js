@@ -8,9 +8,9 @@
  *   <div id="search-results" aria-live="polite"></div>
  *   <script src="{base}static/search.js" defer></script>
  *
- * URL parameters: q (query), podcast, topic (filters, by slug), sort=newest. Nothing of the
- * index is fetched until the search box is used (or the URL carries a query); everything is
- * fetched from the site itself. Text from the index is inserted as text, never as HTML.
+ * URL parameters: q (query), podcast, topic (filters, by slug), sort=newest, exact=1 (no
+ * spelling correction). Nothing of the index is fetched until the search box is used (or
+ * the URL carries a query); everything is fetched from the site itself. Text from the index is inserted as text, never as HTML.
  */
 (function () {
   "use strict";
@@ -26,7 +26,7 @@
   var script = document.currentScript;
   var form = input.form;
   var base = siteBase();
-  var state = { query: "", podcast: "", topic: "", sort: "", shown: 0, answer: null };
+  var state = { query: "", podcast: "", topic: "", sort: "", exact: false, shown: 0, answer: null };
   var controls = null;
   var enginePromise = null;
   var pending = 0;
@@ -84,6 +84,7 @@
       event.preventDefault();
       input.value = text;
       state.query = text;
+      state.exact = false;
       writeUrl();
       searchNow();
     });
@@ -98,6 +99,7 @@
     state.podcast = params.get("podcast") || "";
     state.topic = params.get("topic") || "";
     state.sort = params.get("sort") === "newest" ? "newest" : "";
+    state.exact = params.get("exact") === "1";
     input.value = state.query;
   }
 
@@ -107,6 +109,7 @@
     if (state.podcast) params.set("podcast", state.podcast);
     if (state.topic) params.set("topic", state.topic);
     if (state.sort) params.set("sort", state.sort);
+    if (state.exact) params.set("exact", "1");
     var query = params.toString();
     window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
   }
@@ -190,7 +193,12 @@
         return loaded.engine.meta().then(function (meta) {
           controls = controls || buildControls(meta);
           return loaded.engine
-            .search(state.query, { podcast: state.podcast, topic: state.topic, sort: state.sort })
+            .search(state.query, {
+              podcast: state.podcast,
+              topic: state.topic,
+              sort: state.sort,
+              exact: state.exact,
+            })
             .then(function (answer) {
               return { loaded: loaded, answer: answer };
             });
@@ -263,10 +271,16 @@
     return said;
   }
 
-  // The query as typed, searched as typed: a correction would give the same answer again.
+  // The query as typed, searched as typed (exact=1: no spelling correction).
   function exactLink(text) {
     var link = element("a", "", "\u201c" + text + "\u201d");
-    link.href = window.location.pathname + "?" + new URLSearchParams({ q: text }).toString();
+    link.href = window.location.pathname + "?" + new URLSearchParams({ q: text, exact: "1" }).toString();
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      state.exact = true;
+      writeUrl();
+      searchNow();
+    });
     return link;
   }
 
@@ -383,12 +397,14 @@
       form.addEventListener("submit", function (event) {
         event.preventDefault();
         state.query = input.value.trim();
+        state.exact = false;
         writeUrl();
         searchNow();
       });
     }
     input.addEventListener("input", function () {
       state.query = input.value.trim();
+      state.exact = false;
       writeUrl();
       run();
     });
