@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
@@ -34,6 +35,7 @@ sys.path[:0] = [str(ROOT / "src"), str(HERE)]
 
 import browser_queries  # noqa: E402
 import query_mixes  # noqa: E402
+from whoosh.analysis.filters import STOP_WORDS  # noqa: E402
 
 from devcasts.model import SiteConfig, Topic  # noqa: E402
 from devcasts.records import Catalog, Episode, Person, Podcast  # noqa: E402
@@ -237,23 +239,42 @@ def _proc_status_mb(key: str) -> int:
     raise LookupError(key)
 
 
-def broad_words(catalog: Catalog) -> list[str]:
-    """The show notes' words (over three letters) that occur in more than half of the
-    episodes: as `run.py` picks them from the whoosh index, here from the catalog."""
+def broad_words(catalog: Catalog, count: int = 30) -> list[str]:
+    """The `count` show-notes words (over three letters, no stop words) found in the most
+    episodes: as `run.py` picks the words of its broad pairs from the whoosh index (in the
+    synthetic catalog each is in more than half of the episodes; in real notes, fewer)."""
     documents: Counter[str] = Counter()
     for episode in catalog.episodes:
         documents.update(set(episode.text.lower().split()))
-    half = len(catalog.episodes) / 2
-    return sorted(word for word, count in documents.items() if count > half and len(word) > 3)
+    usable = [
+        (word, n)
+        for word, n in documents.most_common()
+        if len(word) > 3 and word.isalpha() and word not in STOP_WORDS
+    ]
+    return sorted(word for word, _ in usable[:count])
 
 
-def run_browser_index_benchmark(episodes: int = 20_000, queries: int = 100) -> dict[str, Any]:
-    """The in-browser index of `episodes` synthetic episodes: its build from scratch, its
-    files, what one new episode changes, and (in Node, when installed) what a visitor's first
-    search fetches and how long the engine takes."""
+def corpus_catalog(folder: Path) -> Catalog:
+    """The catalog of a site's folder (its feeds.yaml and content/archive/), read only."""
+    from devcasts.archive.files import load_archive
+    from devcasts.catalog.build import build_catalog
+    from devcasts.catalog.overrides import load_overrides
+    from devcasts.config.load import load_config
+
+    config = load_config(folder / "feeds.yaml")
+    archive = load_archive(config.content_dir)
+    return build_catalog(archive, config, load_overrides(config.content_dir))
+
+
+def run_browser_index_benchmark(
+    episodes: int = 20_000, queries: int = 100, corpus: Path | None = None
+) -> dict[str, Any]:
+    """The in-browser index of `episodes` synthetic episodes (or of a real site's archive):
+    its build from scratch, its files, what one new episode changes, and (in Node, when
+    installed) what a visitor's first search fetches and how long the engine takes."""
     from devcasts.search.browser_index import build_browser_index
 
-    catalog = synthetic_catalog(episodes)
+    catalog = synthetic_catalog(episodes) if corpus is None else corpus_catalog(corpus)
     rss_before = _reset_peak_rss()
     started, cpu_started = time.perf_counter(), _cpu_seconds()
     first = build_browser_index(catalog)
@@ -261,14 +282,14 @@ def run_browser_index_benchmark(episodes: int = 20_000, queries: int = 100) -> d
     peak = _proc_status_mb("VmHWM")
 
     started = time.perf_counter()
-    second = build_browser_index(_grown(catalog, synthetic_catalog(1, start=episodes)))
+    second = build_browser_index(_grown(catalog, _one_new_episode(catalog)))
     one_new = time.perf_counter() - started
     changed = {p for p, data in second.files.items() if first.files.get(p) != data}
     changed |= set(first.files) - set(second.files)  # removed files count as changed
     sizes = {path: len(data) for path, data in first.files.items()}
     largest = max(sizes, key=sizes.__getitem__)
     result: dict[str, Any] = {
-        "episodes": episodes,
+        "episodes": len(catalog.episodes),
         "browser_index_build_s": round(build, 2),
         "browser_index_build_cpu_s": round(build_cpu, 2),
         "browser_index_one_new_s": round(one_new, 2),
@@ -280,26 +301,56 @@ def run_browser_index_benchmark(episodes: int = 20_000, queries: int = 100) -> d
         "browser_index_largest_bytes": sizes[largest],
         "one_new_changed_files": len(changed),
         "one_new_changed_bytes": sum(len(second.files.get(p, b"")) for p in changed),
-        "one_new_changed": sorted(changed)[:12],
+        "one_new_changed_by_kind": _count_by_kind(changed),
     }
     if browser_queries.node_available():
+        mixes = _browser_mixes(catalog, queries, synthetic=corpus is None)
         with tempfile.TemporaryDirectory(prefix="devcasts-bench-") as scratch:
             browser_queries.write_index(first.files, Path(scratch))
-            result["browser_queries"] = browser_queries.measure(
-                Path(scratch), _browser_mixes(catalog, queries)
-            )
+            result["browser_queries"] = browser_queries.measure(Path(scratch), mixes)
     return result
 
 
-def _browser_mixes(catalog: Catalog, count: int) -> dict[str, list[str]]:
-    """This benchmark's own queries, and `run.py`'s two mixes over this catalog."""
+def _one_new_episode(catalog: Catalog) -> Catalog:
+    """A copy of the newest episode, published an hour after it: new words, but as many and
+    as common as a real episode's."""
+    newest = catalog.episodes[0]
+    assert newest.published is not None
+    episode = replace(
+        newest,
+        id=f"{newest.id}-again",
+        guid=f"{newest.guid}-again",
+        slug=f"{newest.slug}-again",
+        published=newest.published + timedelta(hours=1),
+        content_hash=f"{newest.content_hash}-again",
+    )
+    return replace(catalog, episodes=(episode,))
+
+
+def _count_by_kind(paths: set[str]) -> dict[str, int]:
+    """search-index/t/ab.bin -> "t", search-index/meta.json -> "meta.json"."""
+    kinds = Counter(path.split("/")[1] for path in paths)
+    return dict(sorted(kinds.items()))
+
+
+def _browser_mixes(catalog: Catalog, count: int, synthetic: bool) -> dict[str, list[str]]:
+    """`run.py`'s two mixes over this catalog, with this benchmark's own queries for the
+    synthetic catalog or the judged queries for a real one."""
     daily = query_mixes.everyday(count)
     broad = query_mixes.pairs(broad_words(catalog), count // 2)
-    return {
-        "bench_search queries": _queries(count),
+    own = {"bench_search queries": _queries(count)} if synthetic else _judged_queries()
+    return own | {
         "everyday queries": daily,
         "half broad pairs": query_mixes.half_broad(daily, broad),
     }
+
+
+def _judged_queries() -> dict[str, list[str]]:
+    import yaml
+
+    judged = ROOT / "tests" / "data" / "search" / "judged_corpus.yaml"
+    entries = yaml.safe_load(judged.read_text(encoding="utf-8"))["queries"]
+    return {"judged corpus queries": [entry["query"] for entry in entries]}
 
 
 def _print_browser_index(result: dict[str, Any]) -> None:
@@ -322,13 +373,18 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
+        "--corpus",
+        type=Path,
+        help="with --browser-index: a built site's folder (feeds.yaml, content/) to index",
+    )
+    parser.add_argument(
         "--browser-index",
         action="store_true",
         help="measure the in-browser search index instead of the whoosh index",
     )
     args = parser.parse_args()
     if args.browser_index:
-        result = run_browser_index_benchmark(args.episodes, args.queries)
+        result = run_browser_index_benchmark(args.episodes, args.queries, args.corpus)
     else:
         result = run_search_benchmark(args.episodes, args.new, args.processes, args.queries)
     if args.json:
