@@ -113,7 +113,7 @@ def run_process(args: Sequence[str], cwd: Path) -> tuple[float, float, str, str]
 
 def build(work: Path, *extra: str) -> Run:
     """One timed build. The disk settles first (sync): what the previous step wrote (the
-    feeds, a full Pagefind run's 20,000 files) is not flushed by the kernel on this one's time."""
+    feeds, a cold build's 20,000 pages) is not flushed by the kernel on this one's time."""
     os.sync()
     report_path = work / "report.json"
     args = [
