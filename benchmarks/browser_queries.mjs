@@ -19,16 +19,17 @@ import { performance } from "node:perf_hooks";
 const FIRST_RESULTS = 10;
 const WARM_UP_QUERIES = 20; // untimed, so the first timed queries do not pay for compiling
 
-function readTree(root) {
+/** The site's search-index/ files, by their path on the site ("/search-index/meta.json"). */
+function readIndex(site) {
   const files = new Map();
   const walk = (folder) => {
     for (const name of readdirSync(folder)) {
       const path = join(folder, name);
       if (statSync(path).isDirectory()) walk(path);
-      else files.set("/" + relative(root, path).split("\\").join("/"), readFileSync(path));
+      else files.set("/" + relative(site, path).split("\\").join("/"), readFileSync(path));
     }
   };
-  walk(root);
+  walk(join(site, "search-index"));
   return files;
 }
 
@@ -55,7 +56,7 @@ async function firstResults(createEngine, files, query) {
 async function main() {
   const [siteDir, engineJs, queriesJson] = process.argv.slice(2);
   const { createEngine } = await import(pathToFileURL(engineJs).href);
-  const files = readTree(siteDir);
+  const files = readIndex(siteDir);
   const mixes = JSON.parse(readFileSync(queriesJson, "utf-8"));
   const everyQuery = Object.values(mixes).flat();
   for (const query of everyQuery.slice(0, WARM_UP_QUERIES)) {
