@@ -313,8 +313,8 @@ def run_browser_index_benchmark(
 
 
 def _one_new_episode(catalog: Catalog) -> Catalog:
-    """A copy of the newest episode, published an hour after it: new words, but as many and
-    as common as a real episode's."""
+    """A copy of the newest episode, published an hour after it: as many words, and as
+    common, as a real new episode brings."""
     newest = catalog.episodes[0]
     assert newest.published is not None
     episode = replace(
