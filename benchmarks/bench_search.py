@@ -1,6 +1,11 @@
 """Search benchmark: index build and update times, search latency, index size.
 
     python benchmarks/bench_search.py [--episodes 20000] [--processes 100] [--json]
+    python benchmarks/bench_search.py --browser-index [--episodes N | --corpus SITE_DIR]
+
+`--browser-index` measures the in-browser index instead (at 4,565 and 20,000 episodes unless
+told): its build, its files, what one new episode changes, and a visitor's first searches in
+Node (`browser_queries.py`).
 
 `run_search_benchmark()` is the entry point other benchmark scripts call; it returns a dict of
 measurements (seconds and bytes) and cleans up its scratch directory.
@@ -18,13 +23,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT / "src"), str(HERE)]
+
+import browser_queries  # noqa: E402
+import query_mixes  # noqa: E402
+from whoosh.analysis.filters import STOP_WORDS  # noqa: E402
 
 from devcasts.model import SiteConfig, Topic  # noqa: E402
 from devcasts.records import Catalog, Episode, Person, Podcast  # noqa: E402
@@ -149,13 +161,7 @@ def run_search_benchmark(
         build = time.perf_counter() - started
         build_cpu = _cpu_seconds() - cpu_started
 
-        fresh = synthetic_catalog(new_episodes, start=episodes)
-        grown = Catalog(
-            site=catalog.site,
-            topics=catalog.topics,
-            podcasts=catalog.podcasts,
-            episodes=fresh.episodes + catalog.episodes,
-        )
+        grown = _grown(catalog, synthetic_catalog(new_episodes, start=episodes))
         started = time.perf_counter()
         report = update_index(grown, index_dir)
         update = time.perf_counter() - started
@@ -210,76 +216,200 @@ def _process_latencies(cache: Path, texts: list[str]) -> list[float]:
     return latencies[1:]
 
 
-def _episode_page(episode: Episode, podcast_title: str) -> str:
-    day = episode.published.date().isoformat()
-    return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{episode.title}'
-        f'</title></head><body><header><a href="/">devcasts</a></header><main>'
-        f'<article data-pagefind-body data-pagefind-sort="date:{day}">'
-        f'<span data-pagefind-filter="podcast">{podcast_title}</span>'
-        f'<h1 data-pagefind-meta="title">{episode.title}</h1>'
-        f'<time data-pagefind-meta="date:{day}">{day}</time>'
-        + "".join(f'<a data-pagefind-filter="topic">{t}</a>' for t in episode.topics)
-        + f"<p>{episode.text}</p></article></main></body></html>"
+def _grown(catalog: Catalog, fresh: Catalog) -> Catalog:
+    """`catalog` with `fresh`'s episodes published after all of its own."""
+    return Catalog(
+        site=catalog.site,
+        topics=catalog.topics,
+        podcasts=catalog.podcasts,
+        episodes=fresh.episodes + catalog.episodes,
     )
 
 
-def run_browser_index_benchmark(pages: int = 20_000) -> dict[str, Any]:
-    """Pagefind over `pages` synthetic episode pages (years 2015 on, in yearly shards): the
-    first build, one new episode, and a build where nothing changed."""
+def _reset_peak_rss() -> int:
+    """Start a new peak of resident memory (Linux: VmHWM) and return the current one in MB,
+    so a peak measured next is the built index's, not the catalog generator's."""
+    Path("/proc/self/clear_refs").write_text("5", encoding="ascii")
+    return _proc_status_mb("VmRSS")
+
+
+def _proc_status_mb(key: str) -> int:
+    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) // 1024
+    raise LookupError(key)
+
+
+def broad_words(catalog: Catalog, count: int = 30) -> list[str]:
+    """The `count` show-notes words (over three letters, no stop words) found in the most
+    episodes: as `run.py` picks the words of its broad pairs from the whoosh index (in the
+    synthetic catalog each is in more than half of the episodes; in real notes, fewer)."""
+    documents: Counter[str] = Counter()
+    for episode in catalog.episodes:
+        documents.update(set(episode.text.lower().split()))
+    usable = [
+        (word, n)
+        for word, n in documents.most_common()
+        if len(word) > 3 and word.isalpha() and word not in STOP_WORDS
+    ]
+    return sorted(word for word, _ in usable[:count])
+
+
+def corpus_catalog(folder: Path) -> Catalog:
+    """The catalog of a site's folder (its feeds.yaml and content/archive/), read only."""
+    from devcasts.archive.files import load_archive
+    from devcasts.catalog.build import build_catalog
+    from devcasts.catalog.overrides import load_overrides
+    from devcasts.config.load import load_config
+
+    config = load_config(folder / "feeds.yaml")
+    archive = load_archive(config.content_dir)
+    return build_catalog(archive, config, load_overrides(config.content_dir))
+
+
+def run_browser_index_benchmark(
+    episodes: int = 20_000, queries: int = 100, corpus: Path | None = None
+) -> dict[str, Any]:
+    """The in-browser index of `episodes` synthetic episodes (or of a real site's archive):
+    its build from scratch, its files, what one new episode changes, and (in Node, when
+    installed) what a visitor's first search fetches and how long the engine takes."""
     from devcasts.search.browser_index import build_browser_index
 
-    catalog = synthetic_catalog(pages)
-    titles = {p.slug: p.title for p in catalog.podcasts}
-    with tempfile.TemporaryDirectory(prefix="devcasts-bench-") as scratch:
-        site, cache = Path(scratch) / "site", Path(scratch) / "cache"
-        for episode in catalog.episodes:
-            path = site / episode.path / "index.html"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(_episode_page(episode, titles[episode.podcast]), encoding="utf-8")
-        first = build_browser_index(site, cache, None)
-        newest = catalog.episodes[0]
-        extra = Episode(
-            id="extra",
-            podcast=newest.podcast,
-            guid="extra",
-            title="One more episode",
-            published=newest.published + timedelta(hours=1),
-            text=newest.text,
-            slug="one-more-episode",
-        )
-        relpath = extra.path + "index.html"
-        (site / relpath).parent.mkdir(parents=True)
-        (site / relpath).write_text(_episode_page(extra, titles[extra.podcast]), encoding="utf-8")
-        one_new = build_browser_index(site, cache, [relpath])
-        unchanged = build_browser_index(site, cache, None)
-        return {
-            "pages": pages,
-            "shards": len(first.shards),
-            "pagefind_all_s": first.seconds,
-            "pagefind_one_new_s": one_new.seconds,
-            "pagefind_one_new_pages": one_new.pages,
-            "pagefind_unchanged_s": unchanged.seconds,
-            "pagefind_bytes": _size(site / "pagefind"),
-        }
+    catalog = synthetic_catalog(episodes) if corpus is None else corpus_catalog(corpus)
+    rss_before = _reset_peak_rss()
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
+    first = build_browser_index(catalog)
+    build, build_cpu = time.perf_counter() - started, _cpu_seconds() - cpu_started
+    peak = _proc_status_mb("VmHWM")
+
+    started = time.perf_counter()
+    second = build_browser_index(_grown(catalog, _one_new_episode(catalog)))
+    one_new = time.perf_counter() - started
+    changed = {p for p, data in second.files.items() if first.files.get(p) != data}
+    changed |= set(first.files) - set(second.files)  # removed files count as changed
+    sizes = {path: len(data) for path, data in first.files.items()}
+    largest = max(sizes, key=sizes.__getitem__)
+    result: dict[str, Any] = {
+        "episodes": len(catalog.episodes),
+        "browser_index_build_s": round(build, 2),
+        "browser_index_build_cpu_s": round(build_cpu, 2),
+        "browser_index_one_new_s": round(one_new, 2),
+        "browser_index_peak_rss_mb": peak,
+        "browser_index_peak_rss_added_mb": peak - rss_before,
+        "browser_index_bytes": first.size,
+        "browser_index_files": len(first.files),
+        "browser_index_largest_file": largest,
+        "browser_index_largest_bytes": sizes[largest],
+        "one_new_changed_files": len(changed),
+        "one_new_changed_bytes": sum(len(second.files.get(p, b"")) for p in changed),
+        "one_new_changed_by_kind": _count_by_kind(changed),
+    }
+    if browser_queries.node_available():
+        mixes = _browser_mixes(catalog, queries, synthetic=corpus is None)
+        with tempfile.TemporaryDirectory(prefix="devcasts-bench-") as scratch:
+            browser_queries.write_index(first.files, Path(scratch))
+            result["browser_queries"] = browser_queries.measure(Path(scratch), mixes)
+    return result
+
+
+def _one_new_episode(catalog: Catalog) -> Catalog:
+    """A copy of the newest episode, published an hour after it: as many words, and as
+    common, as a real new episode brings."""
+    newest = catalog.episodes[0]
+    assert newest.published is not None
+    episode = replace(
+        newest,
+        id=f"{newest.id}-again",
+        guid=f"{newest.guid}-again",
+        slug=f"{newest.slug}-again",
+        published=newest.published + timedelta(hours=1),
+        content_hash=f"{newest.content_hash}-again",
+    )
+    return replace(catalog, episodes=(episode,))
+
+
+def _count_by_kind(paths: set[str]) -> dict[str, int]:
+    """search-index/t/ab.bin -> "t", search-index/meta.json -> "meta.json"."""
+    kinds = Counter(path.split("/")[1] for path in paths)
+    return dict(sorted(kinds.items()))
+
+
+def _browser_mixes(catalog: Catalog, count: int, synthetic: bool) -> dict[str, list[str]]:
+    """`run.py`'s two mixes over this catalog, with this benchmark's own queries for the
+    synthetic catalog or the judged queries for a real one."""
+    daily = query_mixes.everyday(count)
+    broad = query_mixes.pairs(broad_words(catalog), count // 2)
+    own = {"bench_search queries": _queries(count)} if synthetic else _judged_queries()
+    return own | {
+        "everyday queries": daily,
+        "half broad pairs": query_mixes.half_broad(daily, broad),
+    }
+
+
+def _judged_queries() -> dict[str, list[str]]:
+    import yaml
+
+    judged = ROOT / "tests" / "data" / "search" / "judged_corpus.yaml"
+    entries = yaml.safe_load(judged.read_text(encoding="utf-8"))["queries"]
+    return {"judged corpus queries": [entry["query"] for entry in entries]}
+
+
+def _print_browser_index(result: dict[str, Any]) -> None:
+    figures = result.pop("browser_queries", None)
+    for key, value in result.items():
+        print(f"{key:34} {value}")
+    if figures is None:
+        print("browser search queries: not measured (node is not installed)")
+        return
+    print(f"browser search over {result['episodes']:,} episodes (targets for 4,565):")
+    for line in browser_queries.report_lines(figures):
+        print(line)
+
+
+BROWSER_INDEX_SIZES = (4_565, 20_000)  # the issue's site, and the benchmark's usual archive
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--episodes", type=int, default=20_000)
+    parser.add_argument(
+        "--episodes",
+        type=int,
+        help="20,000; with --browser-index, 4,565 and then 20,000",
+    )
     parser.add_argument("--new", type=int, default=100)
     parser.add_argument("--processes", type=int, default=100)
+    parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--pagefind", action="store_true", help="also time the browser index")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        help="with --browser-index: a built site's folder (feeds.yaml, content/) to index",
+    )
+    parser.add_argument(
+        "--browser-index",
+        action="store_true",
+        help="measure the in-browser search index instead of the whoosh index",
+    )
     args = parser.parse_args()
-    result = run_search_benchmark(args.episodes, args.new, args.processes)
-    if args.pagefind:
-        result |= run_browser_index_benchmark(args.episodes)
+    if args.browser_index:
+        _browser_index_main(args)
+        return
+    result = run_search_benchmark(args.episodes or 20_000, args.new, args.processes, args.queries)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         for key, value in result.items():
             print(f"{key:28} {value}")
+
+
+def _browser_index_main(args: argparse.Namespace) -> None:
+    sizes = [args.episodes] if args.episodes or args.corpus else list(BROWSER_INDEX_SIZES)
+    results = [run_browser_index_benchmark(n or 0, args.queries, args.corpus) for n in sizes]
+    if args.json:
+        print(json.dumps(results if len(results) > 1 else results[0], indent=2))
+        return
+    for result in results:
+        _print_browser_index(result)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import functools
 import http.server
 import json
 import os
-import random
 import shutil
 import statistics
 import subprocess
@@ -35,6 +34,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+import browser_queries  # noqa: E402
+import query_mixes  # noqa: E402
 from generate import feed_xml, generate  # noqa: E402
 
 TOPICS = """\
@@ -49,28 +50,6 @@ topics:
   - {slug: dokku, name: Dokku, patterns: ["Dokku"]}
   - {slug: aws, name: AWS, patterns: ["AWS", "Amazon Web Services"]}
 """
-QUERIES = [
-    "heroku",
-    "postgres failover",
-    "kubernetes autoscaling",
-    "cold starts",
-    "fly.io",
-    "preview environments",
-    "Ana Okafor",
-    "build caches",
-    "secrets",
-    "edge functions vercel",
-    "observability",
-    '"zero-downtime deploys"',
-    "netlify OR vercel",
-    "docker NOT kubernetes",
-    "migrations",
-    "cron",
-    "feature flags",
-    "railway",
-    "dokku",
-    "cost controls",
-]
 
 
 @dataclass
@@ -134,7 +113,7 @@ def run_process(args: Sequence[str], cwd: Path) -> tuple[float, float, str, str]
 
 def build(work: Path, *extra: str) -> Run:
     """One timed build. The disk settles first (sync): what the previous step wrote (the
-    feeds, a full Pagefind run's 20,000 files) is not flushed by the kernel on this one's time."""
+    feeds, a cold build's 20,000 pages) is not flushed by the kernel on this one's time."""
     os.sync()
     report_path = work / "report.json"
     args = [
@@ -215,23 +194,39 @@ def broad_pairs(index_dir: Path, count: int, seed: int = 7) -> list[str]:
             if reader.doc_frequency("notes", term) > half
         )
         words = sorted({w for stem in stems if (w := _surface_form(reader, stem)) and len(w) > 3})
-    rng = random.Random(seed)
-    return [" ".join(rng.sample(words, 2)) for _ in range(count)]
+    return query_mixes.pairs(words, count, seed)
 
 
 def measure_search(work: Path, count: int) -> None:
     """Whole-process search latency on two mixes: the everyday queries, and the same with
-    half of them replaced by pairs of words that each occur in most episodes."""
-    rng = random.Random(7)
-    everyday = [rng.choice(QUERIES) for _ in range(count)]
+    half of them replaced by pairs of words that each occur in most episodes; then the same
+    mixes in the site's in-browser search, when the build wrote it."""
+    everyday = query_mixes.everyday(count)
     broad = broad_pairs(work / "cache" / "index", count // 2)
-    mixed = [query for pair in zip(everyday[: count // 2], broad, strict=True) for query in pair]
+    mixes = {
+        "everyday queries": everyday,
+        "half broad pairs": query_mixes.half_broad(everyday, broad),
+    }
     print(f"search, broad pairs such as {broad[0]!r} and {broad[1]!r}")
-    for name, queries in (("everyday queries", everyday), ("half broad pairs", mixed)):
+    for name, queries in mixes.items():
         latencies = search_latencies(work, queries)
         p50, p95 = statistics.median(latencies), percentile(latencies, 0.95)
         print(f"search p50, {name + ':':18} {p50:5.0f} ms (target <= 150 ms: {verdict(p50, 150)})")
         print(f"search p95, {name + ':':18} {p95:5.0f} ms (target <= 300 ms: {verdict(p95, 300)})")
+    measure_browser_search(work / "site", mixes)
+
+
+def measure_browser_search(site: Path, mixes: dict[str, list[str]]) -> None:
+    """What a visitor's first search fetches and costs on the built site (a few seconds)."""
+    meta = site / "search-index" / "meta.json"
+    if not meta.exists() or not browser_queries.node_available():
+        print("browser search: not measured (no search-index/ in the site, or no node)")
+        return
+    documents = json.loads(meta.read_text(encoding="utf-8"))["documents"]
+    html = (site / "search" / "index.html").stat().st_size
+    print(f"browser search over {documents:,} episodes (targets for 4,565):")
+    for line in browser_queries.report_lines(browser_queries.measure(site, mixes, html)):
+        print(line)
 
 
 def main() -> None:
