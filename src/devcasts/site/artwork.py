@@ -120,7 +120,9 @@ def decode(source: bytes) -> Image.Image:
         upright = ImageOps.exif_transpose(image)  # a phone photo's rotation, then no EXIF
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise ArtError(f"damaged image: {error}") from None
-    return _flatten(upright)
+    flat = _flatten(upright)
+    flat.info = {}  # comments, ICC profiles, EXIF: an encoder would copy them from here
+    return flat
 
 
 def _flatten(image: Image.Image) -> Image.Image:
