@@ -390,6 +390,7 @@ def test_a_build_fetches_covers_once_and_serves_them_from_the_site(
     cover, own = artwork.art_key(COVER), artwork.art_key(OWN)
     assert server.hits == Counter({"/rfr/cover.jpg": 1, "/rfr/12.png": 1, "/rfr/10.jpg": 1})
     assert (report.art_fetched, report.art_kept, report.art_failed) == (2, 0, 1)
+    assert report.art_waiting == 0
 
     art = tmp_path / "site" / "art"
     written = {path.name for path in art.iterdir()}
@@ -459,6 +460,15 @@ def test_an_offline_build_uses_the_kept_copies(server: _Server, tmp_path: Path) 
     assert (tmp_path / "site" / "art" / f"{artwork.art_key(COVER)}-600.jpg").is_file()
 
 
+def test_offline_with_nothing_kept_the_covers_wait(server: _Server, tmp_path: Path) -> None:
+    write_site(tmp_path, server)
+    report = run_build(tmp_path, T0, offline=True)
+    assert sum(server.hits.values()) == 0
+    assert (report.art_fetched, report.art_kept, report.art_failed) == (0, 0, 0)
+    assert report.art_waiting == 3
+    assert len(art_names(site_file(tmp_path, "podcasts/*/12-*/index.html"))) == 1  # cover.png
+
+
 def test_without_any_cover_the_sites_own_stands_in(tmp_path: Path) -> None:
     (tmp_path / "show.xml").write_text(
         FEED.replace('<itunes:image href="{cover}"/>', "")
@@ -474,7 +484,7 @@ def test_without_any_cover_the_sites_own_stands_in(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     report = run_build(tmp_path, T0, offline=True)
-    assert (report.art_fetched, report.art_failed) == (0, 0)
+    assert (report.art_fetched, report.art_failed, report.art_waiting) == (0, 0, 0)
     home = site_file(tmp_path, "index.html")
     names = art_names(home)
     assert len(names) == 1  # the site's cover.png, resized

@@ -79,12 +79,14 @@ class BuildReport:
     files_removed: int = 0
     up_to_date: bool = False  # nothing new: the sinks were skipped and nothing was written
     timings: dict[str, float] = field(default_factory=dict)
-    # Covers (site/artwork.py): images fetched by this build, served from the cache, that
-    # could not be used; and the bytes of the site's art/ folder.
+    # Covers (site/artwork.py): images fetched by this build, kept from an earlier one, that
+    # failed (an error, or no usable image), not fetched yet (offline, or queued for the next
+    # build); and the bytes of the covers on the site (art/ and the touch icon).
     art_fetched: int = 0
     art_kept: int = 0
     art_failed: int = 0
     art_bytes: int = 0
+    art_waiting: int = 0
 
     @property
     def failed(self) -> list[FeedHealth]:
@@ -495,11 +497,12 @@ def _artwork(
     store = artwork.ArtStore(options.cache_dir)
     prepared = store.prepare({url: f.body for url, f in fetched.files.items()}, fallback)
     shown = prepared.artwork.by_url
-    report.art_fetched = sum(
-        f.asked and f.error is None and url in shown for url, f in fetched.files.items()
-    )
-    report.art_kept = sum(not f.asked and url in shown for url, f in fetched.files.items())
-    report.art_failed = len(fetched.files) - len(shown)
+    new = {url for url, f in fetched.files.items() if f.asked and f.error is None}
+    broken = {url for url, f in fetched.files.items() if f.error} | set(prepared.failed)
+    report.art_fetched = len(new & shown.keys())
+    report.art_kept = len(shown.keys() - new)
+    report.art_failed = len(broken - shown.keys())
+    report.art_waiting = len(fetched.files.keys() - shown.keys() - broken)  # none kept yet
     for url, problem in sorted(prepared.failed.items()):
         log.info("cover %s not used: %s", url, problem)
     files = store.site_files(prepared.artwork)
@@ -508,6 +511,12 @@ def _artwork(
 
         files[urls.apple_touch_icon()] = store.touch_icon_file(prepared.artwork)
     report.art_bytes = artwork.total_bytes(list(files.values()))
+    if report.art_bytes > artwork.ART_BYTES_BUDGET:
+        log.warning(
+            "covers weigh %d bytes, over their budget of %d (site/artwork.py)",
+            report.art_bytes,
+            artwork.ART_BYTES_BUDGET,
+        )
     return prepared.artwork, files
 
 

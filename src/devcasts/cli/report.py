@@ -33,7 +33,8 @@ def art_line(report: BuildReport) -> str:
     folder's weight against its budget."""
     return (
         f"covers: {report.art_fetched} fetched, {report.art_kept} kept, "
-        f"{report.art_failed} failed; art/ {_mib(report.art_bytes)} of {_mib(ART_BYTES_BUDGET)}"
+        f"{report.art_failed} failed, {report.art_waiting} not fetched yet; "
+        f"art/ {_mib(report.art_bytes)} of {_mib(ART_BYTES_BUDGET)}"
     )
 
 
@@ -99,6 +100,7 @@ def report_json(report: BuildReport) -> dict[str, object]:
             "fetched": report.art_fetched,
             "kept": report.art_kept,
             "failed": report.art_failed,
+            "waiting": report.art_waiting,
             "bytes": report.art_bytes,
             "budget_bytes": ART_BYTES_BUDGET,
         },

@@ -116,6 +116,8 @@ def decode(source: bytes) -> Image.Image:
         raise ArtError(f"{width}x{height} pixels is not a cover")
     try:
         image.seek(0)  # an animation: its first frame
+        if image.format == "JPEG":  # decoded at 1/2, 1/4 or 1/8 scale when still >= 600 px
+            image.draft("RGB", (max(SIZES), max(SIZES)))
         image.load()
         upright = ImageOps.exif_transpose(image)  # a phone photo's rotation, then no EXIF
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
@@ -151,7 +153,8 @@ def _resize(square: Image.Image, size: int) -> Image.Image:
 
     if square.size == (size, size):
         return square
-    return square.resize((size, size), Image.Resampling.LANCZOS)
+    # reducing_gap: a cheap box reduction first, then Lanczos over the last factor of 3.
+    return square.resize((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
 def _encode(image: Image.Image, fmt: str, options: Mapping[str, object]) -> bytes:
