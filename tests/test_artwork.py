@@ -495,3 +495,22 @@ def test_without_any_cover_the_sites_own_stands_in(tmp_path: Path) -> None:
         in home
     )
     assert '<link rel="apple-touch-icon" href="/art/apple-touch-icon.png">' in home
+
+
+def test_a_cover_due_again_is_asked_though_nothing_else_changed(
+    server: _Server, tmp_path: Path
+) -> None:
+    serve_images(server)
+    server.routes.pop("/rfr/10.jpg")  # 404: due again after an hour, then two, ...
+    write_site(tmp_path, server)
+    run_build(tmp_path, T0)
+    assert sum(server.hits.values()) == 3
+    assert run_build(tmp_path, T0 + timedelta(minutes=10)).up_to_date
+    assert sum(server.hits.values()) == 3  # nothing due: nothing asked
+
+    server.routes["/rfr/cover.jpg"] = image_file(COVER, '"c1"')
+    week = run_build(tmp_path, T0 + timedelta(days=8))
+    assert not week.up_to_date  # the covers were due: the sinks ran for them
+    assert server.hits["/rfr/cover.jpg"] == 2 and server.hits["/rfr/12.png"] == 2
+    assert (week.art_fetched, week.art_failed) == (2, 1)  # two 304s: still good copies
+    assert run_build(tmp_path, T0 + timedelta(days=8, minutes=5)).up_to_date

@@ -179,6 +179,7 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
                 cache_writes = _save_archive(config, options, archive, linked, cache_writes)
 
     site_changed = bool(linked) or (changes is not None and not changes.is_empty)
+    site_changed |= not options.offline and state.art_files_due(now)  # a cover to ask again
     if not site_changed and _outputs_exist(options) and state.same_output_as(previous):
         # Nothing new to show: no output file is touched. Archive files rewritten for what the
         # site does not show (a later last_seen) still get their decoded-cache entries.
@@ -405,7 +406,7 @@ def _write_outputs(
     indexer = start_in_background(index, "the search index")
     try:
         with timer.stage("artwork"):
-            artwork, art_files = _artwork(config, options, catalog, now, report)
+            artwork, art_files = _artwork(config, options, catalog, now, report, state)
         _write_site(config, options, catalog, report, timer, artwork, art_files)
     finally:
         with timer.stage("index (waiting)"):
@@ -473,7 +474,12 @@ def _write_site(
 
 
 def _artwork(
-    config: Config, options: BuildOptions, catalog: Catalog, now: datetime, report: BuildReport
+    config: Config,
+    options: BuildOptions,
+    catalog: Catalog,
+    now: datetime,
+    report: BuildReport,
+    state: BuildState,
 ) -> tuple[Artwork, dict[str, Path]]:
     """Fetch the covers the site shows (when due; offline, the kept copies), make their
     resized copies (or take them from the cache), and say which site file comes from which
@@ -493,6 +499,7 @@ def _artwork(
     )
     requests = [FileRequest(url, ART_REFRESH) for url in wanted]
     fetched = fetch_linked_files(requests, sidecar, now)
+    state.note_art_due(fetched.next_due)  # offline, what was due stays due
     fallback = templates.static_files(config.templates_dir)["cover.png"].read_bytes()
     store = artwork.ArtStore(options.cache_dir)
     prepared = store.prepare({url: f.body for url, f in fetched.files.items()}, fallback)
