@@ -185,6 +185,12 @@ def test_the_store_encodes_a_source_once(tmp_path: Path, monkeypatch: pytest.Mon
     assert again.encoded == 0 and again.artwork == first.artwork
 
 
+def test_a_sites_cover_that_is_no_image_is_linked_as_it_is(tmp_path: Path) -> None:
+    result = ArtStore(tmp_path).prepare({}, b"not a png")
+    assert result.artwork.fallback.path(96) == urls.static("cover.png")
+    assert not result.artwork.touch_icon and list(result.failed) == ["cover.png"]
+
+
 def test_an_episode_shows_its_own_image_else_its_shows_else_the_sites() -> None:
     show = Podcast(slug="s", title="S", feed_url="f", image="https://i.example.net/show.png")
     bare = Podcast(slug="b", title="B", feed_url="f")
@@ -443,6 +449,8 @@ def test_a_build_fetches_covers_once_and_serves_them_from_the_site(
     new_cover = artwork.art_key(image_bytes("JPEG", (1000, 1000)))
     names = {p.name for p in art.iterdir()}
     assert f"{new_cover}-96.webp" in names and f"{cover}-96.webp" not in names
+    assert art_names(site_file(tmp_path, "podcasts/*/11-*/index.html")) == {new_cover}
+    assert new_cover in art_names(site_file(tmp_path, "podcasts/index.html"))
 
 
 def test_an_offline_build_uses_the_kept_copies(server: _Server, tmp_path: Path) -> None:

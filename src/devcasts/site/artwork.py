@@ -296,10 +296,12 @@ class ArtStore:
                 encoded += 1
             if url:
                 by_url[url] = key
+        if not self.has(fallback_key):  # a site's cover.png that is no image: shown as it is
+            return ArtResult(Artwork(by_url, "", touch_icon=False), encoded, failed)
         touch = self.root / fallback_key / _TOUCH
-        if self.has(fallback_key) and not touch.is_file():
+        if not touch.is_file():
             replace_file(touch, touch_icon(fallback))
-        return ArtResult(Artwork(by_url, fallback_key, touch.is_file()), encoded, failed)
+        return ArtResult(Artwork(by_url, fallback_key), encoded, failed)
 
     def touch_icon_file(self, artwork: Artwork) -> Path:
         return self.root / artwork.fallback_key / _TOUCH
