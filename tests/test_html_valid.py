@@ -16,6 +16,7 @@ from conftest import npm_file
 
 from devcasts.model import Config
 from devcasts.records import Catalog
+from devcasts.site.artwork import Artwork
 from devcasts.site.content_pages import load_content_pages
 from devcasts.site.render import render_site
 from devcasts.site.writer import SiteWriter
@@ -54,6 +55,25 @@ def test_every_page_is_valid_html(
     assert len(pages) > 80
     assets = [out / "static" / "style.css", out / "static" / "icon.svg"]
     assert vnu_errors(vnu_jar, pages + assets, "--also-check-css", "--also-check-svg") == []
+
+
+def test_pages_with_covers_are_valid_html(
+    tmp_path: Path, vnu_jar: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    """Covers as a build with fetched images shows them: <picture> with WebP sources."""
+    out = tmp_path / "site"
+    images = {p.image: f"{n:020x}" for n, p in enumerate(sample_catalog.podcasts) if p.image}
+    art = Artwork(images, "f" * 20, touch_icon=True)
+    render_site(sample_catalog, sample_config, SiteWriter(out), [], art=art)
+    pages = [
+        out / "index.html",
+        out / "podcasts" / "index.html",
+        *sorted(out.glob("podcasts/*/index.html"))[:3],
+        *sorted(out.glob("podcasts/*/*/index.html"))[:3],
+        *sorted(out.glob("people/*/index.html"))[:2],
+    ]
+    assert all("<picture" in page.read_text() for page in pages)
+    assert vnu_errors(vnu_jar, pages) == []
 
 
 def test_the_checker_reports_invalid_markup(tmp_path: Path, vnu_jar: Path) -> None:

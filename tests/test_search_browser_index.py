@@ -196,12 +196,21 @@ def test_the_documents_carry_what_results_show(catalog: Catalog, files: dict[str
     meta = meta_of(files)
     docs = documents(files)
     newest = catalog.episodes[0]
-    path, title, podcast, date, duration, summary, topics = docs[-1]
+    path, title, podcast, date, duration, summary, topics, image = docs[-1]
     assert (path, title) == (f"podcasts/{newest.podcast}/{newest.slug}/", newest.title)
     assert meta["podcasts"][podcast][0] == newest.podcast
     assert date.endswith(str(newest.published.year)) and duration.endswith("min")
     assert summary == newest.summary[: browser_index.SUMMARY_CHARS]
     assert [meta["topics"][t][0] for t in topics] == list(dict.fromkeys(newest.topics))
+    assert image == ""  # no covers given
+
+
+def test_each_document_ends_with_its_covers_path(catalog: Catalog) -> None:
+    newest = catalog.episodes[0]
+    images = {newest.id: "art/0a1b2c-96.jpg"}
+    docs = documents(build_browser_index(catalog, images).files)
+    assert docs[-1][-1] == "art/0a1b2c-96.jpg"
+    assert {d[-1] for d in docs[:-1]} == {""}
 
 
 def test_facets_give_each_documents_podcast_and_topics(

@@ -54,6 +54,8 @@ LAYOUT: list[tuple[str, Callable[[], str], str]] = [
     ("opml", urls.opml, "opml.xml"),
     ("static", lambda: urls.static("style.css"), "static/style.css"),
     ("search_index", lambda: urls.search_index("meta.json"), "search-index/meta.json"),
+    ("art", lambda: urls.art("0a1b2c", 192, "webp"), "art/0a1b2c-192.webp"),
+    ("apple_touch_icon", urls.apple_touch_icon, "apple-touch-icon.png"),
 ]
 
 
@@ -130,7 +132,8 @@ def test_listing_pages_are_numbered_under_the_listings_first_page() -> None:
 
 
 def test_content_pages_cannot_take_a_name_the_site_uses() -> None:
-    for path in (urls.podcasts(), urls.topics(), urls.search(), urls.static("x"), urls.feed()):
+    made = (urls.art("0a", 96, "jpg"), urls.apple_touch_icon())
+    for path in (urls.podcasts(), urls.topics(), urls.search(), urls.static("x"), *made):
         assert path.split("/")[0].split(".")[0] in urls.RESERVED_NAMES
 
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,11 +42,15 @@ log = logging.getLogger(__name__)
 
 CHAPTERS_ACCEPT = "application/json+chapters, application/json;q=0.9, */*;q=0.1"
 LINKED_FILES_DEADLINE = 60.0  # seconds for every chapters file of a build
+ART_ACCEPT = "image/webp, image/jpeg, image/png, image/gif;q=0.9, */*;q=0.1"
+ART_REFRESH = timedelta(days=7)  # a kept cover is asked again (conditionally) after this
 
 if TYPE_CHECKING:
     from devcasts.archive.decoded_cache import DecodedCacheWrites
     from devcasts.archive.state import ArchiveChanges, ArchiveState
     from devcasts.records import Catalog, NormalizedFeed  # loaded by the stages that make them
+    from devcasts.site.artwork import Artwork
+    from devcasts.site.writer import SiteWriter
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,14 @@ class BuildReport:
     files_removed: int = 0
     up_to_date: bool = False  # nothing new: the sinks were skipped and nothing was written
     timings: dict[str, float] = field(default_factory=dict)
+    # Covers (site/artwork.py): images fetched by this build, kept from an earlier one, that
+    # failed (an error, or no usable image), not fetched yet (offline, or queued for the next
+    # build); and the bytes of the covers on the site (art/ and the touch icon).
+    art_fetched: int = 0
+    art_kept: int = 0
+    art_failed: int = 0
+    art_bytes: int = 0
+    art_waiting: int = 0
 
     @property
     def failed(self) -> list[FeedHealth]:
@@ -167,6 +179,7 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
                 cache_writes = _save_archive(config, options, archive, linked, cache_writes)
 
     site_changed = bool(linked) or (changes is not None and not changes.is_empty)
+    site_changed |= not options.offline and state.art_files_due(now)  # a cover to ask again
     if not site_changed and _outputs_exist(options) and state.same_output_as(previous):
         # Nothing new to show: no output file is touched. Archive files rewritten for what the
         # site does not show (a later last_seen) still get their decoded-cache entries.
@@ -187,7 +200,7 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
     # pages a forked child shares (gc.freeze's documented use before a fork).
     gc.freeze()
     try:
-        _write_outputs(config, options, report, timer, archive, state, cache_writes)
+        _write_outputs(config, options, report, timer, archive, state, cache_writes, now)
     finally:
         gc.unfreeze()
     write_state(state_path, state)
@@ -374,8 +387,10 @@ def _write_outputs(
     archive: ArchiveState,
     state: BuildState,
     cache_writes: DecodedCacheWrites | None,
+    now: datetime,
 ) -> None:
-    """The catalog, then the search index (in a child), the site and the browser index."""
+    """The catalog, then the search index (in a child), the covers, the site and the browser
+    index."""
     with timer.stage("catalog"):
         from devcasts.catalog.build import build_catalog
         from devcasts.catalog.overrides import load_overrides
@@ -390,7 +405,9 @@ def _write_outputs(
     index = functools.partial(_update_index, catalog, options.cache_dir / "index", cache_writes)
     indexer = start_in_background(index, "the search index")
     try:
-        _write_site(config, options, catalog, report, timer)
+        with timer.stage("artwork"):
+            artwork, art_files = _artwork(config, options, catalog, now, report, state)
+        _write_site(config, options, catalog, report, timer, artwork, art_files)
     finally:
         with timer.stage("index (waiting)"):
             report.timings["index"] = indexer.result()
@@ -416,8 +433,10 @@ def _write_site(
     catalog: Catalog,
     report: BuildReport,
     timer: _Timer,
+    artwork: Artwork | None = None,
+    art_files: dict[str, Path] | None = None,
 ) -> None:
-    """Render and swap in the site, with the browser's search index."""
+    """Render and swap in the site, with the browser's search index and the covers."""
     from devcasts.publish.feeds import write_feeds
     from devcasts.site.content_pages import load_content_pages
     from devcasts.site.render import render_site
@@ -428,14 +447,17 @@ def _write_site(
         report.timings["site staging"] = time.perf_counter() - started
         with timer.stage("render"):
             content = load_content_pages(config.content_dir, config.site.base_path)
-            render_site(catalog, config, writer, content)
+            render_site(catalog, config, writer, content, art=artwork)
+        with timer.stage("artwork"):
+            _write_art(writer, art_files or {})
         with timer.stage("feeds"):
             write_feeds(catalog, writer)
         if options.browser_index:
             with timer.stage("browser index"):
                 from devcasts.search.browser_index import build_browser_index
 
-                for relpath, data in build_browser_index(catalog).files.items():
+                images = artwork.card_images(catalog) if artwork else None
+                for relpath, data in build_browser_index(catalog, images).files.items():
                     writer.write(relpath, data)
         else:  # the last build's stays, as it was
             from devcasts.site import urls
@@ -446,3 +468,71 @@ def _write_site(
     report.pages_written = len(writer.changed)
     report.pages_unchanged = len(writer.seen) - len(writer.changed)
     report.files_removed = len(writer.removed)
+
+
+# --- covers -----------------------------------------------------------------------------------
+
+
+def _artwork(
+    config: Config,
+    options: BuildOptions,
+    catalog: Catalog,
+    now: datetime,
+    report: BuildReport,
+    state: BuildState,
+) -> tuple[Artwork, dict[str, Path]]:
+    """Fetch the covers the site shows (when due; offline, the kept copies), make their
+    resized copies (or take them from the cache), and say which site file comes from which
+    cached file."""
+    from devcasts.fetch.sidecar import FileRequest, fetch_linked_files, linked_file_options
+    from devcasts.site import artwork, templates
+
+    wanted = artwork.wanted_images(catalog)
+    sidecar = linked_file_options(
+        options.cache_dir / "art-sources",
+        offline=options.offline,
+        allow_private_network=options.allow_private_network,
+        accept=ART_ACCEPT,
+        max_bytes=artwork.MAX_SOURCE_BYTES,
+        check_body=artwork.image_problem,
+        build_deadline=min(LINKED_FILES_DEADLINE, options.fetch_deadline),
+    )
+    requests = [FileRequest(url, ART_REFRESH) for url in wanted]
+    fetched = fetch_linked_files(requests, sidecar, now)
+    state.note_art_due(fetched.next_due)  # offline, what was due stays due
+    fallback = templates.static_files(config.templates_dir)["cover.png"].read_bytes()
+    store = artwork.ArtStore(options.cache_dir)
+    prepared = store.prepare({url: f.body for url, f in fetched.files.items()}, fallback)
+    shown = prepared.artwork.by_url
+    new = {url for url, f in fetched.files.items() if f.asked and f.error is None}
+    broken = {url for url, f in fetched.files.items() if f.error} | set(prepared.failed)
+    report.art_fetched = len(new & shown.keys())
+    report.art_kept = len(shown.keys() - new)
+    report.art_failed = len(broken - shown.keys())
+    report.art_waiting = len(fetched.files.keys() - shown.keys() - broken)  # none kept yet
+    for url, problem in sorted(prepared.failed.items()):
+        log.info("cover %s not used: %s", url, problem)
+    files = store.site_files(prepared.artwork)
+    if prepared.artwork.touch_icon:
+        from devcasts.site import urls
+
+        files[urls.apple_touch_icon()] = store.touch_icon_file(prepared.artwork)
+    report.art_bytes = artwork.total_bytes(list(files.values()))
+    if report.art_bytes > artwork.ART_BYTES_BUDGET:
+        log.warning(
+            "covers weigh %d bytes, over their budget of %d (site/artwork.py)",
+            report.art_bytes,
+            artwork.ART_BYTES_BUDGET,
+        )
+    return prepared.artwork, files
+
+
+def _write_art(writer: SiteWriter, files: dict[str, Path]) -> None:
+    """Copies are named by their source's bytes: one already on the site is the same file
+    (the touch icon's name is fixed: it is compared)."""
+    from devcasts.site import urls
+
+    for relpath, cached in sorted(files.items()):
+        named_by_content = relpath.startswith(urls.ART_DIR + "/")
+        if not (named_by_content and writer.keep_existing(relpath)):
+            writer.write(relpath, cached.read_bytes())

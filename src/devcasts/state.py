@@ -41,6 +41,7 @@ class BuildState:
     parsed: dict[str, str] = field(default_factory=dict)  # podcast slug -> body hash
     titles: dict[str, str] = field(default_factory=dict)  # podcast slug -> title, for reports
     linked_due: str | None = None  # ISO time a linked chapters file is next due; None: none
+    art_due: str | None = None  # ISO time a cover (site/artwork.py) is next due; None: none
 
     def successor(self, normalize: str, inputs: str) -> BuildState:
         """The state a new build starts from: what it still knows of this one. Bodies parsed
@@ -52,6 +53,7 @@ class BuildState:
             episode_counts=dict(self.episode_counts),
             titles=dict(self.titles),
             linked_due=self.linked_due,
+            art_due=self.art_due,
         )
 
     def remember(self, archive: ArchiveState) -> None:
@@ -82,6 +84,19 @@ class BuildState:
 
     def note_linked_due(self, moment: datetime | None) -> None:
         self.linked_due = None if moment is None else moment.isoformat()
+
+    def art_files_due(self, now: datetime) -> bool:
+        """A cover the site shows is due for a request: the sinks run, though nothing else
+        changed, so that a changed cover reaches the pages."""
+        if self.art_due is None:
+            return False
+        try:
+            return datetime.fromisoformat(self.art_due) <= now
+        except (TypeError, ValueError):
+            return True
+
+    def note_art_due(self, moment: datetime | None) -> None:
+        self.art_due = None if moment is None else moment.isoformat()
 
     def same_output_as(self, other: BuildState) -> bool:
         return (self.inputs, self.health) == (other.inputs, other.health) and bool(self.inputs)
@@ -118,6 +133,7 @@ def state_to_json(state: BuildState) -> dict[str, Any]:
         "parsed": dict(sorted(state.parsed.items())),
         "titles": dict(sorted(state.titles.items())),
         "linked_due": state.linked_due,
+        "art_due": state.art_due,
     }
 
 

@@ -10,6 +10,7 @@ from typing import TextIO
 
 from devcasts.model import Config, FeedHealth, FetchStatus
 from devcasts.pipeline import BuildReport
+from devcasts.site.artwork import ART_BYTES_BUDGET
 
 
 def summary_line(report: BuildReport) -> str:
@@ -23,8 +24,22 @@ def summary_line(report: BuildReport) -> str:
         f"{len(report.health)} feeds ({statuses}); {report.episodes} episodes on the site "
         f"({report.new_episodes} new, {report.updated_episodes} updated in the archive); "
         f"{report.pages_written} files written, {report.pages_unchanged} unchanged, "
-        f"{report.files_removed} removed"
+        f"{report.files_removed} removed; {art_line(report)}"
     )
+
+
+def art_line(report: BuildReport) -> str:
+    """Covers: how many images were fetched, came from the cache or failed, and the art/
+    folder's weight against its budget."""
+    return (
+        f"covers: {report.art_fetched} fetched, {report.art_kept} kept, "
+        f"{report.art_failed} failed, {report.art_waiting} not fetched yet; "
+        f"art/ {_mib(report.art_bytes)} of {_mib(ART_BYTES_BUDGET)}"
+    )
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB"
 
 
 def print_report(
@@ -81,6 +96,14 @@ def report_json(report: BuildReport) -> dict[str, object]:
         "files_written": report.pages_written,
         "files_unchanged": report.pages_unchanged,
         "files_removed": report.files_removed,
+        "art": {
+            "fetched": report.art_fetched,
+            "kept": report.art_kept,
+            "failed": report.art_failed,
+            "waiting": report.art_waiting,
+            "bytes": report.art_bytes,
+            "budget_bytes": ART_BYTES_BUDGET,
+        },
         "seconds": {name: round(value, 4) for name, value in sorted(report.timings.items())},
         "feeds": [
             {

@@ -37,7 +37,7 @@ import hashlib
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from whoosh.analysis.filters import STOP_WORDS
@@ -78,7 +78,9 @@ class BrowserIndex:
         return sum(len(data) for data in self.files.values())
 
 
-def build_browser_index(catalog: Catalog) -> BrowserIndex:
+def build_browser_index(catalog: Catalog, images: Mapping[str, str] | None = None) -> BrowserIndex:
+    """The index's files; `images`: episode id -> the site path of its cover's small copy
+    (site/artwork.py), shown beside each result."""
     started = time.perf_counter()
     episodes = documents_in_order(catalog.episodes)
     postings, totals, surface = _postings(catalog, episodes)
@@ -91,7 +93,7 @@ def build_browser_index(catalog: Catalog) -> BrowserIndex:
         files[_vocabulary_path(key)] = _json(entries)
     podcasts = [p.slug for p in catalog.podcasts]
     topics = [t.slug for t in catalog.topics]
-    for number, chunk in enumerate(_chunks(episodes, podcasts, topics)):
+    for number, chunk in enumerate(_chunks(episodes, podcasts, topics, images or {})):
         files[_path(f"d/{number}.json")] = _json(chunk)
     files[_path("facets.bin")] = _facets(episodes, podcasts, topics)
     files[_path("entities.json")] = _json(_entities(catalog))
@@ -278,21 +280,28 @@ def _vocabulary_path(first: str) -> str:
 
 
 def _chunks(
-    episodes: Sequence[Episode], podcasts: list[str], topics: list[str]
+    episodes: Sequence[Episode],
+    podcasts: list[str],
+    topics: list[str],
+    images: Mapping[str, str],
 ) -> Iterable[list[list[object]]]:
     podcast_number = {slug: n for n, slug in enumerate(podcasts)}
     topic_number = {slug: n for n, slug in enumerate(topics)}
     for first in range(0, len(episodes), CHUNK_DOCS):
         yield [
-            _document(episode, podcast_number, topic_number)
+            _document(episode, podcast_number, topic_number, images)
             for episode in episodes[first : first + CHUNK_DOCS]
         ]
 
 
 def _document(
-    episode: Episode, podcast_number: dict[str, int], topic_number: dict[str, int]
+    episode: Episode,
+    podcast_number: dict[str, int],
+    topic_number: dict[str, int],
+    images: Mapping[str, str],
 ) -> list[object]:
-    """[path, title, podcast, date, duration, summary, topics], as the results list shows."""
+    """[path, title, podcast, date, duration, summary, topics, image], as the results list
+    shows (image: "" when the site has no cover for it)."""
     published = filters.published_on(episode)
     return [
         urls.episode(episode),
@@ -302,6 +311,7 @@ def _document(
         filters.human_duration(episode.duration),
         _shorten(episode.summary),
         [topic_number[t] for t in dict.fromkeys(episode.topics) if t in topic_number],
+        images.get(episode.id, ""),
     ]
 
 

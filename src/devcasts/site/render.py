@@ -23,7 +23,16 @@ from devcasts import model, records
 from devcasts.errors import BuildError
 from devcasts.model import Config, FetchStatus, SiteConfig, Topic
 from devcasts.records import Catalog, Episode, Podcast
-from devcasts.site import chapters, content_pages, discovery, page_output, pages, templates, urls
+from devcasts.site import (
+    artwork,
+    chapters,
+    content_pages,
+    discovery,
+    page_output,
+    pages,
+    templates,
+    urls,
+)
 from devcasts.site import filters as template_filters
 from devcasts.site.chapters import chapters_text
 from devcasts.site.content_pages import ContentPage
@@ -71,6 +80,7 @@ _MODULES = (
     templates,
     episode_dates,
     timestamps,  # which stamps in show notes become seek links
+    artwork,  # the covers' paths and sizes
 )
 _CODE = (__name__, *_MODULES)
 
@@ -88,10 +98,13 @@ def render_site(
     writer: SiteWriter,
     content: Sequence[ContentPage],
     changed: RenderHints | None = None,
+    art: artwork.Artwork | None = None,
 ) -> RenderReport:
     """Write the whole site for `catalog` and the hand-written `content` pages (loaded by
-    content_pages.load_content_pages) into `writer`; docs/site.md lists the pages."""
-    site = _Site.build(catalog, config, content)
+    content_pages.load_content_pages) into `writer`; docs/site.md lists the pages. `art`:
+    the covers the pipeline prepared (site/artwork.py); without it, every page shows the
+    site's own cover."""
+    site = _Site.build(catalog, config, content, art or NO_ARTWORK)
     # The code and the templates shape every page: a manifest they did not write is a miss.
     manifest = Manifest(
         writer,
@@ -128,19 +141,32 @@ class _Site:
     by_topic: Mapping[str, list[Episode]]
 
     @classmethod
-    def build(cls, catalog: Catalog, config: Config, given: Sequence[ContentPage]) -> _Site:
+    def build(
+        cls,
+        catalog: Catalog,
+        config: Config,
+        given: Sequence[ContentPage],
+        art: artwork.Artwork,
+    ) -> _Site:
         site = catalog.site
         content = tuple(given)
         podcasts = {p.slug: p for p in catalog.podcasts}
         topics = {t.slug: t for t in catalog.topics}
-        env = _environment(config.templates_dir, site, content, catalog)
+        env = _environment(config.templates_dir, site, content, catalog, art)
+        # Every card may show its show's cover: the covers are shared; an episode's own image
+        # is part of its digest.
         shared = digest(
             site,
             catalog.topics,
-            [(p.slug, p.title, p.language) for p in catalog.podcasts],
+            [(p.slug, p.title, p.language, art.for_podcast(p).key) for p in catalog.podcasts],
             [(c.slug, c.title) for c in content],
+            art.fallback_key,
+            art.touch_icon,
         )
-        episode_digests = {e.id: episode_digest(e) for e in catalog.episodes}
+        episode_digests = {
+            e.id: digest(episode_digest(e), art.by_url.get(e.image or ""))
+            for e in catalog.episodes
+        }
         by_podcast = pages.episodes_published_by_podcast(catalog.episodes)
         by_topic = pages.episodes_by_topic(catalog.topics, catalog.episodes)
         return cls(
@@ -163,7 +189,11 @@ class _Site:
 
 
 def _environment(
-    templates_dir: Path, site: SiteConfig, content: Sequence[ContentPage], catalog: Catalog
+    templates_dir: Path,
+    site: SiteConfig,
+    content: Sequence[ContentPage],
+    catalog: Catalog,
+    art: artwork.Artwork,
 ) -> jinja2.Environment:
     if not any((folder / "base.html").is_file() for folder in templates.search_path(templates_dir)):
         raise BuildError(f"no base.html in {templates_dir} nor in {templates.THEME_DIR}")
@@ -189,6 +219,8 @@ def _environment(
         topics_by_slug={t.slug: t for t in catalog.topics},
         jsonld=discovery.script_json,
         episode_card=_card_renderer(env),
+        art=art,
+        art_sizes=artwork.SIZES,
     )
     env.filters.update(
         human_date=human_date,
@@ -279,6 +311,9 @@ def _episode_html(site: _Site, episode: Episode, podcast: Podcast, around: pages
         topics=[site.topics[s] for s in dict.fromkeys(episode.topics) if s in site.topics],
         jsonld_data=discovery.podcast_episode_ld(episode, podcast, site.config),
     )
+
+
+NO_ARTWORK = artwork.Artwork({}, fallback_key="", touch_icon=False)  # static/cover.png only
 
 
 def _unknown_podcast(slug: str) -> Podcast:

@@ -23,10 +23,12 @@ from devcasts.util.text import slugify
 INDEX_FILE = "index.html"  # a folder's page, as every static host serves it
 SEARCH_INDEX_DIR = "search-index"  # the in-browser search's files
 STATIC_DIR = "static"
+ART_DIR = "art"  # covers resized at build time (site/artwork.py)
 # Top-level names the site uses, which a content page (content/<name>.md) may not take.
 RESERVED_NAMES = frozenset(
     {"index", "podcasts", "topics", "people", "categories", "archive", "search", "health"}
     | {STATIC_DIR, SEARCH_INDEX_DIR, "404", "feed", "sitemap", "robots", "opml"}
+    | {ART_DIR, "apple-touch-icon"}
 )
 _SAFE_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -164,6 +166,16 @@ def static(name: str) -> str:
     return f"{STATIC_DIR}/{name}"
 
 
+def art(key: str, size: int, fmt: str) -> str:
+    """A cover's copy: `key` names its source bytes, so a changed cover gets a new name."""
+    return f"{ART_DIR}/{key}-{size}.{fmt}"
+
+
+def apple_touch_icon() -> str:
+    """The home-screen icon, where iOS looks for it when a page names none."""
+    return "apple-touch-icon.png"
+
+
 def search_index(name: str) -> str:
     """A file of the in-browser search index ("meta.json", "t/ku.bin")."""
     return f"{SEARCH_INDEX_DIR}/{name}"
@@ -230,6 +242,8 @@ KINDS: Mapping[str, Callable[..., str]] = {
         robots,
         opml,
         static,
+        art,
+        apple_touch_icon,
         search_index,
     )
 }

@@ -350,6 +350,10 @@
 
   function resultItem(record, marks) {
     var item = element("li", "search-result");
+    var cover = coverPicture(record.image);
+    if (cover) {
+      item.appendChild(cover);
+    }
     var heading = element("h2", "search-title");
     var href = safeHref(record.path);
     var link = element("a", "", record.title || "Untitled episode");
@@ -371,6 +375,32 @@
       item.appendChild(element("p", "search-topics", record.topics.join(", ")));
     }
     return item;
+  }
+
+  // The cover's small JPEG copy, with its WebP copies (art/<key>-96.jpg: -96.webp, -192.webp);
+  // always a file of this site (safeHref), so a result asks no other host.
+  function coverPicture(path) {
+    var src = safeHref(path);
+    if (!src) {
+      return null;
+    }
+    var picture = element("picture", "cover card-art");
+    var named = /-96\.jpg$/.test(src);
+    if (named) {
+      var source = document.createElement("source");
+      source.type = "image/webp";
+      source.srcset = src.replace(/-96\.jpg$/, "-96.webp") + " 1x, " + src.replace(/-96\.jpg$/, "-192.webp") + " 2x";
+      picture.appendChild(source);
+    }
+    var img = document.createElement("img");
+    img.src = src;
+    img.width = 96;
+    img.height = 96;
+    img.alt = "";
+    img.loading = "lazy";
+    img.decoding = "async";
+    picture.appendChild(img);
+    return picture;
   }
 
   // The summary with the query's words marked (by their stems: "deploys" for "deploy").
