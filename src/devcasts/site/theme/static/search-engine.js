@@ -308,7 +308,7 @@ export function createEngine(base, fetcher) {
     return answer;
   }
 
-  /** The documents' records ([path, title, podcast, date, duration, summary, topics]). */
+  /** The documents' records ([path, title, podcast, date, duration, summary, topics, audio?]). */
   async function documents(hits) {
     const m = await meta();
     const chunks = await Promise.all(
@@ -328,6 +328,7 @@ export function createEngine(base, fetcher) {
         duration: record[4],
         summary: record[5],
         topics: record[6].map((t) => (m.topics[t] ? m.topics[t][1] : "")).filter(Boolean),
+        audio: typeof record[7] === "string" ? record[7] : "",
       };
     });
   }

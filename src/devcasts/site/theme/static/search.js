@@ -370,7 +370,32 @@
     if (record.topics.length) {
       item.appendChild(element("p", "search-topics", record.topics.join(", ")));
     }
+    var play = playButton(record, href);
+    if (play) {
+      item.appendChild(play);
+    }
     return item;
+  }
+
+  // As play_button.html writes it on the pages; static/player.js plays it.
+  function playButton(record, href) {
+    if (!href || !/^https?:\/\//i.test(record.audio || "")) {
+      return null;
+    }
+    var title = record.title || "Untitled episode";
+    var button = element("button", "play-button");
+    button.type = "button";
+    button.dataset.audio = record.audio;
+    button.dataset.title = title;
+    button.dataset.show = record.podcast || "";
+    button.dataset.page = href;
+    button.setAttribute("aria-label", "Play " + title);
+    var icon = element("span", "play-icon", "\u25b6");
+    icon.setAttribute("aria-hidden", "true");
+    button.appendChild(icon);
+    button.appendChild(document.createTextNode(" "));
+    button.appendChild(element("span", "play-label", "Play"));
+    return button;
   }
 
   // The summary with the query's words marked (by their stems: "deploys" for "deploy").
