@@ -44,7 +44,7 @@
   bar.appendChild(audio);
 
   var pageButton = document.querySelector(".player .play-button");
-  var pageEpisode = pageButton ? episodeFrom(pageButton.dataset) : null;
+  var pageEpisode = pageButton ? buttonEpisode(pageButton) : null;
   var chapters = Array.prototype.slice.call(document.querySelectorAll("a.chapter[data-start]"));
 
   var current = null; // the episode in the bar
@@ -89,6 +89,12 @@
       // Local copies only: the bar never asks another host for an image.
       artwork: artwork.indexOf(base) === 0 ? artwork : "",
     };
+  }
+
+  function buttonEpisode(button) {
+    var title = button.querySelector(".play-title");
+    var data = Object.assign({}, button.dataset, { title: title ? title.textContent.trim() : "" });
+    return episodeFrom(data);
   }
 
   // --- times -------------------------------------------------------------------------------
@@ -176,9 +182,14 @@
     ui.status.textContent = "";
     if (bar.hidden) {
       bar.hidden = false;
-      document.body.style.paddingBottom = bar.offsetHeight + "px";
+      makeRoom();
     }
     update();
+  }
+
+  // The fixed bar must not cover the end of the page.
+  function makeRoom() {
+    document.body.style.paddingBottom = bar.hidden ? "" : bar.offsetHeight + "px";
   }
 
   function play() {
@@ -230,25 +241,18 @@
   function labelButtons() {
     var buttons = document.querySelectorAll(".play-button");
     Array.prototype.forEach.call(buttons, function (button) {
-      var episode = episodeFrom(button.dataset);
+      var episode = buttonEpisode(button);
       if (!episode) return;
       var isCurrent = current && current.audio === episode.audio;
       var at = isCurrent ? audio.currentTime : rememberedPosition(episode);
       var action = "Play";
-      var name = "Play " + episode.title;
-      if (isCurrent && !audio.paused && !audio.ended) {
-        action = "Pause";
-        name = "Pause " + episode.title;
-      } else if (at >= MIN_RESUME) {
-        action = "Resume at " + clock(at);
-        name = action + ": " + episode.title;
-      }
+      if (isCurrent && !audio.paused && !audio.ended) action = "Pause";
+      else if (at >= MIN_RESUME) action = "Resume at " + clock(at);
       var label = button.querySelector(".play-label");
       if (label && label.textContent !== action) label.textContent = action;
       var icon = button.querySelector(".play-icon");
       var symbol = action === "Pause" ? "\u275a\u275a" : "\u25b6";
       if (icon && icon.textContent !== symbol) icon.textContent = symbol;
-      if (button.getAttribute("aria-label") !== name) button.setAttribute("aria-label", name);
       button.classList.toggle("is-playing", action === "Pause");
     });
   }
@@ -389,7 +393,7 @@
     var target = event.target.closest ? event.target.closest(".play-button, a[data-start]") : null;
     if (!target) return;
     if (target.classList.contains("play-button")) {
-      var episode = episodeFrom(target.dataset);
+      var episode = buttonEpisode(target);
       if (!episode) return;
       if (current && current.audio === episode.audio && !audio.paused) audio.pause();
       else playEpisode(episode);
@@ -459,7 +463,7 @@
     current = null;
     write(stateKey, { speed: speed });
     bar.hidden = true;
-    document.body.style.paddingBottom = "";
+    makeRoom();
     labelButtons();
   });
 
@@ -500,6 +504,10 @@
     remember();
     leaving = true;
   });
+  window.addEventListener("pageshow", function () {
+    leaving = false; // back from the back-forward cache
+  });
+  window.addEventListener("resize", makeRoom);
   // Search results arrive after the page: label their play buttons too.
   var results = document.getElementById("search-results");
   if (results && typeof MutationObserver === "function") {

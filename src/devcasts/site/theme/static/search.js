@@ -386,15 +386,14 @@
     var button = element("button", "play-button");
     button.type = "button";
     button.dataset.audio = record.audio;
-    button.dataset.title = title;
     button.dataset.show = record.podcast || "";
     button.dataset.page = href;
-    button.setAttribute("aria-label", "Play " + title);
     var icon = element("span", "play-icon", "\u25b6");
     icon.setAttribute("aria-hidden", "true");
     button.appendChild(icon);
     button.appendChild(document.createTextNode(" "));
     button.appendChild(element("span", "play-label", "Play"));
+    button.appendChild(element("span", "play-title visually-hidden", " " + title));
     return button;
   }
 
