@@ -201,6 +201,15 @@ def test_a_chapter_plays_from_its_start_with_the_chapter_on_the_lock_screen(
     assert page.errors == []
 
 
+def test_a_card_names_the_chapter_from_the_episodes_chapters_file(page: Any, site_url: str) -> None:
+    play_from_the_topic_page(page, site_url)
+    page.wait_for_function("navigator.mediaSession.metadata?.album === 'Welcome'", timeout=WAIT)
+    page.evaluate("document.getElementById('player').currentTime = 45")  # past 0:42
+    page.wait_for_function("navigator.mediaSession.metadata.album === 'Why we left'", timeout=WAIT)
+    assert page.evaluate("navigator.mediaSession.metadata.title") == TITLE
+    assert page.errors == []
+
+
 def test_the_episode_page_plays_through_the_bar(page: Any, site_url: str) -> None:
     page.goto(site_url + CHAPTER_EPISODE)
     assert page.locator("audio").count() == 1  # the page's own, adopted by the bar

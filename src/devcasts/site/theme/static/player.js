@@ -53,6 +53,7 @@
   var leaving = false; // the page is being left: a pause now is not the listener's
   var savedAt = 0;
   var chapterShown = null;
+  var chapterFiles = {}; // chapters.json path -> [{start, title}], fetched on first play
   var positions = read(positionsKey) || {};
 
   // --- stored values: only ever read as text and checked URLs ------------------------------
@@ -80,6 +81,7 @@
     var page = String(data.page || "");
     if (!/^https?:\/\//i.test(audioUrl) || page.indexOf(base) !== 0) return null;
     var artwork = String(data.artwork || "");
+    var chapterFile = String(data.chapters || "");
     return {
       audio: audioUrl,
       page: page,
@@ -88,6 +90,7 @@
       duration: Number(data.duration) > 0 ? Number(data.duration) : 0,
       // Local copies only: the bar never asks another host for an image.
       artwork: artwork.indexOf(base) === 0 ? artwork : "",
+      chapters: chapterFile.indexOf(base) === 0 ? chapterFile : "",
     };
   }
 
@@ -272,13 +275,46 @@
     return found;
   }
 
+  // Elsewhere, the episode's chapters.json (on this site) names the chapter being played.
+  function chapterFromFile() {
+    var list = current && current.chapters && chapterFiles[current.chapters];
+    var found = null;
+    (Array.isArray(list) ? list : []).forEach(function (chapter) {
+      if (chapter.start <= audio.currentTime + 0.25) found = chapter.title;
+    });
+    return found;
+  }
+
+  function fetchChapters(path) {
+    if (!path || chapterFiles[path] || !window.fetch) return;
+    chapterFiles[path] = "loading";
+    fetch(path)
+      .then(function (response) {
+        return response.ok ? response.json() : { chapters: [] };
+      })
+      .then(function (data) {
+        var list = data && Array.isArray(data.chapters) ? data.chapters : [];
+        chapterFiles[path] = list
+          .filter(function (c) {
+            return c && isFinite(c.startTime) && typeof c.title === "string";
+          })
+          .map(function (c) {
+            return { start: Number(c.startTime), title: c.title };
+          });
+        markChapter();
+      })
+      .catch(function () {
+        chapterFiles[path] = [];
+      });
+  }
+
   function markChapter() {
     var now = chapterNow();
     chapters.forEach(function (link) {
       if (link === now) link.setAttribute("aria-current", "true");
       else link.removeAttribute("aria-current");
     });
-    var title = now ? (now.querySelector(".chapter-title") || now).textContent : null;
+    var title = now ? (now.querySelector(".chapter-title") || now).textContent : chapterFromFile();
     if (title !== chapterShown) {
       chapterShown = title;
       if (!audio.paused) describe();
@@ -469,6 +505,7 @@
 
   audio.addEventListener("play", function () {
     blocked = false;
+    if (current && !onPageEpisode()) fetchChapters(current.chapters);
     describe();
     remember();
     update();
