@@ -49,7 +49,7 @@ def wait_playing(page: Any, after: float = 0.3) -> None:
 
 def play_from_the_topic_page(page: Any, site_url: str) -> None:
     page.goto(f"{site_url}topics/heroku/")
-    page.get_by_role("button", name=f"Play {TITLE}").first.click()
+    page.get_by_role("button", name=f"Play {TITLE}", exact=True).first.click()
     wait_playing(page)
 
 
@@ -61,7 +61,7 @@ def test_play_from_a_card_then_another_page_resumes_near_where_it_was(
     page.goto(f"{site_url}topics/heroku/")
     assert page.locator("#player-bar").is_hidden()
     assert audio_requests == []  # nothing from the audio's host before play
-    page.get_by_role("button", name=f"Play {TITLE}").first.click()
+    page.get_by_role("button", name=f"Play {TITLE}", exact=True).first.click()
     wait_playing(page)
     assert audio_requests  # now it loads
     bar = page.get_by_role("region", name="Player")

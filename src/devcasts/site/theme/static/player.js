@@ -253,9 +253,6 @@
       else if (at >= MIN_RESUME) action = "Resume at " + clock(at);
       var label = button.querySelector(".play-label");
       if (label && label.textContent !== action) label.textContent = action;
-      var icon = button.querySelector(".play-icon");
-      var symbol = action === "Pause" ? "\u275a\u275a" : "\u25b6";
-      if (icon && icon.textContent !== symbol) icon.textContent = symbol;
       button.classList.toggle("is-playing", action === "Pause");
     });
   }

@@ -388,10 +388,6 @@
     button.dataset.audio = record.audio;
     button.dataset.show = record.podcast || "";
     button.dataset.page = href;
-    var icon = element("span", "play-icon", "\u25b6");
-    icon.setAttribute("aria-hidden", "true");
-    button.appendChild(icon);
-    button.appendChild(document.createTextNode(" "));
     button.appendChild(element("span", "play-label", "Play"));
     button.appendChild(element("span", "play-title visually-hidden", " " + title));
     return button;
