@@ -117,6 +117,28 @@ def test_a_refused_resume_offers_one_click(page: Any, site_url: str) -> None:
     assert page.errors == []
 
 
+def test_a_paused_episode_is_restored_without_a_request_until_play(
+    page: Any, site_url: str
+) -> None:
+    page.goto(f"{site_url}topics/heroku/")
+    card = page.get_by_role("button", name=f"Play {TITLE}", exact=True).first
+    episode = {"audio": card.get_attribute("data-audio"), "page": BASE_PATH + CHAPTER_EPISODE}
+    state = {"episode": {**episode, "title": TITLE, "show": SHOW}, "position": 20, "playing": False}
+    page.evaluate(f"localStorage.setItem({json.dumps(STATE_KEY)}, {json.dumps(json.dumps(state))})")
+    audio_requests: list[str] = []
+    page.on("request", lambda r: audio_requests.append(r.url) if AUDIO_HOST in r.url else None)
+    page.goto(f"{site_url}people/")
+    page.locator(".player-title").wait_for(timeout=WAIT)
+    assert page.locator(".player-toggle").inner_text() == "Play"
+    assert audio(page, "a.currentTime") == 20 and audio(page, "a.paused")
+    page.wait_for_timeout(500)
+    assert audio_requests == []
+    page.locator(".player-toggle").click()
+    wait_playing(page, after=20)
+    assert audio_requests
+    assert page.errors == []
+
+
 def test_speed_is_kept_and_skips_go_back_15_and_forward_30(page: Any, site_url: str) -> None:
     play_from_the_topic_page(page, site_url)
     page.get_by_label("Speed").select_option("1.5")

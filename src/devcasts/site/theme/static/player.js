@@ -382,6 +382,9 @@
     ui.copy.setAttribute("data-link", link.href);
     var done = function () {
       ui.status.textContent = "Link copied";
+      setTimeout(function () {
+        if (ui.status.textContent === "Link copied") ui.status.textContent = "";
+      }, 4000);
     };
     var shown = function () {
       ui.status.textContent = link.href;
