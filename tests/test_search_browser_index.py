@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_index import load_test_catalog
 
-from devcasts.records import Catalog, Episode
+from devcasts.records import Catalog, Enclosure, Episode
 from devcasts.search import browser_index
 from devcasts.search.browser_index import (
     CHUNK_DOCS,
@@ -211,6 +211,24 @@ def test_each_document_ends_with_its_covers_path(catalog: Catalog) -> None:
     docs = documents(build_browser_index(catalog, images).files)
     assert docs[-1][-1] == "art/0a1b2c-96.jpg"
     assert {d[-1] for d in docs[:-1]} == {""}
+
+
+def test_a_document_carries_its_audio_only_when_pages_may_link_to_it(catalog: Catalog) -> None:
+    public, private, missing = catalog.episodes[:3]
+    episodes = (
+        dataclasses.replace(
+            public, enclosure=Enclosure(" https://cdn.example.org/a.mp3 ", "audio/mpeg")
+        ),
+        dataclasses.replace(private, enclosure=Enclosure("http://10.0.0.7/b.mp3", "audio/mpeg")),
+        dataclasses.replace(missing, enclosure=None),
+    )
+    docs = documents(build_browser_index(dataclasses.replace(catalog, episodes=episodes)).files)
+    by_path = {doc[0]: doc for doc in docs}
+    assert by_path[f"podcasts/{public.podcast}/{public.slug}/"][7:] == [
+        "https://cdn.example.org/a.mp3"
+    ]
+    assert len(by_path[f"podcasts/{private.podcast}/{private.slug}/"]) == 7
+    assert len(by_path[f"podcasts/{missing.podcast}/{missing.slug}/"]) == 7
 
 
 def test_facets_give_each_documents_podcast_and_topics(

@@ -55,6 +55,7 @@ from devcasts.search.schema import (
 )
 from devcasts.search.writer import DocumentNames, episode_document
 from devcasts.site import filters, pages, urls
+from devcasts.util.links import public_url
 
 FORMAT_VERSION = 1
 CHUNK_DOCS = 16  # documents per file: the first ten results need at most ten small files
@@ -301,9 +302,10 @@ def _document(
     images: Mapping[str, str],
 ) -> list[object]:
     """[path, title, podcast, date, duration, summary, topics, image], as the results list
-    shows (image: "" when the site has no cover for it)."""
+    shows (image: "" when the site has no cover for it), and the audio's URL when it is one
+    the pages may link to (a result's play button)."""
     published = filters.published_on(episode)
-    return [
+    document: list[object] = [
         urls.episode(episode),
         episode.title,
         podcast_number.get(episode.podcast, -1),
@@ -313,6 +315,10 @@ def _document(
         [topic_number[t] for t in dict.fromkeys(episode.topics) if t in topic_number],
         images.get(episode.id, ""),
     ]
+    audio = public_url(episode.enclosure.url) if episode.enclosure else None
+    if audio:
+        document.append(audio)
+    return document
 
 
 def _shorten(text: str) -> str:

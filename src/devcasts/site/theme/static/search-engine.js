@@ -308,7 +308,8 @@ export function createEngine(base, fetcher) {
     return answer;
   }
 
-  /** The documents' records ([path, title, podcast, date, duration, summary, topics, image]). */
+  /** The documents' records ([path, title, podcast, date, duration, summary, topics, image,
+   * audio?]). */
   async function documents(hits) {
     const m = await meta();
     const chunks = await Promise.all(
@@ -329,6 +330,7 @@ export function createEngine(base, fetcher) {
         summary: record[5],
         topics: record[6].map((t) => (m.topics[t] ? m.topics[t][1] : "")).filter(Boolean),
         image: record[7] || "",
+        audio: typeof record[8] === "string" ? record[8] : "",
       };
     });
   }

@@ -374,6 +374,10 @@
     if (record.topics.length) {
       item.appendChild(element("p", "search-topics", record.topics.join(", ")));
     }
+    var play = playButton(record, href);
+    if (play) {
+      item.appendChild(play);
+    }
     return item;
   }
 
@@ -401,6 +405,22 @@
     img.decoding = "async";
     picture.appendChild(img);
     return picture;
+  }
+
+  // As play_button.html writes it on the pages; static/player.js plays it.
+  function playButton(record, href) {
+    if (!href || !/^https?:\/\//i.test(record.audio || "")) {
+      return null;
+    }
+    var title = record.title || "Untitled episode";
+    var button = element("button", "play-button");
+    button.type = "button";
+    button.dataset.audio = record.audio;
+    button.dataset.show = record.podcast || "";
+    button.dataset.page = href;
+    button.appendChild(element("span", "play-label", "Play"));
+    button.appendChild(element("span", "play-title visually-hidden", " " + title));
+    return button;
   }
 
   // The summary with the query's words marked (by their stems: "deploys" for "deploy").
