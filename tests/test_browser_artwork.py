@@ -102,7 +102,10 @@ def load_every_image(page: Any) -> None:
     """Scroll to the end so lazy images load too, then wait for every image."""
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     page.wait_for_function(
-        "() => [...document.images].every((img) => img.complete)", timeout=20_000
+        # Images in a hidden part (the player bar before anything plays) never load: lazy.
+        "() => [...document.images].filter((img) => img.checkVisibility())"
+        ".every((img) => img.complete)",
+        timeout=20_000,
     )
     page.evaluate("window.scrollTo(0, 0)")
 
@@ -121,7 +124,7 @@ def test_covers_come_from_the_site_with_their_size_and_shift_nothing(
         origins = {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in page.requests}
         assert origins == {site_url.removesuffix(BASE_PATH)}, page.requests
         images = page.evaluate(
-            """() => [...document.images].map((img) => ({
+            """() => [...document.images].filter((img) => img.checkVisibility()).map((img) => ({
                 src: img.currentSrc, width: img.getAttribute('width'),
                 height: img.getAttribute('height'), natural: img.naturalWidth,
                 shown: img.getBoundingClientRect().width, alt: img.getAttribute('alt')}))"""

@@ -224,11 +224,11 @@ def test_a_document_carries_its_audio_only_when_pages_may_link_to_it(catalog: Ca
     )
     docs = documents(build_browser_index(dataclasses.replace(catalog, episodes=episodes)).files)
     by_path = {doc[0]: doc for doc in docs}
-    assert by_path[f"podcasts/{public.podcast}/{public.slug}/"][7:] == [
+    assert by_path[f"podcasts/{public.podcast}/{public.slug}/"][8:] == [
         "https://cdn.example.org/a.mp3"
     ]
-    assert len(by_path[f"podcasts/{private.podcast}/{private.slug}/"]) == 7
-    assert len(by_path[f"podcasts/{missing.podcast}/{missing.slug}/"]) == 7
+    assert len(by_path[f"podcasts/{private.podcast}/{private.slug}/"]) == 8  # no audio
+    assert len(by_path[f"podcasts/{missing.podcast}/{missing.slug}/"]) == 8
 
 
 def test_facets_give_each_documents_podcast_and_topics(
