@@ -41,6 +41,10 @@ from devcasts.util.processes import start_in_background
 log = logging.getLogger(__name__)
 
 CHAPTERS_ACCEPT = "application/json+chapters, application/json;q=0.9, */*;q=0.1"
+TRANSCRIPT_ACCEPT = (
+    "text/vtt, application/x-subrip, application/json;q=0.9, text/html;q=0.8, text/plain;q=0.5,"
+    " */*;q=0.1"
+)
 LINKED_FILES_DEADLINE = 60.0  # seconds for every chapters file of a build
 
 if TYPE_CHECKING:
@@ -153,7 +157,7 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
     state.remember_read(outcomes)
     _note_health(report, state, outcomes)
 
-    linked: frozenset[str] = frozenset()  # podcasts given chapters from their chapters files
+    linked: frozenset[str] = frozenset()  # podcasts given chapters or transcripts from files
     # Offline, files stay due (nothing can be asked) without costing every build the archive.
     if archive is not None or (not options.offline and state.linked_files_due(now)):
         with timer.stage("chapters files"):
@@ -162,6 +166,8 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
                 state.remember(archive)
                 _note_health(report, state, outcomes)
             archive, linked = _linked_chapters(config, options, archive, now, state)
+            archive, transcribed = _linked_transcripts(config, options, archive, now, state)
+            linked |= transcribed
             if linked:
                 state_path.unlink(missing_ok=True)  # as in _archive: until the site shows them
                 cache_writes = _save_archive(config, options, archive, linked, cache_writes)
@@ -341,6 +347,43 @@ def _linked_chapters(
         log.info("chapters files: %d asked, %d failed", fetched.asked, fetched.failed)
     found = {url: chapters_from_json(f.body, url) for url, f in fetched.files.items() if f.body}
     return attach_linked_chapters(archive, found)
+
+
+def _linked_transcripts(
+    config: Config, options: BuildOptions, archive: ArchiveState, now: datetime, state: BuildState
+) -> tuple[ArchiveState, frozenset[str]]:
+    """Fetch the transcript files that episodes link to, as _linked_chapters does chapters
+    files (after it: the soonest either is due again is kept), and keep their turns in the
+    archive; the podcasts whose episodes changed."""
+    from devcasts.archive.linked_transcripts import attach_linked_transcripts, wanted
+    from devcasts.fetch.sidecar import FileRequest, fetch_linked_files, linked_file_options
+    from devcasts.ingest.transcript_files import MAX_BODY_BYTES, turns_from_file
+
+    shows = {source.slug for source in config.feeds}
+    language = config.site.language
+    files = wanted(archive, now, language, shows)
+    sidecar = linked_file_options(
+        options.cache_dir / "linked",
+        offline=options.offline,
+        allow_private_network=options.allow_private_network,
+        accept=TRANSCRIPT_ACCEPT,
+        max_bytes=MAX_BODY_BYTES,
+        build_deadline=min(LINKED_FILES_DEADLINE, options.fetch_deadline),
+    )
+    requests = [FileRequest(file.url, file.refresh_after) for file in files]
+    fetched = fetch_linked_files(requests, sidecar, now)
+    # linked_due was just set by _linked_chapters, from the chapters files this build saw.
+    chapters_due = datetime.fromisoformat(state.linked_due) if state.linked_due else None
+    state.note_linked_due(min(filter(None, (chapters_due, fetched.next_due)), default=None))
+    if fetched.asked:
+        log.info("transcript files: %d asked, %d failed", fetched.asked, fetched.failed)
+    types = {file.url: file.type for file in files}
+    found = {
+        url: turns_from_file(f.body, types.get(url, ""), url)
+        for url, f in fetched.files.items()
+        if f.body
+    }
+    return attach_linked_transcripts(archive, found, language)
 
 
 def _count_new_episodes(

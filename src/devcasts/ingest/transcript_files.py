@@ -19,22 +19,14 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
 
 from devcasts.ingest.chapters import parse_timestamp
 from devcasts.ingest.inline_transcript import find_turn
 from devcasts.ingest.sanitize import clean_text, html_to_text
 from devcasts.records import TranscriptTurn
+from devcasts.util.transcript_types import transcript_format
 
-__all__ = [
-    "MAX_TEXT_CHARS",
-    "MAX_TURNS",
-    "TranscriptFormat",
-    "transcript_format",
-    "turns_from_file",
-]
-
-TranscriptFormat = Literal["vtt", "srt", "json", "html", "text"]
+__all__ = ["MAX_TEXT_CHARS", "MAX_TURNS", "turns_from_file"]
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # as the fetcher's cap: a longer body is cut, not read whole
 MAX_CUES = 20_000  # a three-hour show captioned a line at a time has about 4,000
@@ -44,29 +36,6 @@ MAX_CUE_CHARS = 2_000
 SPEAKER_CHARS = 60
 TURN_CHARS = 600  # one speaker's cues are joined up to about this many characters
 MAX_SECONDS = 100 * 3600.0
-
-# MIME types as feeds write them (and the types ingest/fields.media_type guesses).
-_TYPES: dict[str, TranscriptFormat] = {
-    "text/vtt": "vtt",
-    "application/x-subrip": "srt",
-    "application/srt": "srt",
-    "text/srt": "srt",
-    "application/x-srt": "srt",
-    "text/x-srt": "srt",
-    "application/json": "json",
-    "application/json+transcript": "json",
-    "text/html": "html",
-    "application/xhtml+xml": "html",
-    "text/plain": "text",
-}
-_EXTENSIONS: dict[str, TranscriptFormat] = {
-    "vtt": "vtt",
-    "srt": "srt",
-    "json": "json",
-    "html": "html",
-    "htm": "html",
-    "txt": "text",
-}
 
 # "00:01:02.500 --> 00:01:05.000 align:start" (VTT) or "00:01:02,500 --> 00:01:05,000" (SRT)
 _TIMING = re.compile(r"^\s*(\d{1,3}(?::\d{1,2}){1,2}(?:[.,]\d{1,3})?)\s*-->\s*(\S+)")
@@ -84,17 +53,6 @@ class _Cue:
     start: float | None
     speaker: str
     text: str
-
-
-def transcript_format(mime: str, url: str = "") -> TranscriptFormat | None:
-    """The format a podcast:transcript's type (or else its URL's extension) names; None for
-    one this site does not read."""
-    base = mime.split(";", 1)[0].strip().lower()
-    if base in _TYPES:
-        return _TYPES[base]
-    path = url.split("?", 1)[0].split("#", 1)[0]
-    extension = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
-    return _EXTENSIONS.get(extension)
 
 
 def turns_from_file(body: bytes, mime: str = "", url: str = "") -> tuple[TranscriptTurn, ...]:
@@ -118,7 +76,7 @@ def _decode(body: bytes) -> str:
     return body.decode("utf-8-sig", errors="replace")
 
 
-def _sniffed(text: str) -> TranscriptFormat | None:
+def _sniffed(text: str) -> str | None:
     start = text.lstrip()[:200]
     if start.startswith("WEBVTT"):
         return "vtt"
