@@ -12,10 +12,10 @@ from devcasts.ingest.transcript_files import (
     MAX_TEXT_CHARS,
     MAX_TURNS,
     TURN_CHARS,
-    transcript_format,
     turns_from_file,
 )
 from devcasts.records import TranscriptTurn
+from devcasts.util.transcript_types import transcript_format
 
 VTT = b"""WEBVTT
 Kind: captions

@@ -79,6 +79,8 @@ class BuildReport:
     files_removed: int = 0
     up_to_date: bool = False  # nothing new: the sinks were skipped and nothing was written
     timings: dict[str, float] = field(default_factory=dict)
+    transcripts_shown: int = 0  # episodes whose linked transcript pages show in full
+    transcript_bytes: int = 0  # their text, within catalog/linked_transcripts.BUDGET_BYTES
 
     @property
     def failed(self) -> list[FeedHealth]:
@@ -386,6 +388,13 @@ def _linked_transcripts(
     return attach_linked_transcripts(archive, found, language)
 
 
+def _count_transcripts(report: BuildReport, catalog: Catalog) -> None:
+    from devcasts.catalog.linked_transcripts import transcript_bytes
+
+    sizes = [transcript_bytes(e) for e in catalog.episodes if e.linked_transcript]
+    report.transcripts_shown, report.transcript_bytes = len(sizes), sum(sizes)
+
+
 def _count_new_episodes(
     outcomes: Sequence[FeedOutcome], changes: ArchiveChanges
 ) -> list[FeedOutcome]:
@@ -426,6 +435,7 @@ def _write_outputs(
         overrides = load_overrides(config.content_dir)
         catalog = build_catalog(archive, config, overrides, published_health(report.health))
     report.episodes = state.episodes = len(catalog.episodes)
+    _count_transcripts(report, catalog)
 
     # The search index (and the archive's decoded cache) is written by a forked child on the
     # other core while this process renders; the child inherits the catalog, so nothing large

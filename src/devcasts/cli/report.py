@@ -23,8 +23,14 @@ def summary_line(report: BuildReport) -> str:
         f"{len(report.health)} feeds ({statuses}); {report.episodes} episodes on the site "
         f"({report.new_episodes} new, {report.updated_episodes} updated in the archive); "
         f"{report.pages_written} files written, {report.pages_unchanged} unchanged, "
-        f"{report.files_removed} removed"
+        f"{report.files_removed} removed{_transcripts(report)}"
     )
+
+
+def _transcripts(report: BuildReport) -> str:
+    if not report.transcripts_shown:
+        return ""
+    return f"; {report.transcripts_shown} transcripts shown ({report.transcript_bytes:,} bytes)"
 
 
 def print_report(
@@ -81,6 +87,8 @@ def report_json(report: BuildReport) -> dict[str, object]:
         "files_written": report.pages_written,
         "files_unchanged": report.pages_unchanged,
         "files_removed": report.files_removed,
+        "transcripts_shown": report.transcripts_shown,
+        "transcript_bytes": report.transcript_bytes,
         "seconds": {name: round(value, 4) for name, value in sorted(report.timings.items())},
         "feeds": [
             {
