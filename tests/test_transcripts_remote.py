@@ -4,6 +4,7 @@ episode page within the site's budget, and found by both searches."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
@@ -26,9 +27,12 @@ from devcasts.catalog.linked_transcripts import (
     within_budget,
 )
 from devcasts.config.load import load_config
+from devcasts.model import Config
 from devcasts.pipeline import BuildOptions, BuildReport, build
-from devcasts.records import Episode, Podcast, Transcript, TranscriptTurn
+from devcasts.records import Catalog, Episode, Podcast, Transcript, TranscriptTurn
 from devcasts.search.searcher import SearchRequest, search
+from devcasts.site.render import render_site
+from devcasts.site.writer import SiteWriter
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -375,3 +379,31 @@ def test_a_file_too_large_is_cut_and_a_broken_one_shows_nothing(
     # The cap: the fetcher keeps no body over 2 MB, so the episode links its files only.
     assert "linked-transcript" not in html
     assert len(html) < 60_000
+
+
+# --- the page -------------------------------------------------------------------------------
+
+
+def test_a_transcript_in_another_language_says_so(
+    tmp_path: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    def with_transcript_in(language: str) -> Catalog:
+        episodes = tuple(
+            dataclasses.replace(
+                e, transcripts=(dataclasses.replace(e.transcripts[0], language=language),)
+            )
+            if e.linked_transcript
+            else e
+            for e in sample_catalog.episodes
+        )
+        return dataclasses.replace(sample_catalog, episodes=episodes)
+
+    for language, expected in (
+        ("de-DE", '<div class="turns" lang="de-DE">'),
+        ("en-GB", '<div class="turns">'),
+    ):
+        out = tmp_path / language
+        render_site(with_transcript_in(language), sample_config, SiteWriter(out), [])
+        html = (out / "podcasts/ship-it-weekly/episode-1/index.html").read_text("utf-8")
+        assert expected in html
+        assert html.count('class="seek"') == 4

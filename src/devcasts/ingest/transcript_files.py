@@ -188,7 +188,7 @@ def _text_cues(text: str) -> Iterator[_Cue]:
             speaker = clean_text(turn.speaker, SPEAKER_CHARS)
             start = turn.start if turn.start is not None else start
             line = clean_text(turn.text, MAX_CUE_CHARS, markup=False)
-        yield _Cue(start, speaker, line[:MAX_CUE_CHARS])
+        yield _Cue(start if start is None or start <= MAX_SECONDS else None, speaker, line)
         start = None
 
 
