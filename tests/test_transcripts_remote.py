@@ -407,3 +407,81 @@ def test_a_transcript_in_another_language_says_so(
         html = (out / "podcasts/ship-it-weekly/episode-1/index.html").read_text("utf-8")
         assert expected in html
         assert html.count('class="seek"') == 4
+
+
+# --- the corpus -----------------------------------------------------------------------------
+
+_TRANSCRIPT_TAG = re.compile(r"<podcast:transcript\b[^>]*>")
+_FORMATS = {"application/x-subrip": "srt", "application/srt": "srt", "text/vtt": "vtt",
+            "application/json": "json", "text/html": "html"}  # fmt: skip
+
+
+def _corpus_file(fmt: str, path: str) -> bytes:
+    """A short transcript in the format the feed names, saying which file it is."""
+    said = [(0.0, "Host", f"Transcript of {path[-60:]}"), (65.5, "Guest", "Thanks for having me.")]
+    if fmt == "json":
+        segments = [{"startTime": s, "speaker": who, "body": text} for s, who, text in said]
+        return json.dumps({"segments": segments}).encode()
+    if fmt == "html":
+        return "".join(f"<cite>{w}:</cite><time>{int(s) // 60}:{int(s) % 60:02d}</time><p>{t}</p>"
+                       for s, w, t in said).encode()  # fmt: skip
+    sep = "," if fmt == "srt" else "."
+    cues = [f"{n + 1}\n00:0{int(s) // 60}:{int(s) % 60:02d}{sep}500 --> 00:09:00{sep}000\n{t}\n"
+            for n, (s, _, t) in enumerate(said)]  # fmt: skip
+    return (("WEBVTT\n\n" if fmt == "vtt" else "") + "\n".join(cues)).encode()
+
+
+@pytest.mark.corpus
+def test_every_corpus_episode_with_a_transcript_link_shows_the_transcript_served(
+    server: _Server, tmp_path: Path
+) -> None:
+    """The corpus feeds that link transcripts, their links sent to 127.0.0.1 (chapters links to
+    a reserved name), where each answers in the format its tag names: every episode page
+    with a readable transcript link shows one, and a rebuild asks for nothing."""
+    from conftest import CORPUS
+
+    def answer(h: _Handler) -> None:
+        fmt, _, rest = urlsplit(h.path).path.lstrip("/").partition("/")
+        h.respond(200, _corpus_file(fmt, rest))
+
+    server.fallback = answer
+
+    def local(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        mime = re.search(r'type="([^"]*)"', tag)
+        fmt = _FORMATS.get(mime.group(1) if mime else "", "text")
+        return re.sub(
+            r'url="https?://([^"]*)"', lambda m: f'url="{server.url(f"/{fmt}/")}{m[1]}"', tag
+        )
+
+    feeds = sorted(
+        p for p in (CORPUS / "feeds").glob("*.xml") if b"podcast:transcript" in p.read_bytes()
+    )
+    lines = ["site:\n  title: Corpus\n  base_url: https://example.github.io/c/\nfeeds:\n"]
+    for path in feeds:
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        text = re.sub(
+            r'(<podcast:chapters\b[^>]*?\burl=")[^"]*"', r'\1https://c.invalid/c.json"', text
+        )
+        text = _TRANSCRIPT_TAG.sub(local, text)
+        (tmp_path / path.name).write_text(text, encoding="utf-8", errors="surrogateescape")
+        lines.append(f"  - url: {path.name}\n")
+    (tmp_path / "feeds.yaml").write_text("".join(lines), encoding="utf-8")
+    report = run_build(tmp_path, datetime(2026, 7, 2, tzinfo=UTC))
+    asked = sum(server.hits.values())
+
+    pages = list((tmp_path / "site" / "podcasts").glob("*/*/index.html"))
+    linking = [p for p in pages if "linked-transcript" in p.read_text("utf-8")]
+    archived = [e for e in load_archive(tmp_path / "content").episodes() if e.transcripts]
+    print(f"\n{len(feeds)} feeds, {len(archived)} episodes link transcripts, {asked} files asked, "
+          f"{report.transcripts_shown} shown ({report.transcript_bytes:,} bytes)")  # fmt: skip
+    assert len(feeds) >= 8 and len(archived) >= 300
+    assert all(e.linked_transcript for e in archived if e.linked_transcript_url)
+    assert len(linking) == report.transcripts_shown >= 250
+    for page_path in linking:
+        html = page_path.read_text("utf-8")
+        assert "Transcript of " in html
+        # A time seeks the player; an episode without playable audio shows it as text.
+        assert 'href="#t=0"' in html or '<span class="chapter-time">0:00</span>' in html
+    assert run_build(tmp_path, datetime(2026, 7, 2, 1, tzinfo=UTC)).up_to_date
+    assert sum(server.hits.values()) == asked
