@@ -32,6 +32,7 @@ from devcasts.records import (
     Podcast,
     SourceRef,
     Transcript,
+    TranscriptTurn,
 )
 
 # No per-example deadline and no "too slow" health check: both time a test on the wall
@@ -70,6 +71,15 @@ def make_episode(podcast: str, n: int, **changes: object) -> Episode:
     return Episode(**fields)  # type: ignore[arg-type]
 
 
+# A transcript read from a linked file: named and unnamed speakers, hostile text.
+SAMPLE_TRANSCRIPT = (
+    TranscriptTurn("Ada Example", "Welcome back to Ship It Weekly.", 0.0),
+    TranscriptTurn("Grace Sample", "Thanks, Ada. We left Heroku in the spring.", 12.5),
+    TranscriptTurn("Grace Sample", HOSTILE, 31.0),
+    TranscriptTurn("", "A turn whose speaker the file did not name.", 48.0),
+)
+
+
 def _episodes() -> list[Episode]:
     episodes = [make_episode("ship-it-weekly", n, topics=("heroku",)) for n in range(1, 41)]
     episodes += [
@@ -91,6 +101,8 @@ def _episodes() -> list[Episode]:
             Person("Grace Sample", "grace-sample", "guest", href="https://grace.example.org"),
         ),
         transcripts=(Transcript("https://ship-it-weekly.example.org/1.vtt", "text/vtt", "en"),),
+        linked_transcript=SAMPLE_TRANSCRIPT,  # as read from that file
+        linked_transcript_url="https://ship-it-weekly.example.org/1.vtt",
         also_in=(SourceRef("cloud-corner", "https://cloud-corner.example.org/crossover"),),
         featured=True,
     )

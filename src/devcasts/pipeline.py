@@ -41,6 +41,10 @@ from devcasts.util.processes import start_in_background
 log = logging.getLogger(__name__)
 
 CHAPTERS_ACCEPT = "application/json+chapters, application/json;q=0.9, */*;q=0.1"
+TRANSCRIPT_ACCEPT = (
+    "text/vtt, application/x-subrip, application/json;q=0.9, text/html;q=0.8, text/plain;q=0.5,"
+    " */*;q=0.1"
+)
 LINKED_FILES_DEADLINE = 60.0  # seconds for every chapters file of a build
 ART_ACCEPT = "image/webp, image/jpeg, image/png, image/gif;q=0.9, */*;q=0.1"
 ART_REFRESH = timedelta(days=7)  # a kept cover is asked again (conditionally) after this
@@ -87,6 +91,8 @@ class BuildReport:
     art_failed: int = 0
     art_bytes: int = 0
     art_waiting: int = 0
+    transcripts_shown: int = 0  # episodes whose linked transcript pages show in full
+    transcript_bytes: int = 0  # their text, within catalog/linked_transcripts.BUDGET_BYTES
 
     @property
     def failed(self) -> list[FeedHealth]:
@@ -165,7 +171,7 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
     state.remember_read(outcomes)
     _note_health(report, state, outcomes)
 
-    linked: frozenset[str] = frozenset()  # podcasts given chapters from their chapters files
+    linked: frozenset[str] = frozenset()  # podcasts given chapters or transcripts from files
     # Offline, files stay due (nothing can be asked) without costing every build the archive.
     if archive is not None or (not options.offline and state.linked_files_due(now)):
         with timer.stage("chapters files"):
@@ -174,6 +180,8 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
                 state.remember(archive)
                 _note_health(report, state, outcomes)
             archive, linked = _linked_chapters(config, options, archive, now, state)
+            archive, transcribed = _linked_transcripts(config, options, archive, now, state)
+            linked |= transcribed
             if linked:
                 state_path.unlink(missing_ok=True)  # as in _archive: until the site shows them
                 cache_writes = _save_archive(config, options, archive, linked, cache_writes)
@@ -356,6 +364,50 @@ def _linked_chapters(
     return attach_linked_chapters(archive, found)
 
 
+def _linked_transcripts(
+    config: Config, options: BuildOptions, archive: ArchiveState, now: datetime, state: BuildState
+) -> tuple[ArchiveState, frozenset[str]]:
+    """Fetch the transcript files that episodes link to, as _linked_chapters does chapters
+    files (after it: the soonest either is due again is kept), and keep their turns in the
+    archive; the podcasts whose episodes changed."""
+    from devcasts.archive.linked_transcripts import attach_linked_transcripts, wanted
+    from devcasts.fetch.sidecar import FileRequest, fetch_linked_files, linked_file_options
+    from devcasts.ingest.transcript_files import MAX_BODY_BYTES, turns_from_file
+
+    shows = {source.slug for source in config.feeds}
+    language = config.site.language
+    files = wanted(archive, now, language, shows)
+    sidecar = linked_file_options(
+        options.cache_dir / "linked",
+        offline=options.offline,
+        allow_private_network=options.allow_private_network,
+        accept=TRANSCRIPT_ACCEPT,
+        max_bytes=MAX_BODY_BYTES,
+        build_deadline=min(LINKED_FILES_DEADLINE, options.fetch_deadline),
+    )
+    requests = [FileRequest(file.url, file.refresh_after) for file in files]
+    fetched = fetch_linked_files(requests, sidecar, now)
+    # linked_due was just set by _linked_chapters, from the chapters files this build saw.
+    chapters_due = datetime.fromisoformat(state.linked_due) if state.linked_due else None
+    state.note_linked_due(min(filter(None, (chapters_due, fetched.next_due)), default=None))
+    if fetched.asked:
+        log.info("transcript files: %d asked, %d failed", fetched.asked, fetched.failed)
+    types = {file.url: file.type for file in files}
+    found = {
+        url: turns_from_file(f.body, types.get(url, ""), url)
+        for url, f in fetched.files.items()
+        if f.body
+    }
+    return attach_linked_transcripts(archive, found, language)
+
+
+def _count_transcripts(report: BuildReport, catalog: Catalog) -> None:
+    from devcasts.catalog.linked_transcripts import transcript_bytes
+
+    sizes = [transcript_bytes(e) for e in catalog.episodes if e.linked_transcript]
+    report.transcripts_shown, report.transcript_bytes = len(sizes), sum(sizes)
+
+
 def _count_new_episodes(
     outcomes: Sequence[FeedOutcome], changes: ArchiveChanges
 ) -> list[FeedOutcome]:
@@ -398,6 +450,7 @@ def _write_outputs(
         overrides = load_overrides(config.content_dir)
         catalog = build_catalog(archive, config, overrides, published_health(report.health))
     report.episodes = state.episodes = len(catalog.episodes)
+    _count_transcripts(report, catalog)
 
     # The search index (and the archive's decoded cache) is written by a forked child on the
     # other core while this process renders; the child inherits the catalog, so nothing large

@@ -157,7 +157,8 @@ class Transcript:
 
 @dataclass(frozen=True, slots=True)
 class TranscriptTurn:
-    """One speaker's turn in a transcript pasted into the show notes (plain text)."""
+    """One speaker's turn in a transcript (plain text), cut out of the show notes or read from
+    a linked transcript file; `speaker` is "" when the transcript names none."""
 
     speaker: str
     text: str
@@ -238,6 +239,10 @@ class Episode:
     # when the feed named no zone. `published` stays UTC; this gives the day they meant.
     utc_offset: int | None = None
     transcript_turns: tuple[TranscriptTurn, ...] = ()  # a transcript cut out of the notes
+    # Read from the transcript file linked_transcript_url names (one of `transcripts`, fetched
+    # at build time) and kept in the archive, so the site does not depend on the file.
+    linked_transcript: tuple[TranscriptTurn, ...] = ()
+    linked_transcript_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

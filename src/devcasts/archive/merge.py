@@ -158,6 +158,8 @@ def _seen_again(prior: Episode, incoming: Episode, now: datetime) -> Episode:
         featured=False,
         linked_chapters=prior.linked_chapters,  # read from the link; kept until read again
         linked_chapters_url=prior.linked_chapters_url,
+        linked_transcript=prior.linked_transcript,  # as the chapters: kept until read again
+        linked_transcript_url=prior.linked_transcript_url,
     )
     if _same_content(prior, candidate):
         return replace(prior, last_seen=candidate.last_seen)

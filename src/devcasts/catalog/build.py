@@ -12,6 +12,7 @@ from dataclasses import replace
 from devcasts.archive.state import ArchiveState, feed_key
 from devcasts.catalog.dedupe import merge_across_feeds
 from devcasts.catalog.linked_chapters import with_linked_chapters
+from devcasts.catalog.linked_transcripts import with_linked_transcript, within_budget
 from devcasts.catalog.overrides import Overrides, apply_override, resolve_overrides
 from devcasts.model import Config, FeedHealth, FeedSource
 from devcasts.records import Catalog, Episode, Podcast
@@ -42,14 +43,14 @@ def build_catalog(
             continue
         podcasts.append(_as_configured(record.podcast, source))
         for episode in record.episodes:
-            shown = with_linked_chapters(episode)
+            shown = with_linked_transcript(with_linked_chapters(episode))
             curated = apply_override(shown, resolved.get(episode.id), topic_rank)
             if curated is None or (source.include == "topics" and not curated.topics):
                 continue
             episodes.append(curated)
     show_images = {podcast.slug: podcast.image for podcast in podcasts}
     # An undated episode never heads "Latest": after every dated one, by when it was first seen.
-    visible = sorted(merge_across_feeds(episodes, show_images), key=newest_first_key)
+    visible = within_budget(sorted(merge_across_feeds(episodes, show_images), key=newest_first_key))
     dated = [e.published for e in visible if not date_unknown(e)]
     return Catalog(
         site=config.site,

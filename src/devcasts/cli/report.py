@@ -24,7 +24,7 @@ def summary_line(report: BuildReport) -> str:
         f"{len(report.health)} feeds ({statuses}); {report.episodes} episodes on the site "
         f"({report.new_episodes} new, {report.updated_episodes} updated in the archive); "
         f"{report.pages_written} files written, {report.pages_unchanged} unchanged, "
-        f"{report.files_removed} removed; {art_line(report)}"
+        f"{report.files_removed} removed; {art_line(report)}{_transcripts(report)}"
     )
 
 
@@ -40,6 +40,12 @@ def art_line(report: BuildReport) -> str:
 
 def _mib(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MiB"
+
+
+def _transcripts(report: BuildReport) -> str:
+    if not report.transcripts_shown:
+        return ""
+    return f"; {report.transcripts_shown} transcripts shown ({report.transcript_bytes:,} bytes)"
 
 
 def print_report(
@@ -104,6 +110,8 @@ def report_json(report: BuildReport) -> dict[str, object]:
             "bytes": report.art_bytes,
             "budget_bytes": ART_BYTES_BUDGET,
         },
+        "transcripts_shown": report.transcripts_shown,
+        "transcript_bytes": report.transcript_bytes,
         "seconds": {name: round(value, 4) for name, value in sorted(report.timings.items())},
         "feeds": [
             {

@@ -1,4 +1,4 @@
-"""Small files that feeds link to (a chapters JSON file today; artwork or transcripts could
+"""Small files that feeds link to (chapters JSON files and transcripts; artwork could
 follow), fetched through the feed fetcher: the same guarded connections (private networks
 refused unless allowed), conditional GET with the kept validators, a size cap after
 decompression, one request at a time per host and the dead-host rule (http.HOST_STRIKES).

@@ -102,6 +102,14 @@ def episode_fingerprint(names: DocumentNames, episode: Episode) -> str:
 _SEP = "\x1f"  # the unit separator: not expected in titles, URLs or topic names
 
 
+def _searchable_text(episode: Episode) -> str:
+    """The notes, then the transcript the episode page shows in full (capped with the notes)."""
+    if not episode.linked_transcript:
+        return episode.text[:MAX_NOTES_CHARS]
+    spoken = " ".join(turn.text for turn in episode.linked_transcript)
+    return f"{episode.text}\n{spoken}"[:MAX_NOTES_CHARS]
+
+
 def episode_document(names: DocumentNames, episode: Episode) -> dict[str, Any]:
     topic_names = names.topic_names
     doc: dict[str, Any] = {
@@ -119,7 +127,7 @@ def episode_document(names: DocumentNames, episode: Episode) -> dict[str, Any]:
                 *episode.categories,
             )
         ),
-        "notes": episode.text[:MAX_NOTES_CHARS],
+        "notes": _searchable_text(episode),
         # Snippets come from the stored start of the notes: highlighting reads all of it.
         "_stored_notes": episode.text[:STORED_NOTES_CHARS],
         "summary": episode.summary,
