@@ -40,6 +40,19 @@ def human_date(moment: datetime) -> str:
     return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
 
 
+def date_span(first: datetime, last: datetime) -> str:
+    """A stretch of dates as a reader names it, precise enough to tell pages apart:
+    "3 Feb 2025", "3–17 Feb 2025", "Jan–Mar 2025", "Nov 2024 – Feb 2025"."""
+    first_month, last_month = _MONTHS[first.month - 1], _MONTHS[last.month - 1]
+    if first.year != last.year:
+        return f"{first_month} {first.year} – {last_month} {last.year}"
+    if first.month != last.month:
+        return f"{first_month}–{last_month} {last.year}"
+    if first.day != last.day:
+        return f"{first.day}–{last.day} {last_month} {last.year}"
+    return human_date(last)
+
+
 def published_on(episode: Episode) -> datetime | None:
     """When the episode came out on its publisher's clock (its day is the day to show), or
     None when the feed gave no date: the page says "date unknown" rather than guess."""
