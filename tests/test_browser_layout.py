@@ -46,6 +46,8 @@ PAGES = {
     "episode": CHAPTER_EPISODE,
     "search": "search/?q=heroku",
     "health": "health/",
+    "podcasts": "podcasts/",
+    "topics": "topics/",
 }
 
 
@@ -157,7 +159,7 @@ def test_phone_pages_have_no_serious_accessibility_violations(
     problems = {}
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
-        for name in ("home", "older-page", "popular"):
+        for name in ("home", "older-page", "popular", "podcasts", "topics"):
             page.goto(site_url + PAGES[name])
             if found := serious_violations(page, axe_script) + page.errors:
                 problems[f"{scheme} {name}"] = found
