@@ -256,6 +256,27 @@ def test_topic_popular_order_puts_featured_and_shared_episodes_first(site: Path)
     assert titles[0] == "Moving from Heroku to Kubernetes"
     assert 'aria-current="page">Popular' in popular and 'aria-current="page">Newest' in newest
     assert 'href="/devcasts/topics/heroku/feed.xml"' in popular
+    # a reader sees a ranking: numbered episodes, a line saying how they are ranked
+    assert '<ol class="episodes ranked">' in popular and "Ranked, not by date" in popular
+    assert '<ol class="episodes">' in newest and "Ranked" not in newest
+    second = (site / "topics/heroku/popular/page/2/index.html").read_text()
+    assert '<ol class="episodes ranked" start="11">' in second  # page_size 10
+    assert "</span>Higher ranked</a>" in second and ">Lower ranked<span" in second
+
+
+def test_dates_read_one_way_everywhere(site: Path) -> None:
+    """Pages show "3 Feb 2025"; the machine form is for <time datetime> and JSON-LD only."""
+    shown = re.compile(r"\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}")
+    machine = re.compile(r"\d{4}-\d{2}-\d{2}")
+    times = 0
+    for path in site.rglob("*.html"):
+        html = path.read_text()
+        for when, text in re.findall(r'<time datetime="([^"]+)">([^<]*)</time>', html):
+            assert machine.fullmatch(when) and shown.fullmatch(text), (path, when, text)
+            times += 1
+        visible = re.sub(r"<script.*?</script>|<[^>]+>", " ", html, flags=re.S)
+        assert not machine.search(visible), path
+    assert times > 100
 
 
 def test_home_shows_featured_latest_and_topics(site: Path) -> None:
