@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 from markupsafe import Markup
 
@@ -40,7 +40,7 @@ def human_date(moment: datetime) -> str:
     return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
 
 
-def date_span(first: datetime, last: datetime) -> str:
+def date_span(first: date, last: date) -> str:
     """A stretch of dates as a reader names it, precise enough to tell pages apart:
     "3 Feb 2025", "3–17 Feb 2025", "Jan–Mar 2025", "Nov 2024 – Feb 2025"."""
     first_month, last_month = _MONTHS[first.month - 1], _MONTHS[last.month - 1]
@@ -50,7 +50,7 @@ def date_span(first: datetime, last: datetime) -> str:
         return f"{first_month}–{last_month} {last.year}"
     if first.day != last.day:
         return f"{first.day}–{last.day} {last_month} {last.year}"
-    return human_date(last)
+    return f"{last.day} {last_month} {last.year}"
 
 
 def published_on(episode: Episode) -> datetime | None:

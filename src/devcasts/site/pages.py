@@ -87,8 +87,11 @@ def paginate(
         return items[end - size : end]
 
     @functools.cache  # every page's links name the same few neighbours
+    def span_at(number: int) -> str:
+        return span(items[:front_count] if number == 0 else chunk(number)) if span else ""
+
     def name(number: int) -> str:
-        return (span(chunk(number)) if span else "") or f"Page {number}"
+        return span_at(number) or f"Page {number}"
 
     def nav(number: int) -> tuple[PageLink, ...]:
         if not older_pages:
@@ -103,19 +106,16 @@ def paginate(
             lambda n: path(0 if n == top else n),
         )
 
-    def span_of(shown: Sequence[T]) -> str:
-        return span(shown) if span else ""
-
     first_older = path(older_pages) if older_pages else None
     front = tuple(items[:front_count])
-    pages = [Page(front, base, "", None, first_older, nav(0), span_of(front))]
+    pages = [Page(front, base, "", None, first_older, nav(0), span_at(0))]
     for number in range(older_pages, 0, -1):
         newer = path(number + 1) if number < older_pages else base
         older = path(number - 1) if number > 1 else None
         shown = tuple(chunk(number))
         label = f"page {number}"
         start = len(items) - number * size
-        page = Page(shown, path(number), label, newer, older, nav(number), span_of(shown), start)
+        page = Page(shown, path(number), label, newer, older, nav(number), span_at(number), start)
         pages.append(page)
     return pages
 
@@ -127,8 +127,8 @@ def paginate_episodes(episodes: Sequence[Episode], base: str, size: int) -> list
 
 def date_span(episodes: Sequence[Episode]) -> str:
     """When the episodes came out, on their publishers' clocks: "Jan–Mar 2021"; "" if undated."""
-    dates = [publisher_time(e) for e in episodes if not date_unknown(e)]
-    return filters.date_span(min(dates), max(dates)) if dates else ""
+    days = [publisher_time(e).date() for e in episodes if not date_unknown(e)]  # as cards show
+    return filters.date_span(min(days), max(days)) if days else ""
 
 
 def paginate_ranked(items: Sequence[T], base: str, size: int, max_pages: int) -> list[Page[T]]:
