@@ -223,6 +223,14 @@ def test_pagination_links_pages_in_order(site: Path) -> None:
     assert 'rel="next"' not in oldest and "40 episodes" not in oldest
     assert "Ship It Weekly episode 40<" in oldest  # the oldest episode is on page 1
     assert "(page 1)" in oldest
+    # the links say which way is newer, and name pages by their dates rather than numbers
+    assert '>Older episodes<span aria-hidden="true"> →</span></a>' in first
+    assert '<span aria-hidden="true">← </span>Newer episodes</a>' in oldest
+    assert ">Newest episodes</h2>" in first and ">Next<" not in first and ">3<" not in first
+    page_names = re.findall(
+        r'<li><a href="/devcasts/podcasts/ship-it-weekly/page/\d/">([^<]+)<', first
+    )
+    assert page_names and all(re.fullmatch(r"[\w –]+ 202\d", name) for name in page_names)
     assert not (site / "podcasts/ship-it-weekly/page/4/index.html").exists()
 
 
@@ -248,14 +256,42 @@ def test_topic_popular_order_puts_featured_and_shared_episodes_first(site: Path)
     assert titles[0] == "Moving from Heroku to Kubernetes"
     assert 'aria-current="page">Popular' in popular and 'aria-current="page">Newest' in newest
     assert 'href="/devcasts/topics/heroku/feed.xml"' in popular
+    # a reader sees a ranking: numbered episodes, a line saying how they are ranked
+    assert '<ol class="episodes ranked">' in popular and "Ranked, not by date" in popular
+    assert '<ol class="episodes">' in newest and "Ranked" not in newest
+    second = (site / "topics/heroku/popular/page/2/index.html").read_text()
+    assert '<ol class="episodes ranked" start="11">' in second  # page_size 10
+    assert "</span>Higher ranked</a>" in second and ">Lower ranked<span" in second
+
+
+def test_dates_read_one_way_everywhere(site: Path) -> None:
+    """Pages show "3 Feb 2025"; the machine form is for <time datetime> and JSON-LD only."""
+    shown = re.compile(r"\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}")
+    machine = re.compile(r"\d{4}-\d{2}-\d{2}")
+    times = 0
+    for path in site.rglob("*.html"):
+        html = path.read_text()
+        for when, text in re.findall(r'<time datetime="([^"]+)">([^<]*)</time>', html):
+            assert machine.fullmatch(when) and shown.fullmatch(text), (path, when, text)
+            times += 1
+        visible = re.sub(r"<script.*?</script>|<[^>]+>", " ", html, flags=re.S)
+        assert not machine.search(visible), path
+    assert times > 100
 
 
 def test_home_shows_featured_latest_and_topics(site: Path) -> None:
     home = (site / "index.html").read_text()
-    featured, latest = home.split('id="latest-heading"')
-    assert 'id="featured-heading"' in featured and "Moving from Heroku" in featured
+    topics, featured = home.split('id="featured-heading"')
+    featured, latest = featured.split('id="latest-heading"')
+    assert "Moving from Heroku" in featured
     assert latest.count('class="episode-card"') == 10  # page_size
-    assert 'href="/devcasts/topics/dokku/">Dokku</a> <span class="count">0 episodes' in latest
+    # topics come first (a phone shows them early); one without episodes is not advertised
+    assert 'href="/devcasts/topics/heroku/">Heroku</a> <span class="count">' in topics
+    assert "topics/dokku/" not in home
+    dokku = (site / "topics/dokku/index.html").read_text()
+    assert (
+        "No episodes about Dokku yet" in dokku and 'href="/devcasts/topics/dokku/feed.xml"' in dokku
+    )
     assert '"@type":"SearchAction"' in home
     podcast = (site / "podcasts/cloud-corner/index.html").read_text()
     assert 'type="application/rss+xml" title="Cloud Corner (original feed)"' in podcast

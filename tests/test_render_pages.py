@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from markupsafe import Markup
 
 from devcasts.records import Person, Podcast, SourceRef
-from devcasts.site import discovery, page_output, pages
+from devcasts.site import discovery, filters, page_output, pages
 from devcasts.site.content_pages import render_markdown
 from devcasts.site.filters import (
     clock,
@@ -224,3 +224,48 @@ def test_an_episode_fingerprint_tells_any_two_episodes_apart(
     same = (title_a, summary_a) == (title_b, summary_b)
     assert (page_output.fields_digest(a) == page_output.fields_digest(b)) == same
     assert page_output.fields_digest(a) != page_output.fields_digest(replace(a, duration=1))
+
+
+# --- what listing pages say about newer and older -----------------------------------------
+
+
+def test_date_spans_read_as_a_person_names_a_stretch_of_time() -> None:
+    def span(a: tuple[int, int, int], b: tuple[int, int, int]) -> str:
+        return filters.date_span(datetime(*a, tzinfo=UTC), datetime(*b, tzinfo=UTC))
+
+    assert span((2025, 2, 3), (2025, 2, 3)) == "3 Feb 2025"
+    assert span((2025, 2, 3), (2025, 2, 17)) == "3–17 Feb 2025"
+    assert span((2025, 1, 30), (2025, 3, 2)) == "Jan–Mar 2025"
+    assert span((2024, 11, 5), (2025, 2, 1)) == "Nov 2024 – Feb 2025"
+
+
+def test_episode_pages_are_named_by_their_dates_and_keep_their_names() -> None:
+    """Weekly episodes by 10: links to older pages name their months, never a bare number,
+    and a page's name depends on its own episodes, so newer episodes leave it alone."""
+    start = datetime(2021, 1, 4, 12, tzinfo=UTC)
+    weekly = [make_episode("a", n, published=start + timedelta(weeks=n)) for n in range(35)]
+    listing = pages.newest_first(weekly)
+    front, *older = pages.paginate_episodes(listing, "podcasts/a/", 10)
+    assert [link.label for link in front.links] == [
+        "Newest",
+        "Mar–May 2021",
+        "Jan–Mar 2021",
+    ]
+    assert front.links[0].current and front.span == "May–Aug 2021"
+    oldest = older[-1]
+    assert oldest.relpath == "podcasts/a/page/1/" and oldest.span == "Jan–Mar 2021"
+    assert oldest.offset == 25 and [e.id for e in oldest.items] == [e.id for e in listing[25:]]
+    more = pages.newest_first(
+        [
+            *weekly,
+            *(make_episode("a", n, published=start + timedelta(weeks=n)) for n in range(35, 60)),
+        ]
+    )
+    later = {page.relpath: page for page in pages.paginate_episodes(more, "podcasts/a/", 10)}
+    assert later["podcasts/a/page/1/"].span == "Jan–Mar 2021"
+    assert later["podcasts/a/page/1/"].items == oldest.items
+
+
+def test_undated_pages_fall_back_to_their_number() -> None:
+    result = pages.paginate(list(range(30)), "x/", 10)
+    assert [link.label for link in result[0].links] == ["Newest", "Page 2", "Page 1"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 from markupsafe import Markup
 
@@ -38,6 +38,19 @@ def foreign_language(value: str | None, site_language: str) -> str | None:
 def human_date(moment: datetime) -> str:
     """ "3 Feb 2025": English month names whatever the machine's locale."""
     return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+
+
+def date_span(first: date, last: date) -> str:
+    """A stretch of dates as a reader names it, precise enough to tell pages apart:
+    "3 Feb 2025", "3–17 Feb 2025", "Jan–Mar 2025", "Nov 2024 – Feb 2025"."""
+    first_month, last_month = _MONTHS[first.month - 1], _MONTHS[last.month - 1]
+    if first.year != last.year:
+        return f"{first_month} {first.year} – {last_month} {last.year}"
+    if first.month != last.month:
+        return f"{first_month}–{last_month} {last.year}"
+    if first.day != last.day:
+        return f"{first.day}–{last.day} {last_month} {last.year}"
+    return f"{last.day} {last_month} {last.year}"
 
 
 def published_on(episode: Episode) -> datetime | None:

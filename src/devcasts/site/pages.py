@@ -6,6 +6,7 @@ pages live here so render.py only has to put them into templates.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -16,7 +17,7 @@ from typing import Generic, TypeVar
 
 from devcasts.model import Topic
 from devcasts.records import Episode, Podcast
-from devcasts.site import urls
+from devcasts.site import filters, urls
 from devcasts.util.episode_dates import date_unknown, newest_first_key, publisher_time
 from devcasts.util.text import slugify
 
@@ -48,6 +49,8 @@ class Page(Generic[T]):
     newer: str | None  # the page before this one in reading order (rel="prev")
     older: str | None  # the page after it (rel="next")
     links: tuple[PageLink, ...]  # empty when the listing has a single page
+    span: str = ""  # when its items came out, "Jan–Mar 2021" ("" when unknown or not dated)
+    offset: int = 0  # how many items of the listing come before this page's first, in order
 
     @property
     def is_front(self) -> bool:
@@ -56,16 +59,21 @@ class Page(Generic[T]):
     @property
     def nav(self) -> tuple[object, ...]:
         links = tuple((link.label, link.relpath, link.current) for link in self.links)
-        return (self.relpath, self.label, self.newer, self.older, links)  # plain: cheap to repr
+        return (self.relpath, self.label, self.newer, self.older, links, self.span)  # plain: cheap
 
 
-def paginate(items: Sequence[T], base: str, size: int) -> list[Page[T]]:
+def paginate(
+    items: Sequence[T], base: str, size: int, span: Callable[[Sequence[T]], str] | None = None
+) -> list[Page[T]]:
     """Stable pages of a newest-first listing, numbered from its oldest end (docs/site.md).
 
     Page N (`page/N/`) holds the N-th `size` items counted from the oldest, so its contents
     never change when a newer item arrives; the first page, at `base`, holds the rest: the
     newest `size` to `2 * size - 1` items (or all of them, when there are fewer). An empty
     listing still has its first page. Pages come in reading order, newest first.
+
+    `span` names what a page holds ("Jan–Mar 2021"); links to numbered pages read that rather
+    than a number. It depends on the page's items alone, so old pages keep their links.
     """
     size = max(1, size)
     older_pages = max(0, len(items) // size - 1)
@@ -73,6 +81,17 @@ def paginate(items: Sequence[T], base: str, size: int) -> list[Page[T]]:
 
     def path(number: int) -> str:
         return base if number == 0 else urls.listing_page(base, number)
+
+    def chunk(number: int) -> Sequence[T]:
+        end = len(items) - (number - 1) * size
+        return items[end - size : end]
+
+    @functools.cache  # every page's links name the same few neighbours
+    def span_at(number: int) -> str:
+        return span(items[:front_count] if number == 0 else chunk(number)) if span else ""
+
+    def name(number: int) -> str:
+        return span_at(number) or f"Page {number}"
 
     def nav(number: int) -> tuple[PageLink, ...]:
         if not older_pages:
@@ -83,19 +102,33 @@ def paginate(items: Sequence[T], base: str, size: int) -> list[Page[T]]:
         return _links(
             [top, *window, 1],
             here,
-            lambda n: "Newest" if n == top else str(n),
+            lambda n: "Newest" if n == top else name(n),
             lambda n: path(0 if n == top else n),
         )
 
     first_older = path(older_pages) if older_pages else None
-    pages = [Page(tuple(items[:front_count]), base, "", None, first_older, nav(0))]
+    front = tuple(items[:front_count])
+    pages = [Page(front, base, "", None, first_older, nav(0), span_at(0))]
     for number in range(older_pages, 0, -1):
-        end = len(items) - (number - 1) * size
         newer = path(number + 1) if number < older_pages else base
         older = path(number - 1) if number > 1 else None
-        chunk = tuple(items[end - size : end])
-        pages.append(Page(chunk, path(number), f"page {number}", newer, older, nav(number)))
+        shown = tuple(chunk(number))
+        label = f"page {number}"
+        start = len(items) - number * size
+        page = Page(shown, path(number), label, newer, older, nav(number), span_at(number), start)
+        pages.append(page)
     return pages
+
+
+def paginate_episodes(episodes: Sequence[Episode], base: str, size: int) -> list[Page[Episode]]:
+    """`paginate` for a newest-first list of episodes, its pages named by their dates."""
+    return paginate(episodes, base, size, date_span)
+
+
+def date_span(episodes: Sequence[Episode]) -> str:
+    """When the episodes came out, on their publishers' clocks: "Jan–Mar 2021"; "" if undated."""
+    days = [publisher_time(e).date() for e in episodes if not date_unknown(e)]  # as cards show
+    return filters.date_span(min(days), max(days)) if days else ""
 
 
 def paginate_ranked(items: Sequence[T], base: str, size: int, max_pages: int) -> list[Page[T]]:
@@ -120,6 +153,7 @@ def paginate_ranked(items: Sequence[T], base: str, size: int, max_pages: int) ->
             path(n - 1) if n > 1 else None,
             path(n + 1) if n < count else None,
             nav(n),
+            offset=(n - 1) * size,
         )
         for n in range(1, count + 1)
     ]

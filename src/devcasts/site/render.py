@@ -330,7 +330,7 @@ def _render_podcasts(site: _Site, out: PageOutput) -> None:
         episodes = grouped.get(podcast.slug, [])
         description = Markup(podcast.description_html)  # noqa: S704 -- sanitized by normalize
         series = discovery.podcast_series_ld(podcast, site.config)
-        for page in pages.paginate(episodes, urls.podcast(podcast.slug), site.config.page_size):
+        for page in pages.paginate_episodes(episodes, urls.podcast(podcast.slug), site.config.page_size):
             render = site.later(
                 "podcast.html",
                 page.relpath,
@@ -356,7 +356,7 @@ def _render_topics(site: _Site, out: PageOutput) -> None:
         newest = grouped[topic.slug]
         popular = pages.popular_order(newest, weights, site.catalog.built_at, ranks)
         listings = (
-            ("newest", pages.paginate(newest, urls.topic(topic.slug), size)),
+            ("newest", pages.paginate_episodes(newest, urls.topic(topic.slug), size)),
             ("popular", pages.paginate_ranked(popular, urls.topic_popular(topic.slug), size, top)),
         )
         for order, listing in listings:
@@ -380,7 +380,7 @@ def _render_people(site: _Site, out: PageOutput) -> None:
     out.page(urls.people(), index, site.listing_digest("people", summary))
     for person in people:
         first = urls.person(person.slug)
-        for page in pages.paginate(person.episodes, first, site.config.page_size):
+        for page in pages.paginate_episodes(person.episodes, first, site.config.page_size):
             render = site.later("person.html", page.relpath, person=person, page=page)
             total = len(person.episodes) if page.is_front else None
             parts = (person.name, person.href, person.roles, total, page.nav)
@@ -398,7 +398,7 @@ def _render_categories(site: _Site, out: PageOutput) -> None:
         shown = {e.id: e for s in members for e in grouped.get(s, [])}  # merged: listed once
         episodes = pages.newest_first(shown.values())
         first = urls.category(category.slug)
-        for page in pages.paginate(episodes, first, site.config.page_size):
+        for page in pages.paginate_episodes(episodes, first, site.config.page_size):
             render = site.later("category.html", page.relpath, category=category, page=page)
             parts = (category_digest, page.nav)
             out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
@@ -409,7 +409,7 @@ def _render_archive(site: _Site, out: PageOutput) -> None:
     counts = [(year, len(episodes)) for year, episodes in years.items()]
     out.page(urls.archive(), site.later("archive.html", urls.archive(), years=counts))
     for year, episodes in years.items():
-        for page in pages.paginate(episodes, urls.year(year), site.config.page_size):
+        for page in pages.paginate_episodes(episodes, urls.year(year), site.config.page_size):
             render = site.later("archive_year.html", page.relpath, year=year, page=page)
             parts = ("year", year, page.nav)
             out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
