@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import mimetypes
 import os
 import shutil
+import socket
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -279,6 +281,30 @@ class CorpusBuild:
     @property
     def archive(self) -> Path:
         return self.root / "content" / "archive"
+
+
+_LOCAL_NAMES = frozenset({"localhost", "localhost.", ""})
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _local_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+    """socket.getaddrinfo for the tests: a name is looked up only if it is this machine's, so
+    no test sends a DNS query off the machine (an address is used as it is)."""
+    name = host.decode() if isinstance(host, bytes) else str(host or "")
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        if name.lower() not in _LOCAL_NAMES:
+            message = f"tests look up no name but localhost: {name}"
+            raise socket.gaierror(socket.EAI_NONAME, message) from None
+    return _real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_lookups_off_the_machine() -> Iterator[None]:
+    socket.getaddrinfo = _local_getaddrinfo  # type: ignore[assignment]
+    yield
+    socket.getaddrinfo = _real_getaddrinfo
 
 
 CORPUS_FEED_SUFFIXES = (".xml", ".rss", ".json")

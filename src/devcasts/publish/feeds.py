@@ -28,7 +28,7 @@ import nh3
 from devcasts import model, records
 from devcasts.model import SiteConfig, Topic
 from devcasts.records import Catalog, Episode, Podcast
-from devcasts.site import pages, urls
+from devcasts.site import filters, pages, urls
 from devcasts.site.page_output import Manifest, digest, episode_digest
 from devcasts.site.writer import SiteWriter
 from devcasts.util import addresses, cache, episode_dates, links, text
@@ -138,7 +138,7 @@ FEEDS_MANIFEST = ".feeds-manifest.json"  # dotfile, like the pages' manifest
 # pages: the feeds' order; urls: every path; model and records: derived properties (the
 # base URL); episode_dates: which episodes are dated, and in which offset; links: which
 # URLs we republish.
-_CODE = (__name__, text, addresses, links, pages, urls, model, records, episode_dates)
+_CODE = (__name__, text, addresses, links, pages, filters, urls, model, records, episode_dates)
 
 
 def write_feeds(catalog: Catalog, writer: SiteWriter) -> None:
