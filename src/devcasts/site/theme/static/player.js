@@ -96,8 +96,26 @@
 
   function buttonEpisode(button) {
     var title = button.querySelector(".play-title");
-    var data = Object.assign({}, button.dataset, { title: title ? title.textContent.trim() : "" });
+    var page = button.dataset.page || buttonPage(button);
+    var data = Object.assign({}, button.dataset, {
+      title: title ? title.textContent.trim() : "",
+      page: page,
+      // data-chapters is a path (search results) or, empty, says the file is beside the page.
+      chapters: button.dataset.chapters || (button.hasAttribute("data-chapters") ? page + "chapters.json" : ""),
+    });
     return episodeFrom(data);
+  }
+
+  // A card's button plays the episode its title links to; the episode page's, that page.
+  function buttonPage(button) {
+    var card = button.closest("article, li");
+    var link = card && card.querySelector(":scope > h2 > a[href], :scope > h3 > a[href]");
+    var href = link ? link.getAttribute("href") : window.location.pathname;
+    try {
+      return new URL(href, window.location.href).pathname.replace(/index\.html$/, "");
+    } catch (error) {
+      return "";
+    }
   }
 
   // --- times -------------------------------------------------------------------------------
