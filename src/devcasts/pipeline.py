@@ -93,6 +93,8 @@ class BuildReport:
     art_waiting: int = 0
     transcripts_shown: int = 0  # episodes whose linked transcript pages show in full
     transcript_bytes: int = 0  # their text, within catalog/linked_transcripts.BUDGET_BYTES
+    site_bytes: int = 0  # the whole site after this build (0: not measured, nothing written)
+    site_folders: tuple[tuple[str, int], ...] = ()  # top-level folder -> bytes, largest first
 
     @property
     def failed(self) -> list[FeedHealth]:
@@ -460,7 +462,7 @@ def _write_outputs(
     try:
         with timer.stage("artwork"):
             artwork, art_files = _artwork(config, options, catalog, now, report, state)
-        _write_site(config, options, catalog, report, timer, artwork, art_files)
+        _write_site(config, options, catalog, report, timer, state, artwork, art_files)
     finally:
         with timer.stage("index (waiting)"):
             report.timings["index"] = indexer.result()
@@ -486,6 +488,7 @@ def _write_site(
     catalog: Catalog,
     report: BuildReport,
     timer: _Timer,
+    state: BuildState,
     artwork: Artwork | None = None,
     art_files: dict[str, Path] | None = None,
 ) -> None:
@@ -518,9 +521,32 @@ def _write_site(
             writer.keep_folder(urls.SEARCH_INDEX_DIR)
         body_done = time.perf_counter()
     report.timings["site swap"] = time.perf_counter() - body_done
+    with timer.stage("site size"):
+        _measure_site(options.out_dir, report, state, writer.bytes_delta)
     report.pages_written = len(writer.changed)
     report.pages_unchanged = len(writer.seen) - len(writer.changed)
     report.files_removed = len(writer.removed)
+
+
+def _measure_site(
+    out_dir: Path, report: BuildReport, state: BuildState, delta: dict[str, int]
+) -> None:
+    """The site's size in the report, and a warning when it nears GitHub Pages' limit: the
+    last build's sizes and what this one wrote and removed, or a walk when they are unknown."""
+    from devcasts.site.size import SiteSize, measure
+
+    if state.site_folders:
+        folders = dict(state.site_folders)
+        for name, change in delta.items():
+            folders[name] = folders.get(name, 0) + change
+        size = SiteSize.of({name: bytes_ for name, bytes_ in folders.items() if bytes_ > 0})
+    else:
+        size = measure(out_dir)
+    state.site_folders = dict(size.by_folder)
+    report.site_bytes = size.total
+    report.site_folders = size.by_folder
+    if (warning := size.warning()) is not None:
+        log.warning("%s", warning)
 
 
 # --- covers -----------------------------------------------------------------------------------

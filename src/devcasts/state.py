@@ -41,6 +41,8 @@ class BuildState:
     parsed: dict[str, str] = field(default_factory=dict)  # podcast slug -> body hash
     titles: dict[str, str] = field(default_factory=dict)  # podcast slug -> title, for reports
     linked_due: str | None = None  # ISO time a linked chapters file is next due; None: none
+    # The site's bytes by top-level folder after the last build that wrote it; {}: not known.
+    site_folders: dict[str, int] = field(default_factory=dict)
     art_due: str | None = None  # ISO time a cover (site/artwork.py) is next due; None: none
 
     def successor(self, normalize: str, inputs: str) -> BuildState:
@@ -53,6 +55,7 @@ class BuildState:
             episode_counts=dict(self.episode_counts),
             titles=dict(self.titles),
             linked_due=self.linked_due,
+            site_folders=dict(self.site_folders),
             art_due=self.art_due,
         )
 
@@ -133,6 +136,7 @@ def state_to_json(state: BuildState) -> dict[str, Any]:
         "parsed": dict(sorted(state.parsed.items())),
         "titles": dict(sorted(state.titles.items())),
         "linked_due": state.linked_due,
+        "site_folders": dict(sorted(state.site_folders.items())),
         "art_due": state.art_due,
     }
 

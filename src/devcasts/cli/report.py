@@ -102,6 +102,7 @@ def report_json(report: BuildReport) -> dict[str, object]:
         "files_written": report.pages_written,
         "files_unchanged": report.pages_unchanged,
         "files_removed": report.files_removed,
+        "site": {"bytes": report.site_bytes, "folders": dict(report.site_folders)},
         "art": {
             "fetched": report.art_fetched,
             "kept": report.art_kept,

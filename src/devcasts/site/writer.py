@@ -55,6 +55,9 @@ class SiteWriter:
         # tree before the swap, so a file is written in place instead of renamed over), and
         # the folders known to exist, so a page costs no stat or mkdir it does not need.
         self._present = present
+        # Bytes gained (or lost) by this build's writes and removals, by top-level folder
+        # ("podcasts/") or file: with the last build's sizes, the site's size without a walk.
+        self.bytes_delta: dict[str, int] = {}
         self._folders: set[str] = _parents(present) if present is not None else set()
 
     def write(self, relpath: str, data: bytes) -> bool:
@@ -62,8 +65,10 @@ class SiteWriter:
         self.seen.add(relpath)
         target = os.path.join(self.out_dir, relpath)
         present = self._present
-        if (present is None or relpath in present) and _has_bytes(target, data):
+        old_size = _size(target) if present is None or relpath in present else None
+        if old_size == len(data) and _same_bytes(target, data):
             return False
+        self._count(relpath, len(data) - (old_size or 0))
         self._make_folder(relpath)
         if present is None:
             replace_file(Path(target), data)
@@ -74,6 +79,11 @@ class SiteWriter:
 
     def write_text(self, relpath: str, text: str) -> bool:
         return self.write(relpath, text.encode("utf-8"))
+
+    def _count(self, relpath: str, change: int) -> None:
+        top, slash, _rest = relpath.partition("/")
+        key = top + slash
+        self.bytes_delta[key] = self.bytes_delta.get(key, 0) + change
 
     def keep(self, relpath: str) -> None:
         self.seen.add(_safe_relpath(relpath))
@@ -181,7 +191,9 @@ class SiteWriter:
         folders: set[str] = set()
         for rel in removed:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(os.path.join(root, rel))
+                path = os.path.join(root, rel)
+                self._count(rel, -os.stat(path).st_size)
+                os.unlink(path)
             folders.update(_ancestors(rel))
         present.difference_update(removed)  # a second finish() finds nothing more
         for folder in sorted(folders, key=lambda f: f.count("/"), reverse=True):  # deepest first
@@ -204,6 +216,7 @@ class SiteWriter:
                 if rel in self.seen or self._is_external(rel):
                     kept += 1
                     continue
+                self._count(rel, -Path(folder, name).stat().st_size)
                 Path(folder, name).unlink()
                 removed.append(rel)
             if prefix and not kept and all(prefix + d in emptied for d in dirs):
@@ -539,10 +552,16 @@ def _unshare_files(folder: Path) -> None:
             copy.replace(path)
 
 
-def _has_bytes(path: str, data: bytes) -> bool:
+def _size(path: str) -> int | None:
     try:
-        if os.stat(path).st_size != len(data):
-            return False
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return None
+
+
+def _same_bytes(path: str, data: bytes) -> bool:
+    """The file holds `data` (its size is known to match)."""
+    try:
         with open(path, "rb") as handle:
             return handle.read() == data
     except FileNotFoundError:
