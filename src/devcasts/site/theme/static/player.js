@@ -1,12 +1,68 @@
-// The player bar (player_bar.html): plays an episode from any page's play buttons and keeps
-// playing across page loads. What it remembers stays in this visitor's localStorage: the
+// The player bar (built here, so pages without scripts carry none of it): plays an episode
+// from any page's play buttons and keeps playing across page loads. What it remembers stays in this visitor's localStorage: the
 // episode in the bar, its position, the speed and whether it was playing, and a position per
 // episode. Nothing is requested before the listener presses play (preload="none").
 // Without JavaScript, the episode page's own <audio> and its #t= chapter links still work.
 (function () {
   "use strict";
-  var bar = document.getElementById("player-bar");
-  if (!bar || !bar.querySelector) return;
+  if (!document.body || !document.body.querySelector) return;
+  var bar = document.getElementById("player-bar") || document.body.appendChild(buildBar());
+
+  // --- the bar's markup ----------------------------------------------------------------------
+
+  function node(tag, attributes, children) {
+    var made = document.createElement(tag);
+    Object.keys(attributes || {}).forEach(function (name) {
+      made.setAttribute(name, attributes[name]);
+    });
+    (children || []).forEach(function (child) {
+      made.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return made;
+  }
+
+  function hiddenLabel(text) {
+    return node("span", { class: "visually-hidden" }, [text]);
+  }
+
+  function buildBar() {
+    var root = document.documentElement.getAttribute("data-base") || "/";
+    var cover = root + "static/cover.png";
+    var speeds = [0.8, 1, 1.1, 1.25, 1.5, 1.75, 2].map(function (speed) {
+      var option = node("option", { value: String(speed) }, [speed + "\u00d7"]);
+      if (speed === 1) option.setAttribute("selected", "");
+      return option;
+    });
+    return node("section", { id: "player-bar", class: "player-bar", "aria-label": "Player", hidden: "" }, [
+      node("div", { class: "player-bar-row" }, [
+        node("img", { class: "player-art", src: cover, "data-fallback": cover, alt: "", width: "48", height: "48", loading: "lazy" }),
+        node("p", { class: "player-now" }, [
+          node("a", { class: "player-title", href: root }, ["Nothing playing"]),
+          " ",
+          node("span", { class: "player-show" }),
+        ]),
+        node("button", { type: "button", class: "player-close", "aria-label": "Close the player" }, [
+          node("span", { "aria-hidden": "true" }, ["\u2715"]),
+        ]),
+      ]),
+      node("div", { class: "player-bar-row player-controls" }, [
+        node("button", { type: "button", class: "player-back", title: "Back 15 seconds (j or \u2190)", "aria-keyshortcuts": "j ArrowLeft" }, [
+          node("span", { "aria-hidden": "true" }, ["\u221215"]),
+          hiddenLabel("Back 15 seconds"),
+        ]),
+        node("button", { type: "button", class: "player-toggle", title: "Play or pause (k or space)", "aria-keyshortcuts": "k Space" }, ["Play"]),
+        node("button", { type: "button", class: "player-forward", title: "Forward 30 seconds (l or \u2192)", "aria-keyshortcuts": "l ArrowRight" }, [
+          node("span", { "aria-hidden": "true" }, ["+30"]),
+          hiddenLabel("Forward 30 seconds"),
+        ]),
+        node("input", { type: "range", class: "player-seek", min: "0", max: "0", step: "1", value: "0", "aria-label": "Position" }),
+        node("span", { class: "player-time" }, ["0:00"]),
+        node("label", { class: "player-speed-label" }, ["Speed ", node("select", { class: "player-speed" }, speeds)]),
+        node("button", { type: "button", class: "player-copy" }, ["Copy link at this time"]),
+        node("span", { class: "player-status", role: "status" }),
+      ]),
+    ]);
+  }
 
   var BACK = 15;
   var FORWARD = 30;
