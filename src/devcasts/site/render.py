@@ -219,6 +219,7 @@ def _environment(
         topics_by_slug={t.slug: t for t in catalog.topics},
         jsonld=discovery.script_json,
         episode_card=_card_renderer(env),
+        episode_row=_row_renderer(env),
         art=art,
         art_sizes=artwork.SIZES,
     )
@@ -263,6 +264,20 @@ def _card_renderer(env: jinja2.Environment) -> Callable[[Episode, str, bool], Ma
         return card
 
     return episode_card
+
+
+def _row_renderer(env: jinja2.Environment) -> Callable[[Episode], Markup]:
+    """row.html for an episode, rendered once: the compact listings repeat every episode."""
+    rows: dict[str, Markup] = {}
+
+    def episode_row(episode: Episode) -> Markup:
+        row = rows.get(episode.id)
+        if row is None:
+            html = env.get_template("row.html").render({"episode": episode})
+            row = rows[episode.id] = Markup(html)  # noqa: S704 -- an autoescaped template's output
+        return row
+
+    return episode_row
 
 
 def _write_static(static: Mapping[str, Path], out: PageOutput) -> None:
