@@ -7,23 +7,22 @@ from __future__ import annotations
 import io
 import re
 import struct
-import threading
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
+from test_chapters_remote import Route, _Handler, _Server, server
 
 from devcasts.config.load import load_config
 from devcasts.pipeline import BuildOptions, BuildReport, build
 from devcasts.records import Catalog, Episode, Podcast
 from devcasts.site import artwork, urls
 from devcasts.site.artwork import ArtError, ArtStore, Artwork
+
+__all__ = ["server"]  # the fixture: the file server of test_chapters_remote
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -235,59 +234,6 @@ def test_a_site_wants_every_cover_and_the_newest_episodes_own_images() -> None:
 
 
 # --- the build, with covers served from 127.0.0.1 -----------------------------------------------
-
-Route = Callable[["_Handler"], None]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        with self.server.lock:
-            self.server.hits[path] += 1
-        route = self.server.routes.get(path)
-        if route is None:
-            self.respond(404, b"no such file")
-        else:
-            route(self)
-
-    def respond(self, status: int, body: bytes = b"", **headers: str) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name.replace("_", "-"), value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.routes: dict[str, Route] = {}
-        self.hits: Counter[str] = Counter()
-        self.lock = threading.Lock()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}{path}"
-
-
-@pytest.fixture
-def server() -> Iterator[_Server]:
-    httpd = _Server()
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
 
 
 def image_file(body: bytes, etag: str, content_type: str = "image/jpeg") -> Route:

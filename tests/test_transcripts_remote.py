@@ -7,15 +7,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from test_chapters_remote import Route, _Handler, _Server, server
 
 from devcasts.archive.files import load_archive
 from devcasts.archive.linked_chapters import RECENT
@@ -33,6 +31,8 @@ from devcasts.records import Catalog, Episode, Podcast, Transcript, TranscriptTu
 from devcasts.search.searcher import SearchRequest, search
 from devcasts.site.render import render_site
 from devcasts.site.writer import SiteWriter
+
+__all__ = ["server"]  # the fixture: the file server of test_chapters_remote
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -108,59 +108,6 @@ def test_the_budget_shows_the_newest_in_full() -> None:
 
 
 # --- a server on 127.0.0.1 ------------------------------------------------------------------
-
-Route = Callable[["_Handler"], None]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        with self.server.lock:
-            self.server.hits[path] += 1
-            self.server.accepts.append(self.headers.get("Accept", ""))
-        (self.server.routes.get(path) or self.server.fallback)(self)
-
-    def respond(self, status: int, body: bytes = b"", **headers: str) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name.replace("_", "-"), value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.routes: dict[str, Route] = {}
-        self.fallback: Route = lambda h: h.respond(404, b"no such file")
-        self.hits: Counter[str] = Counter()
-        self.accepts: list[str] = []
-        self.lock = threading.Lock()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}{path}"
-
-
-@pytest.fixture
-def server() -> Iterator[_Server]:
-    httpd = _Server()
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
 
 
 def served(body: bytes, mime: str, etag: str = '"t1"') -> Route:
@@ -311,7 +258,7 @@ def test_a_build_shows_keeps_and_finds_the_linked_transcripts(
     report = run_build(tmp_path, T0)
     # Only the preferred file of each episode is asked: English VTT over German captions.
     assert server.hits == Counter({"/qt/12.vtt": 1, "/qt/11.json": 1, "/qt/10.html": 1})
-    assert server.accepts[0].startswith("text/vtt")
+    assert server.headers_seen[0]["accept"].startswith("text/vtt")
     assert report.transcript_bytes == sum(
         transcript_bytes(e) for e in load_archive(tmp_path / "content").episodes()
     )

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from devcasts.errors import OutputFolderError
 from devcasts.health import feed_health, published_health
@@ -52,6 +52,7 @@ ART_REFRESH = timedelta(days=7)  # a kept cover is asked again (conditionally) a
 if TYPE_CHECKING:
     from devcasts.archive.decoded_cache import DecodedCacheWrites
     from devcasts.archive.state import ArchiveChanges, ArchiveState
+    from devcasts.fetch.http import FetchOptions
     from devcasts.records import Catalog, NormalizedFeed  # loaded by the stages that make them
     from devcasts.site.artwork import Artwork
     from devcasts.site.writer import SiteWriter
@@ -333,30 +334,34 @@ def _save_archive(
     return cache_writes
 
 
+def _linked_file_options(options: BuildOptions, cache_folder: str, **changes: Any) -> FetchOptions:
+    """The fetcher's options for files feeds link to (chapters, transcripts, covers): this
+    build's offline and private-network choices, and a share of its deadline."""
+    from devcasts.fetch.sidecar import linked_file_options
+
+    return linked_file_options(
+        options.cache_dir / cache_folder,
+        offline=options.offline,
+        allow_private_network=options.allow_private_network,
+        build_deadline=min(LINKED_FILES_DEADLINE, options.fetch_deadline),
+        **changes,
+    )
+
+
 def _linked_chapters(
     config: Config, options: BuildOptions, archive: ArchiveState, now: datetime, state: BuildState
 ) -> tuple[ArchiveState, frozenset[str]]:
     """Fetch the chapters files that episodes link to, when due (fetch/sidecar.py), and keep
     the chapters they give in the archive; the podcasts whose episodes changed."""
     from devcasts.archive.linked_chapters import attach_linked_chapters, wanted_links
-    from devcasts.fetch.sidecar import (
-        FileRequest,
-        fetch_linked_files,
-        json_object_problem,
-        linked_file_options,
-    )
+    from devcasts.fetch.sidecar import FileRequest, fetch_linked_files, json_object_problem
     from devcasts.ingest.chapters_json import chapters_from_json
 
     shows = {source.slug for source in config.feeds}
     wanted = wanted_links(archive, now, shows)
     requests = [FileRequest(url, refresh) for url, refresh in wanted]
-    sidecar = linked_file_options(
-        options.cache_dir / "linked",
-        offline=options.offline,
-        allow_private_network=options.allow_private_network,
-        accept=CHAPTERS_ACCEPT,
-        check_body=json_object_problem,
-        build_deadline=min(LINKED_FILES_DEADLINE, options.fetch_deadline),
+    sidecar = _linked_file_options(
+        options, "linked", accept=CHAPTERS_ACCEPT, check_body=json_object_problem
     )
     fetched = fetch_linked_files(requests, sidecar, now)
     state.note_linked_due(fetched.next_due)  # offline, what was due stays due
@@ -373,19 +378,14 @@ def _linked_transcripts(
     files (after it: the soonest either is due again is kept), and keep their turns in the
     archive; the podcasts whose episodes changed."""
     from devcasts.archive.linked_transcripts import attach_linked_transcripts, wanted
-    from devcasts.fetch.sidecar import FileRequest, fetch_linked_files, linked_file_options
+    from devcasts.fetch.sidecar import FileRequest, fetch_linked_files
     from devcasts.ingest.transcript_files import MAX_BODY_BYTES, turns_from_file
 
     shows = {source.slug for source in config.feeds}
     language = config.site.language
     files = wanted(archive, now, language, shows)
-    sidecar = linked_file_options(
-        options.cache_dir / "linked",
-        offline=options.offline,
-        allow_private_network=options.allow_private_network,
-        accept=TRANSCRIPT_ACCEPT,
-        max_bytes=MAX_BODY_BYTES,
-        build_deadline=min(LINKED_FILES_DEADLINE, options.fetch_deadline),
+    sidecar = _linked_file_options(
+        options, "linked", accept=TRANSCRIPT_ACCEPT, max_bytes=MAX_BODY_BYTES
     )
     requests = [FileRequest(file.url, file.refresh_after) for file in files]
     fetched = fetch_linked_files(requests, sidecar, now)
@@ -563,18 +563,16 @@ def _artwork(
     """Fetch the covers the site shows (when due; offline, the kept copies), make their
     resized copies (or take them from the cache), and say which site file comes from which
     cached file."""
-    from devcasts.fetch.sidecar import FileRequest, fetch_linked_files, linked_file_options
+    from devcasts.fetch.sidecar import FileRequest, fetch_linked_files
     from devcasts.site import artwork, templates
 
     wanted = artwork.wanted_images(catalog)
-    sidecar = linked_file_options(
-        options.cache_dir / "art-sources",
-        offline=options.offline,
-        allow_private_network=options.allow_private_network,
+    sidecar = _linked_file_options(
+        options,
+        "art-sources",
         accept=ART_ACCEPT,
         max_bytes=artwork.MAX_SOURCE_BYTES,
         check_body=artwork.image_problem,
-        build_deadline=min(LINKED_FILES_DEADLINE, options.fetch_deadline),
     )
     requests = [FileRequest(url, ART_REFRESH) for url in wanted]
     fetched = fetch_linked_files(requests, sidecar, now)
