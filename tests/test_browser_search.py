@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 from conftest import CorpusBuild, start_server
-from test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS
+from test_browser import ARTIFACTS, CHROMIUM, _local_only, browser, page
 
 from devcasts.search.searcher import SearchRequest, search
 
+__all__ = ["browser", "page"]  # the fixtures, shared with test_browser
 pytestmark = [pytest.mark.browser, pytest.mark.corpus, pytest.mark.slow]
 sync_api = pytest.importorskip("playwright.sync_api")
 if not CHROMIUM.is_file():
@@ -47,36 +48,6 @@ def site_url(corpus_build: CorpusBuild) -> Iterator[str]:
     yield url + "search/"
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh page (empty cache) that reaches 127.0.0.1 only and records errors."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    tab = context.new_page()
-    tab.errors = []
-    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
-    tab.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
-    tab.route("**/*", _local_only)
-    yield tab
-    context.close()
-
-
-def _local_only(route: Any) -> None:
-    if route.request.url.startswith("http://127.0.0.1:"):
-        route.continue_()
-    else:
-        route.abort()
 
 
 def results(page: Any, url: str) -> str:
