@@ -33,7 +33,7 @@ from devcasts.site.writer import SiteWriter
 
 BASE_URL = "https://example.github.io/devcasts/"
 TEMPLATES = ROOT / "templates"
-# Written by other stages (feeds_out, the search script, pagefind), not by render_site.
+# Written by other stages (feeds_out, the browser index), not by render_site.
 NOT_RENDERED = re.compile(r"^(feed\.xml|feed\.json|topics/[a-z0-9-]+/feed\.xml|static/search\.js)$")
 
 

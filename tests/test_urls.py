@@ -92,14 +92,6 @@ def test_links_go_under_the_base_path_and_absolute_urls_under_the_base_url() -> 
     assert urls.absolute(BASE_URL, urls.home()) == BASE_URL
 
 
-def test_an_episode_file_is_recognized_by_its_place() -> None:
-    assert urls.is_episode_file(urls.output_file(urls.episode(EPISODE)))
-    assert Path(urls.output_file(urls.episode(EPISODE))).match(urls.EPISODE_FILES)
-    for path in ("podcasts/", "podcasts/ship-it/", "topics/heroku/popular/", "about/"):
-        assert not urls.is_episode_file(urls.output_file(path))
-    assert not urls.is_episode_file(urls.chapters(EPISODE))
-
-
 def test_an_unsafe_topic_slug_still_gives_one_path_segment() -> None:
     """feeds.yaml only allows safe slugs; a topic from elsewhere still cannot leave topics/."""
     assert urls.topic("../Évents & Talks") == "topics/events-talks/"

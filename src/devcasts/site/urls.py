@@ -189,15 +189,6 @@ def output_file(path: str) -> str:
     return path + INDEX_FILE if path.endswith("/") or not path else path
 
 
-def is_episode_file(relpath: str) -> bool:
-    """Whether an output file (relative to site/) is an episode page."""
-    parts = relpath.strip("/").split("/")
-    return len(parts) == 4 and parts[0] == "podcasts" and parts[3] == INDEX_FILE
-
-
-EPISODE_FILES = f"podcasts/*/*/{INDEX_FILE}"  # every episode page, as a glob under site/
-
-
 def href(base_path: str, path: str) -> str:
     """A link from one page of the site to another: `path` under the site's base path."""
     return base_path + path
