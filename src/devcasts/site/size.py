@@ -19,8 +19,11 @@ class SiteSize:
 
     @classmethod
     def of(cls, folders: dict[str, int]) -> SiteSize:
-        ordered = tuple(sorted(folders.items(), key=lambda item: (-item[1], item[0])))
-        return cls(sum(folders.values()), ordered)
+        """Top-level dotfiles (the build's manifests) are left out: GitHub Pages' upload
+        leaves hidden files out, so they count for nothing there."""
+        published = {name: size for name, size in folders.items() if not name.startswith(".")}
+        ordered = tuple(sorted(published.items(), key=lambda item: (-item[1], item[0])))
+        return cls(sum(published.values()), ordered)
 
     def warning(self) -> str | None:
         """What to tell the user when the site nears the limit, else None."""
