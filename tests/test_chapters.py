@@ -315,9 +315,9 @@ def test_chapters_after_prose_with_and_without_colons() -> None:
 def test_stamps_in_notes_become_seek_links() -> None:
     html = notes_to_html("<p>(00:00) Intro<br>02:49 The rewrite<br>Questions - 31:40</p>", None)
     linked = str(seek_links(html))
-    assert '(<a class="seek" href="#t=0" data-start="0">00:00</a>) Intro' in linked
-    assert '<a class="seek" href="#t=169" data-start="169">02:49</a> The rewrite' in linked
-    assert 'Questions - <a class="seek" href="#t=1900" data-start="1900">31:40</a>' in linked
+    assert '(<a class="seek" href="#t=0">00:00</a>) Intro' in linked
+    assert '<a class="seek" href="#t=169">02:49</a> The rewrite' in linked
+    assert 'Questions - <a class="seek" href="#t=1900">31:40</a>' in linked
 
 
 def test_times_of_day_links_and_code_are_left_alone() -> None:
@@ -351,7 +351,7 @@ _NOTES_PIECES = st.one_of(
 def test_seek_links_only_add_links(text: str) -> None:
     html = notes_to_html(text, None)
     linked = str(seek_links(html))
-    without = re.sub(r'<a class="seek" href="#t=\d+" data-start="\d+">([^<]*)</a>', r"\1", linked)
+    without = re.sub(r'<a class="seek" href="#t=\d+">([^<]*)</a>', r"\1", linked)
     assert without == html
     assert linked.count("<a ") - html.count("<a ") == linked.count('class="seek"')
 
@@ -359,3 +359,47 @@ def test_seek_links_only_add_links(text: str) -> None:
 def test_seek_links_stop_at_their_limit() -> None:
     html = "<p>" + "(1:00) a " * (MAX_SEEK_LINKS + 500) + "</p>"
     assert str(seek_links(html)).count('class="seek"') == MAX_SEEK_LINKS
+
+
+# --- chapters the notes already show --------------------------------------------------------
+
+# Shapes shows write their chapters in: stamp first in parentheses, a dash after the stamp,
+# stamp last, each on its own line or paragraph.
+_WRITTEN_CHAPTERS = [
+    "<p>(00:00) Hello and news<br>(04:10) Moving off the old PaaS<br>(31:05) Listener mail</p>",
+    "<p>Chapters:</p><ul><li>00:00 - Hello and news</li><li>04:10 - Moving off the old PaaS"
+    "</li><li>31:05 - Listener mail</li></ul>",
+    "<p>Hello and news - 0:00</p><p>Moving off the old PaaS - 4:10</p><p>Listener mail - 31:05</p>",
+]
+_THOSE_CHAPTERS = (
+    Chapter(0.0, "Hello and news"),
+    Chapter(250.0, "Moving off the old PaaS"),
+    Chapter(1865.0, "Listener mail"),
+)
+
+
+@pytest.mark.parametrize("notes", _WRITTEN_CHAPTERS)
+def test_notes_that_list_every_chapter_show_them_once(notes: str) -> None:
+    from devcasts.site.chapters import notes_show_chapters
+
+    linked = seek_links(notes, _THOSE_CHAPTERS)
+    assert notes_show_chapters(linked, _THOSE_CHAPTERS)
+    # the same notes before the stamps became links do not count: nothing there seeks
+    assert not notes_show_chapters(notes, _THOSE_CHAPTERS)
+
+
+def test_chapters_the_notes_do_not_hold_keep_their_list() -> None:
+    from devcasts.site.chapters import notes_show_chapters
+
+    linked = seek_links(_WRITTEN_CHAPTERS[0], _THOSE_CHAPTERS)
+    # a chapter file with other titles, a chapter the notes skip, a chapter with its own link
+    renamed = (*_THOSE_CHAPTERS[:2], Chapter(1865.0, "Questions from listeners"))
+    extra = (*_THOSE_CHAPTERS, Chapter(2400.0, "Outro"))
+    linked_chapter = (*_THOSE_CHAPTERS[:2], Chapter(1865.0, "Listener mail", "https://x.example/m"))
+    for chapters in (renamed, extra, linked_chapter, ()):
+        assert not notes_show_chapters(linked, chapters)
+    # stamps the notes do not make links of (no separator) leave the list in place
+    plain = "<p>Hello and news 0:00</p><p>Moving off the old PaaS 4:10</p>"
+    assert not notes_show_chapters(seek_links(plain, _THOSE_CHAPTERS), _THOSE_CHAPTERS[:2])
+    # notes that only mention a time of day hold no chapter
+    assert not notes_show_chapters(seek_links("<p>Live at 10:30 tomorrow.</p>"), _THOSE_CHAPTERS)

@@ -130,7 +130,7 @@ def test_the_run_together_list_gives_every_chapter() -> None:
     assert len(from_notes(item)) == len(_BRACKETED.findall(item.source_text))
 
 
-_SEEK_LINK = re.compile(r'<a class="seek" href="#t=\d+" data-start="\d+">([^<]*)</a>')
+_SEEK_LINK = re.compile(r'<a class="seek" href="#t=\d+">([^<]*)</a>')
 
 
 def test_seek_links_stay_off_times_in_prose() -> None:

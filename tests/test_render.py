@@ -218,10 +218,15 @@ def test_pagination_links_pages_in_order(site: Path) -> None:
     assert 'href="/devcasts/podcasts/ship-it-weekly/page/3/" rel="next"' in first
     assert "40 episodes" in first
     oldest = (site / "podcasts/ship-it-weekly/page/1/index.html").read_text()
-    assert oldest.count('class="episode-card"') == 10
+    # older pages list rows (title and date; the show is the page's), not cards
+    assert oldest.count('class="episode-card"') == 0 and oldest.count("<li><a href=") >= 10
+    assert oldest.count('href="/devcasts/podcasts/ship-it-weekly/episode-') == 10
+    assert 'class="play-button"' not in oldest and "<picture" not in oldest
+    assert '<h1><a href="/devcasts/podcasts/ship-it-weekly/">Ship It Weekly</a></h1>' in oldest
     assert 'href="/devcasts/podcasts/ship-it-weekly/page/2/" rel="prev"' in oldest
     assert 'rel="next"' not in oldest and "40 episodes" not in oldest
     assert "Ship It Weekly episode 40<" in oldest  # the oldest episode is on page 1
+    assert "Ship It Weekly · <time" not in oldest  # a show's own rows do not repeat its name
     assert "(page 1)" in oldest
     # the links say which way is newer, and name pages by their dates rather than numbers
     assert '>Older episodes<span aria-hidden="true"> →</span></a>' in first
@@ -608,3 +613,27 @@ def test_incremental_render_equals_a_full_render(
     render(changed, config, tmp_path / "full")
     assert report.pages_written > 0
     assert tree(tmp_path / "incremental") == tree(tmp_path / "full")
+
+
+def test_chapters_written_in_the_notes_are_shown_once(
+    tmp_path: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    """A show that writes its chapters into the notes gets them once, as seek links there; a
+    chapter list that says something else keeps its own section."""
+    chapters = (Chapter(0.0, "Hello"), Chapter(250.0, "The migration"))
+    written = "<p>(00:00) Hello<br>(04:10) The migration</p>"
+    first = dataclasses.replace(sample_catalog.episodes[0], notes_html=written, chapters=chapters)
+    other = (Chapter(0.0, "Hello"), Chapter(250.0, "Something the notes do not say"))
+    second = dataclasses.replace(sample_catalog.episodes[1], notes_html=written, chapters=other)
+    catalog = dataclasses.replace(
+        sample_catalog, episodes=(first, second, *sample_catalog.episodes[2:])
+    )
+    out = tmp_path / "site"
+    render(catalog, sample_config, out)
+    once = (out / urls.episode(first) / "index.html").read_text()
+    assert 'id="chapters-heading"' not in once and "chapters.json" not in once.split("</head>")[1]
+    assert '<a class="seek" href="#t=250">04:10</a>) The migration' in once
+    assert "data-chapters" in once  # the player still reads the chapters file
+    assert (out / urls.chapters(first)).is_file()
+    twice = (out / urls.episode(second) / "index.html").read_text()
+    assert 'id="chapters-heading"' in twice and "Something the notes do not say" in twice

@@ -158,7 +158,7 @@ def _link_stamps(text: str, line: str, chapter_starts: set[int], budget: list[in
             continue
         start, end = match.span(group)
         out.append(text[done:start])
-        out.append(f'<a class="seek" href="#t={seconds}" data-start="{seconds}">')
+        out.append(f'<a class="seek" href="#t={seconds}">')  # player.js reads the time there
         out.append(text[start:end] + "</a>")
         done = end
         budget[0] -= 1
@@ -179,3 +179,20 @@ def _stamp_seconds(stamp: str, chapter_starts: set[int]) -> int | None:
         if seconds not in chapter_starts and as_hours in chapter_starts:
             return as_hours
     return seconds
+
+
+def notes_show_chapters(linked_notes: str, chapters: Sequence[Chapter]) -> bool:
+    """Whether notes that went through `seek_links` already list every chapter: its start as
+    a seek link and its title in the text. Many shows write their chapters into the notes;
+    the page then shows them once, there, instead of a second list of the same lines."""
+    if not chapters:
+        return False
+    text = html.unescape(linked_notes).casefold()
+    for chapter in chapters:
+        if chapter.url or not chapter.title.strip():
+            return False  # a link or an untitled mark the notes may not show
+        if f'href="#t={round(chapter.start)}"' not in linked_notes:
+            return False
+        if chapter.title.casefold() not in text:
+            return False
+    return True

@@ -76,7 +76,6 @@ def podcast_episode_ld(episode: Episode, podcast: Podcast, site: SiteConfig) -> 
         "@context": "https://schema.org",
         "@type": "PodcastEpisode",
         "name": episode.title,
-        "url": urls.absolute(site.base_url, urls.episode(episode)),
         "partOfSeries": {
             "@type": "PodcastSeries",
             "name": podcast.title,
@@ -85,8 +84,6 @@ def podcast_episode_ld(episode: Episode, podcast: Podcast, site: SiteConfig) -> 
     }
     if not date_unknown(episode):  # the publisher's day, as the page shows it
         data["datePublished"] = publisher_time(episode).date().isoformat()
-    if episode.summary:
-        data["description"] = episode.summary
     if duration := iso_duration(episode.duration):
         data["timeRequired"] = duration
     if episode.enclosure and (audio := external_url(episode.enclosure.url)):

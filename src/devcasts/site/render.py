@@ -234,6 +234,7 @@ def _environment(
         media_label=media_label,
         lang=partial(foreign_language, site_language=site.language),
         seek_links=chapters.seek_links,
+        notes_show_chapters=chapters.notes_show_chapters,
     )
     return env
 
@@ -266,15 +267,18 @@ def _card_renderer(env: jinja2.Environment) -> Callable[[Episode, str, bool], Ma
     return episode_card
 
 
-def _row_renderer(env: jinja2.Environment) -> Callable[[Episode], Markup]:
-    """row.html for an episode, rendered once: the compact listings repeat every episode."""
-    rows: dict[str, Markup] = {}
+def _row_renderer(env: jinja2.Environment) -> Callable[[Episode, bool], Markup]:
+    """row.html for an episode, rendered once per variant: the compact listings repeat every
+    episode."""
+    rows: dict[tuple[str, bool], Markup] = {}
 
-    def episode_row(episode: Episode) -> Markup:
-        row = rows.get(episode.id)
+    def episode_row(episode: Episode, show_podcast: bool = True) -> Markup:
+        key = (episode.id, show_podcast)
+        row = rows.get(key)
         if row is None:
-            html = env.get_template("row.html").render({"episode": episode})
-            row = rows[episode.id] = Markup(html)  # noqa: S704 -- an autoescaped template's output
+            context = {"episode": episode, "show_podcast": show_podcast}
+            html = env.get_template("row.html").render(context)
+            row = rows[key] = Markup(html)  # noqa: S704 -- an autoescaped template's output
         return row
 
     return episode_row

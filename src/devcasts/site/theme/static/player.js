@@ -201,7 +201,11 @@
   }
 
   function timeInAddress() {
-    var hash = window.location.hash;
+    return hashSeconds(window.location.hash);
+  }
+
+  // "#t=90", "#t=1:30" or "#t=0:01:30" -> 90; null for anything else.
+  function hashSeconds(hash) {
     try {
       hash = decodeURIComponent(hash);
     } catch (error) {
@@ -500,7 +504,7 @@
   }
 
   function onClick(event) {
-    var target = event.target.closest ? event.target.closest(".play-button, a[data-start]") : null;
+    var target = event.target.closest ? event.target.closest(".play-button, a[data-start], a.seek") : null;
     if (!target) return;
     if (target.classList.contains("play-button")) {
       var episode = buttonEpisode(target);
@@ -510,8 +514,10 @@
       return;
     }
     // A chapter or a timestamp in the notes or transcript: seek this page's episode.
-    var start = Number(target.getAttribute("data-start"));
-    if (!pageEpisode || !isFinite(start) || start < 0) return;
+    var start = target.hasAttribute("data-start")
+      ? Number(target.getAttribute("data-start"))
+      : hashSeconds(target.getAttribute("href") || ""); // the notes' stamps hold their time in the link
+    if (!pageEpisode || start === null || !isFinite(start) || start < 0) return;
     event.preventDefault();
     if (!current || current.audio !== pageEpisode.audio) load(pageEpisode);
     seekTo(start);
