@@ -26,10 +26,27 @@ from devcasts.search.browser_index import (
 from devcasts.search.browser_state import IndexState
 
 INDEX = "search-index/"
-WORDS = (
-    "Deploys deploying deploy Kubernetes kubernetes Postgres postgres canary Canaries "
-    "rollback rollbacks zeppelin zebra zone zones zoning zap apple apples"
-).split()
+WORDS = [
+    "Deploys",
+    "deploying",
+    "deploy",
+    "Kubernetes",
+    "kubernetes",
+    "Postgres",
+    "postgres",
+    "canary",
+    "Canaries",
+    "rollback",
+    "rollbacks",
+    "zeppelin",
+    "zebra",
+    "zone",
+    "zones",
+    "zoning",
+    "zap",
+    "apple",
+    "apples",
+]
 
 
 @pytest.fixture(scope="module")

@@ -213,7 +213,8 @@ class _Build:
         self.written: dict[str, bytes] = {}
         self.kept: list[str] = []
         self.digests: dict[str, str] = {}
-        self.fields_of: dict[str, Fields] = {}  # the changed terms' postings
+        # A changed term's title and notes documents: (how many, the lowest numbered).
+        self.vocabulary: dict[str, tuple[int, int]] = {}
         self.postings = 0  # postings of the documents tokenized
 
     def run(
@@ -276,40 +277,64 @@ class _Build:
         self.digests[path] = self.previous.files[path]
         self.kept.append(path)
 
-    def _load(self, prefix: str) -> dict[str, tuple[bytes, Fields]]:
-        return _read_shard(self.read(_shard_path(prefix)))
+    def _load(self, prefix: str) -> dict[str, Scanned]:
+        return _scan_shard(self.read(_shard_path(prefix)))
 
     # --- postings
 
     def _changed_terms(
         self, first: int, postings: Postings, old_shards: Mapping[str, ShardInfo]
     ) -> tuple[set[str], set[str], dict[str, bytes], dict[str, int]]:
-        """The terms whose postings may change (those of the shards holding a document from
-        `first` on, and the new documents' terms); their records and last documents."""
+        """The shards holding a document from `first` on or a new document's term; the terms
+        whose postings changed; the records and last documents of those shards' terms. A
+        term gets its new postings appended to its record's bytes when it has no document
+        from `first` on; otherwise it is decoded and encoded again."""
         touched = {prefix for prefix, info in old_shards.items() if info.last >= first}
-        for term, _field in postings:
+        added_to: dict[str, Fields] = defaultdict(dict)
+        for (term, field), docs in postings.items():
+            added_to[term][field] = docs
             prefix = _shard_of(old_shards, term)
             if prefix is not None:
                 touched.add(prefix)
-        fields_of: dict[str, Fields] = {}
-        for prefix in sorted(touched):
-            for term, (_old, fields) in self._load(prefix).items():
-                fields_of[term] = {
-                    field: [doc for doc in docs if doc[0] < first] for field, docs in fields.items()
-                }
-        for (term, field), docs in postings.items():
-            fields_of.setdefault(term, {}).setdefault(field, []).extend(docs)
+        changed = set(added_to)
         records: dict[str, bytes] = {}
         last: dict[str, int] = {}
-        for term, fields in fields_of.items():
-            present = {field: docs for field, docs in fields.items() if docs}
-            fields_of[term] = present
-            if present:
-                records[term] = _record(term, present)
-                last[term] = max(docs[-1][0] for docs in present.values())
-        self.fields_of = fields_of
+        for prefix in sorted(touched):
+            for term, (record, sections) in self._load(prefix).items():
+                added = added_to.pop(term, {})
+                if all(section.last < first for section in sections.values()):
+                    records[term] = _appended(record, sections, added) if added else record
+                    last[term] = max(
+                        [section.last for section in sections.values()]
+                        + [docs[-1][0] for docs in added.values()]
+                    )
+                    if added:
+                        self.vocabulary[term] = _vocabulary_summary(sections, added)
+                    continue
+                changed.add(term)
+                fields: Fields = {}
+                for field, section in sections.items():
+                    docs = _read_postings(record, section.at)[0]
+                    kept = [doc for doc in docs if doc[0] < first] + added.pop(field, [])
+                    if kept:
+                        fields[field] = kept
+                fields.update(added)
+                self._note(term, fields, records, last)
+        for term, fields in added_to.items():  # no previous shard holds them
+            self._note(term, fields, records, last)
         self.postings = sum(len(docs) for docs in postings.values())
-        return touched, set(fields_of), records, last
+        return touched, changed, records, last
+
+    def _note(
+        self, term: str, fields: Fields, records: dict[str, bytes], last: dict[str, int]
+    ) -> None:
+        if not fields:
+            return
+        records[term] = _record(term, fields)
+        last[term] = max(docs[-1][0] for docs in fields.values())
+        lists = [fields[f] for f in _VOCABULARY_NUMBERS if f in fields]
+        if lists:
+            self.vocabulary[term] = (sum(map(len, lists)), min(docs[0][0] for docs in lists))
 
     def _write_shards(
         self,
@@ -360,18 +385,16 @@ class _Build:
     def _vocabulary_entry(
         self, term: str, first: int, old: list[object] | None, surface: dict[str, str]
     ) -> list[object] | None:
-        fields = self.fields_of.get(term, {})
-        lists = [fields[f] for f in _VOCABULARY_NUMBERS if f in fields]
-        if not lists:
+        frequency, lowest = self.vocabulary.get(term, (0, -1))
+        if not frequency:
             return None
-        lowest = min(docs[0][0] for docs in lists)
         if lowest < first:  # the word as written comes from a document kept as it was
             if old is None:
                 raise _Unusable(f"the vocabulary has no entry for {term!r}")
             written = str(old[2]) if len(old) > 2 else term
         else:
             written = surface.get(term, term)
-        entry: list[object] = [term, sum(len(docs) for docs in lists)]
+        entry: list[object] = [term, frequency]
         if written != term:
             entry.append(written)
         return entry
@@ -481,38 +504,127 @@ def _record(term: str, fields: Fields) -> bytes:
         docs = fields[field_number]
         out.append(field_number)
         out += _varint(len(docs))
-        previous = 0
-        for doc, count, code in docs:
-            out += _varint(doc - previous)
-            out += _varint(count)
-            out.append(code)
-            previous = doc
+        _encode_postings(out, docs, 0)
     out.append(END_OF_TERM)
     return bytes(out)
 
 
-def _read_shard(data: bytes) -> dict[str, tuple[bytes, Fields]]:
-    """term -> (its record, its postings) of a shard file."""
+def _encode_postings(out: bytearray, docs: list[Posting], previous: int) -> None:
+    for doc, count, code in docs:
+        gap = doc - previous
+        if gap < 0x80 and count < 0x80:
+            out += bytes((gap, count, code))
+        else:
+            out += _varint(gap)
+            out += _varint(count)
+            out.append(code)
+        previous = doc
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One field's postings in a record: `at` its count's offset, `body` and `end` the
+    postings' bytes, `first` and `last` their documents."""
+
+    at: int
+    count: int
+    body: int
+    end: int
+    first: int
+    last: int
+
+
+Scanned = tuple[bytes, dict[int, Section]]  # a record, and its fields' postings
+
+
+def _scan_shard(data: bytes) -> dict[str, Scanned]:
+    """term -> its record and where each field's postings are in it, from a shard file."""
     if data[:4] != SHARD_MAGIC:
         raise _Unusable("a term shard is not in the expected format")
     at = 4
-    count, at = _read_varint(data, at)
-    found: dict[str, tuple[bytes, Fields]] = {}
+    found: dict[str, Scanned] = {}
     try:
+        count, at = _read_varint(data, at)
         for _ in range(count):
             start = at
             size, at = _read_varint(data, at)
             term = data[at : at + size].decode("utf-8")
             at += size
-            fields: Fields = {}
+            sections: dict[int, Section] = {}
             while (field_number := data[at]) != END_OF_TERM:
-                docs, at = _read_postings(data, at + 1)
-                fields[field_number] = docs
+                at += 1
+                postings, body = _read_varint(data, at)
+                end, first, last = _scan_postings(data, body, postings)
+                sections[field_number] = Section(
+                    at - start, postings, body - start, end - start, first, last
+                )
+                at = end
             at += 1
-            found[term] = (data[start:at], fields)
+            found[term] = (data[start:at], sections)
     except (IndexError, UnicodeDecodeError) as error:
         raise _Unusable("a term shard is damaged") from error
     return found
+
+
+_BLOCK = 32  # postings checked at once for one-byte gaps and frequencies
+
+
+def _scan_postings(data: bytes, at: int, count: int) -> tuple[int, int, int]:
+    """The end of `count` postings from `at`, and their first and last documents. Runs of
+    postings whose gap and frequency take a byte each (most, in a long list) are summed a
+    block at a time rather than read one by one."""
+    first = doc = 0
+    left = count
+    while left:
+        if left >= _BLOCK:
+            end = at + 3 * _BLOCK
+            block = data[at:end]
+            gaps = block[0::3]
+            if len(block) == 3 * _BLOCK and max(gaps) < 0x80 and max(block[1::3]) < 0x80:
+                if left == count:
+                    first = gaps[0]
+                doc += sum(gaps)
+                at, left = end, left - _BLOCK
+                continue
+        gap, at = _read_varint(data, at)
+        doc += gap
+        if left == count:
+            first = doc
+        at = _read_varint(data, at)[1] + 1
+        left -= 1
+    return at, first, doc
+
+
+def _appended(record: bytes, sections: dict[int, Section], added: Fields) -> bytes:
+    """`record` with the postings `added` after its own: the bytes `_record` gives for both."""
+    head = min((section.at for section in sections.values()), default=len(record) - 1) - 1
+    out = bytearray(record[:head])
+    for field_number in sorted(sections.keys() | added.keys()):
+        section, docs = sections.get(field_number), added.get(field_number, [])
+        out.append(field_number)
+        if section is None:
+            out += _varint(len(docs))
+            _encode_postings(out, docs, 0)
+        else:
+            out += _varint(section.count + len(docs))
+            out += record[section.body : section.end]
+            _encode_postings(out, docs, section.last)
+    out.append(END_OF_TERM)
+    return bytes(out)
+
+
+def _vocabulary_summary(sections: dict[int, Section], added: Fields) -> tuple[int, int]:
+    """(title and notes documents, the lowest numbered) of a term whose postings grew: its
+    previous documents all come before the added ones."""
+    count, firsts = 0, []
+    for field_number in _VOCABULARY_NUMBERS:
+        section, docs = sections.get(field_number), added.get(field_number, [])
+        count += (section.count if section else 0) + len(docs)
+        if section is not None:
+            firsts.append(section.first)
+        elif docs:
+            firsts.append(docs[0][0])
+    return count, min(firsts, default=-1)
 
 
 def _read_postings(data: bytes, at: int) -> tuple[list[Posting], int]:
@@ -520,23 +632,18 @@ def _read_postings(data: bytes, at: int) -> tuple[list[Posting], int]:
     docs: list[Posting] = []
     doc = 0
     for _ in range(count):
-        byte = data[at]
-        if byte < 0x80:
-            gap, at = byte, at + 1
-        else:
-            gap, at = _read_varint(data, at)
+        gap, at = _read_varint(data, at)
         doc += gap
-        byte = data[at]
-        if byte < 0x80:
-            frequency, at = byte, at + 1
-        else:
-            frequency, at = _read_varint(data, at)
+        frequency, at = _read_varint(data, at)
         docs.append((doc, frequency, data[at]))
         at += 1
     return docs, at
 
 
 def _read_varint(data: bytes, at: int) -> tuple[int, int]:
+    byte = data[at]
+    if byte < 0x80:
+        return byte, at + 1
     value = shift = 0
     while True:
         byte = data[at]
@@ -579,7 +686,7 @@ class _Layout:
         records: dict[str, bytes],
         last: dict[str, int],
         opaque: Mapping[str, ShardInfo],
-        load: Callable[[str], dict[str, tuple[bytes, Fields]]],
+        load: Callable[[str], dict[str, Scanned]],
     ) -> None:
         self.records = records
         self.last = last
@@ -607,9 +714,9 @@ class _Layout:
         more = []
         for unit in units:
             del self.opaque[unit]
-            for term, (record, fields) in self.load_shard(unit).items():
+            for term, (record, sections) in self.load_shard(unit).items():
                 self.records[term] = record
-                self.last[term] = max(docs[-1][0] for docs in fields.values())
+                self.last[term] = max(section.last for section in sections.values())
                 more.append(term)
         return sorted(terms + more) if more else terms
 
