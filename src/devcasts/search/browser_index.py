@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from whoosh.analysis.filters import STOP_WORDS
@@ -216,6 +217,7 @@ class _Build:
         # A changed term's title and notes documents: (how many, the lowest numbered).
         self.vocabulary: dict[str, tuple[int, int]] = {}
         self.postings = 0  # postings of the documents tokenized
+        self.lasts = _Lasts()
 
     def run(
         self,
@@ -228,11 +230,11 @@ class _Build:
         postings, lengths, surface = _postings(self.names, self.episodes[first:], first)
         all_lengths = (previous.lengths[:first] if previous else []) + lengths
         old_shards = previous.shards if previous else {}
-        touched, terms, records, last = self._changed_terms(first, postings, old_shards)
+        touched, terms, records = self._changed_terms(first, postings, old_shards)
         untouched = {p: info for p, info in old_shards.items() if p not in touched}
-        layout = _Layout(records, last, untouched, self._load)
+        layout = _Layout(records, self.lasts, untouched, self._load)
         shards = layout.place_all()
-        self._write_shards(shards, records, last, layout)
+        self._write_shards(shards, records, layout)
         vocabulary = self._write_vocabulary(first, terms, surface)
         self._write_documents(first)
         podcasts = [p.slug for p in self.catalog.podcasts]
@@ -277,14 +279,14 @@ class _Build:
         self.digests[path] = self.previous.files[path]
         self.kept.append(path)
 
-    def _load(self, prefix: str) -> dict[str, Scanned]:
-        return _scan_shard(self.read(_shard_path(prefix)))
+    def _load(self, prefix: str, lasts_of: Container[str] | None = None) -> dict[str, Scanned]:
+        return _scan_shard(self.read(_shard_path(prefix)), lasts_of)
 
     # --- postings
 
     def _changed_terms(
         self, first: int, postings: Postings, old_shards: Mapping[str, ShardInfo]
-    ) -> tuple[set[str], set[str], dict[str, bytes], dict[str, int]]:
+    ) -> tuple[set[str], set[str], dict[str, bytes]]:
         """The shards holding a document from `first` on or a new document's term; the terms
         whose postings changed; the records and last documents of those shards' terms. A
         term gets its new postings appended to its record's bytes when it has no document
@@ -298,18 +300,22 @@ class _Build:
                 touched.add(prefix)
         changed = set(added_to)
         records: dict[str, bytes] = {}
-        last: dict[str, int] = {}
+        last = self.lasts.known
         for prefix in sorted(touched):
-            for term, (record, sections) in self._load(prefix).items():
+            if old_shards[prefix].last < first:  # its records stay; some grow
+                scanned = self._load(prefix, added_to)
+                self.lasts.note_shard(prefix, old_shards[prefix].last, scanned)
+            else:
+                scanned = self._load(prefix)
+            for term, (record, sections) in scanned.items():
                 added = added_to.pop(term, {})
-                if all(section.last < first for section in sections.values()):
-                    records[term] = _appended(record, sections, added) if added else record
-                    last[term] = max(
-                        [section.last for section in sections.values()]
-                        + [docs[-1][0] for docs in added.values()]
-                    )
+                if old_shards[prefix].last < first:
                     if added:
+                        records[term] = _appended(record, sections, added)
+                        last[term] = max(docs[-1][0] for docs in added.values())
                         self.vocabulary[term] = _vocabulary_summary(sections, added)
+                    else:
+                        records[term] = record
                     continue
                 changed.add(term)
                 fields: Fields = {}
@@ -319,19 +325,17 @@ class _Build:
                     if kept:
                         fields[field] = kept
                 fields.update(added)
-                self._note(term, fields, records, last)
+                self._note(term, fields, records)
         for term, fields in added_to.items():  # no previous shard holds them
-            self._note(term, fields, records, last)
+            self._note(term, fields, records)
         self.postings = sum(len(docs) for docs in postings.values())
-        return touched, changed, records, last
+        return touched, changed, records
 
-    def _note(
-        self, term: str, fields: Fields, records: dict[str, bytes], last: dict[str, int]
-    ) -> None:
+    def _note(self, term: str, fields: Fields, records: dict[str, bytes]) -> None:
         if not fields:
             return
         records[term] = _record(term, fields)
-        last[term] = max(docs[-1][0] for docs in fields.values())
+        self.lasts.known[term] = max(docs[-1][0] for docs in fields.values())
         lists = [fields[f] for f in _VOCABULARY_NUMBERS if f in fields]
         if lists:
             self.vocabulary[term] = (sum(map(len, lists)), min(docs[0][0] for docs in lists))
@@ -340,7 +344,6 @@ class _Build:
         self,
         shards: dict[str, ShardInfo],
         records: dict[str, bytes],
-        last: dict[str, int],
         layout: _Layout,
     ) -> None:
         for prefix in sorted(shards):
@@ -537,62 +540,100 @@ class Section:
 Scanned = tuple[bytes, dict[int, Section]]  # a record, and its fields' postings
 
 
-def _scan_shard(data: bytes) -> dict[str, Scanned]:
-    """term -> its record and where each field's postings are in it, from a shard file."""
+def _scan_shard(data: bytes, lasts_of: Container[str] | None = None) -> dict[str, Scanned]:
+    """term -> its record and where each field's postings are in it, from a shard file. The
+    last documents are worked out only for the terms `lasts_of` (None: all); -1 for others."""
     if data[:4] != SHARD_MAGIC:
         raise _Unusable("a term shard is not in the expected format")
-    at = 4
     found: dict[str, Scanned] = {}
     try:
-        count, at = _read_varint(data, at)
+        count, at = _read_varint(data, 4)
         for _ in range(count):
-            start = at
-            size, at = _read_varint(data, at)
-            term = data[at : at + size].decode("utf-8")
-            at += size
-            sections: dict[int, Section] = {}
-            while (field_number := data[at]) != END_OF_TERM:
-                at += 1
-                postings, body = _read_varint(data, at)
-                end, first, last = _scan_postings(data, body, postings)
-                sections[field_number] = Section(
-                    at - start, postings, body - start, end - start, first, last
-                )
-                at = end
-            at += 1
-            found[term] = (data[start:at], sections)
+            term, sections, end = _scan_record(data, at, lasts_of)
+            found[term] = (data[at:end], sections)
+            at = end
     except (IndexError, UnicodeDecodeError) as error:
         raise _Unusable("a term shard is damaged") from error
     return found
 
 
-_BLOCK = 32  # postings checked at once for one-byte gaps and frequencies
+def _scan_record(
+    data: bytes, start: int, lasts_of: Container[str] | None
+) -> tuple[str, dict[int, Section], int]:
+    size, at = _read_varint(data, start)
+    term = data[at : at + size].decode("utf-8")
+    at += size
+    want_last = lasts_of is None or term in lasts_of
+    sections: dict[int, Section] = {}
+    while (field_number := data[at]) != END_OF_TERM:
+        at += 1
+        count, body = _read_varint(data, at)
+        end = _skip_postings(data, body, count)
+        first = _read_varint(data, body)[0] if count else 0
+        last = _sum_gaps(data, body, end) if want_last else -1
+        sections[field_number] = Section(at - start, count, body - start, end - start, first, last)
+        at = end
+    return term, sections, at + 1
 
 
-def _scan_postings(data: bytes, at: int, count: int) -> tuple[int, int, int]:
-    """The end of `count` postings from `at`, and their first and last documents. Runs of
-    postings whose gap and frequency take a byte each (most, in a long list) are summed a
-    block at a time rather than read one by one."""
-    first = doc = 0
-    left = count
-    while left:
-        if left >= _BLOCK:
-            end = at + 3 * _BLOCK
-            block = data[at:end]
-            gaps = block[0::3]
-            if len(block) == 3 * _BLOCK and max(gaps) < 0x80 and max(block[1::3]) < 0x80:
-                if left == count:
-                    first = gaps[0]
-                doc += sum(gaps)
-                at, left = end, left - _BLOCK
+_POSTING = rb"[\x80-\xff]*[\x00-\x7f][\x80-\xff]*[\x00-\x7f][\x00-\xff]"  # gap, frequency, length
+# 2**k postings at once: skipping n takes one match per bit of n, each run in C.
+_SKIP = [re.compile(b"(?:%s){%d}" % (_POSTING, 1 << k), re.DOTALL) for k in range(32)]
+_GAPS = re.compile(rb"([\x80-\xff]*[\x00-\x7f])[\x80-\xff]*[\x00-\x7f][\x00-\xff]", re.DOTALL)
+
+
+def _skip_postings(data: bytes, at: int, count: int) -> int:
+    """The end of `count` postings from `at`."""
+    k = 0
+    while count:
+        if count & 1:
+            found = _SKIP[k].match(data, at)
+            if found is None:
+                raise _Unusable("a term shard is damaged")
+            at = found.end()
+        count >>= 1
+        k += 1
+    return at
+
+
+def _sum_gaps(data: bytes, at: int, end: int) -> int:
+    """The last document of the postings between `at` and `end`: the sum of their gaps."""
+    gaps = _GAPS.findall(data, at, end)
+    single = b"".join(gaps)
+    if len(single) == len(gaps):  # every gap a byte: summed in C
+        return sum(single)
+    return sum(_read_varint(gap, 0)[0] for gap in gaps)
+
+
+class _Lasts:
+    """Each term's last document: known, or shared with the previous shard the term's record
+    was taken from unchanged (that shard's last document is the highest of its terms')."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, int] = {}
+        self.origin: dict[str, str] = {}  # term -> the previous shard its record is from
+        self.terms_of: dict[str, int] = {}  # previous shard -> its terms
+        self.last_of: dict[str, int] = {}  # previous shard -> its last document
+
+    def note_shard(self, prefix: str, last: int, scanned: Mapping[str, Scanned]) -> None:
+        for term in scanned:
+            self.origin[term] = prefix
+        self.terms_of[prefix] = len(scanned)
+        self.last_of[prefix] = last
+
+    def highest(self, terms: list[str], records: Mapping[str, bytes]) -> int:
+        """The last document of a shard of `terms`."""
+        found = [self.known[t] for t in terms if t in self.known]
+        origins = Counter(self.origin[t] for t in terms if t in self.origin)
+        for prefix, count in origins.items():
+            if count == self.terms_of[prefix]:
+                found.append(self.last_of[prefix])
                 continue
-        gap, at = _read_varint(data, at)
-        doc += gap
-        if left == count:
-            first = doc
-        at = _read_varint(data, at)[1] + 1
-        left -= 1
-    return at, first, doc
+            for term in terms:  # split apart: each record's own last document
+                if self.origin.get(term) == prefix and term not in self.known:
+                    _term, sections, _end = _scan_record(records[term], 0, None)
+                    found.append(max(section.last for section in sections.values()))
+        return max(found)
 
 
 def _appended(record: bytes, sections: dict[int, Section], added: Fields) -> bytes:
@@ -684,12 +725,12 @@ class _Layout:
     def __init__(
         self,
         records: dict[str, bytes],
-        last: dict[str, int],
+        lasts: _Lasts,
         opaque: Mapping[str, ShardInfo],
-        load: Callable[[str], dict[str, Scanned]],
+        load: Callable[[str, Container[str]], dict[str, Scanned]],
     ) -> None:
         self.records = records
-        self.last = last
+        self.lasts = lasts
         self.opaque = dict(opaque)
         self.load_shard = load
         self.shards: dict[str, ShardInfo] = {}
@@ -713,17 +754,18 @@ class _Layout:
         """`terms` and the terms of the previous shards `units`, decoded."""
         more = []
         for unit in units:
-            del self.opaque[unit]
-            for term, (record, sections) in self.load_shard(unit).items():
+            info = self.opaque.pop(unit)
+            scanned = self.load_shard(unit, ())
+            self.lasts.note_shard(unit, info.last, scanned)
+            for term, (record, _sections) in scanned.items():
                 self.records[term] = record
-                self.last[term] = max(section.last for section in sections.values())
                 more.append(term)
         return sorted(terms + more) if more else terms
 
     def _emit(self, prefix: str, terms: list[str], own: bool) -> None:
         self.terms[prefix] = terms
         self.shards[prefix] = ShardInfo(
-            sum(len(self.records[t]) for t in terms), max(self.last[t] for t in terms), own
+            sum(len(self.records[t]) for t in terms), self.lasts.highest(terms, self.records), own
         )
 
     def _keep(self, prefix: str) -> None:
