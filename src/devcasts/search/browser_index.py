@@ -910,20 +910,21 @@ def _facets(episodes: Sequence[Episode], podcasts: list[str], topics: list[str])
 
 
 def _entities(catalog: Catalog) -> list[list[object]]:
-    """[kind, name, path, episodes] of every show, person and topic, each kind by name."""
-    shows = pages.episodes_published_by_podcast(catalog.episodes)
-    by_topic = pages.episodes_by_topic(catalog.topics, catalog.episodes)
+    """[kind, name, path, episodes] of every show, person and topic, each kind by name. A
+    show counts the episodes it published (merged into another show's copy too)."""
+    shows: Counter[str] = Counter()
+    by_topic: Counter[str] = Counter()
+    for episode in catalog.episodes:
+        shows.update({episode.podcast, *(ref.podcast for ref in episode.also_in)})
+        by_topic.update(set(episode.topics))
     found: list[list[object]] = [
-        ["show", p.title, urls.podcast(p.slug), len(shows.get(p.slug, ()))]
-        for p in catalog.podcasts
+        ["show", p.title, urls.podcast(p.slug), shows[p.slug]] for p in catalog.podcasts
     ]
     found += [
         ["person", person.name, urls.person(person.slug), len(person.episodes)]
         for person in pages.people_index(catalog.episodes)
     ]
-    found += [
-        ["topic", t.name, urls.topic(t.slug), len(by_topic.get(t.slug, ()))] for t in catalog.topics
-    ]
+    found += [["topic", t.name, urls.topic(t.slug), by_topic[t.slug]] for t in catalog.topics]
     return found
 
 
