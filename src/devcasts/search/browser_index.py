@@ -29,6 +29,13 @@ Files, under `site/search-index/`:
 Documents are numbered oldest first (undated first), so "newest first" is the reverse of
 the document numbers, and a new episode usually takes the next number: the files of the
 older ones do not change.
+
+A build updates the files rather than rebuilding them (`update_browser_index`): from the
+previous build's state (browser_state.py) and files, the documents from the first one whose
+fingerprint changed on are indexed again, only the shards, vocabulary files and document
+chunks they touch are read and rewritten, and the result is byte for byte what a build from
+scratch (`build_browser_index`) writes. The word shown for a stem is the one written in the
+term's lowest-numbered document, so that it never needs the others.
 """
 
 from __future__ import annotations
