@@ -125,10 +125,11 @@ def apply(catalog: Catalog, change: tuple[str, list[str]], step: int) -> Catalog
     elif kind == "edit newest":
         episodes[0] = episode_like(newest, newest.id, 0, words)
     elif kind == "edit old":
-        old = episodes[-3]
-        episodes[-3] = episode_like(old, old.id, 0, words)
+        at = len(episodes) - min(3, len(episodes))
+        episodes[at] = episode_like(episodes[at], episodes[at].id, 0, words)
     elif kind == "remove":
-        del episodes[len(words) % len(episodes)]
+        if len(episodes) > 1:
+            del episodes[len(words) % len(episodes)]
     else:
         podcast = Podcast(slug=f"new-show-{step}", title=f"New show {step}", feed_url="n.xml")
         catalog = dataclasses.replace(catalog, podcasts=(*catalog.podcasts, podcast))

@@ -417,9 +417,12 @@ class _Build:
         count = len(self.episodes)
         chunks = (count + CHUNK_DOCS - 1) // CHUNK_DOCS
         redo = set(range(first // CHUNK_DOCS, chunks))
-        if previous is not None:
-            for number, episode in enumerate(self.episodes[:first]):
-                if previous.images.get(episode.id, "") != self.images.get(episode.id, ""):
+        if previous is not None:  # covers: only the newest episodes' rows show one
+            number_of = {episode.id: n for n, episode in enumerate(self.episodes[:first])}
+            for episode_id in previous.images.keys() | self.images.keys():
+                number = number_of.get(episode_id)
+                old, new = previous.images.get(episode_id, ""), self.images.get(episode_id, "")
+                if number is not None and old != new:
                     redo.add(number // CHUNK_DOCS)
         podcast_number = {p.slug: n for n, p in enumerate(self.catalog.podcasts)}
         topic_number = {t.slug: n for n, t in enumerate(self.catalog.topics)}
@@ -604,12 +607,16 @@ def _skip_postings(data: bytes, at: int, count: int) -> int:
 
 
 def _sum_gaps(data: bytes, at: int, end: int) -> int:
-    """The last document of the postings between `at` and `end`: the sum of their gaps."""
-    gaps = _GAPS.findall(data, at, end)
-    single = b"".join(gaps)
-    if len(single) == len(gaps):  # every gap a byte: summed in C
-        return sum(single)
-    return sum(_read_varint(gap, 0)[0] for gap in gaps)
+    """The last document of the postings between `at` and `end`: the sum of their gaps. The
+    gaps are cut out in C; the one-byte ones (most, in a long list) are summed as bytes."""
+    gaps = _GAPS.sub(rb"\1", data[at:end])
+    longer = _LONG_VARINT.findall(gaps)
+    if not longer:
+        return sum(gaps)
+    return sum(_LONG_VARINT.sub(b"", gaps)) + sum(_read_varint(gap, 0)[0] for gap in longer)
+
+
+_LONG_VARINT = re.compile(rb"[\x80-\xff]+[\x00-\x7f]")
 
 
 class _Lasts:
