@@ -82,3 +82,16 @@ def test_an_index_file_edited_in_place_means_a_build_from_scratch(
     server.body = feed(range(32))
     report = run_build(tmp_path, START + timedelta(weeks=42), browser_index=True)
     assert report.browser_index_rebuilt == ""  # the state describes the rebuilt files
+
+
+def test_an_index_file_deleted_from_the_site_is_written_again(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    site_config(tmp_path, server.url)
+    run_build(tmp_path, START + timedelta(weeks=40), browser_index=True)
+    oldest_chunk = tmp_path / "site" / INDEX / "d" / "0.json"  # a file the update keeps
+    built = oldest_chunk.read_bytes()
+    oldest_chunk.unlink()
+    server.body = feed(range(31))
+    run_build(tmp_path, START + timedelta(weeks=41), browser_index=True)
+    assert oldest_chunk.read_bytes() == built  # kept, so it must be there

@@ -572,8 +572,10 @@ def _write_browser_index(
             return None
 
     update = update_browser_index(catalog, images, previous, read)
-    for relpath in update.kept:
-        writer.keep(relpath)
+    missing = [relpath for relpath in update.kept if not writer.keep_existing(relpath)]
+    if missing:  # a file it did not read is gone from the site: build it all again
+        update = update_browser_index(catalog, images, None, read)
+        update = replace(update, reason=f"{missing[0]} is missing")
     for relpath, data in update.written.items():
         writer.write(relpath, data)
     if update.rebuilt:
