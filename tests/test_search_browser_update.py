@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_index import load_test_catalog
 
-from devcasts.records import Catalog, Episode, Podcast
+from devcasts.records import Catalog, Episode, Podcast, TranscriptTurn
 from devcasts.search import browser_index
 from devcasts.search.browser_index import (
     CHUNK_DOCS,
@@ -244,3 +244,19 @@ def test_the_state_survives_its_file(catalog: Catalog) -> None:
     assert IndexState.from_bytes(state.to_bytes()) == state
     assert IndexState.from_bytes(b"{not json") is None
     assert IndexState.from_bytes(b'{"version": 0}') is None
+
+
+def test_a_linked_transcript_that_arrives_indexes_its_episode_again(catalog: Catalog) -> None:
+    before = build_browser_index(catalog)
+    old = catalog.episodes[-1]
+    spoken = dataclasses.replace(
+        old,
+        linked_transcript=(TranscriptTurn("Host", "A zeppelin over the datacenter."),),
+        linked_transcript_url="https://example.org/t.vtt",
+    )
+    grown = with_episodes(catalog, [*catalog.episodes[:-1], spoken])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(browser_index, "REBUILD_FRACTION", 1.0)
+        after = update(before, before.files, grown)
+    assert not after.rebuilt and after.readded == len(catalog.episodes)
+    assert files_after(after, before.files) == build_browser_index(grown).files

@@ -63,7 +63,12 @@ from devcasts.search.schema import (
     field_terms,
     field_words,
 )
-from devcasts.search.writer import DocumentNames, episode_document, episode_fingerprint
+from devcasts.search.writer import (
+    DocumentNames,
+    episode_document,
+    episode_fingerprint,
+    transcript_print,
+)
 from devcasts.site import filters, pages, urls
 from devcasts.util.links import public_url
 
@@ -138,10 +143,10 @@ def update_browser_index(
     started = time.perf_counter()
     episodes = documents_in_order(catalog.episodes)
     names = DocumentNames.of(catalog)
-    prints = [episode_fingerprint(names, episode) for episode in episodes]
+    prints = [_document_print(names, episode) for episode in episodes]
     ids = [episode.id for episode in episodes]
     lists = _lists(catalog)
-    reason, first = _reason_to_rebuild(previous, ids, prints, lists)
+    reason, first = _reason_to_rebuild(previous, ids, prints, lists, _settings(catalog))
     if previous is not None and not reason:
         try:
             build = _Build(catalog, episodes, names, images, previous, _checked(previous, read))
@@ -158,8 +163,39 @@ def _lists(catalog: Catalog) -> tuple[list[list[str]], list[list[str]]]:
     return podcasts, [[t.slug, t.name] for t in catalog.topics]
 
 
-def _settings() -> list[object]:
-    return [FORMAT_VERSION, SCHEMA_VERSION, CHUNK_DOCS, SHARD_BYTES, MAX_PREFIX, SUMMARY_CHARS]
+def _settings(catalog: Catalog) -> list[object]:
+    return [
+        FORMAT_VERSION,
+        SCHEMA_VERSION,
+        CHUNK_DOCS,
+        SHARD_BYTES,
+        MAX_PREFIX,
+        SUMMARY_CHARS,
+        catalog.site.base_url,
+    ]
+
+
+def _document_print(names: DocumentNames, episode: Episode) -> str:
+    """Changes whenever the episode's document or its row would, the podcasts, topics and
+    site URL staying the same (a change to those means a build from scratch): what
+    writer.episode_fingerprint covers, at half its cost (no page URL or names to look up),
+    which counts at 100,000 episodes."""
+    if not episode.content_hash:
+        return episode_fingerprint(names, episode)[:16]
+    payload = _SEP.join(
+        (
+            episode.content_hash,
+            episode.title,
+            episode.podcast,
+            episode.slug,
+            _SEP.join(episode.topics),
+            transcript_print(episode),
+        )
+    )
+    return hashlib.blake2b(payload.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+_SEP = "\x1f"
 
 
 def _reason_to_rebuild(
@@ -167,12 +203,13 @@ def _reason_to_rebuild(
     ids: list[str],
     prints: list[str],
     lists: tuple[list[list[str]], list[list[str]]],
+    settings: list[object],
 ) -> tuple[str, int]:
     """Why the index must be built from scratch ("" when it need not), and the first document
     that changed."""
     if previous is None:
         return "no previous index", 0
-    if previous.settings != _settings():
+    if previous.settings != settings:
         return "the index's format changed", 0
     if (previous.podcasts, previous.topics) != lists:
         return "the podcasts or topics changed", 0
@@ -235,7 +272,8 @@ class _Build:
     ) -> IndexUpdate:
         previous = self.previous
         postings, lengths, surface = _postings(self.names, self.episodes[first:], first)
-        all_lengths = (previous.lengths[:first] if previous else []) + lengths
+        width = len(FIELDS)
+        all_lengths = (previous.lengths[: first * width] if previous else []) + lengths
         old_shards = previous.shards if previous else {}
         touched, terms, records = self._changed_terms(first, postings, old_shards)
         untouched = {p: info for p, info in old_shards.items() if p not in touched}
@@ -248,11 +286,11 @@ class _Build:
         topics = [t.slug for t in self.catalog.topics]
         self._write(_path("facets.bin"), _facets(self.episodes, podcasts, topics))
         self._write(_path("entities.json"), _json(_entities(self.catalog)))
-        totals = [sum(column) for column in zip(*all_lengths, strict=True)] or [0] * len(FIELDS)
+        totals = [sum(all_lengths[field::width]) for field in range(width)]
         meta = _meta(self.catalog, len(self.episodes), totals, shards, vocabulary, self.digests)
         self._write(_path("meta.json"), _json(meta))
         state = IndexState(
-            settings=_settings(),
+            settings=_settings(self.catalog),
             podcasts=lists[0],
             topics=lists[1],
             ids=[episode.id for episode in self.episodes],
@@ -461,14 +499,14 @@ Postings = dict[tuple[str, int], list[Posting]]  # (term, field number) -> posti
 
 def _postings(
     names: DocumentNames, episodes: Sequence[Episode], first: int
-) -> tuple[Postings, list[list[int]], dict[str, str]]:
+) -> tuple[Postings, list[int], dict[str, str]]:
     """Every field's terms of the documents numbered from `first`, as the search index holds
     them; each document's field lengths (whoosh's average field length is their total over
     the document count); and the vocabulary's terms as readers write them: the word of the
     term's lowest-numbered document ("kubernet" -> "kubernetes")."""
     schema = build_schema()
     postings: Postings = defaultdict(list)
-    lengths: list[list[int]] = []
+    lengths: list[int] = []
     surface: dict[str, str] = {}
     for number, episode in enumerate(episodes, first):
         document = episode_document(names, episode)
@@ -490,7 +528,7 @@ def _postings(
             code = length_to_byte(length)
             for term, count in counts.items():
                 postings[(term, field_number)].append((number, count, code))
-        lengths.append(row)
+        lengths += row
         _note_surface_forms(surface, written)
     return postings, lengths, surface
 

@@ -28,8 +28,8 @@ class IndexState:
     podcasts: list[list[str]]  # [slug, title] as meta.json lists them
     topics: list[list[str]]
     ids: list[str]  # by document number
-    prints: list[str]  # writer.episode_fingerprint of each document
-    lengths: list[list[int]]  # each document's field lengths, in FIELDS order
+    prints: list[str]  # a digest of what each document's postings and row come from
+    lengths: list[int]  # each document's field lengths in FIELDS order, one after another
     images: dict[str, str]  # episode id -> the cover its row shows (none: "")
     shards: dict[str, ShardInfo]  # prefix -> shard
     files: dict[str, str] = field(default_factory=dict)  # site path -> sha256 (hex)
@@ -42,8 +42,7 @@ class IndexState:
             "topics": self.topics,
             "ids": self.ids,
             "prints": self.prints,
-            "lengths": [n for row in self.lengths for n in row],
-            "width": len(self.lengths[0]) if self.lengths else 0,
+            "lengths": self.lengths,
             "images": self.images,
             "shards": {p: [s.size, s.last, int(s.own)] for p, s in self.shards.items()},
             "files": self.files,
@@ -60,8 +59,12 @@ class IndexState:
 
     @classmethod
     def _of(cls, data: dict[str, Any]) -> IndexState | None:
-        ids, prints, flat, width = data["ids"], data["prints"], data["lengths"], data["width"]
-        if len(ids) != len(prints) or len(flat) != width * len(ids):
+        """Checked for shape, not value by value: the file is the build's own, and loading
+        it is on the path of every build."""
+        ids, prints, lengths = data["ids"], data["prints"], data["lengths"]
+        if not (len(ids) == len(prints) and len(lengths) % max(len(ids), 1) == 0):
+            return None
+        if ids and not (isinstance(ids[-1], str) and isinstance(prints[-1], str)):
             return None
         shards = {
             str(p): ShardInfo(int(s), int(n), bool(o)) for p, (s, n, o) in data["shards"].items()
@@ -70,10 +73,10 @@ class IndexState:
             settings=list(data["settings"]),
             podcasts=data["podcasts"],
             topics=data["topics"],
-            ids=[str(i) for i in ids],
-            prints=[str(p) for p in prints],
-            lengths=[flat[at : at + width] for at in range(0, len(flat), width)],
-            images={str(k): str(v) for k, v in data["images"].items()},
+            ids=ids,
+            prints=prints,
+            lengths=lengths,
+            images=dict(data["images"]),
             shards=shards,
-            files={str(k): str(v) for k, v in data["files"].items()},
+            files=dict(data["files"]),
         )

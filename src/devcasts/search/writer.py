@@ -94,7 +94,7 @@ def episode_fingerprint(names: DocumentNames, episode: Episode) -> str:
                 urls.absolute(names.base_url, urls.episode(episode)),
                 names.podcast_titles.get(episode.podcast, episode.podcast),
                 topics,
-                _transcript_print(episode),
+                transcript_print(episode),
             )
         )
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
@@ -103,7 +103,7 @@ def episode_fingerprint(names: DocumentNames, episode: Episode) -> str:
 _SEP = "\x1f"  # the unit separator: not expected in titles, URLs or topic names
 
 
-def _transcript_print(episode: Episode) -> str:
+def transcript_print(episode: Episode) -> str:
     """The linked transcript the notes are indexed with: it arrives after the feed's content
     hash was taken, and the catalog's transcript budget may drop it later."""
     if not episode.linked_transcript:
