@@ -647,7 +647,7 @@ def _skip_postings(data: bytes, at: int, count: int) -> int:
 def _sum_gaps(data: bytes, at: int, end: int) -> int:
     """The last document of the postings between `at` and `end`: the sum of their gaps. The
     gaps are cut out in C; the one-byte ones (most, in a long list) are summed as bytes."""
-    gaps = _GAPS.sub(rb"\1", data[at:end])
+    gaps = b"".join(_GAPS.findall(data, at, end))
     longer = _LONG_VARINT.findall(gaps)
     if not longer:
         return sum(gaps)
@@ -966,9 +966,12 @@ def _entities(catalog: Catalog) -> list[list[object]]:
     show counts the episodes it published (merged into another show's copy too)."""
     shows: Counter[str] = Counter()
     by_topic: Counter[str] = Counter()
-    for episode in catalog.episodes:
-        shows.update({episode.podcast, *(ref.podcast for ref in episode.also_in)})
-        by_topic.update(set(episode.topics))
+    for episode in catalog.episodes:  # plain loops: this runs over every episode each build
+        shows[episode.podcast] += 1
+        for slug in {ref.podcast for ref in episode.also_in} - {episode.podcast}:
+            shows[slug] += 1
+        for slug in set(episode.topics):
+            by_topic[slug] += 1
     found: list[list[object]] = [
         ["show", p.title, urls.podcast(p.slug), shows[p.slug]] for p in catalog.podcasts
     ]
