@@ -336,7 +336,7 @@ def _incremental_update(
         except OSError:
             return None
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     state = IndexState.from_bytes(state_file.read_bytes())
     loaded = time.perf_counter() - started
     update = update_browser_index(grown, {}, state, read)
@@ -347,10 +347,11 @@ def _incremental_update(
     for path in set(first.files) - set(update.kept) - set(update.written):
         (site / path).unlink()
     state_file.write_bytes(update.state.to_bytes())
-    total = time.perf_counter() - started
+    total, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_started
     after = {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
     return {
         "one_new_incremental_s": round(total, 3),
+        "one_new_incremental_cpu_s": round(cpu, 3),
         "one_new_incremental_update_s": round(updated, 3),
         "one_new_incremental_rebuilt": update.reason,
         "one_new_incremental_files_written": len(update.written),
