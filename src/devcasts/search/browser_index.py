@@ -210,7 +210,7 @@ def _reason_to_rebuild(
     if previous is None:
         return "no previous index", 0
     if previous.settings != settings:
-        return "the index's format changed", 0
+        return "the index's format or the site's URL changed", 0
     if (previous.podcasts, previous.topics) != lists:
         return "the podcasts or topics changed", 0
     first, common = 0, min(len(previous.ids), len(ids))
