@@ -282,11 +282,15 @@ def run_browser_index_benchmark(
     build, build_cpu = time.perf_counter() - started, _cpu_seconds() - cpu_started
     peak = _proc_status_mb("VmHWM")
 
+    grown = _grown(catalog, _one_new_episode(catalog))
     started = time.perf_counter()
-    second = build_browser_index(_grown(catalog, _one_new_episode(catalog)))
+    second = build_browser_index(grown)
     one_new = time.perf_counter() - started
     changed = {p for p, data in second.files.items() if first.files.get(p) != data}
     changed |= set(first.files) - set(second.files)  # removed files count as changed
+    with tempfile.TemporaryDirectory(prefix="devcasts-bench-") as scratch:
+        incremental = _incremental_update(first, grown, second.files, Path(scratch))
+    assert incremental.pop("same_bytes_as_from_scratch"), "the update differs from a full build"
     sizes = {path: len(data) for path, data in first.files.items()}
     largest = max(sizes, key=sizes.__getitem__)
     result: dict[str, Any] = {
@@ -303,6 +307,7 @@ def run_browser_index_benchmark(
         "one_new_changed_files": len(changed),
         "one_new_changed_bytes": sum(len(second.files.get(p, b"")) for p in changed),
         "one_new_changed_by_kind": _count_by_kind(changed),
+        **incremental,
     }
     if browser_queries.node_available():
         mixes = _browser_mixes(catalog, queries, synthetic=corpus is None)
@@ -310,6 +315,51 @@ def run_browser_index_benchmark(
             browser_queries.write_index(first.files, Path(scratch))
             result["browser_queries"] = browser_queries.measure(Path(scratch), mixes)
     return result
+
+
+def _incremental_update(
+    first: Any, grown: Catalog, from_scratch: dict[str, bytes], scratch: Path
+) -> dict[str, Any]:
+    """One new episode as a build does it: the previous build's files and state on disk, the
+    state loaded, the index updated from it, its changed files and new state written."""
+    from devcasts.search.browser_index import update_browser_index
+    from devcasts.search.browser_state import IndexState
+
+    site = scratch / "site"
+    browser_queries.write_index(first.files, site)
+    state_file = scratch / "state.json"
+    state_file.write_bytes(first.state.to_bytes())
+
+    def read(path: str) -> bytes | None:
+        try:
+            return (site / path).read_bytes()
+        except OSError:
+            return None
+
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
+    state = IndexState.from_bytes(state_file.read_bytes())
+    loaded = time.perf_counter() - started
+    update = update_browser_index(grown, {}, state, read)
+    updated = time.perf_counter() - started - loaded
+    for path, data in update.written.items():
+        (site / path).parent.mkdir(parents=True, exist_ok=True)
+        (site / path).write_bytes(data)
+    for path in set(first.files) - set(update.kept) - set(update.written):
+        (site / path).unlink()
+    state_file.write_bytes(update.state.to_bytes())
+    total, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_started
+    after = {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    return {
+        "one_new_incremental_s": round(total, 3),
+        "one_new_incremental_cpu_s": round(cpu, 3),
+        "one_new_incremental_update_s": round(updated, 3),
+        "one_new_incremental_rebuilt": update.reason,
+        "one_new_incremental_files_written": len(update.written),
+        "one_new_incremental_bytes_written": sum(len(d) for d in update.written.values()),
+        "state_bytes": state_file.stat().st_size,
+        "state_load_s": round(loaded, 3),
+        "same_bytes_as_from_scratch": after == from_scratch,
+    }
 
 
 def _one_new_episode(catalog: Catalog) -> Catalog:

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devcasts.model import SiteConfig, Topic
-from devcasts.records import Catalog, Episode, Person, Podcast
+from devcasts.records import Catalog, Episode, Person, Podcast, TranscriptTurn
 from devcasts.search import searcher as search_index
 from devcasts.search import writer as index_writer
 from devcasts.search.marker import index_exists
@@ -194,6 +194,33 @@ def test_a_retitle_that_keeps_the_content_hash_is_indexed(catalog: Catalog, tmp_
     assert (report.added, report.updated, report.removed, report.rebuilt) == (0, 1, 0, False)
     hits = search(tmp_path, SearchRequest("capybara")).hits
     assert [(hit.id, hit.title) for hit in hits] == [("so-07", "Caddy and a capybara")]
+
+
+def test_a_linked_transcript_that_arrives_or_goes_is_indexed(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    """The transcript file is read after the feed's content hash was taken, and the catalog's
+    transcript budget can drop it again: both change the episode's document."""
+    update_index(catalog, tmp_path)
+    turns = (TranscriptTurn("Host", "We talk about a capybara named Otto."),)
+
+    def with_transcript(linked: tuple[TranscriptTurn, ...]) -> Catalog:
+        episodes = tuple(
+            dataclasses.replace(
+                e, linked_transcript=linked, linked_transcript_url="https://t/1.vtt"
+            )
+            if e.id == "so-07"
+            else e
+            for e in catalog.episodes
+        )
+        return dataclasses.replace(catalog, episodes=episodes)
+
+    report = update_index(with_transcript(turns), tmp_path)
+    assert (report.added, report.updated, report.rebuilt) == (0, 1, False)
+    assert [hit.id for hit in search(tmp_path, SearchRequest("capybara")).hits] == ["so-07"]
+    report = update_index(with_transcript(()), tmp_path)
+    assert report.updated == 1
+    assert search(tmp_path, SearchRequest("capybara")).hits == []
 
 
 def test_an_older_schema_version_is_rebuilt(catalog: Catalog, tmp_path: Path) -> None:

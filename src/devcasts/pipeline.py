@@ -50,10 +50,13 @@ ART_ACCEPT = "image/webp, image/jpeg, image/png, image/gif;q=0.9, */*;q=0.1"
 ART_REFRESH = timedelta(days=7)  # a kept cover is asked again (conditionally) after this
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from devcasts.archive.decoded_cache import DecodedCacheWrites
     from devcasts.archive.state import ArchiveChanges, ArchiveState
     from devcasts.fetch.http import FetchOptions
     from devcasts.records import Catalog, NormalizedFeed  # loaded by the stages that make them
+    from devcasts.search.browser_state import IndexState
     from devcasts.site.artwork import Artwork
     from devcasts.site.writer import SiteWriter
 
@@ -96,6 +99,11 @@ class BuildReport:
     transcript_bytes: int = 0  # their text, within catalog/linked_transcripts.BUDGET_BYTES
     site_bytes: int = 0  # the whole site after this build (0: not measured, nothing written)
     site_folders: tuple[tuple[str, int], ...] = ()  # top-level folder -> bytes, largest first
+    # The in-browser search index: documents tokenized again, files written, and why it was
+    # built from scratch ("" when it was updated from the last build's files).
+    browser_index_readded: int = 0
+    browser_index_written: int = 0
+    browser_index_rebuilt: str = ""
 
     @property
     def failed(self) -> list[FeedHealth]:
@@ -508,24 +516,80 @@ def _write_site(
             _write_art(writer, art_files or {})
         with timer.stage("feeds"):
             write_feeds(catalog, writer)
+        index_state = None
         if options.browser_index:
             with timer.stage("browser index"):
-                from devcasts.search.browser_index import build_browser_index
-
-                images = artwork.card_images(catalog) if artwork else None
-                for relpath, data in build_browser_index(catalog, images).files.items():
-                    writer.write(relpath, data)
-        else:  # the last build's stays, as it was
+                images = artwork.card_images(catalog) if artwork else {}
+                index_state = _write_browser_index(options, catalog, images, writer, report)
+        else:  # the last build's stays, as it was (and so does its state)
             from devcasts.site import urls
 
             writer.keep_folder(urls.SEARCH_INDEX_DIR)
         body_done = time.perf_counter()
     report.timings["site swap"] = time.perf_counter() - body_done
+    if index_state is not None:  # only now do the files it describes exist on the site
+        from devcasts.util.atomic import replace_file
+
+        with timer.stage("browser index"):
+            path = _browser_index_state_path(options)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            replace_file(path, index_state.to_bytes())
     with timer.stage("site size"):
         _measure_site(options.out_dir, report, state, writer.bytes_delta)
     report.pages_written = len(writer.changed)
     report.pages_unchanged = len(writer.seen) - len(writer.changed)
     report.files_removed = len(writer.removed)
+
+
+def _browser_index_state_path(options: BuildOptions) -> Path:
+    return options.cache_dir / "browser-index" / "state.json"
+
+
+def _write_browser_index(
+    options: BuildOptions,
+    catalog: Catalog,
+    images: Mapping[str, str],
+    writer: SiteWriter,
+    report: BuildReport,
+) -> IndexState:
+    """Update the in-browser index from the last build's state and files (the staging tree
+    holds the live site's), write what changed, keep the rest; the state to save once the
+    site is swapped in."""
+    from devcasts.search.browser_index import update_browser_index
+    from devcasts.search.browser_state import IndexState
+
+    state_path = _browser_index_state_path(options)
+    try:
+        previous = IndexState.from_bytes(state_path.read_bytes())
+    except OSError:
+        previous = None
+
+    # A build that fails keeps the previous state: it still describes the live site.
+    def read(relpath: str) -> bytes | None:
+        try:
+            return (writer.out_dir / relpath).read_bytes()
+        except OSError:
+            return None
+
+    update = update_browser_index(catalog, images, previous, read)
+    missing = [relpath for relpath in update.kept if not writer.keep_existing(relpath)]
+    if missing:  # a file it did not read is gone from the site: build it all again
+        update = update_browser_index(catalog, images, None, read)
+        update = replace(update, reason=f"{missing[0]} is missing")
+    for relpath, data in update.written.items():
+        writer.write(relpath, data)
+    if update.rebuilt:
+        log.info("browser search index built from scratch: %s", update.reason)
+    else:
+        log.info(
+            "browser search index updated: %d documents indexed again, %d files written",
+            update.readded,
+            len(update.written),
+        )
+    report.browser_index_readded = update.readded
+    report.browser_index_written = len(update.written)
+    report.browser_index_rebuilt = update.reason
+    return update.state
 
 
 def _measure_site(

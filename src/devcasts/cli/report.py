@@ -113,6 +113,11 @@ def report_json(report: BuildReport) -> dict[str, object]:
         },
         "transcripts_shown": report.transcripts_shown,
         "transcript_bytes": report.transcript_bytes,
+        "browser_index": {
+            "documents_indexed": report.browser_index_readded,
+            "files_written": report.browser_index_written,
+            "built_from_scratch": report.browser_index_rebuilt,
+        },
         "seconds": {name: round(value, 4) for name, value in sorted(report.timings.items())},
         "feeds": [
             {

@@ -94,12 +94,24 @@ def episode_fingerprint(names: DocumentNames, episode: Episode) -> str:
                 urls.absolute(names.base_url, urls.episode(episode)),
                 names.podcast_titles.get(episode.podcast, episode.podcast),
                 topics,
+                transcript_print(episode),
             )
         )
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 _SEP = "\x1f"  # the unit separator: not expected in titles, URLs or topic names
+
+
+def transcript_print(episode: Episode) -> str:
+    """The linked transcript the notes are indexed with: it arrives after the feed's content
+    hash was taken, and the catalog's transcript budget may drop it later."""
+    if not episode.linked_transcript:
+        return ""
+    spoken = hashlib.sha256()
+    for turn in episode.linked_transcript:
+        spoken.update(turn.text.encode("utf-8", "surrogatepass") + b"\0")
+    return f"{episode.linked_transcript_url or ''}{_SEP}{spoken.hexdigest()[:16]}"
 
 
 def _searchable_text(episode: Episode) -> str:
