@@ -91,3 +91,23 @@ def test_later_builds_count_what_they_wrote_and_removed_without_a_walk(
         assert report.site_bytes == measure(tmp_path / "site").total, change
         assert dict(report.site_folders) == dict(measure(tmp_path / "site").by_folder), change
         monkeypatch.setattr(size, "measure", no_walk)
+
+
+def test_a_site_deleted_between_builds_is_measured_again(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    """The Pages workflow keeps .cache/ (and the last build's sizes in it) but not site/: the
+    build after such a start counts the site it wrote, not that plus the one that is gone."""
+    import shutil
+
+    from test_pipeline import feed
+
+    site_config(tmp_path, server.url)
+    run_build(tmp_path, START + timedelta(weeks=30))
+    for folder in ("site", "site.spare"):
+        shutil.rmtree(tmp_path / folder, ignore_errors=True)
+    server.body = feed(range(31))
+    report = run_build(tmp_path, START + timedelta(weeks=31))
+    assert report.site_bytes == measure(tmp_path / "site").total
+    # and the files the build keeps to itself (dotfiles) are not counted: Pages leaves them out
+    assert not [name for name, _ in report.site_folders if name.startswith(".")]

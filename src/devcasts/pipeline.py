@@ -503,9 +503,13 @@ def _write_site(
     """Render and swap in the site, with the browser's search index and the covers."""
     from devcasts.publish.feeds import write_feeds
     from devcasts.site.content_pages import load_content_pages
+    from devcasts.site.out_guard import MARKER
     from devcasts.site.render import render_site
     from devcasts.site.writer import site_transaction
 
+    # The last build's sizes describe the site it left; a site that is gone (the Pages workflow
+    # keeps .cache/ but not site/) is measured by a walk instead.
+    site_was_there = (options.out_dir / MARKER).is_file()
     started = time.perf_counter()
     with site_transaction(options.out_dir, mark_site=True) as writer:
         report.timings["site staging"] = time.perf_counter() - started
@@ -535,7 +539,7 @@ def _write_site(
             path.parent.mkdir(parents=True, exist_ok=True)
             replace_file(path, index_state.to_bytes())
     with timer.stage("site size"):
-        _measure_site(options.out_dir, report, state, writer.bytes_delta)
+        _measure_site(options.out_dir, report, state, writer.bytes_delta, site_was_there)
     report.pages_written = len(writer.changed)
     report.pages_unchanged = len(writer.seen) - len(writer.changed)
     report.files_removed = len(writer.removed)
@@ -593,13 +597,18 @@ def _write_browser_index(
 
 
 def _measure_site(
-    out_dir: Path, report: BuildReport, state: BuildState, delta: dict[str, int]
+    out_dir: Path,
+    report: BuildReport,
+    state: BuildState,
+    delta: dict[str, int],
+    site_was_there: bool = True,
 ) -> None:
     """The site's size in the report, and a warning when it nears GitHub Pages' limit: the
-    last build's sizes and what this one wrote and removed, or a walk when they are unknown."""
+    last build's sizes and what this one wrote and removed, or a walk when they are unknown
+    or describe a site that is no longer there."""
     from devcasts.site.size import SiteSize, measure
 
-    if state.site_folders:
+    if state.site_folders and site_was_there:
         folders = dict(state.site_folders)
         for name, change in delta.items():
             folders[name] = folders.get(name, 0) + change
