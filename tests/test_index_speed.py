@@ -16,13 +16,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_index import ids, load_test_catalog
-from whoosh import fields
+from whoosh import fields, index, scoring
 from whoosh.analysis.analyzers import StandardAnalyzer, StemmingAnalyzer
 from whoosh.analysis.filters import STOP_WORDS
 
 from devcasts.records import Catalog
 from devcasts.search import schema as index_schema
+from devcasts.search import searcher as searcher_module
 from devcasts.search import writer as index_writer
+from devcasts.search.marker import INDEX_NAME
 from devcasts.search.searcher import SearchRequest, search
 from devcasts.search.writer import update_index
 
@@ -232,3 +234,29 @@ def test_updating_the_index_loads_none_of_the_search_modules(tmp_path: Path) -> 
     }
     assert "whoosh.writing" in loaded
     assert not search_only & loaded
+
+
+def test_field_lengths_read_a_segment_at_a_time_score_as_whoosh_does(
+    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_writer, "SEGMENT_DOCS", 10)
+    update_index(catalog, tmp_path)
+    queries = ("heroku", "deploy postgres", "kubernetes NOT aws", '"deploy previews"', "dokku~1")
+
+    def ranked() -> dict[str, list[tuple[str, float]]]:
+        return {
+            query: [(hit.id, hit.score) for hit in search(tmp_path, SearchRequest(query, 100)).hits]
+            for query in queries
+        }
+
+    with index.open_dir(str(tmp_path), indexname=INDEX_NAME).reader() as reader:
+        segment = reader.leaf_readers()[0][0]
+        lengths = searcher_module._field_lengths(segment, "notes")
+        assert lengths is not None  # the table, not whoosh's per-document reads, is tested
+        assert [lengths(n) for n in range(10)] == [
+            segment.doc_field_length(n, "notes", 0) or 0 for n in range(10)
+        ]
+    with_tables = ranked()
+    monkeypatch.setattr(searcher_module, "LengthTableBM25F", scoring.BM25F)
+    assert with_tables == ranked()
+    assert all(with_tables.values())

@@ -160,7 +160,8 @@ def test_a_search_process_loads_neither_the_build_libraries_nor_the_index_writer
     probe = (
         "import sys; from devcasts.cli.search import main; code = main(sys.argv[1:]);"
         "heavy = {'feedparser', 'jinja2', 'httpx', 'nh3', 'markdown_it', 'yaml', 'rich',"
-        " 'devcasts.model', 'devcasts.search.writer', 'whoosh.writing', 'dataclasses'};"
+        " 'devcasts.model', 'devcasts.search.writer', 'whoosh.writing', 'dataclasses',"
+        " 'anyascii'};"
         "print(sorted(heavy & set(sys.modules))); sys.exit(code)"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}

@@ -33,12 +33,14 @@ if TYPE_CHECKING:
 #: id -> fingerprint of every indexed episode, so an update reads no stored fields.
 PRINTS_NAME = "devcasts-fingerprints.json"
 
-#: A fresh index is committed a segment at a time, each of this many episodes (1.5 KB of
-#: notes each: about 160 MB of postings in memory by whoosh's estimate, below LIMIT_MB).
-SEGMENT_DOCS = 6000
-#: Postings held in memory per writer before whoosh sorts them to disk in runs and merges
-#: those, which doubled the time of a 20,000-episode build when it happened.
-LIMIT_MB = 256
+#: A fresh index is committed a segment at a time, each of this many episodes (about 130 MB
+#: more memory than 6,000 took). A search looks each word up and matches it in every
+#: segment: at 100,000 episodes, 8 segments instead of 17 took the median search of the
+#: benchmark's broad pairs mix from 234 to 175 ms of CPU, and the build's CPU did not grow.
+SEGMENT_DOCS = 12_500
+#: Postings held in memory per writer (by whoosh's estimate) before whoosh sorts them to
+#: disk in runs and merges those: 25,000 episodes a segment that way took twice the CPU.
+LIMIT_MB = 512
 #: Separate files per segment: whoosh copies a compound segment's whole term table into
 #: memory on every open, a cost each search command would pay.
 COMPOUND = False
