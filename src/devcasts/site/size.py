@@ -15,7 +15,8 @@ NAMED_IN_WARNING = 4  # the largest folders a warning names
 @dataclass(frozen=True, slots=True)
 class SiteSize:
     total: int
-    by_folder: tuple[tuple[str, int], ...]  # "podcasts/" (or a top-level file) -> bytes, largest first
+    # "podcasts/" (or a top-level file) -> bytes, largest first
+    by_folder: tuple[tuple[str, int], ...]
 
     @classmethod
     def of(cls, folders: dict[str, int]) -> SiteSize:
@@ -29,7 +30,9 @@ class SiteSize:
         """What to tell the user when the site nears the limit, else None."""
         if self.total < WARN_BYTES:
             return None
-        largest = ", ".join(f"{name} {_mb(size)}" for name, size in self.by_folder[:NAMED_IN_WARNING])
+        largest = ", ".join(
+            f"{name} {_mb(size)}" for name, size in self.by_folder[:NAMED_IN_WARNING]
+        )
         return (
             f"the site is {_mb(self.total)}, near GitHub Pages' limit of {_mb(PAGES_LIMIT_BYTES)}; "
             f"the most room: {largest} (docs/deploy.md says what to do past it)"
