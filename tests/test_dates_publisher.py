@@ -31,7 +31,6 @@ from devcasts.model import Config, FeedSource, SiteConfig
 from devcasts.publish.feeds import feed_documents, rfc2822, rfc3339, select_episodes
 from devcasts.records import Catalog, Episode, NormalizedFeed
 from devcasts.site import pages
-from devcasts.site.discovery import podcast_episode_ld
 from devcasts.site.filters import human_date, published_on
 from devcasts.util.episode_dates import (
     date_unknown,
@@ -348,14 +347,6 @@ def test_the_filter_gives_the_publishers_day_or_nothing() -> None:
     assert published_on(episodes["epoch"]) is None
 
 
-def test_json_ld_names_the_publishers_day_and_no_day_when_unknown() -> None:
-    episodes = night_shift()
-    podcast = build_catalog().podcasts[0]
-    site = build_catalog().site
-    assert podcast_episode_ld(episodes["berlin"], podcast, site)["datePublished"] == "2014-02-09"
-    assert "datePublished" not in podcast_episode_ld(episodes["undated"], podcast, site)
-
-
 def test_pages_and_cards_show_the_publishers_day_and_date_unknown(
     tmp_path: Path, sample_config: Config
 ) -> None:
@@ -373,7 +364,6 @@ def test_pages_and_cards_show_the_publishers_day_and_date_unknown(
     page = (out / "podcasts" / late.podcast / late.slug / "index.html").read_text()
     assert '<time datetime="2024-05-14"' in page
     assert ">14 May 2024</time>" in page
-    assert '"datePublished": "2024-05-14"' in page or '"datePublished":"2024-05-14"' in page
     home = (out / "index.html").read_text()
     assert '<time datetime="2024-05-14">14 May 2024</time>' in home
     assert "date unknown" not in home  # the newest page of Latest holds only dated episodes
@@ -381,7 +371,6 @@ def test_pages_and_cards_show_the_publishers_day_and_date_unknown(
     text = unknown_page.read_text()
     assert "date unknown" in text
     assert "<time" not in text.split("<main", 1)[1].split("</header>", 1)[0]
-    assert "datePublished" not in text
     listing = (out / "podcasts" / "ship-it-weekly").rglob("index.html")
     assert any("date unknown" in p.read_text() for p in listing)  # the show lists them, last
     assert re.search(r"<time datetime=\"1970", page + home + text) is None

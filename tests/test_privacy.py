@@ -9,7 +9,6 @@ WordPress image with its classes and inline style), for shows made up for the te
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -18,7 +17,7 @@ from hypothesis import strategies as st
 from devcasts.ingest.privacy import is_pixel_size, is_tracking_image, is_tracking_parameter
 from devcasts.ingest.sanitize import clean_url, notes_to_html, sanitize_html
 from devcasts.model import SiteConfig
-from devcasts.records import Enclosure, Episode, Podcast
+from devcasts.records import Podcast
 from devcasts.site import discovery
 from devcasts.util.links import http_url, public_url
 
@@ -255,7 +254,7 @@ def test_public_urls_keep_their_shape() -> None:
         assert public_url(bad) is None
 
 
-def test_json_ld_leaves_out_private_feed_image_and_audio_urls() -> None:
+def test_json_ld_leaves_out_private_feed_and_image_urls() -> None:
     site = SiteConfig(title="t", base_url="https://casts.example/", description="d")
     podcast = Podcast(
         "lighthouse-hour",
@@ -263,14 +262,5 @@ def test_json_ld_leaves_out_private_feed_image_and_audio_urls() -> None:
         "http://10.1.2.3/feed.xml",
         image="http://169.254.169.254/cover.png",
     )
-    episode = Episode(
-        id="e1",
-        podcast="lighthouse-hour",
-        guid="g1",
-        title="Breakwater",
-        published=datetime(2024, 5, 1, tzinfo=UTC),
-        enclosure=Enclosure("http://localhost/a.mp3", "audio/mpeg", 1),
-    )
     series = discovery.podcast_series_ld(podcast, site)
     assert "webFeed" not in series and "image" not in series
-    assert "associatedMedia" not in discovery.podcast_episode_ld(episode, podcast, site)

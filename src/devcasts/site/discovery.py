@@ -10,16 +10,14 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.utils import format_datetime
-from urllib.parse import urlsplit
 from xml.sax.saxutils import escape as _xml_escape
 
 from markupsafe import Markup
 
 from devcasts.model import FeedHealth, SiteConfig
-from devcasts.records import Catalog, Episode, Podcast
+from devcasts.records import Catalog, Podcast
 from devcasts.site import urls
 from devcasts.util import links
-from devcasts.util.episode_dates import date_unknown, publisher_time
 
 # "<" and friends must never appear raw inside <script>: "</script>" in a title would end it.
 _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
@@ -71,32 +69,6 @@ def podcast_series_ld(podcast: Podcast, site: SiteConfig) -> dict[str, object]:
     return data
 
 
-def podcast_episode_ld(episode: Episode, podcast: Podcast, site: SiteConfig) -> dict[str, object]:
-    data: dict[str, object] = {
-        "@context": "https://schema.org",
-        "@type": "PodcastEpisode",
-        "name": episode.title,
-        "partOfSeries": {
-            "@type": "PodcastSeries",
-            "name": podcast.title,
-            "url": urls.absolute(site.base_url, urls.podcast(podcast.slug)),
-        },
-    }
-    if not date_unknown(episode):  # the publisher's day, as the page shows it
-        data["datePublished"] = publisher_time(episode).date().isoformat()
-    if duration := iso_duration(episode.duration):
-        data["timeRequired"] = duration
-    if episode.enclosure and (audio := external_url(episode.enclosure.url)):
-        data["associatedMedia"] = {
-            "@type": "MediaObject",
-            "contentUrl": audio,
-            "encodingFormat": episode.enclosure.type,
-        }
-    if episode.number is not None:
-        data["episodeNumber"] = episode.number
-    return data
-
-
 def sitemap_files(
     site: SiteConfig, pages: Mapping[str, datetime | None], limit: int = SITEMAP_LIMIT
 ) -> list[tuple[str, str]]:
@@ -111,9 +83,9 @@ def sitemap_files(
     ]
     index = ET.Element(f"{_SITEMAP_NS}sitemapindex")
     for name, _ in files:
-        ET.SubElement(ET.SubElement(index, f"{_SITEMAP_NS}sitemap"), f"{_SITEMAP_NS}loc").text = (
-            urls.absolute(site.base_url, name)
-        )
+        ET.SubElement(
+            ET.SubElement(index, f"{_SITEMAP_NS}sitemap"), f"{_SITEMAP_NS}loc"
+        ).text = urls.absolute(site.base_url, name)
     return [(urls.sitemap(), _xml_text(index)), *files]
 
 

@@ -164,8 +164,7 @@ class _Site:
             art.touch_icon,
         )
         episode_digests = {
-            e.id: digest(episode_digest(e), art.by_url.get(e.image or ""))
-            for e in catalog.episodes
+            e.id: digest(episode_digest(e), art.by_url.get(e.image or "")) for e in catalog.episodes
         }
         by_podcast = pages.episodes_published_by_podcast(catalog.episodes)
         by_topic = pages.episodes_by_topic(catalog.topics, catalog.episodes)
@@ -328,7 +327,6 @@ def _episode_html(site: _Site, episode: Episode, podcast: Podcast, around: pages
         notes=notes,
         fold_notes=not episode.transcript_turns and is_long_notes(episode.text),
         topics=[site.topics[s] for s in dict.fromkeys(episode.topics) if s in site.topics],
-        jsonld_data=discovery.podcast_episode_ld(episode, podcast, site.config),
     )
 
 
@@ -349,7 +347,9 @@ def _render_podcasts(site: _Site, out: PageOutput) -> None:
         episodes = grouped.get(podcast.slug, [])
         description = Markup(podcast.description_html)  # noqa: S704 -- sanitized by normalize
         series = discovery.podcast_series_ld(podcast, site.config)
-        for page in pages.paginate_episodes(episodes, urls.podcast(podcast.slug), site.config.page_size):
+        for page in pages.paginate_episodes(
+            episodes, urls.podcast(podcast.slug), site.config.page_size
+        ):
             render = site.later(
                 "podcast.html",
                 page.relpath,
@@ -418,6 +418,12 @@ def _render_categories(site: _Site, out: PageOutput) -> None:
         episodes = pages.newest_first(shown.values())
         first = urls.category(category.slug)
         for page in pages.paginate_episodes(episodes, first, site.config.page_size):
+            if not page.is_front and page.links:
+                # A category is a group of podcasts: its older episodes are on their pages and
+                # in the archive. The older pages' addresses stay, each sending to the newest.
+                moved = site.later("moved.html", page.relpath, title=category.name, target=first)
+                out.data(urls.output_file(page.relpath), moved().encode("utf-8"))
+                continue
             render = site.later("category.html", page.relpath, category=category, page=page)
             parts = (category_digest, page.nav)
             out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
