@@ -250,6 +250,7 @@ def test_a_format_1_file_is_moved_with_the_merge_that_touches_it(tmp_path: Path)
     assert load_archive(tmp_path) == merged
 
 
+@pytest.mark.corpus
 @pytest.mark.skipif(not CORPUS_ARCHIVE.is_dir(), reason="the corpus build is not on this machine")
 def test_the_corpus_archive_loads_the_same_after_moving(tmp_path: Path) -> None:
     shutil.copytree(CORPUS_ARCHIVE, archive_dir(tmp_path))
