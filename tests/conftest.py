@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -339,10 +340,29 @@ def corpus_build(tmp_path_factory: pytest.TempPathFactory) -> CorpusBuild:
 def _archived_feeds(archive: Path) -> dict[str, Path]:
     """Each archived podcast's slug -> the corpus file it was read from (its feed_url)."""
     feeds = {}
-    for path in sorted(archive.glob("*.json")):
-        podcast = json.loads(path.read_text(encoding="utf-8"))["podcast"]
+    for podcast in archived_podcasts(archive):
         feeds[podcast["slug"]] = CORPUS / "feeds" / Path(podcast["feed_url"]).name
     return feeds
+
+
+def archived_podcasts(archive: Path) -> list[dict[str, Any]]:
+    """Each podcast's record in an archive folder, as JSON: from `<slug>/podcast.json`, or
+    from `<slug>.json` in archives written before podcasts had folders."""
+    paths = sorted([*archive.glob("*/podcast.json"), *archive.glob("*.json")])
+    return [json.loads(path.read_text(encoding="utf-8"))["podcast"] for path in paths]
+
+
+def archived_episodes(archive: Path, slug: str) -> list[dict[str, Any]]:
+    """A podcast's archived episodes, as JSON, from its year files (or its single file)."""
+    single = archive / f"{slug}.json"
+    if single.is_file():
+        episodes: list[dict[str, Any]] = json.loads(single.read_text("utf-8"))["episodes"]
+        return episodes
+    return [
+        episode
+        for path in sorted((archive / slug).glob("[0-9]*.json"))
+        for episode in json.loads(path.read_text(encoding="utf-8"))["episodes"]
+    ]
 
 
 CORPUS_BUILT_AT = datetime(2026, 6, 1, tzinfo=UTC)  # after every corpus item: none is "future"

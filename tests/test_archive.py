@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devcasts.archive.codec import ArchiveError, encode_podcast_archive
+from devcasts.archive.codec import ArchiveError, encode_podcast_files
 from devcasts.archive.files import archive_dir, load_archive, save_archive
 from devcasts.archive.merge import merge_feeds
 from devcasts.archive.state import ArchiveState, PodcastArchive, episode_counts
@@ -100,9 +100,9 @@ def test_truncated_then_failing_feed_keeps_every_episode_and_url(tmp_path: Path)
     assert slugs_by_id(final) == first_slugs
     assert len(first_slugs) == 30
     episodes = {e.id: e for e in final.episodes()}
-    assert all(e.first_seen == NOW for e in episodes.values())
-    assert {e.last_seen for e in all_thirty[:25] for e in [episodes[e.id]]} == {NOW}
-    assert {episodes[e.id].last_seen for e in newest_five} == {later}
+    assert all(e.first_seen == e.last_seen == NOW for e in episodes.values())
+    assert {episodes[e.id].dropped for e in all_thirty[:25]} == {later}  # not the failed build's
+    assert {episodes[e.id].dropped for e in newest_five} == {None}
 
 
 def test_edited_title_and_notes_update_the_episode_but_keep_its_slug() -> None:
@@ -132,16 +132,57 @@ def test_seeing_the_same_feed_again_changes_nothing() -> None:
     assert again == state
 
 
-def test_last_seen_moves_once_per_day_and_is_not_a_change() -> None:
-    feed = make_feed([make_episode(1)])
+def test_the_same_feed_a_month_later_changes_nothing_not_even_last_seen() -> None:
+    feed = make_feed([make_episode(1), make_episode(2)])
     state, _ = merge_feeds(ArchiveState(), [feed], NOW)
-    tomorrow = NOW + timedelta(days=1)
-    state, changes = merge_feeds(state, [feed], tomorrow)
-    (episode,) = state.episodes()
-    assert episode.last_seen == tomorrow
+    later, changes = merge_feeds(state, [feed], NOW + timedelta(days=31))
+    assert later == state
+    assert not changes.any
+
+
+def test_an_episode_gone_from_its_feed_is_marked_dropped_once_and_is_not_a_change() -> None:
+    both = make_feed([make_episode(1), make_episode(2)])
+    state, _ = merge_feeds(ArchiveState(), [both], NOW)
+    only_second = make_feed([make_episode(2)])
+    gone_day = NOW + timedelta(days=2)
+    state, changes = merge_feeds(state, [only_second], gone_day)
+    first, second = state.episodes()
+    assert (first.dropped, second.dropped) == (gone_day, None)
+    assert first.last_seen == NOW  # as it was when last listed
+    assert changes.is_empty  # no page shows it
+    assert changes.touched_podcasts == {"lighthouse"}  # but the file records it
+    again, changes = merge_feeds(state, [only_second], gone_day + timedelta(days=5))
+    assert again == state  # the first build that missed it is the date kept
+    assert not changes.any
+
+
+def test_a_dropped_episode_that_comes_back_is_seen_again() -> None:
+    episodes = [make_episode(1), make_episode(2)]
+    state, _ = merge_feeds(ArchiveState(), [make_feed(episodes)], NOW)
+    state, _ = merge_feeds(state, [make_feed(episodes[1:])], NOW + timedelta(days=1))
+    back_day = NOW + timedelta(days=9)
+    state, changes = merge_feeds(state, [make_feed(episodes)], back_day)
+    first, _ = state.episodes()
+    assert (first.dropped, first.last_seen, first.first_seen) == (None, back_day, NOW)
     assert changes.is_empty
-    assert changes.any  # still worth saving
     assert changes.touched_podcasts == {"lighthouse"}
+
+
+def test_an_empty_read_of_a_feed_drops_nothing() -> None:
+    state, _ = merge_feeds(ArchiveState(), [make_feed([make_episode(1)])], NOW)
+    after, changes = merge_feeds(state, [make_feed([])], NOW + timedelta(days=1))
+    assert after == state
+    assert not changes.any
+
+
+def test_an_edit_records_when_the_episode_was_last_seen() -> None:
+    state, _ = merge_feeds(ArchiveState(), [make_feed([make_episode(1)])], NOW)
+    edit_day = NOW + timedelta(days=3)
+    edited = make_episode(1, title="Keeper's log, revised", content_hash="h2")
+    state, changes = merge_feeds(state, [make_feed([edited])], edit_day)
+    (episode,) = state.episodes()
+    assert (episode.last_seen, episode.title) == (edit_day, "Keeper's log, revised")
+    assert changes.updated_episodes == {"lighthouse": ("lighthouse-0001",)}
 
 
 def test_an_estimated_date_does_not_drift_between_builds() -> None:
@@ -282,8 +323,8 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
 def test_saving_twice_is_byte_identical_and_writes_nothing_the_second_time(tmp_path: Path) -> None:
     state, _ = merge_feeds(ArchiveState(), [make_feed([make_episode(n) for n in range(5)])], NOW)
     first = save_archive(tmp_path, state)
-    path = archive_dir(tmp_path) / "lighthouse.json"
-    assert first == [path]
+    path = archive_dir(tmp_path) / "lighthouse" / "2024.json"
+    assert first == [path, path.with_name("podcast.json")]
     data, mtime = path.read_bytes(), path.stat().st_mtime_ns
     assert save_archive(tmp_path, load_archive(tmp_path)) == []
     assert path.read_bytes() == data
@@ -295,13 +336,16 @@ def test_file_format_is_stable_sorted_and_readable() -> None:
     state, _ = merge_feeds(ArchiveState(), [feed], NOW)
     record = state.get("lighthouse")
     assert record is not None
-    data = encode_podcast_archive(record)
-    assert data == (DATA / "lighthouse.json").read_bytes()
-    assert data.endswith(b"}\n")
-    assert "Ünïcode".encode() in data  # not \u-escaped
-    document = json.loads(data)
+    files = encode_podcast_files(record)
+    assert sorted(files) == ["2024.json", "podcast.json"]
+    for name, data in files.items():
+        assert data == (DATA / "lighthouse" / name).read_bytes()
+        assert data.endswith(b"}\n")
+    assert "Ünïcode".encode() in files["2024.json"]  # not \u-escaped
+    document = json.loads(files["2024.json"])
     assert [e["id"] for e in document["episodes"]] == ["lighthouse-0001", "lighthouse-0007"]
     assert document["episodes"][0]["first_seen"] == "2024-06-01T12:00:00Z"
+    assert document["format"] == json.loads(files["podcast.json"])["format"] == 2
 
 
 def test_only_changed_podcast_files_are_written(tmp_path: Path) -> None:
@@ -310,10 +354,10 @@ def test_only_changed_podcast_files_are_written(tmp_path: Path) -> None:
         make_feed([make_episode(1, "beta")], "beta"),
     ]
     state, _ = merge_feeds(ArchiveState(), feeds, NOW)
-    assert len(save_archive(tmp_path, state)) == 2
+    assert len(save_archive(tmp_path, state)) == 4  # podcast.json and 2024.json each
     grown = make_feed([make_episode(1, "beta"), make_episode(2, "beta")], "beta")
     state, _ = merge_feeds(state, [grown], NOW)
-    assert save_archive(tmp_path, state) == [archive_dir(tmp_path) / "beta.json"]
+    assert save_archive(tmp_path, state) == [archive_dir(tmp_path) / "beta" / "2024.json"]
 
 
 def test_save_can_be_limited_to_the_touched_podcasts(tmp_path: Path) -> None:
@@ -322,9 +366,10 @@ def test_save_can_be_limited_to_the_touched_podcasts(tmp_path: Path) -> None:
     grown = make_feed([make_episode(1, "alpha"), make_episode(2, "alpha")], "alpha")
     state, changes = merge_feeds(state, [grown], NOW)
     written = save_archive(tmp_path, state, only=changes.touched_podcasts)
-    assert written == [archive_dir(tmp_path) / "alpha.json"]
-    assert not (archive_dir(tmp_path) / "beta.json").exists()
-    assert save_archive(tmp_path, state) == [archive_dir(tmp_path) / "beta.json"]
+    alpha, beta = archive_dir(tmp_path) / "alpha", archive_dir(tmp_path) / "beta"
+    assert written == [alpha / "2024.json", alpha / "podcast.json"]
+    assert not beta.exists()
+    assert save_archive(tmp_path, state) == [beta / "podcast.json"]  # no episodes: no year
     assert load_archive(tmp_path) == state  # a podcast without episodes round-trips too
 
 
@@ -337,9 +382,12 @@ def test_leftover_temp_files_are_ignored_and_cleaned(tmp_path: Path) -> None:
     save_archive(tmp_path, state)
     stale = archive_dir(tmp_path) / ".lighthouse.json.x1y2.tmp"
     stale.write_text('{"half": ')
+    in_folder = archive_dir(tmp_path) / "lighthouse" / ".2024.json.x1y2.tmp"
+    in_folder.write_text('{"half": ')
     assert load_archive(tmp_path) == state
     save_archive(tmp_path, state)
     assert not stale.exists()
+    assert not in_folder.exists()
 
 
 def test_lone_surrogates_survive_a_round_trip(tmp_path: Path) -> None:
@@ -379,7 +427,7 @@ def test_a_corrupt_archive_file_is_a_clear_error(tmp_path: Path, text: str, mess
 def _tampered(tmp_path: Path, **fields: object) -> str:
     state, _ = merge_feeds(ArchiveState(), [make_feed([make_episode(1)])], NOW)
     save_archive(tmp_path, state)
-    path = archive_dir(tmp_path) / "lighthouse.json"
+    path = archive_dir(tmp_path) / "lighthouse" / "2024.json"
     document = json.loads(path.read_text())
     document["episodes"][0].update(fields)
     path.write_text(json.dumps(document))
@@ -469,7 +517,7 @@ def test_a_podcast_removed_from_feeds_yaml_leaves_the_site_but_not_the_disk(tmp_
     catalog = build_catalog(load_archive(tmp_path), make_config("alpha"), Overrides())
     assert [p.slug for p in catalog.podcasts] == ["alpha"]
     assert {e.podcast for e in catalog.episodes} == {"alpha"}
-    assert (archive_dir(tmp_path) / "beta.json").is_file()
+    assert (archive_dir(tmp_path) / "beta" / "podcast.json").is_file()
 
 
 def test_feeds_yaml_title_and_include_apply_to_archived_podcasts() -> None:

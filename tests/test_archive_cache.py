@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,17 +13,19 @@ import pytest
 from hypothesis import given, settings
 from test_archive import NOW, make_config, make_episode, make_feed, nested
 
-from devcasts.archive import decoded_cache
+from devcasts.archive import decoded_cache, files
 from devcasts.archive.codec import ArchiveError
 from devcasts.archive.decoded_cache import DecodedCacheWrites
 from devcasts.archive.files import archive_dir, load_archive, save_archive
 from devcasts.archive.merge import merge_feeds
-from devcasts.archive.state import ArchiveState, PodcastArchive
+from devcasts.archive.state import ArchiveState
 from devcasts.catalog.build import build_catalog
 from devcasts.catalog.overrides import Overrides
 from devcasts.records import Chapter, Enclosure, Person
 
 CACHE = "cache"
+LIGHTHOUSE = ("lighthouse~2024.pickle", "lighthouse~podcast.pickle")
+LIGHTHOUSE_AND_KEEPER = ("keeper~2024.pickle", "keeper~podcast.pickle", *LIGHTHOUSE)
 
 
 def save_two_podcasts(content: Path, extra: int = 0) -> ArchiveState:
@@ -53,24 +56,32 @@ def entries(cache: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
+DECODERS = ("decode_podcast_file", "decode_podcast_record", "decode_year_file")
+
+
 def refuse_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
     """From here on, decoding an archive file fails the test: every file must be a hit."""
 
     def refuse(path: Path, data: bytes) -> None:
         raise AssertionError(f"{path.name} was decoded again")
 
-    monkeypatch.setattr(decoded_cache, "decode_podcast_file", refuse)
+    for name in DECODERS:
+        monkeypatch.setattr(files, name, refuse)
 
 
 def count_decoding(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The archive files decoded from here on, as `podcast/name`."""
     decoded: list[str] = []
-    decode = decoded_cache.decode_podcast_file
 
-    def counting(path: Path, data: bytes) -> PodcastArchive:
-        decoded.append(path.name)
-        return decode(path, data)
+    def counting(decode: Callable[[Path, bytes], object]) -> Callable[[Path, bytes], object]:
+        def count(path: Path, data: bytes) -> object:
+            decoded.append(f"{path.parent.name}/{path.name}")
+            return decode(path, data)
 
-    monkeypatch.setattr(decoded_cache, "decode_podcast_file", counting)
+        return count
+
+    for name in DECODERS:
+        monkeypatch.setattr(files, name, counting(getattr(files, name)))
     return decoded
 
 
@@ -80,7 +91,7 @@ def test_a_cache_hit_gives_what_decoding_gives(
     state = save_two_podcasts(tmp_path)
     fresh = load_archive(tmp_path)
     assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == fresh == state
-    assert entries(tmp_path / CACHE) == ["keeper.pickle", "lighthouse.pickle"]
+    assert entries(tmp_path / CACHE) == [*LIGHTHOUSE_AND_KEEPER]
     refuse_decoding(monkeypatch)
     cached = load_archive(tmp_path, cache_dir=tmp_path / CACHE)
     assert cached == fresh
@@ -99,7 +110,7 @@ def _edit_keeping_the_size(path: Path) -> None:
 def test_a_hand_edit_of_the_same_size_is_read(tmp_path: Path) -> None:
     save_two_podcasts(tmp_path)
     load_archive(tmp_path, cache_dir=tmp_path / CACHE)
-    path = archive_dir(tmp_path) / "lighthouse.json"
+    path = archive_dir(tmp_path) / "lighthouse" / "2024.json"
     before = path.stat()
     _edit_keeping_the_size(path)
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
@@ -112,7 +123,7 @@ def test_an_edit_that_puts_the_old_mtime_back_is_read(tmp_path: Path) -> None:
     """Same size, same mtime (a coarse clock, or touch -d): the cache goes by the bytes."""
     save_two_podcasts(tmp_path)
     load_archive(tmp_path, cache_dir=tmp_path / CACHE)
-    path = archive_dir(tmp_path) / "lighthouse.json"
+    path = archive_dir(tmp_path) / "lighthouse" / "2024.json"
     before = path.stat()
     _edit_keeping_the_size(path)
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
@@ -125,7 +136,7 @@ def test_an_edit_that_puts_the_old_mtime_back_is_read(tmp_path: Path) -> None:
 def test_a_replaced_file_is_read_even_with_its_old_size_and_mtime(tmp_path: Path) -> None:
     """A git checkout of an older version: the cache holds the newer one."""
     old_state = save_two_podcasts(tmp_path)
-    path = archive_dir(tmp_path) / "lighthouse.json"
+    path = archive_dir(tmp_path) / "lighthouse" / "2024.json"
     old_bytes, old_stat = path.read_bytes(), path.stat()
     load_archive(tmp_path, cache_dir=tmp_path / CACHE)
     new_state = save_two_podcasts(tmp_path, extra=2)
@@ -144,7 +155,7 @@ def test_records_saved_with_a_cache_are_not_decoded_again(
     """The first build writes the archive; the next one finds it decoded already."""
     state, _ = merge_feeds(ArchiveState(), [make_feed([make_episode(n) for n in range(4)])], NOW)
     saved_with_cache(tmp_path, state, tmp_path / CACHE)
-    assert entries(tmp_path / CACHE) == ["lighthouse.pickle"]
+    assert entries(tmp_path / CACHE) == [*LIGHTHOUSE]
     refuse_decoding(monkeypatch)
     assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
 
@@ -158,7 +169,7 @@ def test_entries_of_saved_files_are_written_when_committed(
     save_archive(tmp_path, state, cache_writes=writes)
     assert entries(tmp_path / CACHE) == []
     writes.commit()
-    assert entries(tmp_path / CACHE) == ["lighthouse.pickle"]
+    assert entries(tmp_path / CACHE) == [*LIGHTHOUSE]
     refuse_decoding(monkeypatch)
     assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
 
@@ -167,7 +178,7 @@ def test_a_file_edited_between_its_save_and_the_commit_is_read_again(tmp_path: P
     state, _ = merge_feeds(ArchiveState(), [make_feed([make_episode(n) for n in range(4)])], NOW)
     writes = DecodedCacheWrites(tmp_path / CACHE)
     save_archive(tmp_path, state, cache_writes=writes)
-    _edit_keeping_the_size(archive_dir(tmp_path) / "lighthouse.json")
+    _edit_keeping_the_size(archive_dir(tmp_path) / "lighthouse" / "2024.json")
     writes.commit()
     loaded = load_archive(tmp_path, cache_dir=tmp_path / CACHE)
     assert "Keeper's log Z" in {e.title for e in loaded.episodes()}
@@ -195,7 +206,7 @@ def test_a_copied_archive_is_checked_by_its_bytes_not_decoded(
     """A copy (cp, a fresh clone) changes every inode and ctime, not a byte."""
     state = save_two_podcasts(tmp_path)
     load_archive(tmp_path, cache_dir=tmp_path / CACHE)
-    for path in archive_dir(tmp_path).glob("*.json"):
+    for path in archive_dir(tmp_path).glob("*/*.json"):
         copy = path.with_name("copy.tmp")
         copy.write_bytes(path.read_bytes())
         copy.replace(path)
@@ -228,7 +239,7 @@ def _other_code(entry: Path) -> None:
 
 def _other_version(entry: Path) -> None:
     header, body = _header_and_body(entry.read_bytes())
-    entry.write_bytes(header.replace(b" 2 ", b" 1 ", 1) + body)
+    entry.write_bytes(header.replace(b" 3 ", b" 2 ", 1) + body)
 
 
 def _another_object(entry: Path) -> None:
@@ -238,7 +249,7 @@ def _another_object(entry: Path) -> None:
 
 def _another_podcast(entry: Path) -> None:
     header, _ = _header_and_body(entry.read_bytes())
-    _, body = _header_and_body(entry.with_name("keeper.pickle").read_bytes())
+    _, body = _header_and_body(entry.with_name("keeper~2024.pickle").read_bytes())
     entry.write_bytes(header + body)
 
 
@@ -267,7 +278,7 @@ def test_a_damaged_or_foreign_entry_is_ignored_then_rewritten(
     content, cache = tmp_path / "content", tmp_path / CACHE
     state = save_two_podcasts(content)
     load_archive(content, cache_dir=cache)
-    entry = cache / decoded_cache.DECODED_CACHE_FOLDER / "lighthouse.pickle"
+    entry = cache / decoded_cache.DECODED_CACHE_FOLDER / "lighthouse~2024.pickle"
     damage(entry)
     assert load_archive(content, cache_dir=cache) == state
     refuse_decoding(monkeypatch)
@@ -278,7 +289,7 @@ def test_an_entry_that_cannot_be_replaced_costs_only_time(tmp_path: Path) -> Non
     content, cache = tmp_path / "content", tmp_path / CACHE
     state = save_two_podcasts(content)
     load_archive(content, cache_dir=cache)
-    _a_folder(cache / decoded_cache.DECODED_CACHE_FOLDER / "lighthouse.pickle")
+    _a_folder(cache / decoded_cache.DECODED_CACHE_FOLDER / "lighthouse~2024.pickle")
     assert load_archive(content, cache_dir=cache) == state
     assert load_archive(content, cache_dir=cache) == state
 
@@ -304,7 +315,7 @@ def test_a_foreign_pickle_is_never_unpickled(tmp_path: Path, header: bytes) -> N
     state = save_two_podcasts(content)
     folder = cache / decoded_cache.DECODED_CACHE_FOLDER
     folder.mkdir(parents=True)
-    (folder / "lighthouse.pickle").write_bytes(header + pickle.dumps(_Trap()))
+    (folder / "lighthouse~2024.pickle").write_bytes(header + pickle.dumps(_Trap()))
     _UNPICKLED.clear()
     assert load_archive(content, cache_dir=cache) == state
     assert _UNPICKLED == []
@@ -319,7 +330,12 @@ def test_entries_written_by_other_code_are_not_trusted(
     monkeypatch.setattr(decoded_cache, "_code_fingerprint", lambda: "another version")
     decoded = count_decoding(monkeypatch)
     assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
-    assert sorted(decoded) == ["keeper.json", "lighthouse.json"]
+    assert sorted(decoded) == [
+        "keeper/2024.json",
+        "keeper/podcast.json",
+        "lighthouse/2024.json",
+        "lighthouse/podcast.json",
+    ]
 
 
 def test_only_changed_files_are_decoded_again(
@@ -330,7 +346,7 @@ def test_only_changed_files_are_decoded_again(
     new_state = save_two_podcasts(tmp_path, extra=1)
     decoded = count_decoding(monkeypatch)
     assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == new_state
-    assert decoded == ["lighthouse.json"]
+    assert decoded == ["lighthouse/2024.json"]  # the year of the new episode, only
 
 
 def test_entries_of_removed_files_and_leftover_temp_files_go(tmp_path: Path) -> None:
@@ -338,10 +354,10 @@ def test_entries_of_removed_files_and_leftover_temp_files_go(tmp_path: Path) -> 
     load_archive(tmp_path, cache_dir=tmp_path / CACHE)
     folder = tmp_path / CACHE / decoded_cache.DECODED_CACHE_FOLDER
     (folder / ".lighthouse.pickle.x1y2.tmp").write_bytes(b"killed mid-write")
-    (archive_dir(tmp_path) / "keeper.json").unlink()
+    shutil.rmtree(archive_dir(tmp_path) / "keeper")
     loaded = load_archive(tmp_path, cache_dir=tmp_path / CACHE)
     assert [record.podcast.slug for record in loaded.podcasts] == ["lighthouse"]
-    assert entries(tmp_path / CACHE) == ["lighthouse.pickle"]
+    assert entries(tmp_path / CACHE) == [*LIGHTHOUSE]
 
 
 def test_an_unusable_cache_dir_costs_only_time(tmp_path: Path) -> None:
@@ -354,8 +370,8 @@ def test_an_unusable_cache_dir_costs_only_time(tmp_path: Path) -> None:
 def test_a_broken_archive_file_is_an_error_even_when_cached(tmp_path: Path) -> None:
     save_two_podcasts(tmp_path)
     load_archive(tmp_path, cache_dir=tmp_path / CACHE)
-    (archive_dir(tmp_path) / "keeper.json").write_text('{"format": 1, "podcast": ')
-    with pytest.raises(ArchiveError, match=r"keeper\.json.*not valid JSON"):
+    (archive_dir(tmp_path) / "keeper" / "2024.json").write_text('{"format": 2,\n "episodes": ')
+    with pytest.raises(ArchiveError, match=r"keeper/2024\.json:2: not valid JSON"):
         load_archive(tmp_path, cache_dir=tmp_path / CACHE)
 
 

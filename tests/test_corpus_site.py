@@ -5,12 +5,11 @@ files beside this one."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
-from conftest import CorpusBuild
+from conftest import CorpusBuild, archived_episodes, archived_podcasts
 
 from devcasts.util.text import slugify
 
@@ -37,9 +36,9 @@ def test_every_show_page_counts_every_episode_it_published(corpus_build: CorpusB
     """Merged or not, a show's page counts each episode its feed published and the archive
     kept (with include: all and no overrides, every one is visible)."""
     wrong = {}
-    for path in sorted(corpus_build.archive.glob("*.json")):
-        archived = json.loads(path.read_text(encoding="utf-8"))
-        slug, published = archived["podcast"]["slug"], len(archived["episodes"])
+    for podcast in archived_podcasts(corpus_build.archive):
+        slug = podcast["slug"]
+        published = len(archived_episodes(corpus_build.archive, slug))
         page = (corpus_build.site / "podcasts" / slug / "index.html").read_text(encoding="utf-8")
         shown = _COUNT.search(page)
         if published and (shown is None or int(shown.group(1)) != published):

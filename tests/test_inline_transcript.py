@@ -17,8 +17,8 @@ from conftest import build_catalog
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devcasts.archive.codec import decode_podcast_file, encode_podcast_archive
-from devcasts.archive.state import PodcastArchive
+from devcasts.archive.files import load_archive, save_archive
+from devcasts.archive.state import ArchiveState, PodcastArchive
 from devcasts.ingest.inline_transcript import MIN_TURNS, cut_transcript, find_turn
 from devcasts.ingest.normalize import normalize_feed
 from devcasts.ingest.parse import parse_feed
@@ -192,11 +192,12 @@ def test_normalize_cuts_the_transcript_and_search_keeps_its_words() -> None:
     assert episode.chapters == ()  # turn times are not chapters
 
 
-def test_the_turns_are_archived_and_read_back() -> None:
+def test_the_turns_are_archived_and_read_back(tmp_path: Path) -> None:
     episode = dataclasses.replace(normalized_episode(), slug="calculators")
     podcast = Podcast(slug="tiny-compilers", title="Tiny Compilers", feed_url="https://t.example")
-    data = encode_podcast_archive(PodcastArchive(podcast=podcast, episodes=(episode,)))
-    back = decode_podcast_file(Path("tiny-compilers.json"), data).episodes[0]
+    record = PodcastArchive(podcast=podcast, episodes=(episode,))
+    save_archive(tmp_path, ArchiveState((record,)))
+    back = load_archive(tmp_path).podcasts[0].episodes[0]
     assert back.transcript_turns == episode.transcript_turns
 
 

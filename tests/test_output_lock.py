@@ -256,7 +256,7 @@ def test_a_build_with_another_cache_is_refused_while_one_runs(
     assert first.returncode == 0, first_err
     assert not (project / "public").exists()
     archive = sorted(p.name for p in (project / "content" / "archive").iterdir())
-    assert archive == ["slow-show.json"]
+    assert archive == ["slow-show"]
     assert (project / "site" / "index.html").is_file()
 
 

@@ -255,7 +255,7 @@ def test_sigkill_at_any_moment_leaves_a_whole_site(tmp_path: Path) -> None:
         pages = snapshot(tmp_path / "site").keys()
         assert (tmp_path / "site" / "index.html").is_file()
         assert complete <= pages  # the old site or a complete new one, never half of one
-        for archive_file in (tmp_path / "content" / "archive").glob("*.json"):
+        for archive_file in (tmp_path / "content" / "archive").rglob("*.json"):
             json.loads(archive_file.read_text(encoding="utf-8"))
     final = subprocess.run(command, cwd=tmp_path, timeout=300, check=False, capture_output=True)
     assert final.returncode == 0, final.stderr

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devcasts.archive.codec import encode_podcast_archive
+from devcasts.archive.codec import encode_podcast_files
 from devcasts.archive.files import load_archive, save_archive
 from devcasts.archive.merge import merge_feeds
 from devcasts.archive.podcast_slugs import choose_podcast_slug, location_slug
@@ -159,14 +159,14 @@ def test_a_new_feed_takes_its_titles_slug_and_keeps_it(tmp_path: Path) -> None:
     assert record.podcast.slug == "deep-dive-radio" and record.podcast.feed_key == KEY
     assert {e.podcast for e in record.episodes} == {"deep-dive-radio"}
     assert set(changes.new_episodes[KEY]) == {f"{KEY}-a", f"{KEY}-b"}  # by the feed's key
-    assert [p.name for p in save_archive(tmp_path, state)] == ["deep-dive-radio.json"]
+    assert {p.parent.name for p in save_archive(tmp_path, state)} == {"deep-dive-radio"}
 
     renamed = _feed(KEY, "Deep Dive Radio (ad-free)", "a", "b", "c")
     later, changes = merge_feeds(load_archive(tmp_path), [renamed], NOW, titled={KEY})
     record = later.podcasts[0]
     assert record.podcast.slug == "deep-dive-radio" and record.podcast.title.endswith("ad-free)")
     assert changes.new_episodes == {KEY: (f"{KEY}-c",)}
-    assert [p.name for p in save_archive(tmp_path, later)] == ["deep-dive-radio.json"]
+    assert {p.parent.name for p in save_archive(tmp_path, later)} == {"deep-dive-radio"}
 
 
 @pytest.mark.parametrize("reverse", [False, True])
@@ -220,7 +220,7 @@ def test_an_archive_written_before_keeps_its_slug_and_its_bytes() -> None:
     """An earlier build named the podcast by its key and recorded no key."""
     first = _feed(KEY, "Deep Dive Radio", "a")
     old = PodcastArchive(first.podcast, tuple(replace(e, slug="shift-a") for e in first.episodes))
-    before = encode_podcast_archive(old)
+    before = encode_podcast_files(old)
     state, changes = merge_feeds(
         ArchiveState((old,)), [_feed(KEY, "Deep Dive Radio", "a", "b")], NOW, titled={KEY}
     )
@@ -228,8 +228,7 @@ def test_an_archive_written_before_keeps_its_slug_and_its_bytes() -> None:
     assert record.podcast.slug == KEY and record.podcast.feed_key == ""
     assert changes.new_episodes == {KEY: (f"{KEY}-b",)}
     kept = next(e for e in record.episodes if e.guid == "a")
-    unchanged = replace(kept, last_seen=old.episodes[0].last_seen)  # seen today: only that
-    assert encode_podcast_archive(replace(record, episodes=(unchanged,))) == before
+    assert encode_podcast_files(replace(record, episodes=(kept,))) == before
 
 
 # --- whole builds ---------------------------------------------------------------------------
@@ -257,7 +256,7 @@ def test_a_site_built_before_keeps_every_url_after_the_upgrade(tmp_path: Path) -
     work = tmp_path / "site-root"
     shutil.copytree(BEFORE_TITLES, work)
     old_urls = set((work / "urls.txt").read_text(encoding="utf-8").split())
-    old_files = sorted(p.name for p in (work / "content" / "archive").glob("*.json"))
+    old_files = sorted(p.stem for p in (work / "content" / "archive").glob("*.json"))
     (work / "content" / "overrides.yaml").write_text(
         "episodes:\n  - episode: night-shift/don-t-page-the-database-team\n    title: Paged\n",
         encoding="utf-8",
@@ -269,8 +268,9 @@ def test_a_site_built_before_keeps_every_url_after_the_upgrade(tmp_path: Path) -
 
     pages = _pages(work / "site")
     assert old_urls <= pages
-    archived = sorted(p.name for p in (work / "content" / "archive").glob("*.json"))
-    assert archived == sorted([*old_files, "xin-hao-yu-zao-yin.json"])
+    # Each podcast of the earlier single-file layout now has its folder, and only that.
+    archived = sorted(p.name for p in (work / "content" / "archive").iterdir())
+    assert archived == sorted([*old_files, "xin-hao-yu-zao-yin"])
     assert "podcasts/xin-hao-yu-zao-yin/" in pages
     page = work / "site" / "podcasts/night-shift/don-t-page-the-database-team/index.html"
     assert "Paged" in page.read_text(encoding="utf-8")
@@ -282,7 +282,7 @@ def test_the_same_feeds_built_afresh_take_their_titles(tmp_path: Path) -> None:
     work = tmp_path / "site-root"
     shutil.copytree(BEFORE_TITLES, work, ignore=shutil.ignore_patterns("content"))
     _build(work, WHEN)
-    archived = sorted(p.stem for p in (work / "content" / "archive").glob("*.json"))
+    archived = sorted(p.name for p in (work / "content" / "archive").iterdir())
     assert archived == ["night-shift-radio", "release-notes-live"]  # feeds.yaml titles the 2nd
     pages = _pages(work / "site")
     assert {"podcasts/night-shift-radio/ye-ban-di-yi-ji/", "podcasts/night-shift-radio/"} <= pages

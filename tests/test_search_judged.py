@@ -8,7 +8,6 @@ so both searches are judged on the same data the same way.
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections import defaultdict
 from collections.abc import Collection, Sequence
@@ -18,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import CorpusBuild
+from conftest import CorpusBuild, archived_episodes, archived_podcasts
 
 from devcasts.search.searcher import SearchRequest, search
 
@@ -80,10 +79,9 @@ def _archived_ids(archive: Path) -> dict[JudgedEpisode, set[str]]:
     """(title, podcast title) and (title, any podcast) -> episode ids, read once per folder."""
     if archive not in _ARCHIVES:
         found: dict[JudgedEpisode, set[str]] = defaultdict(set)
-        for path in sorted(archive.glob("*.json")):
-            data = json.loads(path.read_text(encoding="utf-8"))
-            for episode in data["episodes"]:
-                found[JudgedEpisode(episode["title"], data["podcast"]["title"])].add(episode["id"])
+        for podcast in archived_podcasts(archive):
+            for episode in archived_episodes(archive, podcast["slug"]):
+                found[JudgedEpisode(episode["title"], podcast["title"])].add(episode["id"])
                 found[JudgedEpisode(episode["title"])].add(episode["id"])
         _ARCHIVES[archive] = dict(found)
     return _ARCHIVES[archive]
@@ -132,10 +130,9 @@ def browser_results(site: Path, archive: Path, judged: list[JudgedQuery]) -> lis
 def _page_ids(archive: Path) -> dict[str, str]:
     """Episode page path ("podcasts/<podcast>/<episode>/") -> episode id."""
     ids = {}
-    for path in sorted(archive.glob("*.json")):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        for episode in data["episodes"]:
-            ids[f"podcasts/{data['podcast']['slug']}/{episode['slug']}/"] = episode["id"]
+    for podcast in archived_podcasts(archive):
+        for episode in archived_episodes(archive, podcast["slug"]):
+            ids[f"podcasts/{podcast['slug']}/{episode['slug']}/"] = episode["id"]
     return ids
 
 

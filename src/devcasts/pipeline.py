@@ -201,7 +201,8 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
     site_changed |= not options.offline and state.art_files_due(now)  # a cover to ask again
     if not site_changed and _outputs_exist(options) and state.same_output_as(previous):
         # Nothing new to show: no output file is touched. Archive files rewritten for what the
-        # site does not show (a later last_seen) still get their decoded-cache entries.
+        # site does not show (an episode dropped by its feed) still get their decoded-cache
+        # entries.
         if cache_writes is not None:
             cache_writes.commit()
         report.up_to_date = True

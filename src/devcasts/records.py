@@ -243,6 +243,8 @@ class Episode:
     # at build time) and kept in the archive, so the site does not depend on the file.
     linked_transcript: tuple[TranscriptTurn, ...] = ()
     linked_transcript_url: str | None = None
+    # When a build first read the feed without this episode (None while the feed lists it).
+    dropped: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

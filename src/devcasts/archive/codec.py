@@ -1,4 +1,8 @@
-"""An archive file's bytes and back: sorted keys, one field per line, ISO 8601 UTC times.
+"""Archive files' bytes and back: sorted keys, one field per line, ISO 8601 UTC times.
+
+A podcast's archive is a folder of files (format 2): `podcast.json`, its record, and one
+`<year>.json` per calendar year (UTC) of its episodes' publication dates. Format 1, one
+`<slug>.json` with both, is still read (files.py migrates it).
 
 Decoding checks every value against the model's types and names what is wrong (the file, the
 line for broken JSON, the path to the field), so that a hand edit gone wrong is easy to fix.
@@ -26,10 +30,14 @@ __all__ = [
     "ArchiveError",
     "checked_slug",
     "decode_podcast_file",
-    "encode_podcast_archive",
+    "decode_podcast_folder",
+    "encode_podcast_files",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+LEGACY_FORMAT = 1  # one file per podcast
+PODCAST_FILE = "podcast.json"
+_YEAR_FILE = re.compile(r"^[0-9]{4}\.json$")
 _SLUG_SHAPE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _EMPTY_VALUES: tuple[object, ...] = (None, "", (), False)
 _UNICODE_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
@@ -46,59 +54,126 @@ class ArchiveError(DevcastsError):
         super().__init__(f"{where}: {message} (fix the file, or restore it from git)")
 
 
-def encode_podcast_archive(record: PodcastArchive) -> bytes:
-    """The file's bytes: sorted keys, one field per line, UTF-8, trailing newline.
+def encode_podcast_files(record: PodcastArchive) -> dict[str, bytes]:
+    """The podcast's files by name: `podcast.json` and one `<year>.json` per year that has
+    episodes, each with sorted keys, one field per line, UTF-8 and a trailing newline.
 
     Written by hand rather than with json.dumps(indent=...), which is many times slower;
     nested values (chapters, people, ...) stay on their field's line.
     """
-    episodes = sorted(record.episodes, key=archive_order)
+    by_year: dict[int, list[Episode]] = {}
+    for episode in sorted(record.episodes, key=archive_order):
+        by_year.setdefault(archive_year(episode), []).append(episode)
+    files = {
+        f"{year:04d}.json": _encoded(_episodes_text, episodes) for year, episodes in by_year.items()
+    }
+    files[PODCAST_FILE] = _encoded(_podcast_text, record.podcast)
+    return files
+
+
+def year_file_name(name: str) -> bool:
+    """Whether `name` is one of a podcast folder's year files (`2024.json`)."""
+    return _YEAR_FILE.match(name) is not None
+
+
+def archive_year(episode: Episode) -> int:
+    return utc(episode.published).year
+
+
+def _encoded(text: Callable[[Any, _Dump], str], value: Any) -> bytes:
     try:
-        return _document_text(record.podcast, episodes, ascii_only=False).encode("utf-8")
+        return text(value, _UNICODE_JSON.encode).encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates from a broken feed: keep them, escaped
-        return _document_text(record.podcast, episodes, ascii_only=True).encode("ascii")
+        return text(value, _ASCII_JSON.encode).encode("ascii")
 
 
-def _document_text(podcast: Podcast, episodes: Sequence[Episode], ascii_only: bool) -> str:
-    dump = _ASCII_JSON.encode if ascii_only else _UNICODE_JSON.encode
+_Dump = Callable[[object], str]
 
-    def obj(value: object, indent: str) -> str:
-        pairs = sorted(_to_json_fields(value).items())
-        body = ",\n".join(f"{indent}  {dump(key)}: {dump(item)}" for key, item in pairs)
-        return f"{indent}{{\n{body}\n{indent}}}" if pairs else f"{indent}{{}}"
 
-    listed = ",\n".join(obj(episode, "    ") for episode in episodes)
-    episodes_text = f'  "episodes": [\n{listed}\n  ],' if episodes else '  "episodes": [],'
-    podcast_text = obj(podcast, "  ").lstrip()
-    lines = ["{", episodes_text, f'  "format": {FORMAT_VERSION},', f'  "podcast": {podcast_text}']
+def _object_text(value: object, indent: str, dump: _Dump) -> str:
+    pairs = sorted(_to_json_fields(value).items())
+    body = ",\n".join(f"{indent}  {dump(key)}: {dump(item)}" for key, item in pairs)
+    return f"{indent}{{\n{body}\n{indent}}}" if pairs else f"{indent}{{}}"
+
+
+def _episodes_text(episodes: Sequence[Episode], dump: _Dump) -> str:
+    listed = ",\n".join(_object_text(episode, "    ", dump) for episode in episodes)
+    lines = ["{", f'  "episodes": [\n{listed}\n  ],', f'  "format": {FORMAT_VERSION}']
+    return "\n".join(lines) + "\n}\n"
+
+
+def _podcast_text(podcast: Podcast, dump: _Dump) -> str:
+    podcast_text = _object_text(podcast, "  ", dump).lstrip()
+    lines = ["{", f'  "format": {FORMAT_VERSION},', f'  "podcast": {podcast_text}']
     return "\n".join(lines) + "\n}\n"
 
 
 def decode_podcast_file(path: Path, data: bytes) -> PodcastArchive:
+    """A format 1 file, `<slug>.json`: the podcast and all its episodes."""
+    document = _json_document(path, data, LEGACY_FORMAT)
+    podcast = _podcast_named(path, path.stem, document)
+    episodes = _episodes_of(path, podcast.slug, document)
+    _check_episodes(path, podcast.slug, episodes)
+    return PodcastArchive(podcast, tuple(sorted(episodes, key=archive_order)))
+
+
+def decode_podcast_record(path: Path, data: bytes) -> Podcast:
+    """A folder's `podcast.json`; the folder is named by the podcast's slug."""
+    return _podcast_named(path, path.parent.name, _json_document(path, data, FORMAT_VERSION))
+
+
+def decode_year_file(path: Path, data: bytes) -> tuple[Episode, ...]:
+    """A folder's `<year>.json`, its episodes checked against the folder's podcast slug."""
+    episodes = _episodes_of(path, path.parent.name, _json_document(path, data, FORMAT_VERSION))
+    _check_episodes(path, path.parent.name, episodes)
+    return tuple(episodes)
+
+
+def decode_podcast_folder(
+    folder: Path, podcast: Podcast, years: Sequence[tuple[Path, tuple[Episode, ...]]]
+) -> PodcastArchive:
+    """The podcast's record from its decoded files (`years` in file-name order).
+
+    An episode in two year files is one whose date moved to another year in a save that was
+    cut short: the copy in the later year's file is kept (the next save tidies the files).
+    """
+    by_id: dict[str, Episode] = {}
+    for _, in_year in years:
+        by_id.update((episode.id, episode) for episode in in_year)
+    episodes = sorted(by_id.values(), key=archive_order)
+    # Each file was checked when decoded; across files only a slug can clash.
+    if len({episode.slug for episode in episodes}) != len(episodes):
+        _check_episodes(folder, podcast.slug, episodes)
+    return PodcastArchive(podcast, tuple(episodes))
+
+
+def _json_document(path: Path, data: bytes, newest: int) -> dict[str, Any]:
     try:
         document = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as error:
         raise ArchiveError(path, f"not UTF-8 text (byte {error.start})") from error
     except json.JSONDecodeError as error:
         raise ArchiveError(path, f"not valid JSON: {error.msg}", error.lineno) from error
-    return _decode_podcast_archive(path, document)
-
-
-def _decode_podcast_archive(path: Path, document: object) -> PodcastArchive:
     if not isinstance(document, dict):
-        raise ArchiveError(path, "expected a JSON object with 'podcast' and 'episodes'")
+        raise ArchiveError(path, "expected a JSON object")
     version = document.get("format")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ArchiveError(path, f"unsupported archive format {version!r}")
-    podcast = _decode(path, "podcast", Podcast, document.get("podcast"))
-    if path.stem != podcast.slug:
+    if not isinstance(version, int) or version != newest:
+        raise ArchiveError(path, f"unsupported archive format {version!r} (expected {newest})")
+    return document
+
+
+def _podcast_named(path: Path, slug: str, document: dict[str, Any]) -> Podcast:
+    podcast: Podcast = _decode(path, "podcast", Podcast, document.get("podcast"))
+    if slug != podcast.slug:
         raise ArchiveError(path, f"podcast slug {podcast.slug!r} does not match the file name")
+    return podcast
+
+
+def _episodes_of(path: Path, slug: str, document: dict[str, Any]) -> list[Episode]:
     raw_episodes = document.get("episodes")
     if not isinstance(raw_episodes, list):
         raise ArchiveError(path, "'episodes' must be a list")
-    episodes = [_decode(path, f"episodes[{i}]", Episode, raw) for i, raw in enumerate(raw_episodes)]
-    _check_episodes(path, podcast.slug, episodes)
-    return PodcastArchive(podcast, tuple(sorted(episodes, key=archive_order)))
+    return [_decode(path, f"episodes[{i}]", Episode, raw) for i, raw in enumerate(raw_episodes)]
 
 
 def _check_episodes(path: Path, slug: str, episodes: Sequence[Episode]) -> None:

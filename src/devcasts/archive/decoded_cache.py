@@ -1,11 +1,12 @@
 """Each archive file's decoded records, kept in the build's cache folder (`<cache>/archive/`),
 so that a build decodes only the files that changed since the last one.
 
-An entry is a `util.cache.CacheFile` named after its archive file, under a fingerprint of the
-file's bytes and of the code that decoded them (this module, the codec and the model). The
-JSON files stay the truth: they are read and hashed on every load, and an entry is used only
-for the very bytes it was decoded from. Anything unexpected in an entry is a miss and the entry
-is rewritten; a cache that cannot be written is simply not used.
+An entry is a `util.cache.CacheFile` named after its archive file (`show/2024.json` is
+`show~2024`), under a fingerprint of the file's name and bytes and of the code that decoded
+them (this module, the codec and the model). The JSON files stay the truth: they are read and
+hashed on every load, and an entry is used only for the very bytes, under the very name, it
+was decoded from. Anything unexpected in an entry is a miss and the entry is rewritten; a
+cache that cannot be written is simply not used.
 
 Entries are pickled, the one cache that is: unpickling a podcast's records takes half the
 time of decoding its JSON again, which is the point. Only entries under this code's
@@ -23,19 +24,25 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields, is_dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from devcasts import model, records
 from devcasts.archive import codec, state
-from devcasts.archive.codec import decode_podcast_file
 from devcasts.archive.state import PodcastArchive
 from devcasts.util.cache import CacheFile, fingerprint
 
-__all__ = ["DECODED_CACHE_FOLDER", "DecodedCache", "DecodedCacheWrites"]
+__all__ = ["DECODED_CACHE_FOLDER", "DecodedCache", "DecodedCacheWrites", "entry_name"]
 
 DECODED_CACHE_FOLDER = "archive"  # under the build's cache dir
-ENTRY_VERSION = 2  # 1: entries with their own header and the file's stat, before util.cache
+ENTRY_VERSION = 3  # 2: one entry per podcast file (format 1); 1: before util.cache
 _SUFFIX = ".pickle"
+T = TypeVar("T")
+
+
+def entry_name(name: str) -> str:
+    """The entry of an archive file named relative to the archive folder: `show/2024.json`
+    is `show~2024` (slugs never hold a `~`), `show.json` (format 1) is `show`."""
+    return name.removesuffix(".json").replace("/", "~")
 
 
 class DecodedCache:
@@ -44,32 +51,41 @@ class DecodedCache:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def read(self, path: Path, data: bytes) -> PodcastArchive:
-        """The records of the archive file `path`, whose bytes are `data`: from its entry
-        when that was decoded from these bytes, else decoded (and kept)."""
-        entry = self._entry(path, _entry_fingerprint(data))
-        record = entry.load(PodcastArchive)
-        if record is not None and record.podcast.slug == path.stem:  # not another's, copied
-            return record
-        record = decode_podcast_file(path, data)
-        entry.save(record)
-        return record
+    def read(
+        self,
+        path: Path,
+        name: str,
+        data: bytes,
+        decode: Callable[[Path, bytes], T],
+        fits: Callable[[object], bool],
+    ) -> T:
+        """What `decode` makes of the archive file `path` (`name` within the archive), whose
+        bytes are `data`: from its entry when that was made from this name and these bytes
+        and `fits` the file (not another's records, copied), else decoded (and kept)."""
+        entry = self._entry(name, _entry_fingerprint(name, data))
+        kept = entry.load(object)
+        if kept is not None and fits(kept):
+            return cast(T, kept)
+        value = decode(path, data)
+        entry.save(value)
+        return value
 
-    def keep(self, path: Path, entry_fingerprint: str | None, record: PodcastArchive) -> None:
-        self._entry(path, entry_fingerprint).save(record)
+    def keep(self, name: str, entry_fingerprint: str | None, value: object) -> None:
+        self._entry(name, entry_fingerprint).save(value)
 
-    def forget_all_but(self, stems: set[str]) -> None:
+    def forget_all_but(self, names: set[str]) -> None:
         """Drop entries of archive files that are gone, and temp files of a killed build."""
+        kept = {entry_name(name) for name in names}
         try:
             entries = list(self.folder.iterdir())
         except OSError:
             return
         for entry in entries:
-            if entry.name.startswith(".") or (entry.suffix == _SUFFIX and entry.stem not in stems):
+            if entry.name.startswith(".") or (entry.suffix == _SUFFIX and entry.stem not in kept):
                 entry.unlink(missing_ok=True)
 
-    def _entry(self, path: Path, entry_fingerprint: str | None) -> CacheFile:
-        entry = self.folder / f"{path.stem}{_SUFFIX}"
+    def _entry(self, name: str, entry_fingerprint: str | None) -> CacheFile:
+        entry = self.folder / f"{entry_name(name)}{_SUFFIX}"
         return CacheFile(entry, ENTRY_VERSION, entry_fingerprint, _RECORD_PICKLE)
 
 
@@ -81,21 +97,21 @@ class DecodedCacheWrites:
 
     def __init__(self, cache_dir: Path) -> None:
         self._cache = DecodedCache(cache_dir / DECODED_CACHE_FOLDER)
-        self._pending: list[tuple[Path, str | None, PodcastArchive]] = []
+        self._pending: list[tuple[str, str | None, object]] = []
 
-    def add(self, path: Path, data: bytes, record: PodcastArchive) -> None:
-        """`data`, the bytes just written to `path`, decode to `record`."""
-        self._pending.append((path, _entry_fingerprint(data), record))
+    def add(self, name: str, data: bytes, value: object) -> None:
+        """`data`, the bytes just written to the archive file `name`, decode to `value`."""
+        self._pending.append((name, _entry_fingerprint(name, data), value))
 
     def commit(self) -> None:
-        for path, entry_fingerprint, record in self._pending:
-            self._cache.keep(path, entry_fingerprint, record)
+        for name, entry_fingerprint, value in self._pending:
+            self._cache.keep(name, entry_fingerprint, value)
         self._pending.clear()
 
 
-def _entry_fingerprint(data: bytes) -> str | None:
+def _entry_fingerprint(name: str, data: bytes) -> str | None:
     code = _code_fingerprint()
-    return None if code is None else fingerprint(decoder=code, archive_file=data)
+    return None if code is None else fingerprint(decoder=code, name=name, archive_file=data)
 
 
 @cache

@@ -41,8 +41,9 @@ def merge_feeds(
     archived for the first time gets its podcast's slug for good (podcast_slugs.py): from its
     title when its key is in `titled` (feeds.yaml gives it no `slug:`), else the key itself;
     a title's slug never takes a key of `given` (every `slug:` of feeds.yaml) or of `feeds`.
-    ArchiveChanges are keyed by feed key. `last_seen` is refreshed at most once per UTC day,
-    so that rebuilding the same day rewrites no archive file.
+    ArchiveChanges are keyed by feed key. An archived episode a feed no longer lists gets
+    `dropped` (see _marked_dropped); nothing is written for an episode that stays unchanged
+    in its feed, so a rebuild with nothing new, on any day, rewrites no archive file.
     """
     now = utc(now).replace(microsecond=0)
     records = {feed_key(record.podcast): record for record in state.podcasts}
@@ -106,6 +107,11 @@ def _merge_podcast(
         if not _same_content(prior, merged):
             edited.append(incoming.id)
         by_id[incoming.id] = merged
+    if feed.episodes:
+        listed = {episode.id for episode in feed.episodes}
+        for episode_id, episode in by_id.items():
+            if episode_id not in listed:
+                by_id[episode_id] = _marked_dropped(episode, now)
     episodes = tuple(sorted(by_id.values(), key=archive_order))
     return PodcastArchive(podcast, episodes), tuple(added), tuple(edited)
 
@@ -136,12 +142,21 @@ def _first_archived(episode: Episode, slug: str, now: datetime) -> Episode:
     return replace(episode, slug=slug, first_seen=now, last_seen=now, also_in=(), featured=False)
 
 
+def _marked_dropped(episode: Episode, now: datetime) -> Episode:
+    """An archived episode missing from its feed's latest read (an empty read marks none:
+    more likely a broken feed than an emptied show). The first build that misses it records
+    when; later ones leave it, so that the file changes once."""
+    return episode if episode.dropped is not None else replace(episode, dropped=now)
+
+
 def _seen_again(prior: Episode, incoming: Episode, now: datetime) -> Episode:
-    """The incoming content under the prior identity; an estimated date never drifts."""
+    """The incoming content under the prior identity; an estimated date never drifts.
+
+    `last_seen` moves only with another change (an edit, a return after being dropped), so
+    that an episode that stays in its feed unchanged never rewrites its file."""
     if incoming.content_hash and incoming.content_hash == prior.content_hash:
-        # Same content (the hash covers every content field): only last_seen may move.
-        last_seen = _refreshed_last_seen(prior.last_seen, now)
-        return prior if last_seen == prior.last_seen else replace(prior, last_seen=last_seen)
+        # Same content (the hash covers every content field): nothing but a return to note.
+        return _back_in_feed(prior, now)
     published, estimated, clamped = incoming.published, incoming.date_estimated, False
     if incoming.date_estimated or incoming.date_clamped:
         # The feed gives no usable date: keep the one the episode got when first archived.
@@ -150,7 +165,8 @@ def _seen_again(prior: Episode, incoming: Episode, now: datetime) -> Episode:
         incoming,
         slug=prior.slug,
         first_seen=prior.first_seen,
-        last_seen=_refreshed_last_seen(prior.last_seen, now),
+        last_seen=now,
+        dropped=None,
         published=published,
         date_estimated=estimated,
         date_clamped=clamped,
@@ -162,16 +178,16 @@ def _seen_again(prior: Episode, incoming: Episode, now: datetime) -> Episode:
         linked_transcript_url=prior.linked_transcript_url,
     )
     if _same_content(prior, candidate):
-        return replace(prior, last_seen=candidate.last_seen)
+        return _back_in_feed(prior, now)
     return candidate
 
 
-def _refreshed_last_seen(last_seen: datetime | None, now: datetime) -> datetime:
-    if last_seen is None or (now.date() != last_seen.date() and now > last_seen):
-        return now
-    return last_seen
+def _back_in_feed(prior: Episode, now: datetime) -> Episode:
+    """`prior`, listed by its feed again: a dropped episode that comes back is seen now."""
+    return prior if prior.dropped is None else replace(prior, dropped=None, last_seen=now)
 
 
 def _same_content(a: Episode, b: Episode) -> bool:
-    """Equal apart from bookkeeping (content_hash may cover a drifting date; last_seen)."""
-    return replace(b, last_seen=a.last_seen, content_hash=a.content_hash) == a
+    """Equal apart from bookkeeping (content_hash may cover a drifting date; last_seen and
+    dropped)."""
+    return replace(b, last_seen=a.last_seen, content_hash=a.content_hash, dropped=a.dropped) == a

@@ -21,7 +21,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class PodcastArchive:
-    """One podcast's archive file: last known metadata and every episode ever seen."""
+    """One podcast's archive: last known metadata and every episode ever seen."""
 
     podcast: Podcast
     episodes: tuple[Episode, ...] = ()  # sorted by (published, id)
@@ -47,13 +47,13 @@ class ArchiveState:
 
 @dataclass(frozen=True, slots=True)
 class ArchiveChanges:
-    """What a merge changed, for sinks that work incrementally (last_seen alone is no change).
+    """What a merge changed, for sinks that work incrementally (`dropped` alone is no change).
     Podcasts are named by their feed's key (FeedSource.slug; feed_key below)."""
 
     new_episodes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # key -> ids
     updated_episodes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # key -> ids
     changed_podcasts: frozenset[str] = frozenset()  # metadata or episodes changed
-    touched_podcasts: frozenset[str] = frozenset()  # any byte of their file differs (last_seen)
+    touched_podcasts: frozenset[str] = frozenset()  # any byte of their files differs (dropped)
 
     @property
     def is_empty(self) -> bool:

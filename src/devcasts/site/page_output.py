@@ -146,8 +146,8 @@ HASHED_BY_NORMALIZE = frozenset(
         "explicit", "text",
     }
 )  # fmt: skip
-# Never shown on a page or in a feed: last_seen moves daily for every episode of a feed read.
-NEVER_SHOWN = frozenset({"guid", "first_seen", "last_seen"})
+# Never shown on a page or in a feed: bookkeeping of the archive.
+NEVER_SHOWN = frozenset({"guid", "first_seen", "last_seen", "dropped"})
 _NOT_HASHED_BY_NORMALIZE = attrgetter(
     *(
         f.name
