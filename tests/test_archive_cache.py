@@ -370,3 +370,51 @@ def test_the_collector_is_left_as_it_was(tmp_path: Path) -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _settle(content: Path) -> None:
+    """Age every archive file past decoded_cache.SETTLED_SECONDS, as files from an earlier
+    build are."""
+    an_hour_ago = NOW.timestamp() - 3600
+    for path in archive_dir(content).glob("*.json"):
+        os.utime(path, (an_hour_ago, an_hour_ago))
+
+
+def test_a_settled_file_whose_stat_is_unchanged_is_not_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = save_two_podcasts(tmp_path)
+    _settle(tmp_path)
+    assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state  # hashed, stats kept
+    assert decoded_cache.STAT_INDEX in entries(tmp_path / CACHE)
+
+    def refuse(path: Path) -> bytes:
+        raise AssertionError(f"{path.name} was read again")
+
+    monkeypatch.setattr("devcasts.archive.files.archive_bytes", refuse)
+    refuse_decoding(monkeypatch)
+    assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
+
+
+def test_a_file_edited_in_place_is_read_again_even_with_its_old_mtime(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save_two_podcasts(tmp_path)
+    _settle(tmp_path)
+    load_archive(tmp_path, cache_dir=tmp_path / CACHE)  # the stats are kept
+    path = archive_dir(tmp_path) / "keeper.json"
+    before = path.stat()
+    edited = path.read_text(encoding="utf-8").replace("log 1", "log 9")  # same size
+    path.write_text(edited, encoding="utf-8")  # same inode, a new ctime
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    decoded = count_decoding(monkeypatch)
+    titles = [e.title for e in load_archive(tmp_path, cache_dir=tmp_path / CACHE).episodes()]
+    assert decoded == ["keeper.json"]
+    assert titles == [e.title for e in load_archive(tmp_path).episodes()]
+    assert "log 9" in " ".join(titles)
+
+
+def test_a_file_written_just_now_is_not_trusted_by_its_stat(tmp_path: Path) -> None:
+    save_two_podcasts(tmp_path)  # mtimes of now: an edit within the clock's tick could hide
+    load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    assert decoded_cache.STAT_INDEX not in entries(tmp_path / CACHE)

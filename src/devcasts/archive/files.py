@@ -38,7 +38,8 @@ def load_archive(content_dir: Path, *, cache_dir: Path | None = None) -> Archive
     """Read every `content/archive/*.json`; a missing folder is an empty archive.
 
     With `cache_dir`, each file's decoded records are kept under it, and only the files that
-    changed since are decoded again; the JSON files stay the truth.
+    changed since are decoded again (or read at all: decoded_cache.py); the JSON files stay
+    the truth.
     """
     folder = archive_dir(content_dir)
     if not folder.is_dir():
@@ -49,12 +50,14 @@ def load_archive(content_dir: Path, *, cache_dir: Path | None = None) -> Archive
         records = [_read(path, cache) for path in paths]
     if cache is not None:
         cache.forget_all_but({path.stem for path in paths})
+        cache.save_stat_index()
     return ArchiveState(tuple(sorted(records, key=lambda r: r.podcast.slug)))
 
 
 def _read(path: Path, cache: DecodedCache | None) -> PodcastArchive:
-    data = archive_bytes(path)
-    return decode_podcast_file(path, data) if cache is None else cache.read(path, data)
+    if cache is None:
+        return decode_podcast_file(path, archive_bytes(path))
+    return cache.read(path, lambda: archive_bytes(path))
 
 
 def archive_bytes(path: Path) -> bytes:
