@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 from markupsafe import Markup
@@ -115,11 +115,16 @@ def render_site(
     out = PageOutput(writer, manifest, previous)
     _write_static(templates.static_files(config.templates_dir), out)
     _render_episodes(site, out)
+    cards = cast("_CardCache", site.env.globals["episode_card"])
+    rows = cast("_RowCache", site.env.globals["episode_row"])
     _render_podcasts(site, out)
+    cards.forget(show_podcast=False)  # only a podcast's own listing leaves its name out
     _render_topics(site, out)
     _render_people(site, out)
+    cards.forget()  # the home page shows a few: rendered again
     _render_categories(site, out)
     _render_archive(site, out)
+    rows.rows.clear()  # compact rows: categories and years only
     _render_singletons(site, out)
     _write_discovery(site, out)
     return out.finish()
@@ -164,8 +169,7 @@ class _Site:
             art.touch_icon,
         )
         episode_digests = {
-            e.id: digest(episode_digest(e), art.by_url.get(e.image or ""))
-            for e in catalog.episodes
+            e.id: digest(episode_digest(e), art.by_url.get(e.image or "")) for e in catalog.episodes
         }
         by_podcast = pages.episodes_published_by_podcast(catalog.episodes)
         by_topic = pages.episodes_by_topic(catalog.topics, catalog.episodes)
@@ -218,8 +222,8 @@ def _environment(
         podcasts_by_slug={p.slug: p for p in catalog.podcasts},
         topics_by_slug={t.slug: t for t in catalog.topics},
         jsonld=discovery.script_json,
-        episode_card=_card_renderer(env),
-        episode_row=_row_renderer(env),
+        episode_card=_CardCache(env),
+        episode_row=_RowCache(env),
         art=art,
         art_sizes=artwork.SIZES,
     )
@@ -250,34 +254,46 @@ def _loader(templates_dir: Path) -> jinja2.BaseLoader:
     )
 
 
-def _card_renderer(env: jinja2.Environment) -> Callable[[Episode, str, bool], Markup]:
-    """card.html for an episode, rendered once: an episode is listed on five pages or more."""
-    cards: dict[tuple[str, str, bool], Markup] = {}
+class _CardCache:
+    """card.html for an episode, rendered once: an episode is listed on five pages or more.
 
-    def episode_card(episode: Episode, heading: str = "h3", show_podcast: bool = True) -> Markup:
+    Kept only while listings still show them: 100,000 episodes' cards weigh hundreds of
+    megabytes, so render_site forgets the kinds no later listing shows (`forget`)."""
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self.env = env
+        self.cards: dict[tuple[str, str, bool], Markup] = {}
+
+    def __call__(self, episode: Episode, heading: str = "h3", show_podcast: bool = True) -> Markup:
         key = (episode.id, heading, show_podcast)
-        card = cards.get(key)
+        card = self.cards.get(key)
         if card is None:
             context = {"episode": episode, "heading": heading, "show_podcast": show_podcast}
-            html = env.get_template("card.html").render(context)
-            card = cards[key] = Markup(html)  # noqa: S704 -- an autoescaped template's output
+            html = self.env.get_template("card.html").render(context)
+            card = self.cards[key] = Markup(html)  # noqa: S704 -- an autoescaped template's output
         return card
 
-    return episode_card
+    def forget(self, show_podcast: bool | None = None) -> None:
+        """Drop the cards with (or without) their show's name; None: every card."""
+        if show_podcast is None:
+            self.cards.clear()
+        else:
+            self.cards = {k: v for k, v in self.cards.items() if k[2] is not show_podcast}
 
 
-def _row_renderer(env: jinja2.Environment) -> Callable[[Episode], Markup]:
+class _RowCache:
     """row.html for an episode, rendered once: the compact listings repeat every episode."""
-    rows: dict[str, Markup] = {}
 
-    def episode_row(episode: Episode) -> Markup:
-        row = rows.get(episode.id)
+    def __init__(self, env: jinja2.Environment) -> None:
+        self.env = env
+        self.rows: dict[str, Markup] = {}
+
+    def __call__(self, episode: Episode) -> Markup:
+        row = self.rows.get(episode.id)
         if row is None:
-            html = env.get_template("row.html").render({"episode": episode})
-            row = rows[episode.id] = Markup(html)  # noqa: S704 -- an autoescaped template's output
+            html = self.env.get_template("row.html").render({"episode": episode})
+            row = self.rows[episode.id] = Markup(html)  # noqa: S704 -- an autoescaped template's output
         return row
-
-    return episode_row
 
 
 def _write_static(static: Mapping[str, Path], out: PageOutput) -> None:
@@ -345,7 +361,9 @@ def _render_podcasts(site: _Site, out: PageOutput) -> None:
         episodes = grouped.get(podcast.slug, [])
         description = Markup(podcast.description_html)  # noqa: S704 -- sanitized by normalize
         series = discovery.podcast_series_ld(podcast, site.config)
-        for page in pages.paginate_episodes(episodes, urls.podcast(podcast.slug), site.config.page_size):
+        for page in pages.paginate_episodes(
+            episodes, urls.podcast(podcast.slug), site.config.page_size
+        ):
             render = site.later(
                 "podcast.html",
                 page.relpath,
