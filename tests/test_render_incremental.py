@@ -12,6 +12,7 @@ import pytest
 
 from devcasts.model import Config
 from devcasts.records import Catalog, Episode
+from devcasts.site import render as render_module
 from devcasts.site.content_pages import load_content_pages
 from devcasts.site.render import render_site
 from devcasts.site.writer import SiteWriter
@@ -95,3 +96,38 @@ def test_an_incremental_render_equals_a_render_from_nothing(
     total = len(_files(fresh))
     if change is not renamed_show:  # a show's name is on each of its pages
         assert len(written) < total / 4, "most pages are kept as they were"
+
+
+def test_a_kept_show_with_a_page_gone_from_the_site_is_rendered_again(
+    tmp_path: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    out = tmp_path / "site"
+    _render(sample_catalog, sample_config, out)
+    newest = _show_episodes(sample_catalog)[0]
+    page = out / "podcasts" / SHOW / newest.slug / "index.html"
+    expected = page.read_bytes()
+    page.unlink()
+    assert f"podcasts/{SHOW}/{newest.slug}/index.html" in _render(
+        sample_catalog, sample_config, out
+    )
+    assert page.read_bytes() == expected
+
+
+def test_an_unchanged_show_keeps_its_episode_pages_unrendered(
+    tmp_path: Path,
+    sample_catalog: Catalog,
+    sample_config: Config,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "site"
+    _render(sample_catalog, sample_config, out)
+    rendered: list[str] = []
+    original = render_module._episode_html
+
+    def counting(site: object, episode: Episode, *args: object) -> str:
+        rendered.append(episode.podcast)
+        return original(site, episode, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(render_module, "_episode_html", counting)
+    _render(new_newest_episode(sample_catalog), sample_config, out)
+    assert rendered == [SHOW, SHOW]  # the new episode and the one it follows

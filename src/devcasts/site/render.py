@@ -10,8 +10,9 @@ their oldest end (pages.paginate), so a new episode leaves older pages alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, cast
@@ -305,13 +306,35 @@ def _write_static(static: Mapping[str, Path], out: PageOutput) -> None:
 
 
 def _render_episodes(site: _Site, out: PageOutput) -> None:
-    neighbors = pages.neighbors_in(pages.episodes_by_podcast(site.catalog.episodes).values())
-    podcast_digests: dict[str, str] = {}  # once per podcast, not once per episode
-    for episode in site.catalog.episodes:
-        podcast = site.podcasts.get(episode.podcast) or _unknown_podcast(episode.podcast)
+    for slug, group in pages.episodes_by_podcast(site.catalog.episodes).items():
+        podcast = site.podcasts.get(slug) or _unknown_podcast(slug)
+        podcast_digest = digest(podcast)
+        # A show's episode pages show its episodes (their neighbours' titles and paths
+        # included) and the show: when none of that changed, its 1,000 pages are kept as
+        # they are without a fingerprint each (a new episode changes only its own show's).
+        show = digest(
+            site.shared_digest, podcast_digest, [site.episode_digests[e.id] for e in group]
+        )
+        if not out.keep_group(f"#episodes/{slug}", show, list(_episode_files(group))):
+            _render_show_episodes(site, out, podcast, podcast_digest, group)
+
+
+def _episode_files(episodes: Sequence[Episode]) -> Iterator[tuple[str, datetime | None]]:
+    """The files `_render_show_episodes` writes for `episodes`, with their sitemap dates."""
+    for episode in episodes:
+        yield urls.episode(episode), episode.published
+        if episode.chapters:
+            yield urls.chapters(episode), None
+        if episode.transcript_turns:
+            yield urls.transcript(episode), None
+
+
+def _render_show_episodes(
+    site: _Site, out: PageOutput, podcast: Podcast, podcast_digest: str, group: list[Episode]
+) -> None:
+    neighbors = pages.neighbors_in([group])
+    for episode in group:
         around = neighbors[episode.id]
-        if (podcast_digest := podcast_digests.get(podcast.slug)) is None:
-            podcast_digest = podcast_digests[podcast.slug] = digest(podcast)
         fingerprint = digest(
             site.shared_digest,
             site.episode_digests[episode.id],
