@@ -315,7 +315,7 @@ def _render_episodes(site: _Site, out: PageOutput) -> None:
         show = digest(
             site.shared_digest, podcast_digest, [site.episode_digests[e.id] for e in group]
         )
-        if not out.keep_group(f"#episodes/{slug}", show, list(_episode_files(group))):
+        if not out.keep_group(f"#episodes:{slug}", show, list(_episode_files(group))):
             _render_show_episodes(site, out, podcast, podcast_digest, group)
 
 
