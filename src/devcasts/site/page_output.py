@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
@@ -63,6 +63,29 @@ class PageOutput:
                 self.report.pages_unchanged += 1
                 return
         self.data(filename, render().encode("utf-8"))
+
+    def keep_group(
+        self, key: str, fingerprint: str, pages: Sequence[tuple[str, datetime | None]]
+    ) -> bool:
+        """Keep every page of a group (`pages`: relpath, lastmod) when the group's fingerprint,
+        over everything its pages show, is the last build's: each keeps its manifest entry,
+        and none is fingerprinted or rendered. False, keeping nothing counted: `page` them."""
+        self.fingerprints[key] = fingerprint  # a key no file has: it starts with "#"
+        if self.previous.get(key) != fingerprint:
+            return False
+        kept: list[tuple[str, str, str, datetime | None]] = []
+        for relpath, lastmod in pages:
+            filename = urls.output_file(relpath)
+            previous = self.previous.get(filename)
+            if previous is None or not self.writer.keep_existing(filename):
+                return False
+            kept.append((relpath, filename, previous, lastmod))
+        for relpath, filename, previous, lastmod in kept:
+            self.fingerprints[filename] = previous
+            if filename.endswith(".html"):
+                self.html_pages[relpath] = lastmod
+        self.report.pages_unchanged += len(kept)
+        return True
 
     def data(self, relpath: str, data: bytes) -> None:
         self._count(relpath, self.writer.write(relpath, data))

@@ -10,11 +10,12 @@ their oldest end (pages.paginate), so a new episode leaves older pages alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jinja2
 from markupsafe import Markup
@@ -115,11 +116,17 @@ def render_site(
     out = PageOutput(writer, manifest, previous)
     _write_static(templates.static_files(config.templates_dir), out)
     _render_episodes(site, out)
+    cards = cast("_CardCache", site.env.globals["episode_card"])
+    rows = cast("_RowCache", site.env.globals["episode_row"])
     _render_podcasts(site, out)
+    cards.forget(show_podcast=False)  # only a podcast's own listing leaves its name out
+    rows.forget(show_podcast=False)
     _render_topics(site, out)
     _render_people(site, out)
+    cards.forget()  # the home page shows a few: rendered again
     _render_categories(site, out)
     _render_archive(site, out)
+    rows.forget()
     _render_singletons(site, out)
     _write_discovery(site, out)
     return out.finish()
@@ -217,8 +224,8 @@ def _environment(
         podcasts_by_slug={p.slug: p for p in catalog.podcasts},
         topics_by_slug={t.slug: t for t in catalog.topics},
         jsonld=discovery.script_json,
-        episode_card=_card_renderer(env),
-        episode_row=_row_renderer(env),
+        episode_card=_CardCache(env),
+        episode_row=_RowCache(env),
         art=art,
         art_sizes=artwork.SIZES,
     )
@@ -250,37 +257,56 @@ def _loader(templates_dir: Path) -> jinja2.BaseLoader:
     )
 
 
-def _card_renderer(env: jinja2.Environment) -> Callable[[Episode, str, bool], Markup]:
-    """card.html for an episode, rendered once: an episode is listed on five pages or more."""
-    cards: dict[tuple[str, str, bool], Markup] = {}
+class _CardCache:
+    """card.html for an episode, rendered once: an episode is listed on five pages or more.
 
-    def episode_card(episode: Episode, heading: str = "h3", show_podcast: bool = True) -> Markup:
+    Kept only while listings still show them: 100,000 episodes' cards weigh hundreds of
+    megabytes, so render_site forgets the kinds no later listing shows (`forget`)."""
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self.env = env
+        self.cards: dict[tuple[str, str, bool], Markup] = {}
+
+    def __call__(self, episode: Episode, heading: str = "h3", show_podcast: bool = True) -> Markup:
         key = (episode.id, heading, show_podcast)
-        card = cards.get(key)
+        card = self.cards.get(key)
         if card is None:
             context = {"episode": episode, "heading": heading, "show_podcast": show_podcast}
-            html = env.get_template("card.html").render(context)
-            card = cards[key] = Markup(html)  # noqa: S704 -- an autoescaped template's output
+            html = self.env.get_template("card.html").render(context)
+            card = self.cards[key] = Markup(html)  # noqa: S704 -- an autoescaped template's output
         return card
 
-    return episode_card
+    def forget(self, show_podcast: bool | None = None) -> None:
+        """Drop the cards with (or without) their show's name; None: every card."""
+        if show_podcast is None:
+            self.cards.clear()
+        else:
+            self.cards = {k: v for k, v in self.cards.items() if k[2] is not show_podcast}
 
 
-def _row_renderer(env: jinja2.Environment) -> Callable[[Episode, bool], Markup]:
+class _RowCache:
     """row.html for an episode, rendered once per variant: the compact listings repeat every
     episode."""
-    rows: dict[tuple[str, bool], Markup] = {}
 
-    def episode_row(episode: Episode, show_podcast: bool = True) -> Markup:
+    def __init__(self, env: jinja2.Environment) -> None:
+        self.env = env
+        self.rows: dict[tuple[str, bool], Markup] = {}
+
+    def __call__(self, episode: Episode, show_podcast: bool = True) -> Markup:
         key = (episode.id, show_podcast)
-        row = rows.get(key)
+        row = self.rows.get(key)
         if row is None:
             context = {"episode": episode, "show_podcast": show_podcast}
-            html = env.get_template("row.html").render(context)
-            row = rows[key] = Markup(html)  # noqa: S704 -- an autoescaped template's output
+            html = self.env.get_template("row.html").render(context)
+            row = self.rows[key] = Markup(html)  # noqa: S704 -- an autoescaped template's output
         return row
 
-    return episode_row
+    def forget(self, show_podcast: bool | None = None) -> None:
+        """Drop the rows with (or without) their show's name; None: every row."""
+        if show_podcast is None:
+            self.rows.clear()
+        else:
+            self.rows = {k: v for k, v in self.rows.items() if k[1] is not show_podcast}
 
 
 def _write_static(static: Mapping[str, Path], out: PageOutput) -> None:
@@ -292,13 +318,35 @@ def _write_static(static: Mapping[str, Path], out: PageOutput) -> None:
 
 
 def _render_episodes(site: _Site, out: PageOutput) -> None:
-    neighbors = pages.neighbors_in(pages.episodes_by_podcast(site.catalog.episodes).values())
-    podcast_digests: dict[str, str] = {}  # once per podcast, not once per episode
-    for episode in site.catalog.episodes:
-        podcast = site.podcasts.get(episode.podcast) or _unknown_podcast(episode.podcast)
+    for slug, group in pages.episodes_by_podcast(site.catalog.episodes).items():
+        podcast = site.podcasts.get(slug) or _unknown_podcast(slug)
+        podcast_digest = digest(podcast)
+        # A show's episode pages show its episodes (their neighbours' titles and paths
+        # included) and the show: when none of that changed, its 1,000 pages are kept as
+        # they are without a fingerprint each (a new episode changes only its own show's).
+        show = digest(
+            site.shared_digest, podcast_digest, [site.episode_digests[e.id] for e in group]
+        )
+        if not out.keep_group(f"#episodes:{slug}", show, list(_episode_files(group))):
+            _render_show_episodes(site, out, podcast, podcast_digest, group)
+
+
+def _episode_files(episodes: Sequence[Episode]) -> Iterator[tuple[str, datetime | None]]:
+    """The files `_render_show_episodes` writes for `episodes`, with their sitemap dates."""
+    for episode in episodes:
+        yield urls.episode(episode), episode.published
+        if episode.chapters:
+            yield urls.chapters(episode), None
+        if episode.transcript_turns:
+            yield urls.transcript(episode), None
+
+
+def _render_show_episodes(
+    site: _Site, out: PageOutput, podcast: Podcast, podcast_digest: str, group: list[Episode]
+) -> None:
+    neighbors = pages.neighbors_in([group])
+    for episode in group:
         around = neighbors[episode.id]
-        if (podcast_digest := podcast_digests.get(podcast.slug)) is None:
-            podcast_digest = podcast_digests[podcast.slug] = digest(podcast)
         fingerprint = digest(
             site.shared_digest,
             site.episode_digests[episode.id],

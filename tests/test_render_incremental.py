@@ -1,0 +1,133 @@
+"""A site rendered over the last build's equals one rendered from nothing, byte for byte, for
+the changes real feeds make: the fingerprints skip only pages that would come out the same."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from devcasts.model import Config
+from devcasts.records import Catalog, Episode
+from devcasts.site import render as render_module
+from devcasts.site.content_pages import load_content_pages
+from devcasts.site.render import render_site
+from devcasts.site.writer import SiteWriter
+from devcasts.util.episode_dates import newest_first_key
+
+SHOW = "ship-it-weekly"
+
+
+def _render(catalog: Catalog, config: Config, out: Path) -> list[str]:
+    writer = SiteWriter(out)
+    content = load_content_pages(config.content_dir, config.site.base_path)
+    report = render_site(catalog, config, writer, content)
+    writer.finish()
+    return report.changed_pages
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _with_episodes(catalog: Catalog, episodes: list[Episode]) -> Catalog:
+    return dataclasses.replace(catalog, episodes=tuple(sorted(episodes, key=newest_first_key)))
+
+
+def _show_episodes(catalog: Catalog) -> list[Episode]:
+    return [e for e in catalog.episodes if e.podcast == SHOW]  # newest first
+
+
+def new_newest_episode(catalog: Catalog) -> Catalog:
+    newest = _show_episodes(catalog)[0]
+    added = dataclasses.replace(
+        newest,
+        id="a-new-one",
+        guid="a-new-one",
+        slug="a-new-one",
+        title="Shipping on a Friday, again",
+        published=newest.published + timedelta(days=1),
+        content_hash="",
+    )
+    return _with_episodes(catalog, [added, *catalog.episodes])
+
+
+def edited_old_episode(catalog: Catalog) -> Catalog:
+    oldest = _show_episodes(catalog)[-1]
+    edited = dataclasses.replace(
+        oldest, title="A corrected title", notes_html="<p>Corrected notes.</p>", content_hash=""
+    )
+    return _with_episodes(catalog, [edited if e is oldest else e for e in catalog.episodes])
+
+
+def removed_episode(catalog: Catalog) -> Catalog:
+    gone = _show_episodes(catalog)[15]  # in the middle of the show's numbered pages
+    return _with_episodes(catalog, [e for e in catalog.episodes if e is not gone])
+
+
+def renamed_show(catalog: Catalog) -> Catalog:
+    podcasts = tuple(
+        dataclasses.replace(p, title="Ship It Daily") if p.slug == SHOW else p
+        for p in catalog.podcasts
+    )
+    return dataclasses.replace(catalog, podcasts=podcasts)
+
+
+@pytest.mark.parametrize(
+    "change", [new_newest_episode, edited_old_episode, removed_episode, renamed_show]
+)
+def test_an_incremental_render_equals_a_render_from_nothing(
+    tmp_path: Path,
+    sample_catalog: Catalog,
+    sample_config: Config,
+    change: Callable[[Catalog], Catalog],
+) -> None:
+    assert len(_show_episodes(sample_catalog)) > 3 * sample_catalog.site.page_size
+    incremental, fresh = tmp_path / "incremental", tmp_path / "fresh"
+    _render(sample_catalog, sample_config, incremental)
+    changed = change(sample_catalog)
+    written = _render(changed, sample_config, incremental)
+    _render(changed, sample_config, fresh)
+    assert _files(incremental) == _files(fresh)
+    assert written  # the change shows somewhere
+    total = len(_files(fresh))
+    if change is not renamed_show:  # a show's name is on each of its pages
+        assert len(written) < total / 4, "most pages are kept as they were"
+
+
+def test_a_kept_show_with_a_page_gone_from_the_site_is_rendered_again(
+    tmp_path: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    out = tmp_path / "site"
+    _render(sample_catalog, sample_config, out)
+    newest = _show_episodes(sample_catalog)[0]
+    page = out / "podcasts" / SHOW / newest.slug / "index.html"
+    expected = page.read_bytes()
+    page.unlink()
+    assert f"podcasts/{SHOW}/{newest.slug}/index.html" in _render(
+        sample_catalog, sample_config, out
+    )
+    assert page.read_bytes() == expected
+
+
+def test_an_unchanged_show_keeps_its_episode_pages_unrendered(
+    tmp_path: Path,
+    sample_catalog: Catalog,
+    sample_config: Config,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "site"
+    _render(sample_catalog, sample_config, out)
+    rendered: list[str] = []
+    original = render_module._episode_html
+
+    def counting(site: object, episode: Episode, *args: object) -> str:
+        rendered.append(episode.podcast)
+        return original(site, episode, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(render_module, "_episode_html", counting)
+    _render(new_newest_episode(sample_catalog), sample_config, out)
+    assert rendered == [SHOW, SHOW]  # the new episode and the one it follows
