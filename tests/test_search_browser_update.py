@@ -260,3 +260,33 @@ def test_a_linked_transcript_that_arrives_indexes_its_episode_again(catalog: Cat
         after = update(before, before.files, grown)
     assert not after.rebuilt and after.readded == len(catalog.episodes)
     assert files_after(after, before.files) == build_browser_index(grown).files
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 3000), st.integers(1, 400), st.integers(0, 255)),
+        min_size=1,
+        max_size=60,
+    ),
+    st.integers(0, 5),
+)
+def test_posting_lists_encode_as_the_tuples_they_hold(
+    steps: list[tuple[int, int, int]], before: int
+) -> None:
+    """The compact postings a build from scratch keeps give back the postings put in, and the
+    bytes the tuples would have been written as (gaps past one byte included)."""
+    from devcasts.search.browser_index import PostingList, _encode_postings
+
+    docs, doc = [], before
+    for gap, frequency, code in steps:
+        doc += gap
+        docs.append((doc, frequency, code))
+    compact = PostingList(*docs[0])
+    for posting in docs[1:]:
+        compact.append(*posting)
+    assert list(compact) == docs and len(compact) == len(docs)
+    assert (compact.first, compact.last) == (docs[0][0], docs[-1][0])
+    expected, written = bytearray(), bytearray()
+    _encode_postings(expected, docs, before)
+    _encode_postings(written, compact, before)
+    assert written == expected

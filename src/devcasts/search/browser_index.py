@@ -45,7 +45,7 @@ import json
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from whoosh.analysis.filters import STOP_WORDS
@@ -357,7 +357,7 @@ class _Build:
                 if old_shards[prefix].last < first:
                     if added:
                         records[term] = _appended(record, sections, added)
-                        last[term] = max(docs[-1][0] for docs in added.values())
+                        last[term] = max(_last_doc(docs) for docs in added.values())
                         self.vocabulary[term] = _vocabulary_summary(sections, added)
                     else:
                         records[term] = record
@@ -365,8 +365,9 @@ class _Build:
                 changed.add(term)
                 fields: Fields = {}
                 for field, section in sections.items():
-                    docs = _read_postings(record, section.at)[0]
-                    kept = [doc for doc in docs if doc[0] < first] + added.pop(field, [])
+                    previous = _read_postings(record, section.at)[0]
+                    kept = [doc for doc in previous if doc[0] < first]
+                    kept.extend(added.pop(field, []))
                     if kept:
                         fields[field] = kept
                 fields.update(added)
@@ -380,10 +381,10 @@ class _Build:
         if not fields:
             return
         records[term] = _record(term, fields)
-        self.lasts.known[term] = max(docs[-1][0] for docs in fields.values())
+        self.lasts.known[term] = max(_last_doc(docs) for docs in fields.values())
         lists = [fields[f] for f in _VOCABULARY_NUMBERS if f in fields]
         if lists:
-            self.vocabulary[term] = (sum(map(len, lists)), min(docs[0][0] for docs in lists))
+            self.vocabulary[term] = (sum(map(len, lists)), min(_first_doc(d) for d in lists))
 
     def _write_shards(
         self,
@@ -493,8 +494,66 @@ def _path(name: str) -> str:
 # --- postings ---------------------------------------------------------------------------------
 
 Posting = tuple[int, int, int]  # (document, frequency, length code)
-Fields = dict[int, list[Posting]]  # field number -> postings by document
-Postings = dict[tuple[str, int], list[Posting]]  # (term, field number) -> postings
+
+
+class PostingList:
+    """A term's postings in one field, by document, kept encoded as a shard holds them (gap,
+    frequency, length code: three bytes for most) rather than a tuple each: a build from
+    scratch holds every posting of the archive at once, tens of millions at 100,000 episodes,
+    which as tuples took about a gigabyte."""
+
+    __slots__ = ("_count", "_first", "_rest", "last")
+
+    def __init__(self, doc: int, frequency: int, code: int) -> None:
+        self._first: Posting = (doc, frequency, code)
+        self._rest = bytearray()  # the postings after the first, each from the one before
+        self._count = 1
+        self.last = doc
+
+    @property
+    def first(self) -> int:
+        return self._first[0]
+
+    def append(self, doc: int, frequency: int, code: int) -> None:
+        gap = doc - self.last
+        if gap < 0x80 and frequency < 0x80:
+            self._rest += bytes((gap, frequency, code))
+        else:
+            self._rest += _varint(gap) + _varint(frequency)
+            self._rest.append(code)
+        self._count += 1
+        self.last = doc
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Posting]:
+        yield self._first
+        data, at, doc = self._rest, 0, self._first[0]
+        while at < len(data):
+            gap, at = _read_varint(data, at)
+            frequency, at = _read_varint(data, at)
+            doc += gap
+            yield (doc, frequency, data[at])
+            at += 1
+
+    def encode_into(self, out: bytearray, previous: int) -> None:
+        """What `_encode_postings` writes for these postings after document `previous`."""
+        _encode_postings(out, [self._first], previous)
+        out += self._rest
+
+
+Docs = PostingList | list[Posting]
+Fields = dict[int, Docs]  # field number -> postings by document
+Postings = dict[tuple[str, int], PostingList]  # (term, field number) -> postings
+
+
+def _first_doc(docs: Docs) -> int:
+    return docs.first if isinstance(docs, PostingList) else docs[0][0]
+
+
+def _last_doc(docs: Docs) -> int:
+    return docs.last if isinstance(docs, PostingList) else docs[-1][0]
 
 
 def _postings(
@@ -505,7 +564,7 @@ def _postings(
     the document count); and the vocabulary's terms as readers write them: the word of the
     term's lowest-numbered document ("kubernet" -> "kubernetes")."""
     schema = build_schema()
-    postings: Postings = defaultdict(list)
+    postings: Postings = {}
     lengths: list[int] = []
     surface: dict[str, str] = {}
     for number, episode in enumerate(episodes, first):
@@ -527,7 +586,11 @@ def _postings(
             row.append(length)
             code = length_to_byte(length)
             for term, count in counts.items():
-                postings[(term, field_number)].append((number, count, code))
+                known = postings.get((term, field_number))
+                if known is None:
+                    postings[(term, field_number)] = PostingList(number, count, code)
+                else:
+                    known.append(number, count, code)
         lengths += row
         _note_surface_forms(surface, written)
     return postings, lengths, surface
@@ -560,7 +623,10 @@ def _record(term: str, fields: Fields) -> bytes:
     return bytes(out)
 
 
-def _encode_postings(out: bytearray, docs: list[Posting], previous: int) -> None:
+def _encode_postings(out: bytearray, docs: Docs, previous: int) -> None:
+    if isinstance(docs, PostingList):
+        docs.encode_into(out, previous)
+        return
     for doc, count, code in docs:
         gap = doc - previous
         if gap < 0x80 and count < 0x80:
@@ -716,7 +782,7 @@ def _vocabulary_summary(sections: dict[int, Section], added: Fields) -> tuple[in
         if section is not None:
             firsts.append(section.first)
         elif docs:
-            firsts.append(docs[0][0])
+            firsts.append(_first_doc(docs))
     return count, min(firsts, default=-1)
 
 
@@ -733,7 +799,7 @@ def _read_postings(data: bytes, at: int) -> tuple[list[Posting], int]:
     return docs, at
 
 
-def _read_varint(data: bytes, at: int) -> tuple[int, int]:
+def _read_varint(data: bytes | bytearray, at: int) -> tuple[int, int]:
     byte = data[at]
     if byte < 0x80:
         return byte, at + 1
