@@ -180,9 +180,13 @@ def stage_line(report: dict[str, object]) -> str:
 
 
 def browser_index_seconds(report: dict[str, object]) -> float:
+    """The browser index's seconds: worked out in the indexing child (beside the render) and
+    written by the build's process."""
     seconds = report.get("seconds", {})
     assert isinstance(seconds, dict)
-    return float(seconds.get("browser index", 0.0))
+    return float(seconds.get("browser index (child)", 0.0)) + float(
+        seconds.get("browser index", 0.0)
+    )
 
 
 def verdict(value: float, target: float) -> str:
@@ -483,7 +487,13 @@ def main() -> None:
         content_before = content_files(work / "content")
         one = build(work, *flags)
         browser = browser_index_seconds(one.report)
-        measured = one.seconds if targets.one_new_includes_browser_index else one.seconds - browser
+        # (the browser index's update runs beside the render, in the indexing child: from
+        # 50,000 on the build's wall time is the figure; below, the seconds the build's own
+        # process spent writing the index are taken off)
+        stage_seconds = one.report.get("seconds", {})
+        assert isinstance(stage_seconds, dict)
+        written = float(stage_seconds.get("browser index", 0.0))
+        measured = one.seconds if targets.one_new_includes_browser_index else one.seconds - written
         measured_runs.append(measured)
         changed = changed_files(content_before, content_files(work / "content"))
         print(

@@ -326,9 +326,13 @@ def test_the_index_time_comes_back_from_the_forked_indexer(
     from devcasts.util import processes
 
     monkeypatch.setattr(processes, "fork_is_safe", lambda: True)  # no server thread here
+    job = devcasts.pipeline._BrowserJob({}, None, tmp_path / "site")
     update = functools.partial(
-        devcasts.pipeline._update_index, sample_catalog, tmp_path / "index", None
+        devcasts.pipeline._update_indexes, sample_catalog, tmp_path / "index", None, job
     )
-    seconds = processes.start_in_background(update, "the search index").result()
-    assert seconds > 0
+    indexed = processes.start_in_background(update, "the search index").result()
+    assert indexed.seconds > 0 and indexed.browser_seconds > 0
     assert (tmp_path / "index").is_dir()
+    # the browser index's files come back through the pipe, for the site to write
+    assert indexed.browser is not None and indexed.browser.rebuilt
+    assert "search-index/meta.json" in indexed.browser.written

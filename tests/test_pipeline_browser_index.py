@@ -95,3 +95,19 @@ def test_an_index_file_deleted_from_the_site_is_written_again(
     server.body = feed(range(31))
     run_build(tmp_path, START + timedelta(weeks=41), browser_index=True)
     assert oldest_chunk.read_bytes() == built  # kept, so it must be there
+
+
+def test_a_build_without_the_last_site_builds_the_index_whole(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    """The Pages workflow keeps .cache/ (the index's state) but neither site/ nor its staging
+    copy: the files the state describes are gone, so the index is built whole, by the
+    indexing child, with the same bytes."""
+    site_config(tmp_path, server.url)
+    run_build(tmp_path, START + timedelta(weeks=40), browser_index=True)
+    built = index_files(tmp_path / "site")
+    for folder in ("site", "site.spare"):
+        shutil.rmtree(tmp_path / folder, ignore_errors=True)
+    report = run_build(tmp_path, START + timedelta(weeks=40), browser_index=True)
+    assert report.browser_index_rebuilt.endswith("is not on the site")
+    assert index_files(tmp_path / "site") == built

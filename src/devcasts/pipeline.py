@@ -17,7 +17,7 @@ import functools
 import gc
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -56,9 +56,11 @@ if TYPE_CHECKING:
     from devcasts.archive.state import ArchiveChanges, ArchiveState
     from devcasts.fetch.http import FetchOptions
     from devcasts.records import Catalog, NormalizedFeed  # loaded by the stages that make them
+    from devcasts.search.browser_index import IndexUpdate
     from devcasts.search.browser_state import IndexState
     from devcasts.site.artwork import Artwork
     from devcasts.site.writer import SiteWriter
+    from devcasts.util.processes import Background
 
 
 @dataclass(frozen=True, slots=True)
@@ -463,24 +465,83 @@ def _write_outputs(
     report.episodes = state.episodes = len(catalog.episodes)
     _count_transcripts(report, catalog)
 
-    # The search index (and the archive's decoded cache) is written by a forked child on the
-    # other core while this process renders; the child inherits the catalog, so nothing large
-    # crosses a pipe. It sends back its own time.
-    index = functools.partial(_update_index, catalog, options.cache_dir / "index", cache_writes)
+    # The search index, the browser's search index (and the archive's decoded cache) are
+    # written by a forked child on the other core while this process renders; the child
+    # inherits the catalog, so nothing large crosses a pipe. It sends back its own times and
+    # the browser index's files, which the site writes. The covers come first: the browser
+    # index shows them.
+    with timer.stage("artwork"):
+        artwork, art_files = _artwork(config, options, catalog, now, report, state)
+    browser = (
+        _BrowserJob.of(options, artwork.card_images(catalog)) if options.browser_index else None
+    )
+    index = functools.partial(
+        _update_indexes, catalog, options.cache_dir / "index", cache_writes, browser
+    )
     indexer = start_in_background(index, "the search index")
     try:
-        with timer.stage("artwork"):
-            artwork, art_files = _artwork(config, options, catalog, now, report, state)
-        _write_site(config, options, catalog, report, timer, state, artwork, art_files)
+        _write_site(config, options, catalog, report, timer, state, artwork, art_files, indexer)
     finally:
-        with timer.stage("index (waiting)"):
-            report.timings["index"] = indexer.result()
+        if indexer.pending:  # the site failed before it needed the indexes
+            with timer.stage("index (waiting)"):
+                indexer.result()
 
 
-def _update_index(
-    catalog: Catalog, index_dir: Path, cache_writes: DecodedCacheWrites | None
-) -> float:
-    """Update the search index and commit the decoded-cache entries; the index's seconds."""
+@dataclass(frozen=True, slots=True)
+class _BrowserJob:
+    """What the browser index's update needs besides the catalog: the covers' paths, the last
+    build's state, and the live site, where the files that state describes are."""
+
+    images: Mapping[str, str]
+    previous: IndexState | None
+    site_dir: Path
+
+    @classmethod
+    def of(cls, options: BuildOptions, images: Mapping[str, str]) -> _BrowserJob:
+        from devcasts.search.browser_state import IndexState
+
+        try:
+            previous = IndexState.from_bytes(_browser_index_state_path(options).read_bytes())
+        except OSError:
+            previous = None
+        return cls(images, previous, options.out_dir)
+
+    def read(self, relpath: str) -> bytes | None:
+        try:
+            return (self.site_dir / relpath).read_bytes()
+        except OSError:
+            return None
+
+    def run(self, catalog: Catalog, previous: IndexState | None) -> IndexUpdate:
+        """The update; from scratch when a file it keeps without reading is not on the site
+        (the Pages workflow keeps .cache/, with the state, but not site/)."""
+        from devcasts.search.browser_index import update_browser_index
+
+        update = update_browser_index(catalog, self.images, previous, self.read)
+        missing = next((p for p in update.kept if not (self.site_dir / p).is_file()), None)
+        if missing is None:
+            return update
+        update = update_browser_index(catalog, self.images, None, self.read)
+        return replace(update, reason=f"{missing} is not on the site")
+
+
+@dataclass(frozen=True, slots=True)
+class _Indexed:
+    """What the indexing child sends back."""
+
+    seconds: float  # the search index's
+    browser: IndexUpdate | None
+    browser_seconds: float
+
+
+def _update_indexes(
+    catalog: Catalog,
+    index_dir: Path,
+    cache_writes: DecodedCacheWrites | None,
+    browser: _BrowserJob | None,
+) -> _Indexed:
+    """Update the search index and commit the decoded-cache entries, then update the browser
+    index (its files are written by the site); the seconds of each."""
     from devcasts.search.writer import update_index
 
     started = time.perf_counter()
@@ -488,7 +549,11 @@ def _update_index(
     seconds = time.perf_counter() - started
     if cache_writes is not None:
         cache_writes.commit()
-    return seconds
+    if browser is None:
+        return _Indexed(seconds, None, 0.0)
+    started = time.perf_counter()
+    update = browser.run(catalog, browser.previous)
+    return _Indexed(seconds, update, time.perf_counter() - started)
 
 
 def _write_site(
@@ -500,8 +565,10 @@ def _write_site(
     state: BuildState,
     artwork: Artwork | None = None,
     art_files: dict[str, Path] | None = None,
+    indexer: Background[_Indexed] | None = None,
 ) -> None:
-    """Render and swap in the site, with the browser's search index and the covers."""
+    """Render and swap in the site, with the browser's search index (made by `indexer`, the
+    indexing child) and the covers."""
     from devcasts.publish.feeds import write_feeds
     from devcasts.site.content_pages import load_content_pages
     from devcasts.site.out_guard import MARKER
@@ -522,10 +589,21 @@ def _write_site(
         with timer.stage("feeds"):
             write_feeds(catalog, writer)
         index_state = None
-        if options.browser_index:
+        indexed = None
+        if indexer is not None:
+            with timer.stage("index (waiting)"):
+                indexed = indexer.result()
+            report.timings["index"] = indexed.seconds
+            report.timings["browser index (child)"] = indexed.browser_seconds
+        if indexed is not None and indexed.browser is not None:
             with timer.stage("browser index"):
-                images = artwork.card_images(catalog) if artwork else {}
-                index_state = _write_browser_index(options, catalog, images, writer, report)
+                images = functools.partial(artwork.card_images, catalog) if artwork else dict
+                index_state = _write_browser_index(
+                    lambda: _BrowserJob.of(options, images()).run(catalog, None),
+                    indexed.browser,
+                    writer,
+                    report,
+                )
         else:  # the last build's stays, as it was (and so does its state)
             from devcasts.site import urls
 
@@ -551,36 +629,18 @@ def _browser_index_state_path(options: BuildOptions) -> Path:
 
 
 def _write_browser_index(
-    options: BuildOptions,
-    catalog: Catalog,
-    images: Mapping[str, str],
+    redo: Callable[[], IndexUpdate],
+    update: IndexUpdate,
     writer: SiteWriter,
     report: BuildReport,
 ) -> IndexState:
-    """Update the in-browser index from the last build's state and files (the staging tree
-    holds the live site's), write what changed, keep the rest; the state to save once the
-    site is swapped in."""
-    from devcasts.search.browser_index import update_browser_index
-    from devcasts.search.browser_state import IndexState
-
-    state_path = _browser_index_state_path(options)
-    try:
-        previous = IndexState.from_bytes(state_path.read_bytes())
-    except OSError:
-        previous = None
-
-    # A build that fails keeps the previous state: it still describes the live site.
-    def read(relpath: str) -> bytes | None:
-        try:
-            return (writer.out_dir / relpath).read_bytes()
-        except OSError:
-            return None
-
-    update = update_browser_index(catalog, images, previous, read)
+    """Write what the browser index's update (made by the indexing child from the last
+    build's state and the live site's files) changed, keep the rest; the state to save once
+    the site is swapped in. A build that fails keeps the previous state: it still describes
+    the live site."""
     missing = [relpath for relpath in update.kept if not writer.keep_existing(relpath)]
     if missing:  # a file it did not read is gone from the site: build it all again
-        update = update_browser_index(catalog, images, None, read)
-        update = replace(update, reason=f"{missing[0]} is missing")
+        update = replace(redo(), reason=f"{missing[0]} is missing")
     for relpath, data in update.written.items():
         writer.write(relpath, data)
     if update.rebuilt:

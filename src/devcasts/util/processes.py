@@ -118,6 +118,11 @@ class Background(Generic[R]):
         self._child = child
         self._done = done
 
+    @property
+    def pending(self) -> bool:
+        """Whether the child's result is still to be taken (result() not called yet)."""
+        return self._child is not None
+
     def result(self) -> R:
         """Wait for the child: its result, or its exception raised here."""
         if self._child is not None:
