@@ -373,6 +373,9 @@ def test_xml_and_json_outputs_parse(site: Path) -> None:
     assert BASE_URL + "podcasts/ship-it-weekly/episode-1/" in locs
     assert all(loc and loc.startswith(BASE_URL) for loc in locs)
     assert not any(loc and "404" in loc for loc in locs)
+    # a listing's first page is named, its numbered pages (links to named pages) are not
+    assert BASE_URL + "podcasts/ship-it-weekly/" in locs
+    assert not [loc for loc in locs if loc and "/page/" in loc]
     outlines = ET.parse(site / "opml.xml").getroot().findall("./body/outline")
     assert sorted(o.get("xmlUrl") or "" for o in outlines) == [
         "https://cloud-corner.example.org/feed.xml",

@@ -523,5 +523,7 @@ def _write_discovery(site: _Site, out: PageOutput) -> None:
     opml = discovery.opml_xml(site.config, catalog.podcasts, catalog.built_at)
     out.data(urls.opml(), opml.encode())
     out.data(urls.health_json(), discovery.health_json(catalog).encode())
-    for relpath, sitemap in discovery.sitemap_files(site.config, out.html_pages):
+    # A listing's numbered pages only repeat links to pages the sitemap names already.
+    pages = {p: when for p, when in out.html_pages.items() if not urls.is_listing_page(p)}
+    for relpath, sitemap in discovery.sitemap_files(site.config, pages):
         out.data(relpath, sitemap.encode())

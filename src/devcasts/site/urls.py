@@ -96,6 +96,14 @@ def listing_page(first: str, number: int) -> str:
     return f"{first}page/{number}/"
 
 
+_LISTING_PAGE = re.compile(r"(?:^|/)page/\d+/$")
+
+
+def is_listing_page(relpath: str) -> bool:
+    """Whether `relpath` is a listing's numbered page (listing_page), not its first."""
+    return _LISTING_PAGE.search(relpath) is not None
+
+
 def search() -> str:
     return "search/"
 
