@@ -470,7 +470,7 @@ def _render_categories(site: _Site, out: PageOutput) -> None:
                 # A category is a group of podcasts: its older episodes are on their pages and
                 # in the archive. The older pages' addresses stay, each sending to the newest.
                 moved = site.later("moved.html", page.relpath, title=category.name, target=first)
-                out.data(urls.output_file(page.relpath), moved().encode("utf-8"))
+                out.page(page.relpath, moved, digest(site.shared_digest, "moved", category.name))
                 continue
             render = site.later("category.html", page.relpath, category=category, page=page)
             parts = (category_digest, page.nav)
