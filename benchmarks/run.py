@@ -364,7 +364,7 @@ def measure_growth(work: Path, http10: bool) -> None:
         "catalog",
         "render",
         "index",
-        "browser index",
+        "browser index (child)",
         "site swap",
     ]
     print("episodes | cold build | peak RSS | site | " + " | ".join(stages))
