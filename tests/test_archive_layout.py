@@ -8,6 +8,7 @@ import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_archive import NOW, make_episode, make_feed
@@ -19,7 +20,6 @@ from devcasts.archive.merge import merge_feeds
 from devcasts.archive.state import ArchiveState
 
 FORMAT_1 = Path(__file__).parent / "data" / "archive-format-1"  # written by the earlier code
-CORPUS_ARCHIVE = Path(__file__).parent.parent.parent / "corpus-after" / "content" / "archive"
 
 
 def _copy_format_1(content: Path) -> Path:
@@ -250,12 +250,30 @@ def test_a_format_1_file_is_moved_with_the_merge_that_touches_it(tmp_path: Path)
     assert load_archive(tmp_path) == merged
 
 
+def _as_format_1(folder: Path, into: Path) -> None:
+    """The single-file archive earlier versions wrote for the same records: each podcast's
+    `podcast.json` and year files joined in one `<slug>.json` (format 1, the same JSON)."""
+    into.mkdir(parents=True)
+    for show in sorted(p for p in folder.iterdir() if p.is_dir()):
+        podcast = json.loads((show / "podcast.json").read_text(encoding="utf-8"))["podcast"]
+        episodes = [
+            episode
+            for year in sorted(show.glob("[0-9][0-9][0-9][0-9].json"))
+            for episode in json.loads(year.read_text(encoding="utf-8"))["episodes"]
+        ]
+        document = {"episodes": episodes, "format": 1, "podcast": podcast}
+        text = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        (into / f"{show.name}.json").write_text(text, encoding="utf-8")
+
+
 @pytest.mark.corpus
-@pytest.mark.skipif(not CORPUS_ARCHIVE.is_dir(), reason="the corpus build is not on this machine")
-def test_the_corpus_archive_loads_the_same_after_moving(tmp_path: Path) -> None:
-    shutil.copytree(CORPUS_ARCHIVE, archive_dir(tmp_path))
+def test_the_corpus_archive_loads_the_same_after_moving(tmp_path: Path, corpus_build: Any) -> None:
+    """The real corpus's archive, in the single-file layout, loads to the same records before
+    and after the next save moves it to folders, and from the decoded cache after."""
+    _as_format_1(corpus_build.archive, archive_dir(tmp_path))
     before = load_archive(tmp_path)
     assert len(before.podcasts) >= 85
+    assert before == load_archive(corpus_build.root / "content")  # the same records
     save_archive(tmp_path, before)
     assert not list(archive_dir(tmp_path).glob("*.json"))
     after = load_archive(tmp_path, cache_dir=tmp_path / "cache")
