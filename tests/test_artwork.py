@@ -14,10 +14,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from test_chapters_remote import Route, _Handler, _Server, server
+from test_chapters_remote import Route, _Server, run_build, served_file, server
 
-from devcasts.config.load import load_config
-from devcasts.pipeline import BuildOptions, BuildReport, build
 from devcasts.records import Catalog, Episode, Podcast
 from devcasts.site import artwork, urls
 from devcasts.site.artwork import ArtError, ArtStore, Artwork
@@ -237,15 +235,7 @@ def test_a_site_wants_every_cover_and_the_newest_episodes_own_images() -> None:
 
 
 def image_file(body: bytes, etag: str, content_type: str = "image/jpeg") -> Route:
-    """An image that answers 304 to a client that sends its ETag back."""
-
-    def route(h: _Handler) -> None:
-        if h.headers.get("If-None-Match") == etag:
-            h.respond(304, ETag=etag)
-        else:
-            h.respond(200, body, ETag=etag, Content_Type=content_type)
-
-    return route
+    return served_file(body, content_type, etag)
 
 
 # A feed in the shape hosting services write: the channel's itunes:image and <image>, one
@@ -310,18 +300,6 @@ def serve_images(server: _Server) -> None:
     server.routes["/rfr/cover.jpg"] = image_file(COVER, '"c1"')
     server.routes["/rfr/12.png"] = image_file(OWN, '"e12"', "image/png")
     server.routes["/rfr/10.jpg"] = lambda h: h.respond(200, b"<html>moved</html>")
-
-
-def run_build(folder: Path, when: datetime, offline: bool = False) -> BuildReport:
-    options = BuildOptions(
-        out_dir=folder / "site",
-        cache_dir=folder / "cache",
-        allow_private_network=True,
-        offline=offline,
-        progress=False,
-        browser_index=False,
-    )
-    return build(load_config(folder / "feeds.yaml"), options, now=when)
 
 
 def site_file(folder: Path, pattern: str) -> str:

@@ -244,16 +244,21 @@ def server() -> Iterator[_Server]:
     thread.join(5)
 
 
-def chapters_file(body: bytes = CHAPTERS_BYTES, etag: str = '"c1"') -> Route:
-    """A chapters file that answers 304 to a client that sends its ETag back."""
+def served_file(body: bytes, content_type: str, etag: str) -> Route:
+    """A file that answers 304 to a client that sends its ETag back (chapters, transcripts
+    and covers are all served so)."""
 
     def route(h: _Handler) -> None:
         if h.headers.get("If-None-Match") == etag:
             h.respond(304, ETag=etag)
         else:
-            h.respond(200, body, ETag=etag, Content_Type="application/json+chapters")
+            h.respond(200, body, ETag=etag, Content_Type=content_type)
 
     return route
+
+
+def chapters_file(body: bytes = CHAPTERS_BYTES, etag: str = '"c1"') -> Route:
+    return served_file(body, "application/json+chapters", etag)
 
 
 def fetch(
@@ -470,14 +475,17 @@ def write_site(folder: Path, server: _Server, description: str = "") -> None:
     )
 
 
-def run_build(folder: Path, when: datetime, offline: bool = False) -> BuildReport:
+def run_build(
+    folder: Path, when: datetime, offline: bool = False, browser_index: bool = False
+) -> BuildReport:
+    """A build of `folder`'s feeds.yaml at `when`, the files it links fetched from 127.0.0.1."""
     options = BuildOptions(
         out_dir=folder / "site",
         cache_dir=folder / "cache",
         allow_private_network=True,
         offline=offline,
         progress=False,
-        browser_index=False,
+        browser_index=browser_index,
     )
     return build(load_config(folder / "feeds.yaml"), options, now=when)
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from test_chapters_remote import Route, _Handler, _Server, server
+from test_chapters_remote import Route, _Handler, _Server, served_file, server
+from test_chapters_remote import run_build as build_linked
 
 from devcasts.archive.files import load_archive
 from devcasts.archive.linked_chapters import RECENT
@@ -24,9 +25,8 @@ from devcasts.catalog.linked_transcripts import (
     with_linked_transcript,
     within_budget,
 )
-from devcasts.config.load import load_config
 from devcasts.model import Config
-from devcasts.pipeline import BuildOptions, BuildReport, build
+from devcasts.pipeline import BuildReport
 from devcasts.records import Catalog, Episode, Podcast, Transcript, TranscriptTurn
 from devcasts.search.searcher import SearchRequest, search
 from devcasts.site.render import render_site
@@ -111,13 +111,7 @@ def test_the_budget_shows_the_newest_in_full() -> None:
 
 
 def served(body: bytes, mime: str, etag: str = '"t1"') -> Route:
-    def route(h: _Handler) -> None:
-        if h.headers.get("If-None-Match") == etag:
-            h.respond(304, ETag=etag)
-        else:
-            h.respond(200, body, ETag=etag, Content_Type=mime)
-
-    return route
+    return served_file(body, mime, etag)
 
 
 # Files in the shapes hosting services serve: WebVTT with voices and cue settings, SubRip
@@ -229,14 +223,8 @@ def write_site(folder: Path, server: _Server, description: str = "") -> None:
 
 
 def run_build(folder: Path, when: datetime, offline: bool = False) -> BuildReport:
-    options = BuildOptions(
-        out_dir=folder / "site",
-        cache_dir=folder / "cache",
-        allow_private_network=True,
-        offline=offline,
-        progress=False,
-    )
-    return build(load_config(folder / "feeds.yaml"), options, now=when)
+    """As the chapters files' tests build, with the browser index: transcripts are searched."""
+    return build_linked(folder, when, offline, browser_index=True)
 
 
 def page(folder: Path, slug: str) -> str:
