@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from devcasts.archive.state import ArchiveState, PodcastArchive, feed_key, utc
+from devcasts.archive.state import ArchiveState, PodcastArchive, feed_key, newest_episodes, utc
 from devcasts.records import Chapter, Episode
 
 __all__ = ["RECENT", "RECENT_REFRESH", "UNREAD_REFRESH", "attach_linked_chapters", "wanted_links"]
@@ -33,9 +33,7 @@ def wanted_links(
     with `podcasts` (feed keys, as FeedSource.slug), only for those podcasts (a show removed
     from feeds.yaml asks nothing)."""
     now = utc(now)
-    records = [r for r in archive.podcasts if podcasts is None or feed_key(r.podcast) in podcasts]
-    linked = [e for r in records for e in r.episodes if e.chapters_url]
-    linked.sort(key=lambda e: (-e.published.timestamp(), e.id))
+    linked = newest_episodes(archive, podcasts, lambda e: e.chapters_url)
     wanted: list[WantedLink] = []
     for episode in linked:
         assert episode.chapters_url is not None

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from devcasts.archive.linked_chapters import RECENT, RECENT_REFRESH, UNREAD_REFRESH
-from devcasts.archive.state import ArchiveState, PodcastArchive, feed_key, utc
+from devcasts.archive.state import ArchiveState, PodcastArchive, feed_key, newest_episodes, utc
 from devcasts.records import Episode, Transcript, TranscriptTurn
 from devcasts.util.transcript_types import TranscriptFormat, transcript_format
 
@@ -60,9 +60,7 @@ def wanted(
     the episode's preferred transcript, and a young episode's (RECENT) once a day; with
     `podcasts` (feed keys), only for those podcasts."""
     now = utc(now)
-    records = [r for r in archive.podcasts if podcasts is None or feed_key(r.podcast) in podcasts]
-    episodes = [e for r in records for e in r.episodes if e.transcripts]
-    episodes.sort(key=lambda e: (-e.published.timestamp(), e.id))
+    episodes = newest_episodes(archive, podcasts, lambda e: e.transcripts)
     found: list[WantedTranscript] = []
     for episode in episodes:
         chosen = preferred_transcript(episode, site_language)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -87,6 +87,17 @@ class ArchiveChanges:
 def episode_counts(state: ArchiveState) -> dict[str, int]:
     """Archived episodes per podcast slug (hidden ones included)."""
     return {record.podcast.slug: len(record.episodes) for record in state.podcasts}
+
+
+def newest_episodes(
+    state: ArchiveState, podcasts: Collection[str] | None, keep: Callable[[Episode], object]
+) -> list[Episode]:
+    """The episodes `keep` is true of, newest first (ties by id); with `podcasts` (feed keys),
+    only theirs: the order linked files are asked in."""
+    records = [r for r in state.podcasts if podcasts is None or feed_key(r.podcast) in podcasts]
+    episodes = [e for r in records for e in r.episodes if keep(e)]
+    episodes.sort(key=lambda e: (-e.published.timestamp(), e.id))
+    return episodes
 
 
 def feed_key(podcast: Podcast) -> str:
