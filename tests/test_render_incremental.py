@@ -12,6 +12,7 @@ import pytest
 
 from devcasts.model import Config
 from devcasts.records import Catalog, Episode
+from devcasts.site import pages, urls
 from devcasts.site import render as render_module
 from devcasts.site.content_pages import load_content_pages
 from devcasts.site.render import render_site
@@ -76,8 +77,36 @@ def renamed_show(catalog: Catalog) -> Catalog:
     return dataclasses.replace(catalog, podcasts=podcasts)
 
 
+def reweighted_show(catalog: Catalog) -> Catalog:
+    """feeds.yaml's weight orders "popular" and is shown nowhere else."""
+    podcasts = tuple(
+        dataclasses.replace(p, weight=0.1) if p.slug == SHOW else p for p in catalog.podcasts
+    )
+    return dataclasses.replace(catalog, podcasts=podcasts)
+
+
+def featured_old_episode(catalog: Catalog) -> Catalog:
+    oldest = _show_episodes(catalog)[-1]
+    featured = dataclasses.replace(oldest, featured=True)
+    return _with_episodes(catalog, [featured if e is oldest else e for e in catalog.episodes])
+
+
+def later_build_date(catalog: Catalog) -> Catalog:
+    assert catalog.built_at is not None
+    return dataclasses.replace(catalog, built_at=catalog.built_at + timedelta(days=400))
+
+
 @pytest.mark.parametrize(
-    "change", [new_newest_episode, edited_old_episode, removed_episode, renamed_show]
+    "change",
+    [
+        later_build_date,
+        new_newest_episode,
+        edited_old_episode,
+        removed_episode,
+        renamed_show,
+        reweighted_show,
+        featured_old_episode,
+    ],
 )
 def test_an_incremental_render_equals_a_render_from_nothing(
     tmp_path: Path,
@@ -131,3 +160,54 @@ def test_an_unchanged_show_keeps_its_episode_pages_unrendered(
     monkeypatch.setattr(render_module, "_episode_html", counting)
     _render(new_newest_episode(sample_catalog), sample_config, out)
     assert rendered == [SHOW, SHOW]  # the new episode and the one it follows
+
+
+def test_only_the_listings_a_new_episode_joins_are_paginated_again(
+    tmp_path: Path,
+    sample_catalog: Catalog,
+    sample_config: Config,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "site"
+    _render(sample_catalog, sample_config, out)
+    paginated: list[str] = []
+    original = pages.paginate_episodes
+
+    def recording(episodes: list[Episode], base: str, size: int) -> list[pages.Page[Episode]]:
+        paginated.append(base)
+        return original(episodes, base, size)
+
+    monkeypatch.setattr(pages, "paginate_episodes", recording)
+    changed = new_newest_episode(sample_catalog)
+    _render(changed, sample_config, out)
+    [added] = [e for e in changed.episodes if e.id == "a-new-one"]
+    shows = {SHOW, *(ref.podcast for ref in added.also_in)}  # a merged copy is listed there too
+    joined = {
+        *(urls.podcast(slug) for slug in shows),
+        urls.year(added.published.year),
+        *(urls.topic(slug) for slug in added.topics),
+        *(urls.person(person.slug) for person in added.people),
+    }
+    others = [p.slug for p in sample_catalog.podcasts if p.slug not in shows]
+    assert others and not {urls.podcast(slug) for slug in others} & set(paginated)
+    assert set(paginated) - {url for url in paginated if url.startswith("categories/")} <= joined
+
+
+def test_popular_pages_follow_a_build_date_that_caps_recency(
+    tmp_path: Path, sample_catalog: Catalog, sample_config: Config
+) -> None:
+    """A catalog whose newer episodes came out after its build date (not one build_catalog
+    makes) ranks them as if published then: "popular" changes when that date moves on."""
+    podcasts = tuple(  # its 2023 episode ranks as if from February 2025: among SHOW's
+        dataclasses.replace(p, weight=11.0) if p.slug == "hostile-show" else p
+        for p in sample_catalog.podcasts
+    )
+    weighted = dataclasses.replace(sample_catalog, podcasts=podcasts)
+    middle = weighted.episodes[len(weighted.episodes) // 2].published
+    capped = dataclasses.replace(weighted, built_at=middle)
+    incremental, fresh = tmp_path / "incremental", tmp_path / "fresh"
+    _render(capped, sample_config, incremental)
+    written = _render(weighted, sample_config, incremental)
+    _render(weighted, sample_config, fresh)
+    assert _files(incremental) == _files(fresh)
+    assert any("/popular/" in page for page in written)

@@ -269,3 +269,11 @@ def test_episode_pages_are_named_by_their_dates_and_keep_their_names() -> None:
 def test_undated_pages_fall_back_to_their_number() -> None:
     result = pages.paginate(list(range(30)), "x/", 10)
     assert [link.label for link in result[0].links] == ["Newest", "Page 2", "Page 1"]
+
+
+def test_popular_order_depends_on_the_build_date_only_for_episodes_after_it() -> None:
+    episodes = [make_episode("a", n, published=BUILT_AT - timedelta(days=40 * n)) for n in range(4)]
+    assert pages.popular_cap(episodes, BUILT_AT) is None
+    assert pages.popular_cap(episodes, BUILT_AT - timedelta(days=1)) == BUILT_AT - timedelta(days=1)
+    assert pages.popular_cap([], BUILT_AT) is None
+    assert pages.popular_cap(episodes, None) is None

@@ -76,7 +76,7 @@ def paginate(
     than a number. It depends on the page's items alone, so old pages keep their links.
     """
     size = max(1, size)
-    older_pages = max(0, len(items) // size - 1)
+    older_pages = _older_pages(len(items), size)
     front_count = len(items) - older_pages * size
 
     def path(number: int) -> str:
@@ -120,6 +120,16 @@ def paginate(
     return pages
 
 
+def _older_pages(count: int, size: int) -> int:
+    return max(0, count // size - 1)
+
+
+def page_paths(base: str, count: int, size: int) -> list[str]:
+    """The paths of `paginate`'s pages for a listing of `count` items, in reading order."""
+    older_pages = _older_pages(count, max(1, size))
+    return [base, *(urls.listing_page(base, n) for n in range(older_pages, 0, -1))]
+
+
 def paginate_episodes(episodes: Sequence[Episode], base: str, size: int) -> list[Page[Episode]]:
     """`paginate` for a newest-first list of episodes, its pages named by their dates."""
     return paginate(episodes, base, size, date_span)
@@ -134,7 +144,7 @@ def date_span(episodes: Sequence[Episode]) -> str:
 def paginate_ranked(items: Sequence[T], base: str, size: int, max_pages: int) -> list[Page[T]]:
     """The top `max_pages` pages of a ranked listing (popular), numbered from the top."""
     size = max(1, size)
-    count = max(1, min(max_pages, math.ceil(len(items) / size)))
+    count = _ranked_pages(len(items), size, max_pages)
 
     def path(number: int) -> str:
         return base if number == 1 else urls.listing_page(base, number)
@@ -157,6 +167,16 @@ def paginate_ranked(items: Sequence[T], base: str, size: int, max_pages: int) ->
         )
         for n in range(1, count + 1)
     ]
+
+
+def _ranked_pages(count: int, size: int, max_pages: int) -> int:
+    return max(1, min(max_pages, math.ceil(count / size)))
+
+
+def ranked_page_paths(base: str, count: int, size: int, max_pages: int) -> list[str]:
+    """The paths of `paginate_ranked`'s pages for `count` items, top first."""
+    pages = _ranked_pages(count, max(1, size), max_pages)
+    return [base, *(urls.listing_page(base, n) for n in range(2, pages + 1))]
 
 
 def _links(
@@ -210,6 +230,15 @@ def popular_order(
         return key
 
     return sorted(episodes, key=rank)
+
+
+def popular_cap(newest: Sequence[Episode], built_at: datetime | None) -> datetime | None:
+    """The `built_at` that popular_order's order of `newest` (newest first) depends on: None
+    when no episode came out after it, as the catalog's own built_at (its newest date) makes
+    sure; it then only caps a date that no episode has."""
+    if built_at is None or not newest:
+        return None
+    return built_at if _utc_timestamp(newest[0].published) > _utc_timestamp(built_at) else None
 
 
 def _popular_score_key(episode: Episode, weight: float, built_at: datetime | None) -> float:
@@ -270,40 +299,49 @@ def neighbors_in(groups: Iterable[Sequence[Episode]]) -> dict[str, Neighbors]:
     return result
 
 
-def episodes_by_podcast(episodes: Iterable[Episode]) -> dict[str, list[Episode]]:
+# The groupings below take episodes newest first, as Catalog.episodes holds them, and keep
+# that order in every group: one order for all, instead of a sort per group (at 100,000
+# episodes, 400 sorts of 1.5 million entries in all).
+
+
+def episodes_by_podcast(newest: Iterable[Episode]) -> dict[str, list[Episode]]:
+    """Each show's own episodes, by show slug; `newest`: newest first (as in the Catalog)."""
     grouped: dict[str, list[Episode]] = defaultdict(list)
-    for episode in episodes:
+    for episode in newest:
         grouped[episode.podcast].append(episode)
-    return {slug: newest_first(group) for slug, group in sorted(grouped.items())}
+    return dict(sorted(grouped.items()))
 
 
-def episodes_published_by_podcast(episodes: Iterable[Episode]) -> dict[str, list[Episode]]:
+def episodes_published_by_podcast(newest: Iterable[Episode]) -> dict[str, list[Episode]]:
     """Every episode a show published, newest first: its own and those merged into another
-    show's copy (named in also_in), which its listing links to on their one page."""
+    show's copy (named in also_in), which its listing links to on their one page. `newest`:
+    newest first (as in the Catalog)."""
     grouped: dict[str, list[Episode]] = defaultdict(list)
-    for episode in episodes:
+    for episode in newest:
         for slug in dict.fromkeys((episode.podcast, *(ref.podcast for ref in episode.also_in))):
             grouped[slug].append(episode)
-    return {slug: newest_first(group) for slug, group in sorted(grouped.items())}
+    return dict(sorted(grouped.items()))
 
 
 def episodes_by_topic(
-    topics: Sequence[Topic], episodes: Iterable[Episode]
+    topics: Sequence[Topic], newest: Iterable[Episode]
 ) -> dict[str, list[Episode]]:
-    """Every configured topic, newest first; slugs episodes carry but config lacks are ignored."""
+    """Every configured topic's episodes; slugs episodes carry but config lacks are ignored.
+    `newest`: newest first (as in the Catalog)."""
     grouped: dict[str, list[Episode]] = {topic.slug: [] for topic in topics}
-    for episode in episodes:
+    for episode in newest:
         for slug in dict.fromkeys(episode.topics):
             if slug in grouped:
                 grouped[slug].append(episode)
-    return {slug: newest_first(group) for slug, group in grouped.items()}
+    return grouped
 
 
-def episodes_by_year(episodes: Iterable[Episode]) -> dict[int, list[Episode]]:
+def episodes_by_year(newest: Iterable[Episode]) -> dict[int, list[Episode]]:
+    """Each year's episodes, newest year first; `newest`: newest first (as in the Catalog)."""
     grouped: dict[int, list[Episode]] = defaultdict(list)
-    for episode in episodes:
+    for episode in newest:
         grouped[publisher_time(episode).year].append(episode)  # the year its page shows
-    return {year: newest_first(grouped[year]) for year in sorted(grouped, reverse=True)}
+    return {year: grouped[year] for year in sorted(grouped, reverse=True)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,16 +354,17 @@ class PersonEntry:
     img: str | None = None  # their picture, from the newest credit that has one
 
 
-def people_index(episodes: Iterable[Episode]) -> list[PersonEntry]:
+def people_index(newest: Iterable[Episode]) -> list[PersonEntry]:
     """Everyone credited (podcast:person, authors with a personal name, guests named in the
-    notes), one entry per person slug across shows, sorted by name."""
+    notes), one entry per person slug across shows, sorted by name. `newest`: newest first
+    (as in the Catalog)."""
     names: dict[str, str] = {}
     roles: dict[str, set[str]] = defaultdict(set)
     links: dict[str, str] = {}
     images: dict[str, str] = {}
     appearances: dict[str, dict[str, Episode]] = defaultdict(dict)
     slugs: dict[str, str] = {}  # the same few people are credited on many episodes
-    for episode in newest_first(episodes):
+    for episode in newest:
         for person in episode.people:
             key = person.slug or person.name
             slug = slugs.get(key)
@@ -357,6 +396,23 @@ class CategoryEntry:
     slug: str
     name: str
     podcasts: tuple[Podcast, ...]  # by title
+
+
+def episodes_by_category(
+    categories: Sequence[CategoryEntry], newest: Iterable[Episode]
+) -> dict[str, list[Episode]]:
+    """Each category's episodes: every one its podcasts published (as
+    episodes_published_by_podcast), listed once. `newest`: newest first (as in the Catalog)."""
+    of_podcast: dict[str, list[str]] = defaultdict(list)
+    for category in categories:
+        for podcast in category.podcasts:
+            of_podcast[podcast.slug].append(category.slug)
+    grouped: dict[str, list[Episode]] = {category.slug: [] for category in categories}
+    for episode in newest:
+        shows = (episode.podcast, *(ref.podcast for ref in episode.also_in))
+        for slug in dict.fromkeys(c for show in shows for c in of_podcast.get(show, ())):
+            grouped[slug].append(episode)
+    return grouped
 
 
 def category_index(podcasts: Iterable[Podcast]) -> list[CategoryEntry]:

@@ -193,6 +193,15 @@ class _Site:
     def listing_digest(self, *parts: object, episodes: Sequence[Episode] = ()) -> str:
         return digest(self.shared_digest, parts, [self.episode_digests[e.id] for e in episodes])
 
+    def keep_listing(
+        self, out: PageOutput, paths: Sequence[str], *parts: object, episodes: Sequence[Episode]
+    ) -> bool:
+        """Keep every page of a listing (`paths`, its first page first) when nothing it shows
+        changed: `parts` and `episodes`, in order, are all its pages show. Its pages are then
+        neither paginated nor fingerprinted one by one; else False: render them."""
+        fingerprint = self.listing_digest("listing", *parts, episodes=episodes)
+        return out.keep_group(f"#listing:{paths[0]}", fingerprint, [(p, None) for p in paths])
+
 
 def _environment(
     templates_dir: Path,
@@ -391,13 +400,17 @@ def _render_podcasts(site: _Site, out: PageOutput) -> None:
     listing = [(p, len(grouped.get(p.slug, []))) for p in site.catalog.podcasts]
     index = site.later("podcasts.html", urls.podcasts(), podcasts=listing)
     out.page(urls.podcasts(), index, site.listing_digest("podcasts", listing))
+    size = site.config.page_size
     for podcast in site.catalog.podcasts:
         episodes = grouped.get(podcast.slug, [])
+        first = urls.podcast(podcast.slug)
+        if site.keep_listing(
+            out, pages.page_paths(first, len(episodes), size), podcast, episodes=episodes
+        ):
+            continue
         description = Markup(podcast.description_html)  # noqa: S704 -- sanitized by normalize
         series = discovery.podcast_series_ld(podcast, site.config)
-        for page in pages.paginate_episodes(
-            episodes, urls.podcast(podcast.slug), site.config.page_size
-        ):
+        for page in pages.paginate_episodes(episodes, first, size):
             render = site.later(
                 "podcast.html",
                 page.relpath,
@@ -419,12 +432,21 @@ def _render_topics(site: _Site, out: PageOutput) -> None:
     weights = {p.slug: p.weight for p in site.catalog.podcasts}
     size, top = site.config.page_size, POPULAR_PAGES
     ranks: dict[str, pages.PopularRank] = {}  # an episode with two topics is ranked once
+    ranking = sorted(weights.items())  # with the episodes, what orders "popular"
     for topic in site.catalog.topics:
         newest = grouped[topic.slug]
+        cap = pages.popular_cap(newest, site.catalog.built_at)
+        first, first_popular = urls.topic(topic.slug), urls.topic_popular(topic.slug)
+        paths = [
+            *pages.page_paths(first, len(newest), size),
+            *pages.ranked_page_paths(first_popular, len(newest), size, top),
+        ]
+        if site.keep_listing(out, paths, topic, ranking, cap, episodes=newest):
+            continue
         popular = pages.popular_order(newest, weights, site.catalog.built_at, ranks)
         listings = (
-            ("newest", pages.paginate_episodes(newest, urls.topic(topic.slug), size)),
-            ("popular", pages.paginate_ranked(popular, urls.topic_popular(topic.slug), size, top)),
+            ("newest", pages.paginate_episodes(newest, first, size)),
+            ("popular", pages.paginate_ranked(popular, first_popular, size, top)),
         )
         for order, listing in listings:
             for page in listing:
@@ -445,9 +467,14 @@ def _render_people(site: _Site, out: PageOutput) -> None:
     summary = [(p.slug, p.name, len(p.episodes)) for p in people]
     index = site.later("people.html", urls.people(), people=people)
     out.page(urls.people(), index, site.listing_digest("people", summary))
+    size = site.config.page_size
     for person in people:
         first = urls.person(person.slug)
-        for page in pages.paginate_episodes(person.episodes, first, site.config.page_size):
+        paths = pages.page_paths(first, len(person.episodes), size)
+        shown = (person.slug, person.name, person.href, person.img, person.roles)
+        if site.keep_listing(out, paths, *shown, episodes=person.episodes):
+            continue
+        for page in pages.paginate_episodes(person.episodes, first, size):
             render = site.later("person.html", page.relpath, person=person, page=page)
             total = len(person.episodes) if page.is_front else None
             parts = (person.name, person.href, person.roles, total, page.nav)
@@ -456,16 +483,18 @@ def _render_people(site: _Site, out: PageOutput) -> None:
 
 def _render_categories(site: _Site, out: PageOutput) -> None:
     categories = pages.category_index(site.catalog.podcasts)
-    grouped = site.by_podcast
+    grouped = pages.episodes_by_category(categories, site.catalog.episodes)
     index = site.later("categories.html", urls.categories(), categories=categories)
     out.page(urls.categories(), index, site.listing_digest("categories", categories))
+    size = site.config.page_size
     for category in categories:
-        members = [p.slug for p in category.podcasts]
         category_digest = digest(category)  # once: it holds every member podcast
-        shown = {e.id: e for s in members for e in grouped.get(s, [])}  # merged: listed once
-        episodes = pages.newest_first(shown.values())
+        episodes = grouped[category.slug]
         first = urls.category(category.slug)
-        for page in pages.paginate_episodes(episodes, first, site.config.page_size):
+        paths = pages.page_paths(first, len(episodes), size)
+        if site.keep_listing(out, paths, category_digest, episodes=episodes):
+            continue
+        for page in pages.paginate_episodes(episodes, first, size):
             if not page.is_front and page.links:
                 # A category is a group of podcasts: its older episodes are on their pages and
                 # in the archive. The older pages' addresses stay, each sending to the newest.
@@ -481,8 +510,14 @@ def _render_archive(site: _Site, out: PageOutput) -> None:
     years = pages.episodes_by_year(site.catalog.episodes)
     counts = [(year, len(episodes)) for year, episodes in years.items()]
     out.page(urls.archive(), site.later("archive.html", urls.archive(), years=counts))
+    size = site.config.page_size
     for year, episodes in years.items():
-        for page in pages.paginate_episodes(episodes, urls.year(year), site.config.page_size):
+        first = urls.year(year)
+        if site.keep_listing(
+            out, pages.page_paths(first, len(episodes), size), year, episodes=episodes
+        ):
+            continue
+        for page in pages.paginate_episodes(episodes, first, size):
             render = site.later("archive_year.html", page.relpath, year=year, page=page)
             parts = ("year", year, page.nav)
             out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
