@@ -6,6 +6,7 @@ import gc
 import os
 import pickle
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -386,3 +387,91 @@ def test_the_collector_is_left_as_it_was(tmp_path: Path) -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def count_reading(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The archive files read from here on, as `podcast/name`."""
+    read: list[str] = []
+    original = files.archive_bytes
+
+    def counting(path: Path) -> bytes:
+        read.append(f"{path.parent.name}/{path.name}")
+        return original(path)
+
+    monkeypatch.setattr(files, "archive_bytes", counting)
+    return read
+
+
+def settle(seconds: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files unchanged for `seconds` count as settled, and every file here has been."""
+    monkeypatch.setattr(decoded_cache, "SETTLED_NS", int(seconds * 1e9))
+    time.sleep(seconds + 0.05)
+
+
+def test_settled_files_are_not_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = save_two_podcasts(tmp_path)
+    settle(0.2, monkeypatch)
+    assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state  # records their stats
+    read = count_reading(monkeypatch)
+    refuse_decoding(monkeypatch)
+    assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
+    assert read == []
+
+
+def test_an_edit_of_a_settled_file_is_read_whatever_its_size_and_mtime(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same size, the old mtime put back (touch -d): the ctime still moves, and no tool sets
+    it back."""
+    save_two_podcasts(tmp_path)
+    settle(0.2, monkeypatch)
+    load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    path = archive_dir(tmp_path) / "lighthouse" / "2024.json"
+    before = path.stat()
+    _edit_keeping_the_size(path)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    read = count_reading(monkeypatch)
+    loaded = load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    assert "Keeper's log Z" in {e.title for e in loaded.episodes()}
+    assert read == ["lighthouse/2024.json"]
+
+
+def test_a_settled_file_replaced_by_a_copy_of_other_bytes_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkout writes a new file (a new inode) over the old one."""
+    old_state = save_two_podcasts(tmp_path)
+    path = archive_dir(tmp_path) / "lighthouse" / "2024.json"
+    old_bytes, old_stat = path.read_bytes(), path.stat()
+    new_state = save_two_podcasts(tmp_path, extra=2)
+    settle(0.2, monkeypatch)
+    assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == new_state
+    checkout = path.with_name("checkout.tmp")
+    checkout.write_bytes(old_bytes)
+    os.utime(checkout, ns=(old_stat.st_atime_ns, old_stat.st_mtime_ns))
+    checkout.replace(path)
+    assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == old_state
+
+
+def test_a_file_just_written_is_read_until_it_settles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its stat is not recorded yet: an edit within the same clock tick would keep it."""
+    state = save_two_podcasts(tmp_path)
+    monkeypatch.setattr(decoded_cache, "SETTLED_NS", 3600 * 10**9)
+    load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    read = count_reading(monkeypatch)
+    assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
+    assert len(read) == len(LIGHTHOUSE_AND_KEEPER)
+
+
+def test_recorded_stats_of_other_code_are_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = save_two_podcasts(tmp_path)
+    settle(0.2, monkeypatch)
+    load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    monkeypatch.setattr(decoded_cache, "_code_fingerprint", lambda: "other code")
+    read = count_reading(monkeypatch)
+    assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
+    assert len(read) == len(LIGHTHOUSE_AND_KEEPER)

@@ -3,10 +3,16 @@ so that a build decodes only the files that changed since the last one.
 
 An entry is a `util.cache.CacheFile` named after its archive file (`show/2024.json` is
 `show~2024`), under a fingerprint of the file's name and bytes and of the code that decoded
-them (this module, the codec and the model). The JSON files stay the truth: they are read and
-hashed on every load, and an entry is used only for the very bytes, under the very name, it
-was decoded from. Anything unexpected in an entry is a miss and the entry is rewritten; a
-cache that cannot be written is simply not used.
+them (this module, the codec and the model). The JSON files stay the truth: an entry is used
+only for the very bytes, under the very name, it was decoded from. Anything unexpected in an
+entry is a miss and the entry is rewritten; a cache that cannot be written is simply not used.
+
+Reading and hashing 400 MB of archive on every build cost more than a second at 100,000
+episodes, so the fingerprint of each file's bytes is also kept beside its stat (`files.stat`),
+as git's index does: a file whose size, mtime, ctime and inode are those recorded is not read.
+Any write changes its ctime, which no tool can set back; a copy or a checkout changes its
+inode. A stat is recorded only once the file has not changed for a while (SETTLED_NS), so an
+edit within the clock's tick of the recording is never taken for the recorded bytes.
 
 Entries are pickled, the one cache that is: unpickling a podcast's records takes half the
 time of decoding its JSON again, which is the point. Only entries under this code's
@@ -19,6 +25,7 @@ import copyreg
 import io
 import operator
 import pickle
+import time
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields, is_dataclass
@@ -36,6 +43,9 @@ __all__ = ["DECODED_CACHE_FOLDER", "DecodedCache", "DecodedCacheWrites", "entry_
 DECODED_CACHE_FOLDER = "archive"  # under the build's cache dir
 ENTRY_VERSION = 3  # 2: one entry per podcast file (format 1); 1: before util.cache
 _SUFFIX = ".pickle"
+STATS_FILE = "files.stat"  # name -> [size, mtime_ns, ctime_ns, inode, entry fingerprint]
+STATS_VERSION = 1
+SETTLED_NS = 2_000_000_000  # a stat is recorded only when mtime and ctime are this much older
 T = TypeVar("T")
 
 
@@ -50,25 +60,60 @@ class DecodedCache:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._stats_file = CacheFile(folder / STATS_FILE, STATS_VERSION, _code_fingerprint())
+        self._stats: dict[str, list[object]] = self._stats_file.load(dict) or {}
+        self._stats_changed = False
 
     def read(
         self,
         path: Path,
         name: str,
-        data: bytes,
+        read_bytes: Callable[[], bytes],
         decode: Callable[[Path, bytes], T],
         fits: Callable[[object], bool],
     ) -> T:
         """What `decode` makes of the archive file `path` (`name` within the archive), whose
-        bytes are `data`: from its entry when that was made from this name and these bytes
-        and `fits` the file (not another's records, copied), else decoded (and kept)."""
-        entry = self._entry(name, _entry_fingerprint(name, data))
+        bytes `read_bytes` gives: from its entry when that was made from this name and these
+        bytes and `fits` the file (not another's records, copied), else decoded (and kept).
+        A file whose stat is the one recorded with its bytes' fingerprint is not read."""
+        stat = _stat(path)
+        known = self._stats.get(name)
+        if stat is not None and known is not None and known[:4] == list(stat) and known[4]:
+            kept = self._entry(name, str(known[4])).load(object)
+            if kept is not None and fits(kept):
+                return cast(T, kept)
+        data = read_bytes()
+        entry_fingerprint = _entry_fingerprint(name, data)
+        self._record(name, stat, path, entry_fingerprint)
+        entry = self._entry(name, entry_fingerprint)
         kept = entry.load(object)
         if kept is not None and fits(kept):
             return cast(T, kept)
         value = decode(path, data)
         entry.save(value)
         return value
+
+    def _record(
+        self, name: str, stat: _Stat | None, path: Path, entry_fingerprint: str | None
+    ) -> None:
+        """Remember the fingerprint of the bytes just read under the file's stat, if it is
+        settled and did not change while it was read."""
+        self._stats_changed |= self._stats.pop(name, None) is not None
+        if stat is None or entry_fingerprint is None or _stat(path) != stat:
+            return
+        _size, mtime_ns, ctime_ns, _inode = stat
+        if max(mtime_ns, ctime_ns) > time.time_ns() - SETTLED_NS:
+            return
+        self._stats[name] = [*stat, entry_fingerprint]
+        self._stats_changed = True
+
+    def save_stats(self, names: set[str]) -> None:
+        """Keep the stats recorded, those of the archive files `names` only."""
+        gone = self._stats.keys() - names
+        for name in gone:
+            del self._stats[name]
+        if self._stats_changed or gone:
+            self._stats_file.save(self._stats)
 
     def keep(self, name: str, entry_fingerprint: str | None, value: object) -> None:
         self._entry(name, entry_fingerprint).save(value)
@@ -107,6 +152,17 @@ class DecodedCacheWrites:
         for name, entry_fingerprint, value in self._pending:
             self._cache.keep(name, entry_fingerprint, value)
         self._pending.clear()
+
+
+_Stat = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+
+
+def _stat(path: Path) -> _Stat | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
 def _entry_fingerprint(name: str, data: bytes) -> str | None:
