@@ -96,6 +96,30 @@ def test_keep_existing_in_a_transaction_asks_the_staging_tree(tmp_path: Path) ->
     assert contents(out) == {"podcasts/harbour/index.html": "harbour"}
 
 
+def test_keep_all_existing_keeps_every_file_or_none(tmp_path: Path) -> None:
+    make_site(tmp_path, SITE)
+    (tmp_path / "podcasts/harbour/fog").mkdir(exist_ok=True)
+    writer = SiteWriter(tmp_path)
+    assert not writer.keep_all_existing(["index.html", "podcasts/harbour/gone.html"])
+    assert not writer.keep_all_existing(["index.html", "podcasts/harbour/fog"])
+    assert writer.seen == set()
+    assert writer.keep_all_existing(["index.html", "./podcasts/harbour/index.html"])
+    assert writer.seen == {"index.html", "podcasts/harbour/index.html"}
+    with pytest.raises(ValueError, match="unsafe"):
+        writer.keep_all_existing(["../index.html"])
+
+
+def test_keep_all_existing_in_a_transaction_asks_the_staging_tree(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    make_site(out, SITE)
+    with site_transaction(out) as writer:
+        assert not writer.keep_all_existing(["feed.xml", "podcasts/harbour/gone.html"])
+        assert not writer.keep_all_existing(["../site/feed.xml"])
+        assert writer.seen == set()
+        assert writer.keep_all_existing(["feed.xml", "podcasts/harbour/index.html"])
+    assert set(contents(out)) == {"feed.xml", "podcasts/harbour/index.html"}
+
+
 def test_finish_removes_folders_emptied_at_every_depth(tmp_path: Path) -> None:
     make_site(tmp_path, {**SITE, "podcasts/harbour/fog/notes/a.txt": "a", "empty/x/y.txt": "y"})
     (tmp_path / "already-empty" / "deeper").mkdir(parents=True)

@@ -101,7 +101,7 @@ _LISTING_PAGE = re.compile(r"(?:^|/)page/\d+/$")
 
 def is_listing_page(relpath: str) -> bool:
     """Whether `relpath` is a listing's numbered page (listing_page), not its first."""
-    return _LISTING_PAGE.search(relpath) is not None
+    return "page/" in relpath and _LISTING_PAGE.search(relpath) is not None  # `in`: cheap
 
 
 def search() -> str:

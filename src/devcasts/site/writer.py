@@ -99,6 +99,19 @@ class SiteWriter:
             self.seen.add(relpath)
         return found
 
+    def keep_all_existing(self, relpaths: Sequence[str]) -> bool:
+        """`keep` every file if each exists; False, keeping none, if one does not."""
+        if self._present is None:
+            safe = list(map(_safe_relpath, relpaths))
+            if not all(os.path.isfile(os.path.join(self.out_dir, rel)) for rel in safe):
+                return False
+            self.seen.update(safe)
+            return True
+        if not self._present.issuperset(relpaths):  # its paths are safe and normal
+            return False
+        self.seen.update(relpaths)
+        return True
+
     def keep_folder(self, folder: str) -> None:
         """`keep` every file under `folder` as it is."""
         prefix = _safe_relpath(folder) + "/"
