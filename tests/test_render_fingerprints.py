@@ -116,6 +116,16 @@ def test_an_episode_without_a_content_hash_is_hashed_whole() -> None:
     assert episode_digest(edited) != episode_digest(episode)
 
 
+@pytest.mark.parametrize("content_hash", ["", "set"])
+def test_what_is_shown_with_an_episode_is_in_its_digest(content_hash: str) -> None:
+    episode = make_episode("show", 1, content_hash="")
+    if content_hash:
+        episode = _hashed(episode)
+    covers = {episode_digest(episode, cover) for cover in (None, "cover-a", "cover-b")}
+    assert len(covers) == 3
+    assert episode_digest(episode, "cover-a") == episode_digest(episode, "cover-a")
+
+
 def test_fields_never_shown_stay_out_of_pages_and_feeds() -> None:
     """guid, first_seen and last_seen are left out of fingerprints: nothing may show them."""
     sources = [*THEME_DIR.rglob("*.html")]

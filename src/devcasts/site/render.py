@@ -171,7 +171,7 @@ class _Site:
             art.touch_icon,
         )
         episode_digests = {
-            e.id: digest(episode_digest(e), art.by_url.get(e.image or "")) for e in catalog.episodes
+            e.id: episode_digest(e, art.by_url.get(e.image or "")) for e in catalog.episodes
         }
         by_podcast = pages.episodes_published_by_podcast(catalog.episodes)
         by_topic = pages.episodes_by_topic(catalog.topics, catalog.episodes)
