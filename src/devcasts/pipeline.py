@@ -462,6 +462,7 @@ def _write_outputs(
 
         overrides = load_overrides(config.content_dir)
         catalog = build_catalog(archive, config, overrides, published_health(report.health))
+    gc.freeze()  # the catalog too lives until the build ends (see _build_locked)
     report.episodes = state.episodes = len(catalog.episodes)
     _count_transcripts(report, catalog)
 
