@@ -326,7 +326,7 @@ def test_the_index_time_comes_back_from_the_forked_indexer(
     from devcasts.util import processes
 
     monkeypatch.setattr(processes, "fork_is_safe", lambda: True)  # no server thread here
-    job = devcasts.pipeline._BrowserJob({}, None, tmp_path / "site")
+    job = devcasts.pipeline._BrowserJob(dict, tmp_path / "no-state.json", tmp_path / "site")
     update = functools.partial(
         devcasts.pipeline._update_indexes, sample_catalog, tmp_path / "index", None, job
     )

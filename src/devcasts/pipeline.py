@@ -473,9 +473,8 @@ def _write_outputs(
     # index shows them.
     with timer.stage("artwork"):
         artwork, art_files = _artwork(config, options, catalog, now, report, state)
-    browser = (
-        _BrowserJob.of(options, artwork.card_images(catalog)) if options.browser_index else None
-    )
+    images = functools.partial(artwork.card_images, catalog)  # worked out by the child
+    browser = _BrowserJob.of(options, images) if options.browser_index else None
     index = functools.partial(
         _update_indexes, catalog, options.cache_dir / "index", cache_writes, browser
     )
@@ -491,21 +490,25 @@ def _write_outputs(
 @dataclass(frozen=True, slots=True)
 class _BrowserJob:
     """What the browser index's update needs besides the catalog: the covers' paths, the last
-    build's state, and the live site, where the files that state describes are."""
+    build's state, and the live site, where the files that state describes are. The paths
+    and the state are read by whoever runs it (the indexing child, which has time to spare
+    while this process renders)."""
 
-    images: Mapping[str, str]
-    previous: IndexState | None
+    images: Callable[[], Mapping[str, str]]
+    state_path: Path
     site_dir: Path
 
     @classmethod
-    def of(cls, options: BuildOptions, images: Mapping[str, str]) -> _BrowserJob:
+    def of(cls, options: BuildOptions, images: Callable[[], Mapping[str, str]]) -> _BrowserJob:
+        return cls(images, _browser_index_state_path(options), options.out_dir)
+
+    def previous(self) -> IndexState | None:
         from devcasts.search.browser_state import IndexState
 
         try:
-            previous = IndexState.from_bytes(_browser_index_state_path(options).read_bytes())
+            return IndexState.from_bytes(self.state_path.read_bytes())
         except OSError:
-            previous = None
-        return cls(images, previous, options.out_dir)
+            return None
 
     def read(self, relpath: str) -> bytes | None:
         try:
@@ -513,17 +516,44 @@ class _BrowserJob:
         except OSError:
             return None
 
-    def run(self, catalog: Catalog, previous: IndexState | None) -> IndexUpdate:
-        """The update; from scratch when a file it keeps without reading is not on the site
-        (the Pages workflow keeps .cache/, with the state, but not site/)."""
+    def run(self, catalog: Catalog, from_scratch: bool = False) -> _BrowserFiles:
+        """The update from the last build's state; from scratch when asked, or when a file it
+        keeps without reading is not on the site (the Pages workflow keeps .cache/, with the
+        state, but not site/)."""
         from devcasts.search.browser_index import update_browser_index
 
-        update = update_browser_index(catalog, self.images, previous, self.read)
+        images = self.images()
+        previous = None if from_scratch else self.previous()
+        update = update_browser_index(catalog, images, previous, self.read)
         missing = next((p for p in update.kept if not (self.site_dir / p).is_file()), None)
-        if missing is None:
-            return update
-        update = update_browser_index(catalog, self.images, None, self.read)
-        return replace(update, reason=f"{missing} is not on the site")
+        if missing is not None:
+            update = update_browser_index(catalog, images, None, self.read)
+            update = replace(update, reason=f"{missing} is not on the site")
+        return _BrowserFiles.of(update)
+
+
+@dataclass(frozen=True, slots=True)
+class _BrowserFiles:
+    """The browser index's update as the child sends it back: its files, and its state
+    already encoded (this process only writes it, once the site is swapped in)."""
+
+    written: dict[str, bytes]
+    kept: list[str]
+    state: bytes
+    rebuilt: bool
+    reason: str  # why it was built from scratch ("" when it was not)
+    readded: int  # documents tokenized again
+
+    @classmethod
+    def of(cls, update: IndexUpdate) -> _BrowserFiles:
+        return cls(
+            update.written,
+            update.kept,
+            update.state.to_bytes(),
+            update.rebuilt,
+            update.reason,
+            update.readded,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -531,7 +561,7 @@ class _Indexed:
     """What the indexing child sends back."""
 
     seconds: float  # the search index's
-    browser: IndexUpdate | None
+    browser: _BrowserFiles | None
     browser_seconds: float
 
 
@@ -553,7 +583,7 @@ def _update_indexes(
     if browser is None:
         return _Indexed(seconds, None, 0.0)
     started = time.perf_counter()
-    update = browser.run(catalog, browser.previous)
+    update = browser.run(catalog)
     return _Indexed(seconds, update, time.perf_counter() - started)
 
 
@@ -600,7 +630,7 @@ def _write_site(
             with timer.stage("browser index"):
                 images = functools.partial(artwork.card_images, catalog) if artwork else dict
                 index_state = _write_browser_index(
-                    lambda: _BrowserJob.of(options, images()).run(catalog, None),
+                    lambda: _BrowserJob.of(options, images).run(catalog, from_scratch=True),
                     indexed.browser,
                     writer,
                     report,
@@ -617,7 +647,7 @@ def _write_site(
         with timer.stage("browser index"):
             path = _browser_index_state_path(options)
             path.parent.mkdir(parents=True, exist_ok=True)
-            replace_file(path, index_state.to_bytes())
+            replace_file(path, index_state)
     with timer.stage("site size"):
         _measure_site(options.out_dir, report, state, writer.bytes_delta, site_was_there)
     report.pages_written = len(writer.changed)
@@ -630,11 +660,11 @@ def _browser_index_state_path(options: BuildOptions) -> Path:
 
 
 def _write_browser_index(
-    redo: Callable[[], IndexUpdate],
-    update: IndexUpdate,
+    redo: Callable[[], _BrowserFiles],
+    update: _BrowserFiles,
     writer: SiteWriter,
     report: BuildReport,
-) -> IndexState:
+) -> bytes:
     """Write what the browser index's update (made by the indexing child from the last
     build's state and the live site's files) changed, keep the rest; the state to save once
     the site is swapped in. A build that fails keeps the previous state: it still describes
