@@ -61,8 +61,16 @@ class DecodedCache:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._stats_file = CacheFile(folder / STATS_FILE, STATS_VERSION, _code_fingerprint())
-        self._stats: dict[str, list[object]] = self._stats_file.load(dict) or {}
+        self._loaded_stats: dict[str, list[object]] | None = None  # read by the first `read`
         self._stats_changed = False
+
+    @property
+    def _stats(self) -> dict[str, list[object]]:
+        """The recorded stats, read once, and only by a cache that reads archive files (a
+        build's DecodedCacheWrites only writes entries)."""
+        if self._loaded_stats is None:
+            self._loaded_stats = self._stats_file.load(dict) or {}
+        return self._loaded_stats
 
     def read(
         self,
