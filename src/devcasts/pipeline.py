@@ -480,7 +480,9 @@ def _write_outputs(
     )
     indexer = start_in_background(index, "the search index")
     try:
-        _write_site(config, options, catalog, report, timer, state, artwork, art_files, indexer)
+        _write_site(
+            config, options, catalog, report, timer, state, artwork, art_files, indexer, browser
+        )
     finally:
         if indexer.pending:  # the site failed before it needed the indexes
             with timer.stage("index (waiting)"):
@@ -597,9 +599,10 @@ def _write_site(
     artwork: Artwork | None = None,
     art_files: dict[str, Path] | None = None,
     indexer: Background[_Indexed] | None = None,
+    browser: _BrowserJob | None = None,
 ) -> None:
     """Render and swap in the site, with the browser's search index (made by `indexer`, the
-    indexing child) and the covers."""
+    indexing child, from `browser`) and the covers."""
     from devcasts.publish.feeds import write_feeds
     from devcasts.site.content_pages import load_content_pages
     from devcasts.site.out_guard import MARKER
@@ -626,11 +629,10 @@ def _write_site(
                 indexed = indexer.result()
             report.timings["index"] = indexed.seconds
             report.timings["browser index (child)"] = indexed.browser_seconds
-        if indexed is not None and indexed.browser is not None:
+        if indexed is not None and indexed.browser is not None and browser is not None:
             with timer.stage("browser index"):
-                images = functools.partial(artwork.card_images, catalog) if artwork else dict
                 index_state = _write_browser_index(
-                    lambda: _BrowserJob.of(options, images).run(catalog, from_scratch=True),
+                    lambda: browser.run(catalog, from_scratch=True),
                     indexed.browser,
                     writer,
                     report,
