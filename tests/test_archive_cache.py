@@ -134,6 +134,15 @@ def test_an_edit_that_puts_the_old_mtime_back_is_read(tmp_path: Path) -> None:
     assert "Keeper's log Z" in {e.title for e in loaded.episodes()}
 
 
+def _check_out(path: Path, data: bytes, stat: os.stat_result) -> None:
+    """As a `git checkout` of an older version does: a new file with those bytes and mtime
+    renamed over `path`."""
+    checkout = path.with_name("checkout.tmp")
+    checkout.write_bytes(data)
+    os.utime(checkout, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    checkout.replace(path)
+
+
 def test_a_replaced_file_is_read_even_with_its_old_size_and_mtime(tmp_path: Path) -> None:
     """A git checkout of an older version: the cache holds the newer one."""
     old_state = save_two_podcasts(tmp_path)
@@ -143,10 +152,7 @@ def test_a_replaced_file_is_read_even_with_its_old_size_and_mtime(tmp_path: Path
     new_state = save_two_podcasts(tmp_path, extra=2)
     assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == new_state != old_state
 
-    checkout = path.with_name("checkout.tmp")
-    checkout.write_bytes(old_bytes)
-    os.utime(checkout, ns=(old_stat.st_atime_ns, old_stat.st_mtime_ns))
-    checkout.replace(path)
+    _check_out(path, old_bytes, old_stat)
     assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == old_state
 
 
@@ -446,10 +452,7 @@ def test_a_settled_file_replaced_by_a_copy_of_other_bytes_is_read(
     new_state = save_two_podcasts(tmp_path, extra=2)
     settle(0.2, monkeypatch)
     assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == new_state
-    checkout = path.with_name("checkout.tmp")
-    checkout.write_bytes(old_bytes)
-    os.utime(checkout, ns=(old_stat.st_atime_ns, old_stat.st_mtime_ns))
-    checkout.replace(path)
+    _check_out(path, old_bytes, old_stat)
     assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == old_state
 
 

@@ -142,6 +142,21 @@ def test_a_kept_show_with_a_page_gone_from_the_site_is_rendered_again(
     assert page.read_bytes() == expected
 
 
+def _calls(
+    monkeypatch: pytest.MonkeyPatch, owner: object, name: str, note: Callable[..., str]
+) -> list[str]:
+    """What `note` makes of each call to `owner.name` from here on."""
+    noted: list[str] = []
+    original = getattr(owner, name)
+
+    def recording(*args: object) -> object:
+        noted.append(note(*args))
+        return original(*args)
+
+    monkeypatch.setattr(owner, name, recording)
+    return noted
+
+
 def test_an_unchanged_show_keeps_its_episode_pages_unrendered(
     tmp_path: Path,
     sample_catalog: Catalog,
@@ -150,14 +165,9 @@ def test_an_unchanged_show_keeps_its_episode_pages_unrendered(
 ) -> None:
     out = tmp_path / "site"
     _render(sample_catalog, sample_config, out)
-    rendered: list[str] = []
-    original = render_module._episode_html
-
-    def counting(site: object, episode: Episode, *args: object) -> str:
-        rendered.append(episode.podcast)
-        return original(site, episode, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(render_module, "_episode_html", counting)
+    rendered = _calls(
+        monkeypatch, render_module, "_episode_html", lambda _site, episode, *_: episode.podcast
+    )
     _render(new_newest_episode(sample_catalog), sample_config, out)
     assert rendered == [SHOW, SHOW]  # the new episode and the one it follows
 
@@ -170,14 +180,7 @@ def test_only_the_listings_a_new_episode_joins_are_paginated_again(
 ) -> None:
     out = tmp_path / "site"
     _render(sample_catalog, sample_config, out)
-    paginated: list[str] = []
-    original = pages.paginate_episodes
-
-    def recording(episodes: list[Episode], base: str, size: int) -> list[pages.Page[Episode]]:
-        paginated.append(base)
-        return original(episodes, base, size)
-
-    monkeypatch.setattr(pages, "paginate_episodes", recording)
+    paginated = _calls(monkeypatch, pages, "paginate_episodes", lambda _episodes, base, _: base)
     changed = new_newest_episode(sample_catalog)
     _render(changed, sample_config, out)
     [added] = [e for e in changed.episodes if e.id == "a-new-one"]
