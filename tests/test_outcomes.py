@@ -52,6 +52,27 @@ def test_feeds_read_in_forked_workers_equal_feeds_read_here(
     ]
 
 
+def test_a_few_feeds_are_read_by_a_child_while_the_caller_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(processes, "fork_is_safe", lambda: True)
+    monkeypatch.setattr(processes, "usable_cores", lambda: 2)
+    html = b"<html><body>Moved</body></html>"
+    feeds = [(fetched(0), FEED), (fetched(1, html), html)]
+    reading = read.start_reading(feeds, (), NOW)
+    assert reading.pending  # the caller is free until it asks for the result
+    assert [r.outcome for r in reading.result()] == [r.outcome for r in read_feeds(feeds, (), NOW)]
+    assert not reading.pending
+
+
+def test_many_feeds_are_read_at_once_by_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(processes, "fork_is_safe", lambda: True)
+    feeds = [(fetched(n), FEED) for n in range(read.PARALLEL_MIN_FEEDS)]
+    reading = read.start_reading(feeds, (), NOW)
+    assert not reading.pending
+    assert [r.outcome for r in reading.result()] == [r.outcome for r in read_feeds(feeds, (), NOW)]
+
+
 def test_a_body_that_cannot_be_read_fails_that_feed_alone() -> None:
     html = b"<html><body>Moved</body></html>"
     feeds = [(fetched(0), FEED), (fetched(1, html), html)]

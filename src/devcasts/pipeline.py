@@ -167,7 +167,7 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
 
     with timer.stage("fetch"):
         fetched = _fetch(config.feeds, options, now)
-    outcomes = _read_new_bodies(config, options, now, fetched, state, timer)
+    outcomes, loaded = _read_new_bodies(config, options, now, fetched, state, timer)
     report.parsed_feeds = sum(outcome.was_read for outcome in outcomes)
 
     archive: ArchiveState | None = None
@@ -176,7 +176,9 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
     new_feeds = [outcome.feed for outcome in outcomes if outcome.feed is not None]
     if new_feeds:
         with timer.stage("archive"):
-            archive, changes, cache_writes = _archive(config, options, new_feeds, now, state_path)
+            archive, changes, cache_writes = _archive(
+                config, options, loaded, new_feeds, now, state_path
+            )
             state.remember(archive)
         outcomes = _count_new_episodes(outcomes, changes)
         report.new_episodes = changes.new_count
@@ -189,7 +191,7 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
     if archive is not None or (not options.offline and state.linked_files_due(now)):
         with timer.stage("chapters files"):
             if archive is None:
-                archive = _load_archive(config, options)
+                archive = loaded or _load_archive(config, options)
                 state.remember(archive)
                 _note_health(report, state, outcomes)
             archive, linked = _linked_chapters(config, options, archive, now, state)
@@ -214,7 +216,7 @@ def _build_locked(config: Config, options: BuildOptions, now: datetime) -> Build
 
     if archive is None:
         with timer.stage("catalog"):
-            archive = _load_archive(config, options)
+            archive = loaded or _load_archive(config, options)
             state.remember(archive)
             _note_health(report, state, outcomes)
     # From here the archive lives until the build ends. Frozen, its objects are left out of
@@ -256,24 +258,33 @@ def _read_new_bodies(
     fetched: Sequence[FetchResult],
     state: BuildState,
     timer: _Timer,
-) -> list[FeedOutcome]:
+) -> tuple[list[FeedOutcome], ArchiveState | None]:
     """Every feed's outcome, in order: a body this build has not read before (new, or read
-    under other topics) is parsed and normalized; any other is left as fetching gave it."""
+    under other topics) is parsed and normalized; any other is left as fetching gave it.
+
+    A few new bodies are read by a child while this process loads the archive they will be
+    merged into, which takes as long at 100,000 episodes: that archive comes back too."""
+    from devcasts.ingest.read import start_reading
+
     new = [r for r in fetched if r.content_hash and not state.has_read(r)]
     if not new:
-        return [FeedOutcome(r) for r in fetched]
+        return [FeedOutcome(r) for r in fetched], None
     with_bodies = _bodies(new, options, now)
+    readable = [(result, body) for result, body in with_bodies if body is not None]
+    loaded = None
+    with timer.stage("parse+normalize (wall)"):  # many feeds are read here and now
+        reading = start_reading(readable, config.topics, now)
+    if reading.pending:
+        with timer.stage("archive"):
+            loaded = _load_archive(config, options)
     with timer.stage("parse+normalize (wall)"):
-        from devcasts.ingest.read import read_feeds
-
-        readable = [(result, body) for result, body in with_bodies if body is not None]
-        reads = read_feeds(readable, config.topics, now)
+        reads = reading.result()
     timer.report.timings["parse"] = sum(read.parse_seconds for read in reads)
     timer.report.timings["normalize"] = sum(read.normalize_seconds for read in reads)
     outcomes = {r.source.slug: FeedOutcome(r) for r in fetched}
     outcomes |= {result.source.slug: FeedOutcome(result) for result, _ in with_bodies}
     outcomes |= {read.outcome.source.slug: read.outcome for read in reads}
-    return [outcomes[r.source.slug] for r in fetched]
+    return [outcomes[r.source.slug] for r in fetched], loaded
 
 
 def _bodies(
@@ -297,16 +308,18 @@ def _bodies(
 def _archive(
     config: Config,
     options: BuildOptions,
+    loaded: ArchiveState | None,
     feeds: Sequence[NormalizedFeed],
     now: datetime,
     state_path: Path,
 ) -> tuple[ArchiveState, ArchiveChanges, DecodedCacheWrites | None]:
-    """Merge this build's feeds into the archive and save the podcasts they changed."""
+    """Merge this build's feeds into the archive (`loaded` already, or loaded now) and save
+    the podcasts they changed."""
     from devcasts.archive.decoded_cache import DecodedCacheWrites
-    from devcasts.archive.files import load_archive, save_archive
+    from devcasts.archive.files import save_archive
     from devcasts.archive.merge import merge_feeds
 
-    archive = load_archive(config.content_dir, cache_dir=options.cache_dir)
+    archive = loaded or _load_archive(config, options)
     titled = frozenset(source.slug for source in config.feeds if not source.slug_given)
     given = frozenset(source.slug for source in config.feeds if source.slug_given)
     archive, changes = merge_feeds(archive, feeds, now, titled=titled, given=given)

@@ -17,9 +17,9 @@ from devcasts.ingest.normalize import normalize_feed
 from devcasts.ingest.parse import parse_feed
 from devcasts.model import FeedOutcome, FetchResult, Topic
 from devcasts.records import NormalizedFeed, NotAFeedError
-from devcasts.util.processes import map_in_forks
+from devcasts.util.processes import Background, map_in_forks, start_in_background
 
-# Fewer feeds than this are read in this process: forking workers costs more than it saves.
+# Fewer feeds than this are read by one process: forking workers costs more than it saves.
 PARALLEL_MIN_FEEDS = 8
 MAX_WORKERS = 4
 
@@ -53,6 +53,18 @@ def read_feeds(
         )
         for (fetched, _), (normalized, error, warning, seconds) in zip(feeds, reads, strict=True)
     ]
+
+
+def start_reading(
+    feeds: Sequence[FeedBytes], topics: Sequence[Topic], now: datetime
+) -> Background[list[FeedRead]]:
+    """`read_feeds`, begun: a few feeds are read by one forked child, so that the caller may
+    do other work on the other core meanwhile (`pending`); many are read at once, by workers
+    on every core."""
+    read = functools.partial(read_feeds, feeds, topics, now)
+    if len(feeds) >= PARALLEL_MIN_FEEDS:
+        return Background.finished("reading the feeds", read())
+    return start_in_background(read, "reading the feeds")
 
 
 # The feed, or why it could not be read; what was left out of it; the seconds of each step.

@@ -118,6 +118,11 @@ class Background(Generic[R]):
         self._child = child
         self._done = done
 
+    @classmethod
+    def finished(cls, what: str, result: R) -> Background[R]:
+        """The result of work that ran in this process."""
+        return cls(what, None, (result,))
+
     @property
     def pending(self) -> bool:
         """Whether the child's result is still to be taken (result() not called yet)."""
@@ -152,7 +157,7 @@ def start_in_background(function: Callable[[], R], what: str) -> Background[R]:
     """Start `function` in a forked child, beside this process; `what` names it in errors.
     Where fork is unsafe, or this process has one core to run on, it runs here and now."""
     if usable_cores() < 2 or not fork_is_safe():
-        return Background(what, None, (function(),))
+        return Background.finished(what, function())
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
