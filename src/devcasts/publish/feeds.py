@@ -10,7 +10,6 @@ only when they are absolute http(s), and HTML is re-sanitized with nh3 before it
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import html
 import json
@@ -28,7 +27,7 @@ import nh3
 from devcasts import model, records
 from devcasts.model import SiteConfig, Topic
 from devcasts.records import Catalog, Episode, Podcast
-from devcasts.site import filters, pages, urls
+from devcasts.site import filters, urls
 from devcasts.site.page_output import Manifest, digest, episode_digest
 from devcasts.site.writer import SiteWriter
 from devcasts.util import addresses, cache, episode_dates, links, text
@@ -135,10 +134,9 @@ def feed_documents(catalog: Catalog) -> list[tuple[str, bytes]]:
 
 
 FEEDS_MANIFEST = ".feeds-manifest.json"  # dotfile, like the pages' manifest
-# pages: the feeds' order; urls: every path; model and records: derived properties (the
-# base URL); episode_dates: which episodes are dated, and in which offset; links: which
-# URLs we republish.
-_CODE = (__name__, text, addresses, links, pages, filters, urls, model, records, episode_dates)
+# urls: every path; model and records: derived properties (the base URL); episode_dates:
+# which episodes are dated, and in which offset; links: which URLs we republish.
+_CODE = (__name__, text, addresses, links, filters, urls, model, records, episode_dates)
 
 
 def write_feeds(catalog: Catalog, writer: SiteWriter) -> None:
@@ -170,7 +168,7 @@ class _Feed:
 
 
 def _feeds(catalog: Catalog) -> Iterator[_Feed]:
-    catalog = dataclasses.replace(catalog, episodes=tuple(pages.newest_first(catalog.episodes)))
+    """Each feed, its newest episodes first: in the catalog's order, which is that."""
     specs = [main_feed_spec(catalog.site)]
     specs += [topic_feed_spec(catalog.site, topic) for topic in catalog.topics]
     for spec in specs:
