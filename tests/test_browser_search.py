@@ -173,6 +173,10 @@ def option_counts(page: Any, name: str) -> dict[str, int]:
 def test_the_filters_count_what_the_query_finds(page: Any, site_url: str) -> None:
     results(page, site_url + "?q=docker")
     total = episode_count(page)
+    # The counts come after the first results (the facets are fetched once they are shown).
+    page.wait_for_function(
+        "() => document.querySelectorAll('select[name=podcast] option').length > 1"
+    )
     podcasts = option_counts(page, "podcast")
     assert sum(podcasts.values()) == total
     show, count = max(podcasts.items(), key=lambda item: item[1])

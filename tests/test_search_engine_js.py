@@ -230,6 +230,17 @@ def test_the_first_results_fetch_a_few_small_files(site: Path) -> None:
     assert sum((site / path.lstrip("/")).stat().st_size for path in fetched) < 150_000
 
 
+def test_the_facets_wait_for_a_filter_or_the_counts(site: Path) -> None:
+    """facets.bin grows by two bytes and more per episode: the first results of a plain
+    search do without it; a filtered search needs it at once."""
+    plain, filtered = run_engine(
+        site, [{"q": "deploy"}, {"q": "deploy", "podcast": "deploy-friday"}]
+    )
+    assert "/search-index/facets.bin" not in plain["fetched"]
+    assert plain["counts"]["podcast"]  # counted all the same, when asked
+    assert "/search-index/facets.bin" in filtered["fetched"]
+
+
 # --- the scripts ------------------------------------------------------------------------------
 
 

@@ -1,7 +1,7 @@
 // Runs static/search-engine.js under Node over a built site folder, for the tests.
 //   node engine_runner.mjs SITE_DIR ENGINE_DIR REQUESTS_JSON
 // REQUESTS_JSON: [{q, podcast, topic, sort, show}] -> prints one JSON answer per request:
-// {total, partial, suggestion, corrected, counts, entities, paths (of every hit), shown
+// {total, partial, suggestion, corrected, counts (the filters'), entities, paths (of every hit), shown
 // (records of the first `show` hits), fetched (files this request fetched)}.
 import { readFile } from "node:fs/promises";
 
@@ -32,13 +32,14 @@ for (const request of requests) {
   const answer = await engine.search(request.q, request);
   const records = await engine.documents(answer.hits.slice(0, request.show || 10));
   const firstFetched = [...new Set(fetched)]; // what the first results needed
+  const counts = await engine.counts(answer); // the filters' counts, as the page asks next
   const paths = (await engine.documents(answer.hits)).map((r) => r.path);
   answers.push({
     total: answer.total,
     partial: answer.partial,
     suggestion: answer.suggestion,
     corrected: answer.corrected,
-    counts: answer.counts,
+    counts,
     entities: answer.entities,
     paths,
     shown: records,

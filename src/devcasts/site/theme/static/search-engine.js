@@ -229,8 +229,12 @@ export function createEngine(base, fetcher) {
   async function search(text, options) {
     const chosen = options || {};
     const m = await meta();
+    // The facets (each document's podcast and topics: two bytes and more per episode, a
+    // third of a megabyte at 100,000) are fetched first only to filter; without a filter the
+    // results come without them, and their counts after (`counts`).
+    const filtered = Boolean(chosen.podcast || chosen.topic);
     const [facet, entities] = await Promise.all([
-      facets(m),
+      filtered ? facets(m) : null,
       file("entities.json", "json").catch(() => []),
     ]);
     const query = parseQuery(text);
@@ -241,7 +245,7 @@ export function createEngine(base, fetcher) {
       partial: null,
       suggestion: null,
       corrected: false,
-      counts: { podcast: {}, topic: {} },
+      counts: null, // set by finish
       entities: matchEntities(entities, text),
     };
     if (!query.required.length) {
@@ -280,6 +284,24 @@ export function createEngine(base, fetcher) {
   }
 
   function finish(m, facet, answer, hits, chosen, newestOnly) {
+    const { kept, counts } = facet ? tally(m, facet, hits, chosen) : { kept: [...hits], counts: null };
+    if (chosen.sort === "newest" || newestOnly) kept.sort((a, b) => b.doc - a.doc);
+    answer.hits = kept;
+    answer.total = kept.length;
+    answer.counts = counts;
+    return answer;
+  }
+
+  /** The answer's counts per podcast and per topic (what choosing each would give), from
+   * the facets, fetched now if the search did not need them. */
+  async function counts(answer) {
+    if (answer.counts) return answer.counts;
+    const m = await meta();
+    return tally(m, await facets(m), answer.hits, {}).counts;
+  }
+
+  /** The hits within the chosen podcast and topic, and each filter's counts. */
+  function tally(m, facet, hits, chosen) {
     const podcastIndex = m.podcasts.findIndex((p) => p[0] === chosen.podcast);
     const topicIndex = m.topics.findIndex((t) => t[0] === chosen.topic);
     const has = (bits, doc) => (bits[doc >> 3] >> (doc & 7)) & 1;
@@ -301,11 +323,7 @@ export function createEngine(base, fetcher) {
       }
       if (inPodcast && inTopic) kept.push(hit);
     }
-    if (chosen.sort === "newest" || newestOnly) kept.sort((a, b) => b.doc - a.doc);
-    answer.hits = kept;
-    answer.total = kept.length;
-    answer.counts = counts;
-    return answer;
+    return { kept, counts };
   }
 
   /** The documents' records ([path, title, podcast, date, duration, summary, topics, image,
@@ -498,7 +516,7 @@ export function createEngine(base, fetcher) {
     return null;
   }
 
-  return { meta, search, documents };
+  return { meta, search, documents, counts };
 }
 
 /** Levenshtein distance, or more than `limit` as soon as it must be. */

@@ -167,11 +167,29 @@
     box.value = chosen;
   }
 
+  // Counts the engine left out (no filter chosen: it did not need the facets) come once the
+  // first results are shown; until then the lists offer only their "All" choice.
   function updateControls(answer) {
     var meta = controls.meta;
-    fillOptions(controls.podcast, meta.podcasts, answer.counts.podcast, state.podcast, "All podcasts");
-    fillOptions(controls.topic, meta.topics, answer.counts.topic, state.topic, "All topics");
+    var counts = answer.counts || { podcast: {}, topic: {} };
+    fillOptions(controls.podcast, meta.podcasts, counts.podcast, state.podcast, "All podcasts");
+    fillOptions(controls.topic, meta.topics, counts.topic, state.topic, "All topics");
     controls.sort.value = state.sort;
+  }
+
+  function fillCounts(loaded, answer, ticket) {
+    if (answer.counts) {
+      return;
+    }
+    loaded.engine
+      .counts(answer)
+      .then(function (counts) {
+        if (ticket === pending) {
+          answer.counts = counts;
+          updateControls(answer);
+        }
+      })
+      .catch(function () {}); // the lists keep their "All" choice
   }
 
   // --- searching ----------------------------------------------------------------------------
@@ -211,7 +229,9 @@
         state.answer = result.answer;
         state.shown = 0;
         updateControls(result.answer);
-        return show(result.loaded, result.answer, ticket);
+        return Promise.resolve(show(result.loaded, result.answer, ticket)).then(function () {
+          fillCounts(result.loaded, result.answer, ticket);
+        });
       })
       .catch(function () {
         say(
