@@ -41,6 +41,7 @@ from devcasts.site.page_output import (
 )
 from devcasts.site.templates import THEME_DIR
 from devcasts.site.writer import SiteWriter
+from devcasts.util.episode_dates import newest_first_key
 
 # A different value for every field the content hash is trusted with.
 _EDITS: dict[str, object] = {
@@ -348,9 +349,8 @@ def test_newest_first_takes_a_naive_date_as_utc_whatever_the_local_zone() -> Non
     naive = make_episode("show", 1, id="naive", published=datetime(2025, 3, 1, 12, 0))
     aware = make_episode("show", 1, id="aware", published=datetime(2025, 3, 1, 11, 30, tzinfo=UTC))
     assert [e.id for e in pages.newest_first([aware, naive])] == ["naive", "aware"]
-    docs = dict(feed_documents(dataclasses.replace(sample_catalog(), episodes=(aware, naive))))
-    items = json.loads(docs["feed.json"])["items"]
-    assert [item["id"] for item in items] == ["devcasts:naive", "devcasts:aware"]
+    # The catalog's order, which the feeds take as it is, agrees.
+    assert [e.id for e in sorted([aware, naive], key=newest_first_key)] == ["naive", "aware"]
 
 
 def test_popular_ranks_shared_across_listings_give_the_same_order() -> None:
