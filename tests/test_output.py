@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -407,6 +408,41 @@ def test_an_untrustworthy_journal_means_a_full_scan(tmp_path: Path, damage: str)
         assert contents(writer.out_dir) == contents(out)  # the spare tree was repaired
         rebuild(writer, {**SITE, "feed.xml": "three"})
     assert contents(out) == {**SITE, "feed.xml": "three"}
+
+
+def test_a_journal_naming_a_path_out_of_the_tree_means_a_full_scan(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    for text in ("one", "two"):
+        with site_transaction(out) as writer:
+            rebuild(writer, {**SITE, "feed.xml": text})
+    journal = tmp_path / "site.spare" / output.JOURNAL
+    document = json.loads(journal.read_text())
+    document["files"] += "\0../outside.html"
+    journal.write_text(json.dumps(document))
+    (tmp_path / "outside.html").write_text("not the site's")
+    with site_transaction(out) as writer:
+        rebuild(writer, {**SITE, "feed.xml": "three"})
+    assert contents(out) == {**SITE, "feed.xml": "three"}
+    assert (tmp_path / "outside.html").read_text() == "not the site's"
+
+
+_PATH_PARTS = st.sampled_from(["a", "b.html", ".", "..", "", "...", ".x", "a\\b", "c\nd", " "])
+
+
+@given(st.lists(st.lists(_PATH_PARTS, min_size=1, max_size=4).map("/".join), max_size=5))
+def test_the_journal_checks_its_paths_as_the_writer_does(paths: list[str]) -> None:
+    """The check of the journal's paths at once agrees with `_safe_relpath` path by path."""
+    if paths == [""]:  # no paths and one empty path are the same text: there is none
+        paths = []
+    one_by_one = all(_is_kept_as_it_is(path) for path in paths)
+    assert output._normal_relpaths("\0".join(paths)) is one_by_one
+
+
+def _is_kept_as_it_is(relpath: str) -> bool:
+    try:
+        return output._safe_relpath(relpath) == relpath
+    except ValueError:
+        return False
 
 
 def _no_full_scan(source: Path, target: Path) -> set[str]:
