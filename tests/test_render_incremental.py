@@ -172,6 +172,25 @@ def test_an_unchanged_show_keeps_its_episode_pages_unrendered(
     assert rendered == [SHOW, SHOW]  # the new episode and the one it follows
 
 
+def test_a_show_changed_twice_still_renders_only_what_changed(
+    tmp_path: Path,
+    sample_catalog: Catalog,
+    sample_config: Config,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pages' fingerprints of a show the last build rendered again are carried on."""
+    out = tmp_path / "site"
+    _render(sample_catalog, sample_config, out)
+    once = new_newest_episode(sample_catalog)
+    _render(once, sample_config, out)
+    rendered = _calls(
+        monkeypatch, render_module, "_episode_html", lambda _site, episode, *_: episode.id
+    )
+    _render(edited_old_episode(once), sample_config, out)
+    oldest = _show_episodes(once)[-1]
+    assert oldest.id in rendered and len(rendered) <= 2  # the edited one and its neighbour
+
+
 def test_only_the_listings_a_new_episode_joins_are_paginated_again(
     tmp_path: Path,
     sample_catalog: Catalog,

@@ -48,7 +48,8 @@ from devcasts.site.filters import (
 )
 from devcasts.site.page_output import (
     MANIFEST,
-    Manifest,
+    Fingerprints,
+    PageManifest,
     PageOutput,
     RenderReport,
     digest,
@@ -107,12 +108,12 @@ def render_site(
     site's own cover."""
     site = _Site.build(catalog, config, content, art or NO_ARTWORK)
     # The code and the templates shape every page: a manifest they did not write is a miss.
-    manifest = Manifest(
+    manifest = PageManifest(
         writer,
         MANIFEST,
         fingerprint(code=_CODE, templates=config.templates_dir, theme=templates.THEME_DIR),
     )
-    previous = {} if changed is not None and changed.full else manifest.read()
+    previous = Fingerprints() if changed is not None and changed.full else manifest.read()
     out = PageOutput(writer, manifest, previous)
     _write_static(templates.static_files(config.templates_dir), out)
     _render_episodes(site, out)
