@@ -75,6 +75,19 @@ def test_a_build_never_imports_the_feed_checker(tmp_path: Path) -> None:
     assert not {name for name in loaded if name.startswith("devcasts.tools")}
 
 
+def test_a_build_with_nothing_new_never_imports_the_feed_parser(tmp_path: Path) -> None:
+    """Reading feeds (feedparser, nh3 and the rest) is imported only for a changed feed: the
+    rebuild with nothing new has half a second in all."""
+    shutil.copyfile(ROOT / "examples/feeds/the-edge-case.xml", tmp_path / "show.xml")
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(CONFIG.replace("https://feeds.example.com/a.xml", "show.xml"))
+    argv = ("build", "--feeds", str(feeds), "--no-browser-index", "--quiet")
+    paths = ("--out", str(tmp_path / "site"), "--cache", str(tmp_path / ".cache"))
+    assert "feedparser" in modules_loaded_by(*argv, *paths)  # the first build read the feed
+    again = modules_loaded_by(*argv, *paths)
+    assert not {"feedparser", "devcasts.ingest.read", "devcasts.ingest.parse"} & again
+
+
 def test_search_help_builds_only_the_search_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["search", "--help"]) == 0
     out = capsys.readouterr().out

@@ -264,11 +264,11 @@ def _read_new_bodies(
 
     A few new bodies are read by a child while this process loads the archive they will be
     merged into, which takes as long at 100,000 episodes: that archive comes back too."""
-    from devcasts.ingest.read import start_reading
-
     new = [r for r in fetched if r.content_hash and not state.has_read(r)]
     if not new:
         return [FeedOutcome(r) for r in fetched], None
+    from devcasts.ingest.read import start_reading  # feedparser and the rest: only now
+
     with_bodies = _bodies(new, options, now)
     readable = [(result, body) for result, body in with_bodies if body is not None]
     loaded = None
