@@ -157,38 +157,46 @@ def _calls(
     return noted
 
 
-def test_an_unchanged_show_keeps_its_episode_pages_unrendered(
+def _newest_two(catalog: Catalog) -> set[str]:
+    """A new newest episode's page, and the previous newest's (its "next episode" link)."""
+    return {"a-new-one", _show_episodes(catalog)[0].id}
+
+
+def _oldest_two(catalog: Catalog) -> set[str]:
+    """An edited oldest episode's page, and the next one's (its "previous episode" link)."""
+    return {e.id for e in _show_episodes(catalog)[-2:]}
+
+
+@pytest.mark.parametrize(
+    ("earlier", "change", "touched"),
+    [
+        ((), new_newest_episode, _newest_two),
+        ((new_newest_episode,), edited_old_episode, _oldest_two),  # a show rendered again last
+    ],
+    ids=["new episode", "edit after a new episode"],
+)
+def test_a_change_renders_only_the_episode_pages_it_touches(
     tmp_path: Path,
     sample_catalog: Catalog,
     sample_config: Config,
     monkeypatch: pytest.MonkeyPatch,
+    earlier: tuple[Callable[[Catalog], Catalog], ...],
+    change: Callable[[Catalog], Catalog],
+    touched: Callable[[Catalog], set[str]],
 ) -> None:
+    """Every other show keeps its pages unrendered, and so do the changed show's other pages,
+    also when the last build rendered that show again (its pages' fingerprints carried on)."""
     out = tmp_path / "site"
-    _render(sample_catalog, sample_config, out)
-    rendered = _calls(
-        monkeypatch, render_module, "_episode_html", lambda _site, episode, *_: episode.podcast
-    )
-    _render(new_newest_episode(sample_catalog), sample_config, out)
-    assert rendered == [SHOW, SHOW]  # the new episode and the one it follows
-
-
-def test_a_show_changed_twice_still_renders_only_what_changed(
-    tmp_path: Path,
-    sample_catalog: Catalog,
-    sample_config: Config,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The pages' fingerprints of a show the last build rendered again are carried on."""
-    out = tmp_path / "site"
-    _render(sample_catalog, sample_config, out)
-    once = new_newest_episode(sample_catalog)
-    _render(once, sample_config, out)
+    catalog = sample_catalog
+    _render(catalog, sample_config, out)
+    for step in earlier:
+        catalog = step(catalog)
+        _render(catalog, sample_config, out)
     rendered = _calls(
         monkeypatch, render_module, "_episode_html", lambda _site, episode, *_: episode.id
     )
-    _render(edited_old_episode(once), sample_config, out)
-    oldest = _show_episodes(once)[-1]
-    assert oldest.id in rendered and len(rendered) <= 2  # the edited one and its neighbour
+    _render(change(catalog), sample_config, out)
+    assert sorted(rendered) == sorted(touched(catalog))
 
 
 def test_only_the_listings_a_new_episode_joins_are_paginated_again(
