@@ -65,11 +65,13 @@ def test_a_few_feeds_are_read_by_a_child_while_the_caller_goes_on(
     assert not reading.pending
 
 
-def test_many_feeds_are_read_at_once_by_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("count", [0, read.PARALLEL_MIN_FEEDS])
+def test_many_feeds_or_none_are_read_at_once(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
     monkeypatch.setattr(processes, "fork_is_safe", lambda: True)
-    feeds = [(fetched(n), FEED) for n in range(read.PARALLEL_MIN_FEEDS)]
+    monkeypatch.setattr(processes, "usable_cores", lambda: 2)
+    feeds = [(fetched(n), FEED) for n in range(count)]
     reading = read.start_reading(feeds, (), NOW)
-    assert not reading.pending
+    assert not reading.pending  # by workers on every core, or nothing to read
     assert [r.outcome for r in reading.result()] == [r.outcome for r in read_feeds(feeds, (), NOW)]
 
 

@@ -62,7 +62,7 @@ def start_reading(
     do other work on the other core meanwhile (`pending`); many are read at once, by workers
     on every core."""
     read = functools.partial(read_feeds, feeds, topics, now)
-    if len(feeds) >= PARALLEL_MIN_FEEDS:
+    if not feeds or len(feeds) >= PARALLEL_MIN_FEEDS:
         return Background.finished("reading the feeds", read())
     return start_in_background(read, "reading the feeds")
 
