@@ -73,7 +73,7 @@ from devcasts.site import filters, pages, urls
 from devcasts.util.links import public_url
 
 FORMAT_VERSION = 1
-CHUNK_DOCS = 16  # documents per file: the first ten results need at most ten small files
+CHUNK_DOCS = 8  # documents per file: the first ten results need at most ten small files
 SHARD_BYTES = 24_000  # a shard over this is split by one more character of its prefix
 MAX_PREFIX = 4  # characters; past it a shard holds what it holds
 SUMMARY_CHARS = 200
