@@ -17,8 +17,8 @@ from devcasts.ingest.parse import parse_feed
 from devcasts.model import FeedSource, SiteConfig, Topic
 from devcasts.publish.feeds import feed_documents
 from devcasts.records import Catalog
-from devcasts.site.pages import newest_first
 from devcasts.tools.feedcheck import check_feed, errors
+from devcasts.util.episode_dates import newest_first_key
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 SITE = SiteConfig(title="Corpus", base_url="https://example.org/site/", feed_limit=40)
@@ -47,8 +47,9 @@ def republish(name: str) -> tuple[Catalog, dict[str, bytes]]:
     # The archive gives each episode its permanent slug; the id stands in for it here. Undated
     # episodes stay out of our feeds (test_dates_publisher.py): here every one counts as dated.
     episodes = tuple(
-        newest_first(
-            [dataclasses.replace(e, slug=e.id, date_estimated=False) for e in normalized.episodes]
+        sorted(
+            [dataclasses.replace(e, slug=e.id, date_estimated=False) for e in normalized.episodes],
+            key=newest_first_key,
         )
     )
     catalog = Catalog(

@@ -21,9 +21,10 @@ from devcasts.model import Config, FeedSource
 from devcasts.records import Catalog, Episode, NormalizedFeed, SourceRef
 from devcasts.site import urls
 from devcasts.site.content_pages import load_content_pages
-from devcasts.site.pages import episodes_published_by_podcast, newest_first
+from devcasts.site.pages import episodes_published_by_podcast
 from devcasts.site.render import render_site
 from devcasts.site.writer import SiteWriter
+from devcasts.util.episode_dates import newest_first_key
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 NAMESPACES = (
@@ -68,7 +69,9 @@ def merged(*feeds: NormalizedFeed, stub: Episode | None = None) -> tuple[Episode
 def listed(episodes: tuple[Episode, ...]) -> dict[str, list[str]]:
     return {
         slug: [e.title for e in group]
-        for slug, group in episodes_published_by_podcast(newest_first(episodes)).items()
+        for slug, group in episodes_published_by_podcast(
+            sorted(episodes, key=newest_first_key)
+        ).items()
     }
 
 

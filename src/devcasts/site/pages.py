@@ -11,14 +11,13 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from operator import attrgetter
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from devcasts.model import Topic
 from devcasts.records import Episode, Podcast
 from devcasts.site import filters, urls
-from devcasts.util.episode_dates import date_unknown, newest_first_key, publisher_time
+from devcasts.util.episode_dates import date_unknown, publisher_time, utc_timestamp
 from devcasts.util.text import slugify
 
 T = TypeVar("T")
@@ -238,7 +237,7 @@ def popular_cap(newest: Sequence[Episode], built_at: datetime | None) -> datetim
     sure; it then only caps a date that no episode has."""
     if built_at is None or not newest:
         return None
-    return built_at if _utc_timestamp(newest[0].published) > _utc_timestamp(built_at) else None
+    return built_at if utc_timestamp(newest[0].published) > utc_timestamp(built_at) else None
 
 
 def _popular_score_key(episode: Episode, weight: float, built_at: datetime | None) -> float:
@@ -260,27 +259,6 @@ _HALF_LIFE_SECONDS = POPULAR_HALF_LIFE_DAYS * 86400
 
 
 PopularRank = tuple[bool, float, float, str]
-_PUBLISHED = attrgetter("published")
-_ID = attrgetter("id")
-
-
-def newest_first(episodes: Iterable[Episode]) -> list[Episode]:
-    """By publication time, newest first; ties by id. Two stable sorts on C-level keys: a
-    key built in Python for each episode cost more than the sorting."""
-    ordered = sorted(episodes, key=_ID)
-    try:
-        ordered.sort(key=_PUBLISHED, reverse=True)  # reverse keeps equal keys in their order
-    except TypeError:  # naive and aware dates mixed: a naive one is UTC, as everywhere here
-        ordered.sort(key=lambda e: _utc_timestamp(e.published), reverse=True)
-    if any(map(date_unknown, ordered)):  # the undated after every dated one, by first seen
-        ordered.sort(key=newest_first_key)
-    return ordered
-
-
-def _utc_timestamp(moment: datetime) -> float:
-    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).timestamp()
-
-
 @dataclass(frozen=True, slots=True)
 class Neighbors:
     older: Episode | None

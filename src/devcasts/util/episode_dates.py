@@ -52,9 +52,10 @@ def newest_first_key(episode: Episode) -> tuple[bool, float, str]:
     by id. Sort ascending with it."""
     if date_unknown(episode):
         seen = episode.first_seen or episode.published
-        return (True, -_timestamp(seen), episode.id)
-    return (False, -_timestamp(episode.published), episode.id)
+        return (True, -utc_timestamp(seen), episode.id)
+    return (False, -utc_timestamp(episode.published), episode.id)
 
 
-def _timestamp(moment: datetime) -> float:
+def utc_timestamp(moment: datetime) -> float:
+    """The moment's timestamp, a naive one taken as UTC (never as the local time)."""
     return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
