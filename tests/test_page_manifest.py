@@ -1,4 +1,4 @@
-"""The page manifest: each page's fingerprint, a group's kept as its text until it changes."""
+"""A manifest (the pages' or the feeds'): each file's fingerprint, a group's kept as text."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devcasts.site.page_output import Fingerprints, PageManifest
+from devcasts.site.page_output import Fingerprints, Manifest
 from devcasts.site.writer import SiteWriter
 
 # Keys and paths come from urls.py; the manifest must not rely on it (any text, tabs and
@@ -33,7 +33,7 @@ def test_a_manifest_reads_back_as_it_was_written(
 
 def test_a_damaged_manifest_reads_as_none_and_a_damaged_group_as_empty(tmp_path: Path) -> None:
     writer = SiteWriter(tmp_path)
-    manifest = PageManifest(writer, ".manifest", "code")
+    manifest = Manifest(writer, ".manifest", "code")
     manifest.save(Fingerprints({"a.html": "1"}, {"#g": ("2", '{"b.html": "3"}')}), Fingerprints())
     header, _, body = (tmp_path / ".manifest").read_bytes().partition(b"\n")
     (tmp_path / ".manifest").write_bytes(header + b"\n" + body.replace(b"\t", b" "))
@@ -44,7 +44,7 @@ def test_a_damaged_manifest_reads_as_none_and_a_damaged_group_as_empty(tmp_path:
 
 def _round_trip(fingerprints: Fingerprints) -> Fingerprints:
     folder = Path("/nonexistent")  # encode and decode only: nothing is written
-    manifest = PageManifest(SiteWriter(folder), ".manifest", "code")
+    manifest = Manifest(SiteWriter(folder), ".manifest", "code")
     data = manifest._file().encode(fingerprints)
     assert data is not None
     read = manifest._file().decode(data, Fingerprints)

@@ -28,7 +28,7 @@ from devcasts import model, records
 from devcasts.model import SiteConfig, Topic
 from devcasts.records import Catalog, Episode, Podcast
 from devcasts.site import filters, urls
-from devcasts.site.page_output import Manifest, digest, episode_digest
+from devcasts.site.page_output import Fingerprints, Manifest, digest, episode_digest
 from devcasts.site.writer import SiteWriter
 from devcasts.util import addresses, cache, episode_dates, links, text
 from devcasts.util.episode_dates import date_unknown, publisher_time
@@ -155,9 +155,9 @@ def write_feeds(catalog: Catalog, writer: SiteWriter) -> None:
     for feed in _feeds(catalog):
         fingerprint = digest(shared, feed.path, [episode_digest(e) for e in feed.episodes])
         fingerprints[feed.path] = fingerprint
-        if previous.get(feed.path) != fingerprint or not writer.keep_existing(feed.path):
+        if previous.pages.get(feed.path) != fingerprint or not writer.keep_existing(feed.path):
             writer.write(feed.path, feed.build())
-    manifest.save(fingerprints, previous)
+    manifest.save(Fingerprints(fingerprints), previous)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,8 +30,9 @@ from devcasts.site.writer import SiteWriter
 from devcasts.util.cache import CacheFile
 
 MANIFEST = ".render-manifest.json"  # dotfile: left out of the GitHub Pages upload
-MANIFEST_VERSION = 2  # 1: {"version": 1, <kind>: fingerprints}, without a util.cache header
-PAGE_MANIFEST_VERSION = 3  # 2: one JSON object of every page's fingerprint, groups' among them
+# 3: the pages outside groups, then a line per group; 2: one JSON object of every fingerprint,
+# groups' among them; 1: {"version": 1, <kind>: fingerprints}, without a util.cache header
+MANIFEST_VERSION = 3
 
 
 @dataclass(slots=True)
@@ -45,7 +46,7 @@ class PageOutput:
     """Writes pages, skips those whose fingerprint is unchanged, and keeps the manifest."""
 
     def __init__(
-        self, writer: SiteWriter, manifest: PageManifest, previous: Fingerprints | None = None
+        self, writer: SiteWriter, manifest: Manifest, previous: Fingerprints | None = None
     ) -> None:
         self.writer = writer
         self.manifest = manifest
@@ -134,7 +135,7 @@ class _Group:
 
 @dataclass(frozen=True, slots=True)
 class Fingerprints:
-    """A page manifest's contents: the fingerprint of each page outside a group; each
+    """A manifest's contents: the fingerprint of each page outside a group; each
     group's fingerprint and its pages' (as the manifest's text, decoded by `group_pages`)."""
 
     pages: Mapping[str, str] = field(default_factory=dict)
@@ -158,13 +159,13 @@ def _string_pairs(value: object) -> dict[str, str] | None:
 
 
 class _FingerprintsText:
-    """A page manifest's encoding: the pages outside groups as one JSON object, then a line
+    """A manifest's encoding: the pages outside groups as one JSON object, then a line
     per group: its key (JSON), its fingerprint and its pages' fingerprints (a JSON object),
     tab-separated. JSON escapes every tab and line break within a key or an object."""
 
     def dumps(self, value: object) -> bytes:
         if not isinstance(value, Fingerprints):
-            raise TypeError("a page manifest holds Fingerprints")
+            raise TypeError("a manifest holds Fingerprints")
         lines = [json.dumps(value.pages, separators=(",", ":"))]
         for key, (fingerprint, pages) in value.groups.items():
             if "\t" in fingerprint or "\n" in fingerprint or "\n" in pages:
@@ -188,9 +189,10 @@ class _FingerprintsText:
 
 
 @dataclass(frozen=True, slots=True)
-class PageManifest:
-    """The fingerprints of the site's pages, kept in the site as the dotfile `name` under
-    the fingerprint of the code and templates that write them: None keeps none."""
+class Manifest:
+    """The fingerprints of the files one sink wrote (the pages, the feeds), kept in the site
+    as the dotfile `name` under the fingerprint of the code (and templates) that write them:
+    None keeps none."""
 
     writer: SiteWriter
     name: str
@@ -211,40 +213,13 @@ class PageManifest:
     def _file(self) -> CacheFile:
         return CacheFile(
             self.writer.out_dir / self.name,
-            PAGE_MANIFEST_VERSION,
+            MANIFEST_VERSION,
             self.fingerprint,
             _FINGERPRINTS_TEXT,
         )
 
 
 _FINGERPRINTS_TEXT = _FingerprintsText()
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    """The fingerprints of the files one sink wrote, kept in the site as the dotfile `name`
-    under the fingerprint of the code (and templates) that write them: None keeps none."""
-
-    writer: SiteWriter
-    name: str
-    fingerprint: str | None
-
-    def read(self) -> dict[str, str]:
-        """The previous build's fingerprints; an unusable manifest means "write all"."""
-        entries = self._file().load(dict)
-        return {} if entries is None else {str(k): str(v) for k, v in entries.items()}
-
-    def save(self, fingerprints: Mapping[str, str], previous: Mapping[str, str]) -> None:
-        """Keep the manifest as it is when no fingerprint changed, else write it compactly."""
-        if fingerprints == previous and self.writer.keep_existing(self.name):
-            return
-        # Entries come in the same order for the same catalog: no need to sort 40,000 keys.
-        data = self._file().encode(dict(fingerprints))
-        if data is not None:
-            self.writer.write(self.name, data)
-
-    def _file(self) -> CacheFile:
-        return CacheFile(self.writer.out_dir / self.name, MANIFEST_VERSION, self.fingerprint)
 
 
 def digest(*parts: object) -> str:

@@ -259,6 +259,8 @@ _HALF_LIFE_SECONDS = POPULAR_HALF_LIFE_DAYS * 86400
 
 
 PopularRank = tuple[bool, float, float, str]
+
+
 @dataclass(frozen=True, slots=True)
 class Neighbors:
     older: Episode | None

@@ -49,7 +49,7 @@ from devcasts.site.filters import (
 from devcasts.site.page_output import (
     MANIFEST,
     Fingerprints,
-    PageManifest,
+    Manifest,
     PageOutput,
     RenderReport,
     digest,
@@ -108,7 +108,7 @@ def render_site(
     site's own cover."""
     site = _Site.build(catalog, config, content, art or NO_ARTWORK)
     # The code and the templates shape every page: a manifest they did not write is a miss.
-    manifest = PageManifest(
+    manifest = Manifest(
         writer,
         MANIFEST,
         fingerprint(code=_CODE, templates=config.templates_dir, theme=templates.THEME_DIR),
