@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from test_archive import NOW, make_config, make_episode, make_feed, nested
 
+from devcasts import records
 from devcasts.archive import decoded_cache, files
 from devcasts.archive.codec import ArchiveError
 from devcasts.archive.decoded_cache import DecodedCacheWrites
@@ -179,6 +180,30 @@ def test_entries_of_saved_files_are_written_when_committed(
     assert entries(tmp_path / CACHE) == [*LIGHTHOUSE]
     refuse_decoding(monkeypatch)
     assert load_archive(tmp_path, cache_dir=tmp_path / CACHE) == state
+
+
+@pytest.mark.parametrize("committed", [False, True], ids=["decoded", "saved"])
+def test_kept_records_carry_their_fingerprints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, committed: bool
+) -> None:
+    """An entry keeps each episode's fingerprint: the next build does not hash it again,
+    whether the entry was made from the JSON or from the records just saved."""
+    state, _ = merge_feeds(ArchiveState(), [make_feed([make_episode(n) for n in range(4)])], NOW)
+    if committed:
+        writes = DecodedCacheWrites(tmp_path / CACHE)
+        save_archive(tmp_path, state, cache_writes=writes)
+        writes.commit()
+    else:
+        save_archive(tmp_path, state)
+        load_archive(tmp_path, cache_dir=tmp_path / CACHE)  # decodes, and keeps the entries
+    expected = [e.fingerprint for e in load_archive(tmp_path).episodes()]
+    monkeypatch.setattr(records, "_record_digest", _refuse_hashing)
+    kept = load_archive(tmp_path, cache_dir=tmp_path / CACHE)
+    assert [e.fingerprint for e in kept.episodes()] == expected
+
+
+def _refuse_hashing(episode: object) -> str:
+    raise AssertionError(f"hashed again: {episode!r}")
 
 
 def test_a_file_edited_between_its_save_and_the_commit_is_read_again(tmp_path: Path) -> None:

@@ -164,13 +164,10 @@ def test_only_changed_new_and_removed_episodes_are_written(
     assert ids(tmp_path, "finops") == []
 
 
-def test_topic_and_url_changes_count_as_changes_featured_does_not(
-    catalog: Catalog, tmp_path: Path
-) -> None:
+def test_topic_and_url_changes_count_as_changes(catalog: Catalog, tmp_path: Path) -> None:
     update_index(catalog, tmp_path)
-    featured = replace_episode(catalog, "so-03", featured=True)
-    assert update_index(featured, tmp_path).updated == 0  # not a field of the document
-    retagged = replace_episode(featured, "so-03", topics=("dokku",))
+    assert update_index(catalog, tmp_path).updated == 0
+    retagged = replace_episode(catalog, "so-03", topics=("dokku",))
     assert update_index(retagged, tmp_path).updated == 1
     assert "so-03" in ids(tmp_path, "", topic="dokku")
     moved = dataclasses.replace(
@@ -178,6 +175,21 @@ def test_topic_and_url_changes_count_as_changes_featured_does_not(
     )
     assert update_index(moved, tmp_path).updated == len(catalog.episodes)
     assert search(tmp_path, SearchRequest("systemd")).hits[0].url.startswith("https://ex.org/")
+
+
+def test_a_renamed_show_indexes_its_own_episodes_again(catalog: Catalog, tmp_path: Path) -> None:
+    """The show's title is in its episodes' documents, not in their records."""
+    update_index(catalog, tmp_path)
+    renamed_show = catalog.podcasts[0]
+    podcasts = tuple(
+        dataclasses.replace(p, title="Quite Another Name") if p is renamed_show else p
+        for p in catalog.podcasts
+    )
+    report = update_index(dataclasses.replace(catalog, podcasts=podcasts), tmp_path)
+    own = [e for e in catalog.episodes if e.podcast == renamed_show.slug]
+    assert own and report.updated == len(own)
+    hits = search(tmp_path, SearchRequest("", podcast=renamed_show.slug)).hits
+    assert {hit.podcast for hit in hits} == {"Quite Another Name"}
 
 
 def test_a_retitle_that_keeps_the_content_hash_is_indexed(catalog: Catalog, tmp_path: Path) -> None:

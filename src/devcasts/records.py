@@ -6,7 +6,8 @@ parse -> normalize -> archive -> {index, render, feeds_out}
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 # Catalog's field types, resolved at run time (the archive's codec reads the type hints).
@@ -245,6 +246,40 @@ class Episode:
     linked_transcript_url: str | None = None
     # When a build first read the feed without this episode (None while the feed lists it).
     dropped: datetime | None = None
+    # `fingerprint`, once asked: a memo, not a field of the record. It is never compared,
+    # shown, written to the archive or copied by dataclasses.replace (a changed copy works
+    # out its own).
+    _fingerprint: str = field(default="", init=False, repr=False, compare=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of every field but the archive's bookkeeping (BOOKKEEPING): whatever a
+        page, a feed or the search index shows of the episode, and more. Worked out once per
+        record; the archive's decoded cache keeps it with the record, so an unchanged
+        episode costs no hashing on the next build either."""
+        if not self._fingerprint:
+            object.__setattr__(self, "_fingerprint", _record_digest(self))
+        return self._fingerprint
+
+
+# The archive's bookkeeping: when a build saw an episode and the identity it came from. No
+# page or feed shows them (a test holds the templates and the rendering code to it).
+BOOKKEEPING = frozenset({"guid", "first_seen", "last_seen", "dropped"})
+_DIGESTED = tuple(f.name for f in fields(Episode) if f.init and f.name not in BOOKKEEPING)
+
+
+def _record_digest(episode: Episode) -> str:
+    """Texts are hashed as they are, each after its length (repr would copy and escape the
+    show notes); the other values by their repr, which is stable for frozen dataclasses,
+    tuples, numbers and datetimes."""
+    parts: list[str] = []
+    for name in _DIGESTED:
+        value = getattr(episode, name)
+        if type(value) is str:
+            parts += (f"\x00{name}:s{len(value)}:", value)
+        else:
+            parts += (f"\x00{name}:r:", repr(value))
+    return hashlib.sha256("".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
 @dataclass(frozen=True, slots=True)

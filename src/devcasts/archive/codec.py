@@ -230,10 +230,12 @@ def _to_json_fields(value: Any) -> dict[str, object]:
 
 @cache
 def _field_defaults(cls: Any) -> tuple[tuple[str, object], ...]:
-    """(name, default) per field; fields without a plain default get a sentinel."""
+    """(name, default) per field; fields without a plain default get a sentinel. A field
+    not given to the class (a memo, as Episode's fingerprint) is not part of the record."""
     return tuple(
         (spec.name, spec.default if spec.default in _EMPTY_VALUES else MISSING)
         for spec in fields(cls)
+        if spec.init
     )
 
 
@@ -316,6 +318,7 @@ def _dataclass_decoder(cls: type) -> _Decoder:
     specs = [
         (spec.name, _decoder(hints[spec.name]), spec.default is MISSING is spec.default_factory)
         for spec in fields(cls)
+        if spec.init
     ]
 
     def decode(raw: object) -> Any:

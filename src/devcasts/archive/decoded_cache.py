@@ -41,7 +41,7 @@ from devcasts.util.cache import CacheFile, fingerprint
 __all__ = ["DECODED_CACHE_FOLDER", "DecodedCache", "DecodedCacheWrites", "entry_name"]
 
 DECODED_CACHE_FOLDER = "archive"  # under the build's cache dir
-ENTRY_VERSION = 3  # 2: one entry per podcast file (format 1); 1: before util.cache
+ENTRY_VERSION = 4  # 3: no fingerprints kept; 2: an entry per podcast file (format 1)
 _SUFFIX = ".pickle"
 STATS_FILE = "files.stat"  # name -> [size, mtime_ns, ctime_ns, inode, entry fingerprint]
 STATS_VERSION = 1
@@ -218,7 +218,25 @@ def _record_reducers() -> Mapping[type, _Reducer]:
     for cls in _dataclasses_within(PodcastArchive):
         if all(spec.init for spec in fields(cls)):
             table[cls] = _positional_reducer(cls)
+    table[records.Episode] = _reduce_episode
     return table
+
+
+_EPISODE_VALUES = operator.attrgetter(*(f.name for f in fields(records.Episode) if f.init))
+
+
+def _reduce_episode(
+    episode: records.Episode,
+) -> tuple[Callable[..., records.Episode], tuple[Any, ...]]:
+    """An episode with its fingerprint, worked out now if it was not yet: a build that loads
+    the entry never hashes the record again."""
+    return _episode_with_fingerprint, (episode.fingerprint, *_EPISODE_VALUES(episode))
+
+
+def _episode_with_fingerprint(fingerprint: str, *values: Any) -> records.Episode:
+    episode = records.Episode(*values)
+    object.__setattr__(episode, "_fingerprint", fingerprint)  # the memo, as it was kept
+    return episode
 
 
 def _positional_reducer(cls: type) -> _Reducer:

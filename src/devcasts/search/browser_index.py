@@ -66,8 +66,6 @@ from devcasts.search.schema import (
 from devcasts.search.writer import (
     DocumentNames,
     episode_document,
-    episode_fingerprint,
-    transcript_print,
 )
 from devcasts.site import filters, pages, urls
 from devcasts.util.links import public_url
@@ -143,7 +141,7 @@ def update_browser_index(
     started = time.perf_counter()
     episodes = documents_in_order(catalog.episodes)
     names = DocumentNames.of(catalog)
-    prints = [_document_print(names, episode) for episode in episodes]
+    prints = [_document_print(episode) for episode in episodes]
     ids = [episode.id for episode in episodes]
     lists = _lists(catalog)
     reason, first = _reason_to_rebuild(previous, ids, prints, lists, _settings(catalog))
@@ -175,27 +173,11 @@ def _settings(catalog: Catalog) -> list[object]:
     ]
 
 
-def _document_print(names: DocumentNames, episode: Episode) -> str:
+def _document_print(episode: Episode) -> str:
     """Changes whenever the episode's document or its row would, the podcasts, topics and
-    site URL staying the same (a change to those means a build from scratch): what
-    writer.episode_fingerprint covers, at half its cost (no page URL or names to look up),
-    which counts at 100,000 episodes."""
-    if not episode.content_hash:
-        return episode_fingerprint(names, episode)[:16]
-    payload = _SEP.join(
-        (
-            episode.content_hash,
-            episode.title,
-            episode.podcast,
-            episode.slug,
-            _SEP.join(episode.topics),
-            transcript_print(episode),
-        )
-    )
-    return hashlib.blake2b(payload.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
-
-
-_SEP = "\x1f"
+    site URL staying the same (a change to those means a build from scratch): the record's
+    own fingerprint, which the archive's decoded cache keeps."""
+    return episode.fingerprint[:16]
 
 
 def _reason_to_rebuild(

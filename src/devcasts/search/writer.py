@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,6 +61,9 @@ class IndexReport:
     seconds: float = 0.0
 
 
+_SEP = "\x1f"  # the unit separator: not expected in titles, URLs or topic names
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentNames:
     """What an episode's document needs from the rest of the catalog."""
@@ -68,6 +71,7 @@ class DocumentNames:
     base_url: str
     podcast_titles: dict[str, str]
     topic_names: dict[str, str]
+    prints: dict[str, str] = field(default_factory=dict)  # podcast slug -> print_of, memo
 
     @classmethod
     def of(cls, catalog: Catalog) -> DocumentNames:
@@ -77,43 +81,24 @@ class DocumentNames:
             {t.slug: t.name for t in catalog.topics},
         )
 
+    def print_of(self, podcast: str) -> str:
+        """A short digest of the names a document of `podcast` is indexed with (the site's
+        URL, the show's title, every topic's name) and of the documents' schema."""
+        found = self.prints.get(podcast)
+        if found is None:
+            names = [str(SCHEMA_VERSION), self.base_url, podcast]
+            names.append(self.podcast_titles.get(podcast, podcast))
+            names += sorted(f"{slug}={name}" for slug, name in self.topic_names.items())
+            payload = _SEP.join(names).encode("utf-8", "surrogatepass")
+            found = self.prints[podcast] = hashlib.sha256(payload).hexdigest()[:8]
+        return found
+
 
 def episode_fingerprint(names: DocumentNames, episode: Episode) -> str:
-    """Changes whenever the episode's document would: its content hash covers the feed's
-    fields; the rest (URL, show title, topic names) comes from the catalog, and the title
-    and topics may be curated by overrides after the hash was taken."""
-    if not episode.content_hash:  # no hash from upstream: hash the document itself
-        payload = json.dumps(
-            [SCHEMA_VERSION, sorted(episode_document(names, episode).items())], default=str
-        )
-    else:  # joined, not JSON: an update computes this for every episode in the archive
-        topics = _SEP.join(f"{t}={names.topic_names.get(t, '')}" for t in episode.topics)
-        payload = _SEP.join(
-            (
-                str(SCHEMA_VERSION),
-                episode.content_hash,
-                episode.title,
-                urls.absolute(names.base_url, urls.episode(episode)),
-                names.podcast_titles.get(episode.podcast, episode.podcast),
-                topics,
-                transcript_print(episode),
-            )
-        )
-    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-_SEP = "\x1f"  # the unit separator: not expected in titles, URLs or topic names
-
-
-def transcript_print(episode: Episode) -> str:
-    """The linked transcript the notes are indexed with: it arrives after the feed's content
-    hash was taken, and the catalog's transcript budget may drop it later."""
-    if not episode.linked_transcript:
-        return ""
-    spoken = hashlib.sha256()
-    for turn in episode.linked_transcript:
-        spoken.update(turn.text.encode("utf-8", "surrogatepass") + b"\0")
-    return f"{episode.linked_transcript_url or ''}{_SEP}{spoken.hexdigest()[:16]}"
+    """Changes whenever the episode's document would: the record's own fingerprint covers
+    its fields (the archive's decoded cache keeps it, so this hashes nothing for an
+    unchanged episode); the names it is indexed with come from the catalog."""
+    return episode.fingerprint + names.print_of(episode.podcast)
 
 
 def _searchable_text(episode: Episode) -> str:

@@ -14,14 +14,11 @@ the site has 220,000 pages, and decoding and encoding every fingerprint took 0.4
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter
 from pathlib import Path
 
 from devcasts.records import Episode
@@ -227,57 +224,10 @@ def digest(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
-def fields_digest(record: object) -> str:
-    """`digest(record)` for a dataclass, faster: its text fields are hashed as they are.
-
-    The show notes and full text are most of an episode; repr() would copy and escape them.
-    Each text is prefixed with its length, so no two different records hash alike.
-    """
-    kind: type = type(record)
-    parts: list[str] = [kind.__qualname__]
-    for name in _field_names(kind):
-        value = getattr(record, name)
-        if type(value) is str:
-            parts += (f"\x00{name}:s{len(value)}:", value)
-        else:
-            parts += (f"\x00{name}:r:", repr(value))
-    return hashlib.sha256("".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:24]
-
-
-@functools.cache
-def _field_names(kind: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(kind))
-
-
-# Fields normalize's content_hash covers (normalize._content_hash) and no later stage changes.
-# Overrides change the title and topics, the archive an undated episode's date: those, and
-# every field not listed here, are hashed as they are. `text` is the notes' plain text, made
-# from notes_html by normalize: pages show only its length (long notes are folded).
-HASHED_BY_NORMALIZE = frozenset(
-    {
-        "link", "summary", "notes_html", "duration", "enclosure", "chapters", "chapters_url",
-        "people", "transcripts", "language", "categories", "image", "number", "season",
-        "explicit", "text",
-    }
-)  # fmt: skip
-# Never shown on a page or in a feed: bookkeeping of the archive.
-NEVER_SHOWN = frozenset({"guid", "first_seen", "last_seen", "dropped"})
-_NOT_HASHED_BY_NORMALIZE = attrgetter(
-    *(
-        f.name
-        for f in dataclasses.fields(Episode)
-        if f.name not in HASHED_BY_NORMALIZE and f.name not in NEVER_SHOWN
-    )
-)
-
-
-def episode_digest(episode: Episode, *also: object) -> str:
-    """`fields_digest(episode)` in a fifth of the time: the show notes, chapters and people
-    are covered by the episode's content_hash and not hashed again; an episode without one
-    is hashed whole. `also`: what else the caller shows with it (its cover), in one hash."""
-    if not episode.content_hash:
-        return digest(fields_digest(episode), also) if also else fields_digest(episode)
-    return digest(_NOT_HASHED_BY_NORMALIZE(episode), len(episode.text), *also)
+def episode_digest(episode: Episode, cover: str | None = None) -> str:
+    """What a page or a feed shows of an episode: its record's fingerprint (hashed once per
+    record, and kept with it by the archive's decoded cache), and the cover shown with it."""
+    return episode.fingerprint if cover is None else f"{episode.fingerprint} {cover}"
 
 
 def files(root: Path) -> Iterator[Path]:
