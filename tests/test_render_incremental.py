@@ -56,6 +56,24 @@ def new_newest_episode(catalog: Catalog) -> Catalog:
     return _with_episodes(catalog, [added, *catalog.episodes])
 
 
+def a_page_of_new_episodes(catalog: Catalog) -> Catalog:
+    """Enough new episodes for every listing they join to have one numbered page more."""
+    newest = _show_episodes(catalog)[0]
+    added = [
+        dataclasses.replace(
+            newest,
+            id=f"new-{n}",
+            guid=f"new-{n}",
+            slug=f"new-{n}",
+            title=f"Shipping on a Friday, part {n}",
+            published=newest.published + timedelta(days=n),
+            content_hash="",
+        )
+        for n in range(1, catalog.site.page_size + 1)
+    ]
+    return _with_episodes(catalog, [*added, *catalog.episodes])
+
+
 def edited_old_episode(catalog: Catalog) -> Catalog:
     oldest = _show_episodes(catalog)[-1]
     edited = dataclasses.replace(
@@ -101,6 +119,7 @@ def later_build_date(catalog: Catalog) -> Catalog:
     [
         later_build_date,
         new_newest_episode,
+        a_page_of_new_episodes,
         edited_old_episode,
         removed_episode,
         renamed_show,
@@ -123,7 +142,7 @@ def test_an_incremental_render_equals_a_render_from_nothing(
     assert _files(incremental) == _files(fresh)
     assert written  # the change shows somewhere
     total = len(_files(fresh))
-    if change is not renamed_show:  # a show's name is on each of its pages
+    if change not in (renamed_show, a_page_of_new_episodes):  # on each page, ten new pages
         assert len(written) < total / 4, "most pages are kept as they were"
 
 
@@ -207,9 +226,16 @@ def test_only_the_listings_a_new_episode_joins_are_paginated_again(
 ) -> None:
     out = tmp_path / "site"
     _render(sample_catalog, sample_config, out)
-    paginated = _calls(monkeypatch, pages, "paginate_episodes", lambda _episodes, base, _: base)
+    numbered: list[bool] = []
+
+    def note(_episodes: object, base: str, _size: int, with_numbered: bool = True) -> str:
+        numbered.append(with_numbered)
+        return base
+
+    paginated = _calls(monkeypatch, pages, "paginate_episodes", note)
     changed = new_newest_episode(sample_catalog)
     _render(changed, sample_config, out)
+    assert numbered and not any(numbered), "a new episode leaves the numbered pages as they were"
     [added] = [e for e in changed.episodes if e.id == "a-new-one"]
     shows = {SHOW, *(ref.podcast for ref in added.also_in)}  # a merged copy is listed there too
     joined = {

@@ -62,14 +62,19 @@ class Page(Generic[T]):
 
 
 def paginate(
-    items: Sequence[T], base: str, size: int, span: Callable[[Sequence[T]], str] | None = None
+    items: Sequence[T],
+    base: str,
+    size: int,
+    span: Callable[[Sequence[T]], str] | None = None,
+    numbered: bool = True,
 ) -> list[Page[T]]:
     """Stable pages of a newest-first listing, numbered from its oldest end (docs/site.md).
 
     Page N (`page/N/`) holds the N-th `size` items counted from the oldest, so its contents
     never change when a newer item arrives; the first page, at `base`, holds the rest: the
     newest `size` to `2 * size - 1` items (or all of them, when there are fewer). An empty
-    listing still has its first page. Pages come in reading order, newest first.
+    listing still has its first page. Pages come in reading order, newest first; the first
+    page alone when not `numbered`.
 
     `span` names what a page holds ("Jan–Mar 2021"); links to numbered pages read that rather
     than a number. It depends on the page's items alone, so old pages keep their links.
@@ -108,7 +113,7 @@ def paginate(
     first_older = path(older_pages) if older_pages else None
     front = tuple(items[:front_count])
     pages = [Page(front, base, "", None, first_older, nav(0), span_at(0))]
-    for number in range(older_pages, 0, -1):
+    for number in range(older_pages if numbered else 0, 0, -1):
         newer = path(number + 1) if number < older_pages else base
         older = path(number - 1) if number > 1 else None
         shown = tuple(chunk(number))
@@ -129,9 +134,17 @@ def page_paths(base: str, count: int, size: int) -> list[str]:
     return [base, *(urls.listing_page(base, n) for n in range(older_pages, 0, -1))]
 
 
-def paginate_episodes(episodes: Sequence[Episode], base: str, size: int) -> list[Page[Episode]]:
+def numbered_count(count: int, size: int) -> int:
+    """How many of a listing's `count` items its numbered pages hold (the oldest ones)."""
+    size = max(1, size)
+    return _older_pages(count, size) * size
+
+
+def paginate_episodes(
+    episodes: Sequence[Episode], base: str, size: int, numbered: bool = True
+) -> list[Page[Episode]]:
     """`paginate` for a newest-first list of episodes, its pages named by their dates."""
-    return paginate(episodes, base, size, date_span)
+    return paginate(episodes, base, size, date_span, numbered)
 
 
 def date_span(episodes: Sequence[Episode]) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import jinja2
 from markupsafe import Markup
@@ -136,6 +136,17 @@ def render_site(
 # --- what every page shares ----------------------------------------------------------------
 
 
+class _Kept(NamedTuple):
+    """Which of a listing's pages are kept as the last build wrote them."""
+
+    first: bool  # its first page (and the pages that show all of it)
+    numbered: bool  # its numbered pages
+
+    def wanted(self, page: pages.Page[Episode]) -> bool:
+        """Whether `page` is to be rendered (or fingerprinted) again."""
+        return not (self.first if page.is_front else self.numbered)
+
+
 @dataclass(frozen=True, slots=True)
 class _Site:
     catalog: Catalog
@@ -195,13 +206,30 @@ class _Site:
         return digest(self.shared_digest, parts, [self.episode_digests[e.id] for e in episodes])
 
     def keep_listing(
-        self, out: PageOutput, paths: Sequence[str], *parts: object, episodes: Sequence[Episode]
-    ) -> bool:
-        """Keep every page of a listing (`paths`, its first page first) when nothing it shows
-        changed: `parts` and `episodes`, in order, are all its pages show. Its pages are then
-        neither paginated nor fingerprinted one by one; else False: render them."""
-        fingerprint = self.listing_digest("listing", *parts, episodes=episodes)
-        return out.keep_group(f"#listing:{paths[0]}", fingerprint, [(p, None) for p in paths])
+        self,
+        out: PageOutput,
+        first: str,
+        *parts: object,
+        episodes: Sequence[Episode],
+        more: Sequence[str] = (),
+    ) -> _Kept:
+        """Keep a listing's pages (`first` and its numbered pages, and `more` that show all
+        its episodes) when nothing they show changed: `parts` and `episodes`, in order, are
+        all its pages show. Kept pages are neither paginated nor fingerprinted one by one.
+
+        Two groups: the numbered pages hold the oldest episodes and never move (pages.py),
+        so a new episode changes the first page alone; the first page and `more` depend on
+        the numbered pages too (their links name those pages' dates)."""
+        size = self.config.page_size
+        paths = pages.page_paths(first, len(episodes), size)
+        older = episodes[len(episodes) - pages.numbered_count(len(episodes), size) :]
+        older_print = self.listing_digest("numbered", *parts, episodes=older)
+        numbered = [(path, None) for path in paths[1:]]
+        kept_numbered = not numbered or out.keep_group(f"#numbered:{first}", older_print, numbered)
+        front = episodes[: len(episodes) - len(older)]
+        front_print = self.listing_digest("listing", *parts, older_print, episodes=front)
+        front_pages = [(path, None) for path in (first, *more)]
+        return _Kept(out.keep_group(f"#listing:{first}", front_print, front_pages), kept_numbered)
 
 
 def _environment(
@@ -405,13 +433,13 @@ def _render_podcasts(site: _Site, out: PageOutput) -> None:
     for podcast in site.catalog.podcasts:
         episodes = grouped.get(podcast.slug, [])
         first = urls.podcast(podcast.slug)
-        if site.keep_listing(
-            out, pages.page_paths(first, len(episodes), size), podcast, episodes=episodes
-        ):
+        kept = site.keep_listing(out, first, podcast, episodes=episodes)
+        if all(kept):
             continue
         description = Markup(podcast.description_html)  # noqa: S704 -- sanitized by normalize
         series = discovery.podcast_series_ld(podcast, site.config)
-        for page in pages.paginate_episodes(episodes, first, size):
+        shown_pages = pages.paginate_episodes(episodes, first, size, not kept.numbered)
+        for page in filter(kept.wanted, shown_pages):
             render = site.later(
                 "podcast.html",
                 page.relpath,
@@ -438,17 +466,17 @@ def _render_topics(site: _Site, out: PageOutput) -> None:
         newest = grouped[topic.slug]
         cap = pages.popular_cap(newest, site.catalog.built_at)
         first, first_popular = urls.topic(topic.slug), urls.topic_popular(topic.slug)
-        paths = [
-            *pages.page_paths(first, len(newest), size),
-            *pages.ranked_page_paths(first_popular, len(newest), size, top),
-        ]
-        if site.keep_listing(out, paths, topic, ranking, cap, episodes=newest):
-            continue
-        popular = pages.popular_order(newest, weights, site.catalog.built_at, ranks)
-        listings = (
-            ("newest", pages.paginate_episodes(newest, first, size)),
-            ("popular", pages.paginate_ranked(popular, first_popular, size, top)),
+        popular_paths = pages.ranked_page_paths(first_popular, len(newest), size, top)
+        kept = site.keep_listing(
+            out, first, topic, ranking, cap, episodes=newest, more=popular_paths
         )
+        if all(kept):
+            continue
+        newest_pages = pages.paginate_episodes(newest, first, size, not kept.numbered)
+        listings = [("newest", [page for page in newest_pages if kept.wanted(page)])]
+        if not kept.first:
+            popular = pages.popular_order(newest, weights, site.catalog.built_at, ranks)
+            listings.append(("popular", pages.paginate_ranked(popular, first_popular, size, top)))
         for order, listing in listings:
             for page in listing:
                 render = site.later(
@@ -471,11 +499,12 @@ def _render_people(site: _Site, out: PageOutput) -> None:
     size = site.config.page_size
     for person in people:
         first = urls.person(person.slug)
-        paths = pages.page_paths(first, len(person.episodes), size)
         shown = (person.slug, person.name, person.href, person.img, person.roles)
-        if site.keep_listing(out, paths, *shown, episodes=person.episodes):
+        kept = site.keep_listing(out, first, *shown, episodes=person.episodes)
+        if all(kept):
             continue
-        for page in pages.paginate_episodes(person.episodes, first, size):
+        listing = pages.paginate_episodes(person.episodes, first, size, not kept.numbered)
+        for page in filter(kept.wanted, listing):
             render = site.later("person.html", page.relpath, person=person, page=page)
             total = len(person.episodes) if page.is_front else None
             parts = (person.name, person.href, person.roles, total, page.nav)
@@ -492,10 +521,11 @@ def _render_categories(site: _Site, out: PageOutput) -> None:
         category_digest = digest(category)  # once: it holds every member podcast
         episodes = grouped[category.slug]
         first = urls.category(category.slug)
-        paths = pages.page_paths(first, len(episodes), size)
-        if site.keep_listing(out, paths, category_digest, episodes=episodes):
+        kept = site.keep_listing(out, first, category_digest, episodes=episodes)
+        if all(kept):
             continue
-        for page in pages.paginate_episodes(episodes, first, size):
+        listing = pages.paginate_episodes(episodes, first, size, not kept.numbered)
+        for page in filter(kept.wanted, listing):
             if not page.is_front and page.links:
                 # A category is a group of podcasts: its older episodes are on their pages and
                 # in the archive. The older pages' addresses stay, each sending to the newest.
@@ -514,11 +544,11 @@ def _render_archive(site: _Site, out: PageOutput) -> None:
     size = site.config.page_size
     for year, episodes in years.items():
         first = urls.year(year)
-        if site.keep_listing(
-            out, pages.page_paths(first, len(episodes), size), year, episodes=episodes
-        ):
+        kept = site.keep_listing(out, first, year, episodes=episodes)
+        if all(kept):
             continue
-        for page in pages.paginate_episodes(episodes, first, size):
+        listing = pages.paginate_episodes(episodes, first, size, not kept.numbered)
+        for page in filter(kept.wanted, listing):
             render = site.later("archive_year.html", page.relpath, year=year, page=page)
             parts = ("year", year, page.nav)
             out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
