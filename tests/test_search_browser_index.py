@@ -67,7 +67,7 @@ def read_varint(data: bytes, at: list[int]) -> int:
 
 def read_shard(data: bytes) -> dict[str, dict[int, list[tuple[int, int, int]]]]:
     """term -> field number -> [(document, frequency, length code)]."""
-    assert data[:4] == b"DCT1"
+    assert data[:4] == b"DCT2"
     at = [4]
     terms: dict[str, dict[int, list[tuple[int, int, int]]]] = {}
     for _ in range(read_varint(data, at)):
@@ -78,11 +78,13 @@ def read_shard(data: bytes) -> dict[str, dict[int, list[tuple[int, int, int]]]]:
         while (field := data[at[0]]) != 0xFF:
             at[0] += 1
             docs, doc = [], 0
-            for _ in range(read_varint(data, at)):
+            frequency, last = read_varint(data, at), read_varint(data, at)
+            for _ in range(frequency):
                 doc += read_varint(data, at)
                 count = read_varint(data, at)
                 docs.append((doc, count, data[at[0]]))
                 at[0] += 1
+            assert docs and docs[-1][0] == last  # as written for the next build's update
             fields[field] = docs
         at[0] += 1
         terms[term] = fields

@@ -15,9 +15,10 @@ Files, under `site/search-index/`:
   other file, added to their URLs so a browser never mixes two builds).
 - `t/<prefix>.bin`: the postings of every (field, term) whose term starts with the prefix.
   Prefixes start at one character and grow (up to MAX_PREFIX) while a shard is over
-  SHARD_BYTES. Each record: term (UTF-8, length first), field number, document frequency,
-  then per document: the gap from the previous document number, the term's frequency and
-  whoosh's one-byte code of the field's length (all numbers LEB128 varints).
+  SHARD_BYTES. Each record: term (UTF-8, length first), then per field: its number,
+  document frequency and last document's number (an update appends to the postings without
+  reading them), then per document: the gap from the previous document number, the term's
+  frequency and whoosh's one-byte code of the field's length (all numbers LEB128 varints).
 - `v/<first character>.json`: the title and notes terms with their document frequency (and
   the word most often written for a stem): the vocabulary typo corrections come from,
   fetched only when a word is unknown.
@@ -45,7 +46,7 @@ import json
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from whoosh.analysis.filters import STOP_WORDS
@@ -70,7 +71,7 @@ from devcasts.search.writer import (
 from devcasts.site import filters, pages, urls
 from devcasts.util.links import public_url
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: a field's postings without their last document
 CHUNK_DOCS = 8  # documents per file: the first ten results need at most ten small files
 SHARD_BYTES = 24_000  # a shard over this is split by one more character of its prefix
 MAX_PREFIX = 4  # characters; past it a shard holds what it holds
@@ -306,8 +307,8 @@ class _Build:
         self.digests[path] = self.previous.files[path]
         self.kept.append(path)
 
-    def _load(self, prefix: str, lasts_of: Container[str] | None = None) -> dict[str, Scanned]:
-        return _scan_shard(self.read(_shard_path(prefix)), lasts_of)
+    def _load(self, prefix: str) -> dict[str, Scanned]:
+        return _scan_shard(self.read(_shard_path(prefix)))
 
     # --- postings
 
@@ -330,7 +331,7 @@ class _Build:
         last = self.lasts.known
         for prefix in sorted(touched):
             if old_shards[prefix].last < first:  # its records stay; some grow
-                scanned = self._load(prefix, added_to)
+                scanned = self._load(prefix)
                 self.lasts.note_shard(prefix, old_shards[prefix].last, scanned)
             else:
                 scanned = self._load(prefix)
@@ -599,7 +600,7 @@ def _record(term: str, fields: Fields) -> bytes:
     for field_number in sorted(fields):
         docs = fields[field_number]
         out.append(field_number)
-        out += _varint(len(docs))
+        out += _varint(len(docs)) + _varint(_last_doc(docs))
         _encode_postings(out, docs, 0)
     out.append(END_OF_TERM)
     return bytes(out)
@@ -636,16 +637,15 @@ class Section:
 Scanned = tuple[bytes, dict[int, Section]]  # a record, and its fields' postings
 
 
-def _scan_shard(data: bytes, lasts_of: Container[str] | None = None) -> dict[str, Scanned]:
-    """term -> its record and where each field's postings are in it, from a shard file. The
-    last documents are worked out only for the terms `lasts_of` (None: all); -1 for others."""
+def _scan_shard(data: bytes) -> dict[str, Scanned]:
+    """term -> its record and where each field's postings are in it, from a shard file."""
     if data[:4] != SHARD_MAGIC:
         raise _Unusable("a term shard is not in the expected format")
     found: dict[str, Scanned] = {}
     try:
         count, at = _read_varint(data, 4)
         for _ in range(count):
-            term, sections, end = _scan_record(data, at, lasts_of)
+            term, sections, end = _scan_record(data, at)
             found[term] = (data[at:end], sections)
             at = end
     except (IndexError, UnicodeDecodeError) as error:
@@ -653,20 +653,17 @@ def _scan_shard(data: bytes, lasts_of: Container[str] | None = None) -> dict[str
     return found
 
 
-def _scan_record(
-    data: bytes, start: int, lasts_of: Container[str] | None
-) -> tuple[str, dict[int, Section], int]:
+def _scan_record(data: bytes, start: int) -> tuple[str, dict[int, Section], int]:
     size, at = _read_varint(data, start)
     term = data[at : at + size].decode("utf-8")
     at += size
-    want_last = lasts_of is None or term in lasts_of
     sections: dict[int, Section] = {}
     while (field_number := data[at]) != END_OF_TERM:
         at += 1
-        count, body = _read_varint(data, at)
+        count, after_count = _read_varint(data, at)
+        last, body = _read_varint(data, after_count)
         end = _skip_postings(data, body, count)
         first = _read_varint(data, body)[0] if count else 0
-        last = _sum_gaps(data, body, end) if want_last else -1
         sections[field_number] = Section(at - start, count, body - start, end - start, first, last)
         at = end
     return term, sections, at + 1
@@ -675,7 +672,6 @@ def _scan_record(
 _POSTING = rb"[\x80-\xff]*[\x00-\x7f][\x80-\xff]*[\x00-\x7f][\x00-\xff]"  # gap, frequency, length
 # 2**k postings at once: skipping n takes one match per bit of n, each run in C.
 _SKIP = [re.compile(b"(?:%s){%d}" % (_POSTING, 1 << k), re.DOTALL) for k in range(32)]
-_GAPS = re.compile(rb"([\x80-\xff]*[\x00-\x7f])[\x80-\xff]*[\x00-\x7f][\x00-\xff]", re.DOTALL)
 
 
 def _skip_postings(data: bytes, at: int, count: int) -> int:
@@ -690,19 +686,6 @@ def _skip_postings(data: bytes, at: int, count: int) -> int:
         count >>= 1
         k += 1
     return at
-
-
-def _sum_gaps(data: bytes, at: int, end: int) -> int:
-    """The last document of the postings between `at` and `end`: the sum of their gaps. The
-    gaps are cut out in C; the one-byte ones (most, in a long list) are summed as bytes."""
-    gaps = b"".join(_GAPS.findall(data, at, end))
-    longer = _LONG_VARINT.findall(gaps)
-    if not longer:
-        return sum(gaps)
-    return sum(_LONG_VARINT.sub(b"", gaps)) + sum(_read_varint(gap, 0)[0] for gap in longer)
-
-
-_LONG_VARINT = re.compile(rb"[\x80-\xff]+[\x00-\x7f]")
 
 
 class _Lasts:
@@ -731,7 +714,7 @@ class _Lasts:
                 continue
             for term in terms:  # split apart: each record's own last document
                 if self.origin.get(term) == prefix and term not in self.known:
-                    _term, sections, _end = _scan_record(records[term], 0, None)
+                    _term, sections, _end = _scan_record(records[term], 0)
                     found.append(max(section.last for section in sections.values()))
         return max(found)
 
@@ -744,10 +727,11 @@ def _appended(record: bytes, sections: dict[int, Section], added: Fields) -> byt
         section, docs = sections.get(field_number), added.get(field_number, [])
         out.append(field_number)
         if section is None:
-            out += _varint(len(docs))
+            out += _varint(len(docs)) + _varint(_last_doc(docs))
             _encode_postings(out, docs, 0)
         else:
-            out += _varint(section.count + len(docs))
+            last = _last_doc(docs) if docs else section.last
+            out += _varint(section.count + len(docs)) + _varint(last)
             out += record[section.body : section.end]
             _encode_postings(out, docs, section.last)
     out.append(END_OF_TERM)
@@ -769,7 +753,9 @@ def _vocabulary_summary(sections: dict[int, Section], added: Fields) -> tuple[in
 
 
 def _read_postings(data: bytes, at: int) -> tuple[list[Posting], int]:
+    """The postings of the field whose count is at `at`, and where they end."""
     count, at = _read_varint(data, at)
+    _last, at = _read_varint(data, at)
     docs: list[Posting] = []
     doc = 0
     for _ in range(count):
@@ -810,7 +796,7 @@ def _varint(number: int) -> bytes:
 
 
 _SMALL = [bytes([n]) for n in range(0x80)]
-SHARD_MAGIC = b"DCT1"
+SHARD_MAGIC = b"DCT2"
 
 
 # --- the shards' layout -----------------------------------------------------------------------
@@ -827,7 +813,7 @@ class _Layout:
         records: dict[str, bytes],
         lasts: _Lasts,
         opaque: Mapping[str, ShardInfo],
-        load: Callable[[str, Container[str]], dict[str, Scanned]],
+        load: Callable[[str], dict[str, Scanned]],
     ) -> None:
         self.records = records
         self.lasts = lasts
@@ -855,7 +841,7 @@ class _Layout:
         more = []
         for unit in units:
             info = self.opaque.pop(unit)
-            scanned = self.load_shard(unit, ())
+            scanned = self.load_shard(unit)
             self.lasts.note_shard(unit, info.last, scanned)
             for term, (record, _sections) in scanned.items():
                 self.records[term] = record

@@ -59,7 +59,7 @@ const utf8 = new TextDecoder("utf-8");
 /** A term shard: term -> [{field, docs, counts, lengths}] (see browser_index.py). */
 export function readShard(buffer) {
   const bytes = new Uint8Array(buffer);
-  if (utf8.decode(bytes.subarray(0, 4)) !== "DCT1") throw new Error("not a term shard");
+  if (utf8.decode(bytes.subarray(0, 4)) !== "DCT2") throw new Error("not a term shard");
   const at = { pos: 4 };
   const terms = new Map();
   const count = readVarint(bytes, at);
@@ -73,6 +73,7 @@ export function readShard(buffer) {
       const field = bytes[at.pos++];
       if (field === 0xff) break;
       const df = readVarint(bytes, at);
+      readVarint(bytes, at); // the last document, for the build's updates
       const docs = new Int32Array(df);
       const counts = new Int32Array(df);
       const lengths = new Uint8Array(df);
