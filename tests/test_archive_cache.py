@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import pickle
@@ -200,6 +201,31 @@ def test_kept_records_carry_their_fingerprints(
     monkeypatch.setattr(records, "_record_digest", _refuse_hashing)
     kept = load_archive(tmp_path, cache_dir=tmp_path / CACHE)
     assert [e.fingerprint for e in kept.episodes()] == expected
+
+
+def test_kept_records_are_the_model_s_frozen_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries are loaded through classes of their own (decoded_cache._loading_class): what
+    comes out is the model's class, frozen, equal to what decoding gives, every nested record
+    too."""
+    people = (Person("Ada Sample", "ada-sample", "guest"),)
+    chapters = (Chapter(0.0, "Intro"), Chapter(61.5, "Deploys", "https://example.org/"))
+    enclosure = Enclosure("https://media.example.org/1.mp3", "audio/mpeg", 1234)
+    episode = make_episode(1, people=people, chapters=chapters, enclosure=enclosure)
+    state, _ = merge_feeds(ArchiveState(), [make_feed([episode])], NOW)
+    saved_with_cache(tmp_path, state, tmp_path / CACHE)
+    [decoded] = load_archive(tmp_path).episodes()
+    refuse_decoding(monkeypatch)
+    [kept] = load_archive(tmp_path, cache_dir=tmp_path / CACHE).episodes()
+    assert kept == decoded and repr(kept) == repr(decoded)
+    records_in = [kept, kept.enclosure, *kept.people, *kept.chapters]
+    assert [type(r) for r in records_in] == [
+        type(r) for r in [decoded, enclosure, *people, *chapters]
+    ]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        kept.title = "changed"  # type: ignore[misc]
+    assert dataclasses.replace(kept, title="changed").title == "changed"
 
 
 def _refuse_hashing(episode: object) -> str:

@@ -189,7 +189,7 @@ def _code_fingerprint() -> str | None:
 
 
 class _RecordPickle:
-    """pickle, with the model's dataclasses reduced to `cls(*field values)`."""
+    """pickle, with the model's dataclasses reduced to their loading classes (below)."""
 
     def dumps(self, value: object) -> bytes:
         buffer = io.BytesIO()
@@ -207,44 +207,42 @@ class _RecordPickle:
 
 
 _RECORD_PICKLE = _RecordPickle()
-_Reducer = Callable[[Any], Any]  # instance -> (class, field values)
+_Reducer = Callable[[Any], Any]  # instance -> (loading class, slot values)
+
+# A memo slot of a record, and the property that fills it: kept filled, so that a build that
+# loads the entry never works it out again.
+_MEMOS: dict[type, dict[str, str]] = {records.Episode: {"_fingerprint": "fingerprint"}}
 
 
-@cache
-def _record_reducers() -> Mapping[type, _Reducer]:
-    """The default pickling of slotted dataclasses sets each field by a Python call when
-    loading: over twice as slow as calling the class with the values."""
-    table: dict[type, _Reducer] = {**copyreg.dispatch_table}
-    for cls in _dataclasses_within(PodcastArchive):
-        if all(spec.init for spec in fields(cls)):
-            table[cls] = _positional_reducer(cls)
-    table[records.Episode] = _reduce_episode
-    return table
+def _loading_class(cls: type) -> type:
+    """A class with the slots of the frozen dataclass `cls`, whose __init__ sets them all and
+    then makes the object a `cls`.
+
+    Unpickling 100,000 episodes is most of a build's start, and most of that was the frozen
+    dataclasses' __init__, which sets each field through a Python call to object.__setattr__
+    (frozen forbids a plain assignment): this one assigns, as a class that is not frozen
+    does, in half the time. The two classes have the very same slots, so the object is
+    exactly what `cls(...)` makes; the code is generated as dataclasses generates __init__.
+    """
+    slots = tuple(spec.name for spec in fields(cls))
+    assert slots == getattr(cls, "__slots__", None), cls  # the layout __class__ assignment needs
+    body = "".join(f"    self.{name} = {name}\n" for name in slots)
+    source = f"def __init__(self, {', '.join(slots)}):\n{body}    self.__class__ = cls\n"
+    namespace: dict[str, Any] = {"cls": cls}
+    exec(source, namespace)  # noqa: S102 -- made from the dataclass's own field names
+    name = f"_Loading{cls.__name__}"
+    loading = type(name, (), {"__slots__": slots, "__init__": namespace["__init__"]})
+    loading.__module__, loading.__qualname__ = __name__, name  # where pickle finds it
+    return loading
 
 
-_EPISODE_VALUES = operator.attrgetter(*(f.name for f in fields(records.Episode) if f.init))
-
-
-def _reduce_episode(
-    episode: records.Episode,
-) -> tuple[Callable[..., records.Episode], tuple[Any, ...]]:
-    """An episode with its fingerprint, worked out now if it was not yet: a build that loads
-    the entry never hashes the record again."""
-    return _episode_with_fingerprint, (episode.fingerprint, *_EPISODE_VALUES(episode))
-
-
-def _episode_with_fingerprint(fingerprint: str, *values: Any) -> records.Episode:
-    episode = records.Episode(*values)
-    object.__setattr__(episode, "_fingerprint", fingerprint)  # the memo, as it was kept
-    return episode
-
-
-def _positional_reducer(cls: type) -> _Reducer:
-    names = [spec.name for spec in fields(cls)]
-    values = operator.attrgetter(*names)
-    if len(names) == 1:
-        return lambda instance: (cls, (values(instance),))
-    return lambda instance: (cls, values(instance))
+def _slot_reducer(cls: type, loading: type) -> _Reducer:
+    memos = _MEMOS.get(cls, {})
+    getters = [memos.get(spec.name, spec.name) for spec in fields(cls)]
+    values = operator.attrgetter(*getters)
+    if len(getters) == 1:
+        return lambda instance: (loading, (values(instance),))
+    return lambda instance: (loading, values(instance))
 
 
 def _dataclasses_within(root: type) -> set[type]:
@@ -265,3 +263,16 @@ def _types_named(hint: object) -> Iterator[object]:
     yield hint
     for argument in typing.get_args(hint):
         yield from _types_named(argument)
+
+
+# Made at import, so that pickle finds them by name in any process that loads an entry.
+_LOADING = {cls: _loading_class(cls) for cls in _dataclasses_within(PodcastArchive)}
+globals().update({loading.__qualname__: loading for loading in _LOADING.values()})
+
+
+@cache
+def _record_reducers() -> Mapping[type, _Reducer]:
+    table: dict[type, _Reducer] = {**copyreg.dispatch_table}
+    for cls, loading in _LOADING.items():
+        table[cls] = _slot_reducer(cls, loading)
+    return table
