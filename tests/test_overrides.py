@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from devcasts.archive.merge import merge_feeds
 from devcasts.archive.state import ArchiveState
 from devcasts.catalog.build import build_catalog
-from devcasts.catalog.overrides import KNOWN_KEYS, Overrides, load_overrides
+from devcasts.catalog.overrides import KNOWN_KEYS, Overrides, apply_override, load_overrides
 from devcasts.errors import ConfigError
 from devcasts.model import Config, FeedSource, SiteConfig, Topic
 from devcasts.records import Catalog, Episode, NormalizedFeed, Podcast
@@ -486,3 +486,36 @@ def test_any_text_loads_or_fails_with_a_config_error(
         load_overrides(content)
     except ConfigError as error:
         assert error.path == content / "overrides.yaml"
+
+
+_TOPIC_SLUGS = ["heroku", "fly-io", "render", "vercel", "kubernetes"]
+
+
+@given(
+    topics=st.lists(st.sampled_from([*_TOPIC_SLUGS, "gone-from-feeds-yaml"]), max_size=5),
+    known=st.permutations(_TOPIC_SLUGS).flatmap(
+        lambda order: st.integers(0, len(order)).map(lambda n: order[:n])
+    ),
+)
+def test_an_episode_without_override_keeps_its_known_topics_in_feeds_yaml_order(
+    topics: list[str], known: list[str]
+) -> None:
+    """Whether or not its topics are already as feeds.yaml orders them (most are)."""
+    rank = {slug: position for position, slug in enumerate(known)}
+    episode = _episode_with_topics(tuple(topics))
+    curated = apply_override(episode, None, rank)
+    assert curated is not None
+    expected = tuple(sorted({t for t in topics if t in rank}, key=rank.__getitem__))
+    assert curated.topics == expected
+    assert (curated is episode) == (expected == episode.topics)
+
+
+def _episode_with_topics(topics: tuple[str, ...]) -> Episode:
+    return Episode(
+        id="e1",
+        podcast="show",
+        guid="e1",
+        title="An episode",
+        published=datetime(2024, 5, 1, tzinfo=UTC),
+        topics=topics,
+    )
