@@ -24,6 +24,7 @@ import pytest
 from devcasts.config.load import load_config
 from devcasts.model import FetchStatus
 from devcasts.pipeline import BuildOptions, BuildReport, build
+from devcasts.publish.feeds import feed_documents
 from devcasts.records import Catalog
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -328,11 +329,17 @@ def test_the_index_time_comes_back_from_the_forked_indexer(
     monkeypatch.setattr(processes, "fork_is_safe", lambda: True)  # no server thread here
     job = devcasts.pipeline._BrowserJob(dict, tmp_path / "no-state.json", tmp_path / "site")
     update = functools.partial(
-        devcasts.pipeline._update_indexes, sample_catalog, tmp_path / "index", None, job
+        devcasts.pipeline._update_indexes,
+        sample_catalog,
+        tmp_path / "index",
+        None,
+        job,
+        tmp_path / "site",
     )
     indexed = processes.start_in_background(update, "the search index").result()
-    assert indexed.seconds > 0 and indexed.browser_seconds > 0
+    assert indexed.seconds > 0 and indexed.browser_seconds > 0 and indexed.feeds_seconds > 0
     assert (tmp_path / "index").is_dir()
-    # the browser index's files come back through the pipe, for the site to write
+    # the browser index's files and the feeds come back through the pipe, for the site to write
     assert indexed.browser is not None and indexed.browser.rebuilt
     assert "search-index/meta.json" in indexed.browser.written
+    assert {path for path, _ in feed_documents(sample_catalog)} == set(indexed.feeds.built)

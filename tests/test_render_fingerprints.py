@@ -6,6 +6,7 @@ import ast
 import dataclasses
 import json
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from test_feeds_out import sample_catalog
 
 from devcasts.ingest.normalize import content_hash
 from devcasts.publish import feeds as feeds_out
-from devcasts.publish.feeds import FEEDS_MANIFEST, feed_documents, write_feeds
+from devcasts.publish.feeds import FEEDS_MANIFEST, feed_documents, plan_feeds, write_feeds
 from devcasts.records import (
     BOOKKEEPING,
     Catalog,
@@ -251,6 +252,41 @@ def test_unchanged_feeds_are_kept_without_being_built(
     writer = _write(catalog, tmp_path)
     assert built == [] and writer.changed == []
     assert set(writer.seen) == {path for path, _ in feed_documents(catalog)} | {FEEDS_MANIFEST}
+
+
+def test_feeds_planned_from_the_live_site_are_written_into_the_next_one(tmp_path: Path) -> None:
+    """The indexing child plans the feeds from the live site (plan_feeds) while the build
+    renders into its spare tree; writing that plan gives what planning there gives, and a
+    feed to keep that the tree lacks after all is built then."""
+    catalog = sample_catalog()
+    live, spare, fresh = tmp_path / "live", tmp_path / "spare", tmp_path / "fresh"
+    live.mkdir()
+    _write(catalog, live)
+    newer = _with_a_new_episode(catalog)
+    update = plan_feeds(newer, live)
+    assert update.built and set(update.built) < set(update.fingerprints)  # some kept
+    kept = sorted(set(update.fingerprints) - set(update.built))
+    shutil.copytree(live, spare)
+    (spare / kept[0]).unlink()
+    write_feeds(newer, SiteWriter(spare), update)
+    fresh.mkdir()
+    _write(newer, fresh)
+    assert _files(spare) == _files(fresh) == dict(feed_documents(newer))
+
+
+def _with_a_new_episode(catalog: Catalog) -> Catalog:
+    """One more episode, newest, in the first topic only."""
+    newest = catalog.episodes[0]
+    added = dataclasses.replace(
+        newest,
+        id="brand-new",
+        guid="brand-new",
+        slug="brand-new",
+        title="A brand new episode",
+        published=newest.published + timedelta(days=1),
+        topics=(catalog.topics[0].slug,),
+    )
+    return dataclasses.replace(catalog, episodes=(added, *catalog.episodes))
 
 
 def test_each_built_feed_selects_its_episodes_once(

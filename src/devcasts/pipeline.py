@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from devcasts.archive.decoded_cache import DecodedCacheWrites
     from devcasts.archive.state import ArchiveChanges, ArchiveState
     from devcasts.fetch.http import FetchOptions
+    from devcasts.publish.feeds import FeedUpdate
     from devcasts.records import Catalog, NormalizedFeed  # loaded by the stages that make them
     from devcasts.search.browser_index import IndexUpdate
     from devcasts.search.browser_state import IndexState
@@ -481,20 +482,34 @@ def _write_outputs(
 
     # The search index, the browser's search index (and the archive's decoded cache) are
     # written by a forked child on the other core while this process renders; the child
-    # inherits the catalog, so nothing large crosses a pipe. It sends back its own times and
-    # the browser index's files, which the site writes. The covers come first: the browser
-    # index shows them.
+    # inherits the catalog, so nothing large crosses a pipe. It sends back its own times,
+    # the published feeds that changed and the browser index's files, which the site
+    # writes. The covers come first: the browser index shows them.
     with timer.stage("artwork"):
         artwork, art_files = _artwork(config, options, catalog, now, report, state)
     images = functools.partial(artwork.card_images, catalog)  # worked out by the child
     browser = _BrowserJob.of(options, images) if options.browser_index else None
     index = functools.partial(
-        _update_indexes, catalog, options.cache_dir / "index", cache_writes, browser
+        _update_indexes,
+        catalog,
+        options.cache_dir / "index",
+        cache_writes,
+        browser,
+        options.out_dir,
     )
     indexer = start_in_background(index, "the search index")
     try:
         _write_site(
-            config, options, catalog, report, timer, state, artwork, art_files, indexer, browser
+            config,
+            options,
+            catalog,
+            report,
+            timer,
+            state,
+            artwork,
+            art_files,
+            indexer,
+            browser,
         )
     finally:
         if indexer.pending:  # the site failed before it needed the indexes
@@ -578,6 +593,8 @@ class _Indexed:
     seconds: float  # the search index's
     browser: _BrowserFiles | None
     browser_seconds: float
+    feeds: FeedUpdate
+    feeds_seconds: float
 
 
 def _update_indexes(
@@ -585,21 +602,28 @@ def _update_indexes(
     index_dir: Path,
     cache_writes: DecodedCacheWrites | None,
     browser: _BrowserJob | None,
+    site_dir: Path,
 ) -> _Indexed:
-    """Update the search index and commit the decoded-cache entries, then update the browser
-    index (its files are written by the site); the seconds of each."""
+    """The published feeds that changed (built from what the live site in `site_dir` holds;
+    the site writes them), the search index, the decoded-cache entries, then the browser
+    index's update (its files are written by the site); the seconds of each."""
+    from devcasts.publish.feeds import plan_feeds
     from devcasts.search.writer import update_index
 
+    started = time.perf_counter()
+    feeds = plan_feeds(catalog, site_dir)
+    feeds_seconds = time.perf_counter() - started
     started = time.perf_counter()
     update_index(catalog, index_dir)
     seconds = time.perf_counter() - started
     if cache_writes is not None:
         cache_writes.commit()
-    if browser is None:
-        return _Indexed(seconds, None, 0.0)
-    started = time.perf_counter()
-    update = browser.run(catalog)
-    return _Indexed(seconds, update, time.perf_counter() - started)
+    update, browser_seconds = None, 0.0
+    if browser is not None:
+        started = time.perf_counter()
+        update = browser.run(catalog)
+        browser_seconds = time.perf_counter() - started
+    return _Indexed(seconds, update, browser_seconds, feeds, feeds_seconds)
 
 
 def _write_site(
@@ -633,8 +657,6 @@ def _write_site(
             render_site(catalog, config, writer, content, art=artwork)
         with timer.stage("artwork"):
             _write_art(writer, art_files or {})
-        with timer.stage("feeds"):
-            write_feeds(catalog, writer)
         index_state = None
         indexed = None
         if indexer is not None:
@@ -642,6 +664,9 @@ def _write_site(
                 indexed = indexer.result()
             report.timings["index"] = indexed.seconds
             report.timings["browser index (child)"] = indexed.browser_seconds
+            report.timings["feeds (child)"] = indexed.feeds_seconds
+        with timer.stage("feeds"):  # the indexing child found and built the changed ones
+            write_feeds(catalog, writer, indexed.feeds if indexed is not None else None)
         if indexed is not None and indexed.browser is not None and browser is not None:
             with timer.stage("browser index"):
                 index_state = _write_browser_index(

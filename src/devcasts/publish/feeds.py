@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import nh3
@@ -28,9 +29,16 @@ from devcasts import model, records
 from devcasts.model import SiteConfig, Topic
 from devcasts.records import Catalog, Episode, Podcast
 from devcasts.site import filters, urls
-from devcasts.site.page_output import Fingerprints, Manifest, digest, episode_digest
+from devcasts.site.page_output import (
+    Fingerprints,
+    Manifest,
+    digest,
+    episode_digest,
+    manifest_file,
+)
 from devcasts.site.writer import SiteWriter
 from devcasts.util import addresses, cache, episode_dates, links, text
+from devcasts.util.cache import CacheFile
 from devcasts.util.episode_dates import date_unknown, publisher_time
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -139,25 +147,55 @@ FEEDS_MANIFEST = ".feeds-manifest.json"  # dotfile, like the pages' manifest
 _CODE = (__name__, text, addresses, links, filters, urls, model, records, episode_dates)
 
 
-def write_feeds(catalog: Catalog, writer: SiteWriter) -> None:
-    """`feed_documents` into `writer`; a feed whose inputs are unchanged since the last build
-    (its fingerprint is in the manifest and its file exists) is kept, not built again."""
-    code = cache.fingerprint(code=_CODE, nh3=getattr(nh3, "__version__", ""))  # nh3 cleans items
-    manifest = Manifest(writer, FEEDS_MANIFEST, code)
-    previous = manifest.read()
-    shared = digest(
-        catalog.site,
-        catalog.topics,
-        catalog.podcasts,
-        catalog.built_at,
-    )
+@dataclass(frozen=True, slots=True)
+class FeedUpdate:
+    """What `plan_feeds` found: every feed's fingerprint, and the bytes of those to write."""
+
+    fingerprints: dict[str, str]
+    built: dict[str, bytes]
+    previous: Fingerprints  # the manifest it started from
+
+
+def plan_feeds(catalog: Catalog, site_dir: Path) -> FeedUpdate:
+    """The feeds of `catalog` that differ from what the site in `site_dir` holds, built: a
+    feed whose fingerprint is in the site's manifest, and whose file is there, is not. It
+    reads the site and writes nothing, so it may run beside the render (in the indexing
+    child); `write_feeds` writes what it found."""
+    previous = _manifest_file(site_dir).load(Fingerprints) or Fingerprints()
+    shared = digest(catalog.site, catalog.topics, catalog.podcasts, catalog.built_at)
     fingerprints: dict[str, str] = {}
+    built: dict[str, bytes] = {}
     for feed in _feeds(catalog):
         fingerprint = digest(shared, feed.path, [episode_digest(e) for e in feed.episodes])
         fingerprints[feed.path] = fingerprint
-        if previous.pages.get(feed.path) != fingerprint or not writer.keep_existing(feed.path):
-            writer.write(feed.path, feed.build())
-    manifest.save(Fingerprints(fingerprints), previous)
+        if previous.pages.get(feed.path) != fingerprint or not (site_dir / feed.path).is_file():
+            built[feed.path] = feed.build()
+    return FeedUpdate(fingerprints, built, previous)
+
+
+def write_feeds(catalog: Catalog, writer: SiteWriter, update: FeedUpdate | None = None) -> None:
+    """`feed_documents` into `writer`: what `update` (`plan_feeds` of the site `writer`
+    stands in for; worked out now when None) built, and the other feeds kept as they are. A
+    feed to keep that is not there after all is built now."""
+    update = update or plan_feeds(catalog, writer.out_dir)
+    for path, data in update.built.items():
+        writer.write(path, data)
+    kept = [path for path in update.fingerprints if path not in update.built]
+    missing = [path for path in kept if not writer.keep_existing(path)]
+    if missing:
+        feeds = {feed.path: feed for feed in _feeds(catalog)}
+        for path in missing:
+            writer.write(path, feeds[path].build())
+    manifest = Manifest(writer, FEEDS_MANIFEST, _code_fingerprint())
+    manifest.save(Fingerprints(update.fingerprints), update.previous)
+
+
+def _manifest_file(site_dir: Path) -> CacheFile:
+    return manifest_file(site_dir, FEEDS_MANIFEST, _code_fingerprint())
+
+
+def _code_fingerprint() -> str | None:
+    return cache.fingerprint(code=_CODE, nh3=getattr(nh3, "__version__", ""))  # nh3 cleans items
 
 
 @dataclass(frozen=True, slots=True)

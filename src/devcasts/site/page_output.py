@@ -208,12 +208,12 @@ class Manifest:
             self.writer.write(self.name, data)
 
     def _file(self) -> CacheFile:
-        return CacheFile(
-            self.writer.out_dir / self.name,
-            MANIFEST_VERSION,
-            self.fingerprint,
-            _FINGERPRINTS_TEXT,
-        )
+        return manifest_file(self.writer.out_dir, self.name, self.fingerprint)
+
+
+def manifest_file(site_dir: Path, name: str, fingerprint: str | None) -> CacheFile:
+    """The manifest `name` of the site in `site_dir`, as `Manifest` keeps it there."""
+    return CacheFile(site_dir / name, MANIFEST_VERSION, fingerprint, _FINGERPRINTS_TEXT)
 
 
 _FINGERPRINTS_TEXT = _FingerprintsText()
