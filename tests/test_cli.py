@@ -180,3 +180,22 @@ def test_summary_markdown_puts_problems_first() -> None:
     rows = [line for line in markdown.splitlines() if line.startswith("| Show")]
     assert rows[0].startswith("| Show \\| B | failed | 0 | 0 | HTTP 404 Not Found |")
     assert "moved to https://c.example/new" in markdown
+
+
+def test_the_program_ends_at_once_with_its_output_and_exit_code(tmp_path: Path) -> None:
+    """`python build.py` ends without the interpreter's teardown (cli.main._exit): whatever it
+    printed to a pipe still arrives, and its exit code is the build's."""
+    shutil.copyfile(ROOT / "examples/feeds/the-edge-case.xml", tmp_path / "show.xml")
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(CONFIG.replace("https://feeds.example.com/a.xml", "show.xml"))
+    paths = ["--out", str(tmp_path / "site"), "--cache", str(tmp_path / ".cache")]
+
+    def program(*argv: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, str(ROOT / "build.py"), *argv]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+    built = program("--feeds", str(feeds), "--no-browser-index", *paths)
+    assert built.returncode == 0, built.stderr
+    assert "1 feeds (1 ok)" in built.stderr  # the summary, flushed before the exit
+    bad = program("--feeds", str(tmp_path / "missing.yaml"), *paths)
+    assert bad.returncode == 2 and "missing.yaml" in bad.stderr

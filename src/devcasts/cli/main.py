@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from devcasts import __version__
 from devcasts.errors import BuildError, ConfigError, DevcastsError, OutputFolderError
@@ -40,17 +42,31 @@ def _as_the_program(args_list: list[str]) -> int:
     freed anyway: everything is frozen first. Every file is closed and every child joined by
     then; nothing waits on a finalizer. A search, which lives a tenth of a second and leaves
     no garbage worth collecting, also runs with the cyclic collector off while whoosh loads.
-    An in-process caller (argv given) keeps its collector as it was."""
-    search = args_list[0] == "search"
-    if search:
+    A build keeps its archive and catalog to the end and the process ends without the
+    interpreter's teardown (`_exit`): freeing 100,000 episodes one object at a time took
+    0.2 s, and the system takes the memory back at once. An in-process caller (argv given)
+    keeps its collector as it was, and its memory."""
+    command = args_list[0]
+    if command == "search":
         gc.disable()
     try:
-        return _run(args_list)
+        code = _run(args_list, ends_process=True)
     finally:
         gc.freeze()
+    if command == "build":
+        _exit(code)
+    return code
 
 
-def _run(args_list: list[str]) -> int:
+def _exit(code: int) -> NoReturn:
+    """End the process now, its output flushed (os._exit skips the interpreter's teardown)."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _run(args_list: list[str], ends_process: bool = False) -> int:
     parser = _parser(args_list[0])
     if args_list[0] == "search":
         from devcasts.cli.search import minus_words_as_query
@@ -60,6 +76,7 @@ def _run(args_list: list[str]) -> int:
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
         return int(exc.code or 0)
+    args.ends_process = ends_process
     try:
         return int(args.run(args))
     except (ConfigError, OutputFolderError) as exc:
@@ -239,6 +256,7 @@ def _run_build(args: argparse.Namespace) -> int:
         fetch_deadline=args.fetch_deadline,
         progress=None if not args.quiet else False,
         browser_index=not args.no_browser_index,
+        ends_process=args.ends_process,
     )
     report = build(config, options)
     print_report(report, config, quiet=args.quiet)
