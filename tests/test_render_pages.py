@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -279,3 +281,26 @@ def test_popular_order_depends_on_the_build_date_only_for_episodes_after_it() ->
     assert pages.popular_cap(episodes, BUILT_AT - timedelta(days=1)) == BUILT_AT - timedelta(days=1)
     assert pages.popular_cap([], BUILT_AT) is None
     assert pages.popular_cap(episodes, None) is None
+
+
+@given(
+    st.dictionaries(
+        st.text(alphabet=st.sampled_from("ab-/&<>'\"é\x01\ufffe"), max_size=8),
+        st.none() | st.datetimes(timezones=st.just(UTC)),
+        max_size=6,
+    )
+)
+def test_a_sitemap_names_every_page_as_xml_allows(pages_: dict[str, datetime | None]) -> None:
+    """Whatever a path holds: escaped where XML needs it, without what XML cannot hold."""
+    site = build_catalog().site
+    [(_, text)] = discovery.sitemap_files(site, pages_)
+    namespace = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+    entries = ET.fromstring(text.encode()).findall(f"{namespace}url")
+    assert [e.findtext(f"{namespace}loc") for e in entries] == [
+        site.base_url + re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", path)
+        for path in sorted(pages_)
+    ]
+    assert [e.findtext(f"{namespace}lastmod") for e in entries] == [
+        None if pages_[path] is None else pages_[path].date().isoformat()  # type: ignore[union-attr]
+        for path in sorted(pages_)
+    ]

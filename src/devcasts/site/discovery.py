@@ -90,18 +90,27 @@ def sitemap_files(
 
 
 def _urlset(site: SiteConfig, relpaths: Sequence[str], pages: Mapping[str, datetime | None]) -> str:
-    """Written as text, not through ElementTree: 20,000 entries cost milliseconds this way."""
+    """Written as text, not through ElementTree: 20,000 entries cost milliseconds this way.
+    The escaping works character by character, so the base URL is escaped once, and a path
+    with nothing to escape or remove (a slug's) is taken as it is."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<urlset xmlns="{_SITEMAP_NS[1:-1]}">']
-    base = site.base_url
+    base = _loc_text(urls.absolute(site.base_url, ""))
     for relpath in relpaths:
-        lines.append("  <url>")
-        loc = urls.absolute(base, relpath)
-        lines.append(f"    <loc>{_xml_escape(_NOT_XML.sub('', loc))}</loc>")
-        if (changed := pages[relpath]) is not None:
-            lines.append(f"    <lastmod>{changed.date().isoformat()}</lastmod>")
-        lines.append("  </url>")
+        loc = base + (_loc_text(relpath) if _TO_ESCAPE.search(relpath) else relpath)
+        if (changed := pages[relpath]) is None:
+            lines.append(f"  <url>\n    <loc>{loc}</loc>\n  </url>")
+        else:
+            day = changed.date().isoformat()
+            lines.append(f"  <url>\n    <loc>{loc}</loc>\n    <lastmod>{day}</lastmod>\n  </url>")
     lines.append("</urlset>")
     return "\n".join(lines) + "\n"
+
+
+_TO_ESCAPE = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _loc_text(url: str) -> str:
+    return _xml_escape(_NOT_XML.sub("", url))
 
 
 def website_ld(site: SiteConfig) -> dict[str, object]:
