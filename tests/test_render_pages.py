@@ -13,7 +13,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from markupsafe import Markup
 
-from devcasts.records import Person, Podcast, SourceRef
+from devcasts.model import Topic
+from devcasts.records import Episode, Person, Podcast, SourceRef
 from devcasts.site import discovery, filters, pages
 from devcasts.site.content_pages import render_markdown
 from devcasts.site.filters import (
@@ -304,3 +305,55 @@ def test_a_sitemap_names_every_page_as_xml_allows(pages_: dict[str, datetime | N
         None if pages_[path] is None else pages_[path].date().isoformat()  # type: ignore[union-attr]
         for path in sorted(pages_)
     ]
+
+
+_SHOWS = ["alpha", "beta", "gamma"]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_SHOWS),
+            st.lists(st.sampled_from(_SHOWS), max_size=2),
+            st.lists(st.sampled_from(["heroku", "render", "gone"]), max_size=3),
+        ),
+        max_size=8,
+    ),
+    st.lists(st.lists(st.sampled_from(_SHOWS), max_size=3), min_size=1, max_size=3),
+)
+def test_every_grouping_lists_each_episode_it_holds_once_in_the_catalog_s_order(
+    shapes: list[tuple[str, list[str], list[str]]], category_members: list[list[str]]
+) -> None:
+    """An episode is in its show's listing and in those of the shows it was merged from, in
+    each topic it names (once, even named twice) and in each category of any of its shows."""
+    newest = [
+        make_episode(
+            show,
+            n,
+            also_in=tuple(SourceRef(other) for other in dict.fromkeys(others) if other != show),
+            topics=tuple(topics),
+        )
+        for n, (show, others, topics) in enumerate(shapes)
+    ]
+
+    def shows(e: Episode) -> set[str]:
+        return {e.podcast, *(ref.podcast for ref in e.also_in)}
+
+    published = pages.episodes_published_by_podcast(newest)
+    assert published == {
+        slug: [e for e in newest if slug in shows(e)]
+        for slug in sorted({slug for e in newest for slug in shows(e)})
+    }
+    topics = (Topic("heroku", "Heroku", ("heroku",)), Topic("render", "Render", ("render",)))
+    assert pages.episodes_by_topic(topics, newest) == {
+        t.slug: [e for e in newest if t.slug in e.topics] for t in topics
+    }
+    categories = [
+        pages.CategoryEntry(
+            f"c{n}", f"C{n}", tuple(Podcast(slug=s, title=s, feed_url="") for s in members)
+        )
+        for n, members in enumerate(category_members)
+    ]
+    assert pages.episodes_by_category(categories, newest) == {
+        c.slug: [e for e in newest if shows(e) & {p.slug for p in c.podcasts}] for c in categories
+    }

@@ -311,6 +311,9 @@ def episodes_published_by_podcast(newest: Iterable[Episode]) -> dict[str, list[E
     newest first (as in the Catalog)."""
     grouped: dict[str, list[Episode]] = defaultdict(list)
     for episode in newest:
+        if not episode.also_in:  # most episodes: one show
+            grouped[episode.podcast].append(episode)
+            continue
         for slug in dict.fromkeys((episode.podcast, *(ref.podcast for ref in episode.also_in))):
             grouped[slug].append(episode)
     return dict(sorted(grouped.items()))
@@ -323,7 +326,8 @@ def episodes_by_topic(
     `newest`: newest first (as in the Catalog)."""
     grouped: dict[str, list[Episode]] = {topic.slug: [] for topic in topics}
     for episode in newest:
-        for slug in dict.fromkeys(episode.topics):
+        own = episode.topics  # the catalog's are distinct; a single one needs no check
+        for slug in own if len(own) < 2 else dict.fromkeys(own):
             if slug in grouped:
                 grouped[slug].append(episode)
     return grouped
@@ -396,14 +400,18 @@ def episodes_by_category(
 ) -> dict[str, list[Episode]]:
     """Each category's episodes: every one its podcasts published (as
     episodes_published_by_podcast), listed once. `newest`: newest first (as in the Catalog)."""
-    of_podcast: dict[str, list[str]] = defaultdict(list)
+    listed_in: dict[str, dict[str, None]] = defaultdict(dict)  # show -> its categories, once
     for category in categories:
         for podcast in category.podcasts:
-            of_podcast[podcast.slug].append(category.slug)
+            listed_in[podcast.slug][category.slug] = None
     grouped: dict[str, list[Episode]] = {category.slug: [] for category in categories}
     for episode in newest:
+        if not episode.also_in:  # most episodes: one show's categories
+            for slug in listed_in.get(episode.podcast, ()):
+                grouped[slug].append(episode)
+            continue
         shows = (episode.podcast, *(ref.podcast for ref in episode.also_in))
-        for slug in dict.fromkeys(c for show in shows for c in of_podcast.get(show, ())):
+        for slug in dict.fromkeys(c for show in shows for c in listed_in.get(show, ())):
             grouped[slug].append(episode)
     return grouped
 
