@@ -78,13 +78,15 @@ def read_shard(data: bytes) -> dict[str, dict[int, list[tuple[int, int, int]]]]:
         while (field := data[at[0]]) != 0xFF:
             at[0] += 1
             docs, doc = [], 0
-            frequency, last = read_varint(data, at), read_varint(data, at)
+            frequency, last, size = (read_varint(data, at) for _ in range(3))
+            postings_end = at[0] + size
             for _ in range(frequency):
                 doc += read_varint(data, at)
                 count = read_varint(data, at)
                 docs.append((doc, count, data[at[0]]))
                 at[0] += 1
             assert docs and docs[-1][0] == last  # as written for the next build's update
+            assert at[0] == postings_end
             fields[field] = docs
         at[0] += 1
         terms[term] = fields

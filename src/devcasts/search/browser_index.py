@@ -16,9 +16,10 @@ Files, under `site/search-index/`:
 - `t/<prefix>.bin`: the postings of every (field, term) whose term starts with the prefix.
   Prefixes start at one character and grow (up to MAX_PREFIX) while a shard is over
   SHARD_BYTES. Each record: term (UTF-8, length first), then per field: its number,
-  document frequency and last document's number (an update appends to the postings without
-  reading them), then per document: the gap from the previous document number, the term's
-  frequency and whoosh's one-byte code of the field's length (all numbers LEB128 varints).
+  document frequency, last document's number and the postings' length in bytes (an update
+  appends to the postings, or steps over them, without reading them), then per document:
+  the gap from the previous document number, the term's frequency and whoosh's one-byte code
+  of the field's length (all numbers LEB128 varints).
 - `v/<first character>.json`: the title and notes terms with their document frequency (and
   the word most often written for a stem): the vocabulary typo corrections come from,
   fetched only when a word is unknown.
@@ -43,7 +44,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -71,7 +71,7 @@ from devcasts.search.writer import (
 from devcasts.site import filters, pages, urls
 from devcasts.util.links import public_url
 
-FORMAT_VERSION = 2  # 1: a field's postings without their last document
+FORMAT_VERSION = 2  # 1: a field's postings without their last document and length
 CHUNK_DOCS = 8  # documents per file: the first ten results need at most ten small files
 SHARD_BYTES = 24_000  # a shard over this is split by one more character of its prefix
 MAX_PREFIX = 4  # characters; past it a shard holds what it holds
@@ -601,9 +601,20 @@ def _record(term: str, fields: Fields) -> bytes:
         docs = fields[field_number]
         out.append(field_number)
         out += _varint(len(docs)) + _varint(_last_doc(docs))
-        _encode_postings(out, docs, 0)
+        _append_sized(out, _postings_bytes(docs, 0))
     out.append(END_OF_TERM)
     return bytes(out)
+
+
+def _postings_bytes(docs: Docs, previous: int) -> bytearray:
+    out = bytearray()
+    _encode_postings(out, docs, previous)
+    return out
+
+
+def _append_sized(out: bytearray, data: bytes | bytearray) -> None:
+    out += _varint(len(data))
+    out += data
 
 
 def _encode_postings(out: bytearray, docs: Docs, previous: int) -> None:
@@ -661,31 +672,15 @@ def _scan_record(data: bytes, start: int) -> tuple[str, dict[int, Section], int]
     while (field_number := data[at]) != END_OF_TERM:
         at += 1
         count, after_count = _read_varint(data, at)
-        last, body = _read_varint(data, after_count)
-        end = _skip_postings(data, body, count)
+        last, after_last = _read_varint(data, after_count)
+        size, body = _read_varint(data, after_last)
+        end = body + size
+        if end > len(data) - 1:  # the postings and at least the record's end
+            raise IndexError("postings past the shard's end")
         first = _read_varint(data, body)[0] if count else 0
         sections[field_number] = Section(at - start, count, body - start, end - start, first, last)
         at = end
     return term, sections, at + 1
-
-
-_POSTING = rb"[\x80-\xff]*[\x00-\x7f][\x80-\xff]*[\x00-\x7f][\x00-\xff]"  # gap, frequency, length
-# 2**k postings at once: skipping n takes one match per bit of n, each run in C.
-_SKIP = [re.compile(b"(?:%s){%d}" % (_POSTING, 1 << k), re.DOTALL) for k in range(32)]
-
-
-def _skip_postings(data: bytes, at: int, count: int) -> int:
-    """The end of `count` postings from `at`."""
-    k = 0
-    while count:
-        if count & 1:
-            found = _SKIP[k].match(data, at)
-            if found is None:
-                raise _Unusable("a term shard is damaged")
-            at = found.end()
-        count >>= 1
-        k += 1
-    return at
 
 
 class _Lasts:
@@ -728,12 +723,12 @@ def _appended(record: bytes, sections: dict[int, Section], added: Fields) -> byt
         out.append(field_number)
         if section is None:
             out += _varint(len(docs)) + _varint(_last_doc(docs))
-            _encode_postings(out, docs, 0)
+            _append_sized(out, _postings_bytes(docs, 0))
         else:
             last = _last_doc(docs) if docs else section.last
             out += _varint(section.count + len(docs)) + _varint(last)
-            out += record[section.body : section.end]
-            _encode_postings(out, docs, section.last)
+            postings = record[section.body : section.end] + _postings_bytes(docs, section.last)
+            _append_sized(out, postings)
     out.append(END_OF_TERM)
     return bytes(out)
 
@@ -756,6 +751,7 @@ def _read_postings(data: bytes, at: int) -> tuple[list[Posting], int]:
     """The postings of the field whose count is at `at`, and where they end."""
     count, at = _read_varint(data, at)
     _last, at = _read_varint(data, at)
+    _size, at = _read_varint(data, at)
     docs: list[Posting] = []
     doc = 0
     for _ in range(count):

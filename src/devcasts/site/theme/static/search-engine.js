@@ -73,7 +73,8 @@ export function readShard(buffer) {
       const field = bytes[at.pos++];
       if (field === 0xff) break;
       const df = readVarint(bytes, at);
-      readVarint(bytes, at); // the last document, for the build's updates
+      readVarint(bytes, at); // the last document and the postings' bytes: for the build's
+      readVarint(bytes, at); // updates, which append to them or step over them
       const docs = new Int32Array(df);
       const counts = new Int32Array(df);
       const lengths = new Uint8Array(df);
