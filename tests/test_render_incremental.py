@@ -42,17 +42,22 @@ def _show_episodes(catalog: Catalog) -> list[Episode]:
     return [e for e in catalog.episodes if e.podcast == SHOW]  # newest first
 
 
-def new_newest_episode(catalog: Catalog) -> Catalog:
-    newest = _show_episodes(catalog)[0]
-    added = dataclasses.replace(
-        newest,
-        id="a-new-one",
-        guid="a-new-one",
-        slug="a-new-one",
-        title="Shipping on a Friday, again",
-        published=newest.published + timedelta(days=1),
+def _newer(episode: Episode, name: str, days: int, title: str) -> Episode:
+    """A new episode of `episode`'s show, `days` after it, never archived before."""
+    return dataclasses.replace(
+        episode,
+        id=name,
+        guid=name,
+        slug=name,
+        title=title,
+        published=episode.published + timedelta(days=days),
         content_hash="",
     )
+
+
+def new_newest_episode(catalog: Catalog) -> Catalog:
+    newest = _show_episodes(catalog)[0]
+    added = _newer(newest, "a-new-one", 1, "Shipping on a Friday, again")
     return _with_episodes(catalog, [added, *catalog.episodes])
 
 
@@ -60,15 +65,7 @@ def a_page_of_new_episodes(catalog: Catalog) -> Catalog:
     """Enough new episodes for every listing they join to have one numbered page more."""
     newest = _show_episodes(catalog)[0]
     added = [
-        dataclasses.replace(
-            newest,
-            id=f"new-{n}",
-            guid=f"new-{n}",
-            slug=f"new-{n}",
-            title=f"Shipping on a Friday, part {n}",
-            published=newest.published + timedelta(days=n),
-            content_hash="",
-        )
+        _newer(newest, f"new-{n}", n, f"Shipping on a Friday, part {n}")
         for n in range(1, catalog.site.page_size + 1)
     ]
     return _with_episodes(catalog, [*added, *catalog.episodes])
@@ -168,9 +165,9 @@ def _calls(
     noted: list[str] = []
     original = getattr(owner, name)
 
-    def recording(*args: object) -> object:
-        noted.append(note(*args))
-        return original(*args)
+    def recording(*args: object, **kwargs: object) -> object:
+        noted.append(note(*args, **kwargs))
+        return original(*args, **kwargs)
 
     monkeypatch.setattr(owner, name, recording)
     return noted
@@ -226,16 +223,16 @@ def test_only_the_listings_a_new_episode_joins_are_paginated_again(
 ) -> None:
     out = tmp_path / "site"
     _render(sample_catalog, sample_config, out)
-    numbered: list[bool] = []
+    with_numbered: list[bool] = []
 
-    def note(_episodes: object, base: str, _size: int, with_numbered: bool = True) -> str:
-        numbered.append(with_numbered)
+    def note(_episodes: object, base: str, _size: int, *, numbered: bool = True) -> str:
+        with_numbered.append(numbered)
         return base
 
     paginated = _calls(monkeypatch, pages, "paginate_episodes", note)
     changed = new_newest_episode(sample_catalog)
     _render(changed, sample_config, out)
-    assert numbered and not any(numbered), "a new episode leaves the numbered pages as they were"
+    assert with_numbered and not any(with_numbered), "the numbered pages stay as they were"
     [added] = [e for e in changed.episodes if e.id == "a-new-one"]
     shows = {SHOW, *(ref.podcast for ref in added.also_in)}  # a merged copy is listed there too
     joined = {

@@ -142,9 +142,15 @@ class _Kept(NamedTuple):
     first: bool  # its first page (and the pages that show all of it)
     numbered: bool  # its numbered pages
 
-    def wanted(self, page: pages.Page[Episode]) -> bool:
-        """Whether `page` is to be rendered (or fingerprinted) again."""
-        return not (self.first if page.is_front else self.numbered)
+    def changed_pages(
+        self, episodes: Sequence[Episode], first: str, size: int
+    ) -> list[pages.Page[Episode]]:
+        """The listing's pages to render (or fingerprint) again; the numbered ones are not
+        even paginated when they are kept."""
+        if self.first and self.numbered:
+            return []
+        listing = pages.paginate_episodes(episodes, first, size, numbered=not self.numbered)
+        return [page for page in listing if not (self.first if page.is_front else self.numbered)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,12 +440,12 @@ def _render_podcasts(site: _Site, out: PageOutput) -> None:
         episodes = grouped.get(podcast.slug, [])
         first = urls.podcast(podcast.slug)
         kept = site.keep_listing(out, first, podcast, episodes=episodes)
-        if all(kept):
+        changed = kept.changed_pages(episodes, first, size)
+        if not changed:
             continue
         description = Markup(podcast.description_html)  # noqa: S704 -- sanitized by normalize
         series = discovery.podcast_series_ld(podcast, site.config)
-        shown_pages = pages.paginate_episodes(episodes, first, size, not kept.numbered)
-        for page in filter(kept.wanted, shown_pages):
+        for page in changed:
             render = site.later(
                 "podcast.html",
                 page.relpath,
@@ -470,10 +476,7 @@ def _render_topics(site: _Site, out: PageOutput) -> None:
         kept = site.keep_listing(
             out, first, topic, ranking, cap, episodes=newest, more=popular_paths
         )
-        if all(kept):
-            continue
-        newest_pages = pages.paginate_episodes(newest, first, size, not kept.numbered)
-        listings = [("newest", [page for page in newest_pages if kept.wanted(page)])]
+        listings = [("newest", kept.changed_pages(newest, first, size))]
         if not kept.first:
             popular = pages.popular_order(newest, weights, site.catalog.built_at, ranks)
             listings.append(("popular", pages.paginate_ranked(popular, first_popular, size, top)))
@@ -501,10 +504,7 @@ def _render_people(site: _Site, out: PageOutput) -> None:
         first = urls.person(person.slug)
         shown = (person.slug, person.name, person.href, person.img, person.roles)
         kept = site.keep_listing(out, first, *shown, episodes=person.episodes)
-        if all(kept):
-            continue
-        listing = pages.paginate_episodes(person.episodes, first, size, not kept.numbered)
-        for page in filter(kept.wanted, listing):
+        for page in kept.changed_pages(person.episodes, first, size):
             render = site.later("person.html", page.relpath, person=person, page=page)
             total = len(person.episodes) if page.is_front else None
             parts = (person.name, person.href, person.roles, total, page.nav)
@@ -522,10 +522,7 @@ def _render_categories(site: _Site, out: PageOutput) -> None:
         episodes = grouped[category.slug]
         first = urls.category(category.slug)
         kept = site.keep_listing(out, first, category_digest, episodes=episodes)
-        if all(kept):
-            continue
-        listing = pages.paginate_episodes(episodes, first, size, not kept.numbered)
-        for page in filter(kept.wanted, listing):
+        for page in kept.changed_pages(episodes, first, size):
             if not page.is_front and page.links:
                 # A category is a group of podcasts: its older episodes are on their pages and
                 # in the archive. The older pages' addresses stay, each sending to the newest.
@@ -545,10 +542,7 @@ def _render_archive(site: _Site, out: PageOutput) -> None:
     for year, episodes in years.items():
         first = urls.year(year)
         kept = site.keep_listing(out, first, year, episodes=episodes)
-        if all(kept):
-            continue
-        listing = pages.paginate_episodes(episodes, first, size, not kept.numbered)
-        for page in filter(kept.wanted, listing):
+        for page in kept.changed_pages(episodes, first, size):
             render = site.later("archive_year.html", page.relpath, year=year, page=page)
             parts = ("year", year, page.nav)
             out.page(page.relpath, render, site.listing_digest(*parts, episodes=page.items))
