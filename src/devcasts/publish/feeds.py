@@ -34,11 +34,10 @@ from devcasts.site.page_output import (
     Manifest,
     digest,
     episode_digest,
-    manifest_file,
+    read_manifest,
 )
 from devcasts.site.writer import SiteWriter
 from devcasts.util import addresses, cache, episode_dates, links, text
-from devcasts.util.cache import CacheFile
 from devcasts.util.episode_dates import date_unknown, publisher_time
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -161,7 +160,7 @@ def plan_feeds(catalog: Catalog, site_dir: Path) -> FeedUpdate:
     feed whose fingerprint is in the site's manifest, and whose file is there, is not. It
     reads the site and writes nothing, so it may run beside the render (in the indexing
     child); `write_feeds` writes what it found."""
-    previous = _manifest_file(site_dir).load(Fingerprints) or Fingerprints()
+    previous = read_manifest(site_dir, FEEDS_MANIFEST, _code_fingerprint())
     shared = digest(catalog.site, catalog.topics, catalog.podcasts, catalog.built_at)
     fingerprints: dict[str, str] = {}
     built: dict[str, bytes] = {}
@@ -188,10 +187,6 @@ def write_feeds(catalog: Catalog, writer: SiteWriter, update: FeedUpdate | None 
             writer.write(path, feeds[path].build())
     manifest = Manifest(writer, FEEDS_MANIFEST, _code_fingerprint())
     manifest.save(Fingerprints(update.fingerprints), update.previous)
-
-
-def _manifest_file(site_dir: Path) -> CacheFile:
-    return manifest_file(site_dir, FEEDS_MANIFEST, _code_fingerprint())
 
 
 def _code_fingerprint() -> str | None:

@@ -197,7 +197,7 @@ class Manifest:
 
     def read(self) -> Fingerprints:
         """The previous build's fingerprints; an unusable manifest means "write all"."""
-        return self._file().load(Fingerprints) or Fingerprints()
+        return read_manifest(self.writer.out_dir, self.name, self.fingerprint)
 
     def save(self, fingerprints: Fingerprints, previous: Fingerprints) -> None:
         """Keep the manifest as it is when no fingerprint changed, else write it."""
@@ -208,11 +208,16 @@ class Manifest:
             self.writer.write(self.name, data)
 
     def _file(self) -> CacheFile:
-        return manifest_file(self.writer.out_dir, self.name, self.fingerprint)
+        return _manifest_file(self.writer.out_dir, self.name, self.fingerprint)
 
 
-def manifest_file(site_dir: Path, name: str, fingerprint: str | None) -> CacheFile:
-    """The manifest `name` of the site in `site_dir`, as `Manifest` keeps it there."""
+def read_manifest(site_dir: Path, name: str, fingerprint: str | None) -> Fingerprints:
+    """`Manifest.read` of the site in `site_dir`, without a writer (the site being read, not
+    written: the live one, by the indexing child)."""
+    return _manifest_file(site_dir, name, fingerprint).load(Fingerprints) or Fingerprints()
+
+
+def _manifest_file(site_dir: Path, name: str, fingerprint: str | None) -> CacheFile:
     return CacheFile(site_dir / name, MANIFEST_VERSION, fingerprint, _FINGERPRINTS_TEXT)
 
 
