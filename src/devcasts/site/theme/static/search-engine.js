@@ -56,6 +56,12 @@ function readVarint(bytes, at) {
 
 const utf8 = new TextDecoder("utf-8");
 
+/** A binary file of the index, stored compressed (zlib's format: browser_index.py). */
+function inflate(buffer) {
+  const stream = new Blob([buffer]).stream().pipeThrough(new DecompressionStream("deflate"));
+  return new Response(stream).arrayBuffer();
+}
+
 /** A term shard: term -> [{field, docs, counts, lengths}] (see browser_index.py). */
 export function readShard(buffer) {
   const bytes = new Uint8Array(buffer);
@@ -175,7 +181,7 @@ export function createEngine(base, fetcher) {
       const loaded = meta().then((m) =>
         get(root + name + "?v=" + m.token).then((response) => {
           if (!response.ok) throw new Error("missing " + name);
-          return kind === "json" ? response.json() : response.arrayBuffer();
+          return kind === "json" ? response.json() : response.arrayBuffer().then(inflate);
         })
       );
       filePromises.set(name, loaded);
@@ -195,7 +201,7 @@ export function createEngine(base, fetcher) {
     const key = shardKey(m, term);
     if (key === null) return Promise.resolve(new Map());
     if (!shardPromises.has(key)) {
-      shardPromises.set(key, file("t/" + key + ".bin", "binary").then(readShard));
+      shardPromises.set(key, file("t/" + key + ".bin", "deflated").then(readShard));
     }
     return shardPromises.get(key);
   }
@@ -218,7 +224,7 @@ export function createEngine(base, fetcher) {
   }
 
   async function facets(m) {
-    const buffer = await file("facets.bin", "binary");
+    const buffer = await file("facets.bin", "deflated");
     const n = m.documents;
     const podcastOf = new Uint16Array(n);
     const view = new DataView(buffer);
