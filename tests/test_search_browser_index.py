@@ -99,7 +99,7 @@ def read_shard(data: bytes) -> dict[str, dict[int, list[tuple[int, int, int]]]]:
 
 def shard_for(meta: dict[str, Any], term: str) -> str | None:
     """The browser's rule: the longest prefix of the term that has a shard."""
-    for size in range(min(len(term), MAX_PREFIX), 0, -1):
+    for size in range(min(len(term), meta["prefix"]), 0, -1):
         if term[:size] in meta["shards"]:
             return str(meta["shards"][term[:size]])
     return None
@@ -185,6 +185,22 @@ def test_big_shards_are_split_by_a_longer_prefix(
         for term in read_shard(data):
             assert shard_for(meta, term) == key
     assert SHARD_BYTES > 400  # the real limit was only patched
+
+
+def test_a_common_word_does_not_share_its_shard_with_its_neighbours(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every episode says "built", a few say "build": the four letters they share do not put
+    the common word's postings in the file a search for the rarer one fetches."""
+    monkeypatch.setattr(browser_index, "SHARD_BYTES", 200)
+    said = [
+        dataclasses.replace(e, text=f"{e.text} It was built to last.") for e in catalog.episodes
+    ]
+    files = build_browser_index(dataclasses.replace(catalog, episodes=tuple(said))).files
+    meta = meta_of(files)
+    rare, common = shard_for(meta, "build"), shard_for(meta, "built")
+    assert rare is not None and common is not None and rare != common
+    assert "built" not in read_shard(files[f"{INDEX}t/{rare}.bin"])
 
 
 def test_documents_are_numbered_oldest_first_with_undated_first(catalog: Catalog) -> None:

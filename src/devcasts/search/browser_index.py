@@ -11,8 +11,9 @@ Files, under `site/search-index/`:
 
 - `meta.json`: the format, the documents' count, the fields (weight, stemmed, stop words),
   BM25's constants and average field lengths, whoosh's table of field lengths, the shards'
-  and vocabulary's file names, the podcasts and topics, and `token` (a digest of every
-  other file, added to their URLs so a browser never mixes two builds).
+  prefixes (and the longest a prefix may be) and the vocabulary's file names, the podcasts
+  and topics, and `token` (a digest of every other file, added to their URLs so a browser
+  never mixes two builds).
 - `t/<prefix>.bin`: the postings of every (field, term) whose term starts with the prefix.
   Prefixes start at one character and grow (up to MAX_PREFIX) while a shard is over
   SHARD_BYTES. Each record: term (UTF-8, length first), then per field: its number,
@@ -83,7 +84,10 @@ FORMAT_VERSION = 3  # 2: shards and facets stored as they are; 1: postings witho
 DEFLATE_LEVEL = 1
 CHUNK_DOCS = 8  # documents per file: the first ten results need at most ten small files
 SHARD_BYTES = 24_000  # a shard over this is split by one more character of its prefix
-MAX_PREFIX = 4  # characters; past it a shard holds what it holds
+# Characters; past it a shard holds what it holds. Long enough that a common word's postings
+# (a third of a megabyte at 100,000 episodes) do not share a file with its neighbours' ("build"
+# beside "built", "week" beside "weekly"), which a search for either would fetch whole.
+MAX_PREFIX = 8
 SUMMARY_CHARS = 200
 VOCABULARY_FIELDS = ("title", "notes")  # as the terminal's suggestions (searcher.py)
 FIELDS = tuple(FIELD_BOOSTS)
@@ -1072,6 +1076,7 @@ def _meta(
         "b": BM25_B,
         "stop": sorted(STOP_WORDS),
         "lengths": [byte_to_length(code) for code in range(256)],
+        "prefix": MAX_PREFIX,
         "shards": {prefix: _file_key(prefix) for prefix in sorted(shards)},
         "vocabulary": {first: _file_key(first) for first in vocabulary},
         "podcasts": [[p.slug, p.title] for p in catalog.podcasts],

@@ -190,7 +190,7 @@ export function createEngine(base, fetcher) {
   }
 
   function shardKey(m, term) {
-    for (let size = Math.min(term.length, 4); size > 0; size--) {
+    for (let size = Math.min(term.length, m.prefix); size > 0; size--) {
       const prefix = term.slice(0, size);
       if (Object.prototype.hasOwnProperty.call(m.shards, prefix)) return m.shards[prefix];
     }
