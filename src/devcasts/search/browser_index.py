@@ -31,8 +31,9 @@ Files, under `site/search-index/`:
 
 The two binary kinds, shards and facets, are stored compressed (`DEFLATE_LEVEL`, zlib's
 format, which the browser's `DecompressionStream("deflate")` reads): postings are runs of
-small numbers, a common word's shard a third of a megabyte at 100,000 episodes and a tenth
-of that compressed. GitHub Pages compresses JSON on the way but sends these as stored.
+small numbers, and a common word's take a half to a third of their bytes compressed (real
+notes; a third of a megabyte each at 100,000 episodes). GitHub Pages compresses JSON on the
+way but sends these as stored.
 
 Documents are numbered oldest first (undated first), so "newest first" is the reverse of
 the document numbers, and a new episode usually takes the next number: the files of the
