@@ -13,6 +13,7 @@ import shutil
 import statistics
 import subprocess
 import tempfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,27 @@ def measure(
     site: Path, mixes: dict[str, list[str]], html_bytes: int = HTML_BYTES
 ) -> dict[str, dict[str, Any]]:
     page = page_files(html_bytes)
-    return {mix: summarize(runs, page) for mix, runs in run_queries(site, mixes).items()}
+    figures = {}
+    for mix, runs in run_queries(site, mixes).items():
+        figures[mix] = summarize(runs, page) | shard_bytes(site, runs)
+    return figures
+
+
+def shard_bytes(site: Path, runs: list[dict[str, Any]]) -> dict[str, float]:
+    """The term shards' kilobytes per query, stored and uncompressed (mean): how much of the
+    stored figure the index's compression takes off. Generated notes repeat far more than
+    real ones, so on the benchmark's text it takes off far more than on a real archive's."""
+    stored, inflated = [], []
+    for run in runs:
+        shards = [path for path, _ in run["files"] if "/t/" in path]
+        data = [(site / path.lstrip("/").split("?")[0]).read_bytes() for path in shards]
+        stored.append(sum(map(len, data)) / 1000)
+        inflated.append(sum(len(zlib.decompress(d)) for d in data) / 1000)
+    return {
+        "shards_kb_mean": round(statistics.mean(stored), 1) if runs else 0.0,
+        "shards_uncompressed_kb_mean": round(statistics.mean(inflated), 1) if runs else 0.0,
+        "shards_uncompressed_kb_max": round(max(inflated, default=0.0), 1),
+    }
 
 
 def verdict(value: float, target: float) -> str:
@@ -127,6 +148,13 @@ def report_lines(figures: dict[str, dict[str, Any]]) -> list[str]:
             f"max {f['kb_max']:.0f} (target <= {TARGET_KB}: {verdict(f['kb_max'], TARGET_KB)}); "
             f"page {f['page_kb']:.0f} KB, index files by kind (mean KB) {f['kb_by_kind_mean']}"
         )
+        if "shards_kb_mean" in f:
+            lines.append(
+                f"  term shards per query, mean:    {f['shards_kb_mean']:.0f} KB stored, "
+                f"{f['shards_uncompressed_kb_mean']:.0f} KB uncompressed (max "
+                f"{f['shards_uncompressed_kb_max']:.0f} KB); real notes compress less "
+                "than generated ones (RESULTS.md)"
+            )
         lines.append(
             f"  engine time, fresh engine:      p50 {f['engine_ms_p50']:.1f} ms, "
             f"p95 {f['engine_ms_p95']:.1f} ms (no target)"
