@@ -509,16 +509,7 @@ def _write_outputs(
     indexer = start_in_background(index, "the search index")
     try:
         _write_site(
-            config,
-            options,
-            catalog,
-            report,
-            timer,
-            state,
-            artwork,
-            art_files,
-            indexer,
-            browser,
+            config, options, catalog, report, timer, state, artwork, art_files, indexer, browser
         )
     finally:
         if indexer.pending:  # the site failed before it needed the indexes

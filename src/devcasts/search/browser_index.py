@@ -283,8 +283,7 @@ class _Build:
         self._write_documents(first)
         podcasts = [p.slug for p in self.catalog.podcasts]
         topics = [t.slug for t in self.catalog.topics]
-        facets = _facets(self.episodes, podcasts, topics)
-        self._write(_path("facets.bin"), _deflated(facets))
+        self._write(_path("facets.bin"), _deflated(_facets(self.episodes, podcasts, topics)))
         self._write(_path("entities.json"), _json(_entities(self.catalog)))
         totals = [sum(all_lengths[field::width]) for field in range(width)]
         meta = _meta(self.catalog, len(self.episodes), totals, shards, vocabulary, self.digests)
@@ -347,14 +346,13 @@ class _Build:
         records: dict[str, bytes] = {}
         last = self.lasts.known
         for prefix in sorted(touched):
-            if old_shards[prefix].last < first:  # its records stay; some grow
-                scanned = self._load(prefix)
+            scanned = self._load(prefix)
+            grows = old_shards[prefix].last < first  # its records stay; some grow
+            if grows:
                 self.lasts.note_shard(prefix, old_shards[prefix].last, scanned)
-            else:
-                scanned = self._load(prefix)
             for term, (record, sections) in scanned.items():
                 added = added_to.pop(term, {})
-                if old_shards[prefix].last < first:
+                if grows:
                     if added:
                         records[term] = _appended(record, sections, added)
                         last[term] = max(_last_doc(docs) for docs in added.values())
