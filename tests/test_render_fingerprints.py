@@ -18,6 +18,7 @@ from conftest import BUILT_AT, ROOT, make_episode
 from hypothesis import given
 from hypothesis import strategies as st
 from test_feeds_out import sample_catalog
+from test_render_incremental import newer_episode
 
 from devcasts.ingest.normalize import content_hash
 from devcasts.publish import feeds as feeds_out
@@ -276,16 +277,8 @@ def test_feeds_planned_from_the_live_site_are_written_into_the_next_one(tmp_path
 
 def _with_a_new_episode(catalog: Catalog) -> Catalog:
     """One more episode, newest, in the first topic only."""
-    newest = catalog.episodes[0]
-    added = dataclasses.replace(
-        newest,
-        id="brand-new",
-        guid="brand-new",
-        slug="brand-new",
-        title="A brand new episode",
-        published=newest.published + timedelta(days=1),
-        topics=(catalog.topics[0].slug,),
-    )
+    added = newer_episode(catalog.episodes[0], "brand-new", 1, "A brand new episode")
+    added = dataclasses.replace(added, topics=(catalog.topics[0].slug,))
     return dataclasses.replace(catalog, episodes=(added, *catalog.episodes))
 
 

@@ -42,7 +42,7 @@ def _show_episodes(catalog: Catalog) -> list[Episode]:
     return [e for e in catalog.episodes if e.podcast == SHOW]  # newest first
 
 
-def _newer(episode: Episode, name: str, days: int, title: str) -> Episode:
+def newer_episode(episode: Episode, name: str, days: int, title: str) -> Episode:
     """A new episode of `episode`'s show, `days` after it, never archived before."""
     return dataclasses.replace(
         episode,
@@ -57,7 +57,7 @@ def _newer(episode: Episode, name: str, days: int, title: str) -> Episode:
 
 def new_newest_episode(catalog: Catalog) -> Catalog:
     newest = _show_episodes(catalog)[0]
-    added = _newer(newest, "a-new-one", 1, "Shipping on a Friday, again")
+    added = newer_episode(newest, "a-new-one", 1, "Shipping on a Friday, again")
     return _with_episodes(catalog, [added, *catalog.episodes])
 
 
@@ -65,7 +65,7 @@ def a_page_of_new_episodes(catalog: Catalog) -> Catalog:
     """Enough new episodes for every listing they join to have one numbered page more."""
     newest = _show_episodes(catalog)[0]
     added = [
-        _newer(newest, f"new-{n}", n, f"Shipping on a Friday, part {n}")
+        newer_episode(newest, f"new-{n}", n, f"Shipping on a Friday, part {n}")
         for n in range(1, catalog.site.page_size + 1)
     ]
     return _with_episodes(catalog, [*added, *catalog.episodes])
